@@ -1,0 +1,208 @@
+package capture
+
+import (
+	"bufio"
+	"bytes"
+	"compress/gzip"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/gopacket/gopacket"
+	"github.com/gopacket/gopacket/layers"
+	"github.com/gopacket/gopacket/pcapgo"
+)
+
+// Format names the container of a capture file.
+type Format string
+
+// Capture file formats.
+const (
+	FormatPcap   Format = "pcap"
+	FormatPcapng Format = "pcapng"
+)
+
+// File is a capture file opened for reading.
+type File struct {
+	Name       string // the path as given, "-" for standard input
+	Format     Format
+	Compressed bool // gzip
+	pcap       *pcapgo.Reader
+	ng         *pcapgo.NgReader
+	closer     io.Closer
+	counter    *countingReader
+	lt         layers.LinkType
+	size       int64 // bytes on disk, -1 when unknown
+}
+
+// OpenFile opens a pcap or pcapng capture, optionally gzip-compressed. The
+// name "-" reads standard input (stdin).
+func OpenFile(name string, stdin io.Reader) (*File, error) {
+	var r io.Reader
+	var c io.Closer
+	size := int64(-1)
+	if name == "-" {
+		if stdin == nil {
+			return nil, errors.New("capture: -: no standard input")
+		}
+		r = stdin
+	} else {
+		f, err := os.Open(name)
+		if err != nil {
+			return nil, fmt.Errorf("capture: %w", unwrapPathError(err, name))
+		}
+		if st, err := f.Stat(); err == nil {
+			if st.IsDir() {
+				f.Close()
+				return nil, fmt.Errorf("capture: %s: is a directory", name)
+			}
+			size = st.Size()
+		}
+		r, c = f, f
+	}
+	file, err := NewReader(name, r)
+	if err != nil {
+		if c != nil {
+			c.Close()
+		}
+		return nil, err
+	}
+	file.closer = c
+	file.size = size
+	return file, nil
+}
+
+func unwrapPathError(err error, name string) error {
+	var pe *os.PathError
+	if errors.As(err, &pe) {
+		return fmt.Errorf("%s: %w", name, pe.Err)
+	}
+	return err
+}
+
+// countingReader counts the bytes read from the underlying (compressed or
+// not) stream, for progress reports.
+type countingReader struct {
+	r io.Reader
+	n int64
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	return n, err
+}
+
+// NewReader reads a capture from r; name is used in messages only.
+func NewReader(name string, r io.Reader) (*File, error) {
+	cr := &countingReader{r: r}
+	br := bufio.NewReaderSize(cr, 1<<16)
+	f := &File{Name: name, counter: cr, size: -1}
+	magic, err := br.Peek(4)
+	if len(magic) >= 2 && magic[0] == 0x1f && magic[1] == 0x8b {
+		zr, zerr := gzip.NewReader(br)
+		if zerr != nil {
+			return nil, fmt.Errorf("capture: %s: corrupt gzip header: %v", name, zerr)
+		}
+		f.Compressed = true
+		br = bufio.NewReaderSize(zr, 1<<16)
+		magic, err = br.Peek(4)
+	}
+	if len(magic) < 4 {
+		if len(magic) == 0 && (err == io.EOF || err == nil) {
+			return nil, fmt.Errorf("capture: %s: empty file", name)
+		}
+		return nil, fmt.Errorf("capture: %s: truncated file header (%d bytes)", name, len(magic))
+	}
+	switch {
+	case bytes.Equal(magic, []byte{0x0a, 0x0d, 0x0d, 0x0a}):
+		f.Format = FormatPcapng
+		ng, err := pcapgo.NewNgReader(br, pcapgo.NgReaderOptions{WantMixedLinkType: true})
+		if err != nil {
+			return nil, fmt.Errorf("capture: %s: bad pcapng header: %v", name, err)
+		}
+		f.ng = ng
+		f.lt = ng.LinkType()
+	case isPcapMagic(magic):
+		f.Format = FormatPcap
+		pr, err := pcapgo.NewReader(br)
+		if err != nil {
+			return nil, fmt.Errorf("capture: %s: bad pcap header: %v", name, err)
+		}
+		f.pcap = pr
+		f.lt = pr.LinkType()
+	default:
+		return nil, fmt.Errorf("capture: %s: not a pcap or pcapng file (magic % x)", name, magic)
+	}
+	return f, nil
+}
+
+func isPcapMagic(m []byte) bool {
+	for _, want := range [][]byte{
+		{0xd4, 0xc3, 0xb2, 0xa1}, {0xa1, 0xb2, 0xc3, 0xd4}, // microseconds
+		{0x4d, 0x3c, 0xb2, 0xa1}, {0xa1, 0xb2, 0x3c, 0x4d}, // nanoseconds
+	} {
+		if bytes.Equal(m, want) {
+			return true
+		}
+	}
+	return false
+}
+
+// ReadPacketData returns the next frame. The data is valid until the next
+// call. At the end of the file it returns io.EOF; a file cut short returns
+// io.ErrUnexpectedEOF wrapped in an error that says so.
+func (f *File) ReadPacketData() ([]byte, gopacket.CaptureInfo, error) {
+	var (
+		data []byte
+		ci   gopacket.CaptureInfo
+		err  error
+	)
+	if f.ng != nil {
+		data, ci, err = f.ng.ZeroCopyReadPacketData()
+		if err == nil && len(ci.AncillaryData) > 0 {
+			if lt, ok := ci.AncillaryData[0].(layers.LinkType); ok {
+				f.lt = lt
+			}
+		}
+	} else {
+		data, ci, err = f.pcap.ZeroCopyReadPacketData()
+	}
+	if err != nil {
+		if err == io.EOF {
+			return nil, ci, io.EOF
+		}
+		if errors.Is(err, io.ErrUnexpectedEOF) {
+			return nil, ci, fmt.Errorf("file truncated: %w", io.ErrUnexpectedEOF)
+		}
+		return nil, ci, err
+	}
+	return data, ci, nil
+}
+
+// LinkType is the link type of the frame last read.
+func (f *File) LinkType() layers.LinkType { return f.lt }
+
+// Snaplen is the snapshot length from the file header (0 when unknown).
+func (f *File) Snaplen() int {
+	if f.pcap != nil {
+		return int(f.pcap.Snaplen())
+	}
+	return 0
+}
+
+// BytesRead is how many bytes of the file (compressed, if it is) have been
+// read so far.
+func (f *File) BytesRead() int64 { return f.counter.n }
+
+// Size is the size of the file on disk, -1 when unknown (standard input).
+func (f *File) Size() int64 { return f.size }
+
+// Close closes the underlying file.
+func (f *File) Close() error {
+	if f.closer != nil {
+		return f.closer.Close()
+	}
+	return nil
+}

@@ -1,0 +1,270 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/spf13/pflag"
+
+	"github.com/tlstriage/tlstriage/capture"
+	"github.com/tlstriage/tlstriage/diagnose"
+	"github.com/tlstriage/tlstriage/dissect"
+	"github.com/tlstriage/tlstriage/report"
+	"github.com/tlstriage/tlstriage/truststore"
+)
+
+// Exit codes.
+const (
+	exitOK      = 0 // every handshake seen completed
+	exitFailed  = 1 // at least one handshake failed
+	exitUsage   = 2 // bad usage, or input that could not be read at all
+	exitDamaged = 3 // input damaged: the report covers what could be read
+)
+
+type config struct {
+	files       []string
+	json        bool
+	summary     bool
+	truststores []string
+	password    string
+	host        string
+	exportDir   string
+	force       bool
+	verbose     bool
+	brief       bool
+	color       string
+	all         bool
+	filter      string
+}
+
+func usage(fs *pflag.FlagSet, w io.Writer) {
+	fmt.Fprintf(w, `Usage: tlstriage -r FILE [-r FILE...] [options] [filter expression]
+
+tlstriage reads packet captures (pcap or pcapng, optionally gzip-compressed;
+"-" is standard input), follows every TLS handshake in them and tells, for
+each, whether it completed and if not why: the timeline with frame numbers,
+the certificate chain compared with the client's truststore, the verdict, the
+cause and the fix.
+
+Exit status: 0 every handshake completed, 1 at least one failed, 2 bad usage
+or unreadable input, 3 input damaged (the report covers what could be read).
+
+Options:
+`)
+	fs.SetOutput(w)
+	fs.PrintDefaults()
+}
+
+func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	var cfg config
+	fs := pflag.NewFlagSet("tlstriage", pflag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	fs.StringArrayVarP(&cfg.files, "read", "r", nil, "read packets from `FILE` (pcap, pcapng, .gz; - for stdin); repeatable")
+	fs.BoolVar(&cfg.json, "json", false, "write one JSON object per connection (NDJSON)")
+	fs.BoolVar(&cfg.summary, "summary", false, "with --json, end with a summary object")
+	fs.StringArrayVar(&cfg.truststores, "truststore", nil, "the client's truststore: PEM bundle, directory, JKS or PKCS#12 `PATH`; repeatable (default: built-in Mozilla roots)")
+	fs.StringVar(&cfg.password, "truststore-password", "changeit", "password of JKS/PKCS#12 truststores")
+	fs.StringVar(&cfg.host, "host", "", "the host `NAME` the client meant to reach (default: the SNI)")
+	fs.StringVar(&cfg.exportDir, "export-certs", "", "write every distinct chain seen as PEM files into `DIR`")
+	fs.BoolVar(&cfg.force, "force", false, "overwrite existing files")
+	fs.BoolVarP(&cfg.verbose, "verbose", "v", false, "show successful connections in full too")
+	fs.BoolVar(&cfg.brief, "brief", false, "one line per connection")
+	fs.BoolVar(&cfg.all, "all", false, "report TCP connections that carried no TLS too (as not_tls)")
+	fs.StringVar(&cfg.color, "color", "auto", "colour the text report: auto, always, never (NO_COLOR disables auto)")
+	help := fs.BoolP("help", "h", false, "show this help")
+	if err := fs.Parse(args); err != nil {
+		errorf(stderr, "%v", err)
+		hint(stderr, "see tlstriage --help")
+		return exitUsage
+	}
+	if *help {
+		usage(fs, stdout)
+		return exitOK
+	}
+	cfg.filter = strings.Join(fs.Args(), " ")
+	if len(cfg.files) == 0 {
+		errorf(stderr, "no capture given")
+		hint(stderr, "read a file with -r FILE (or -r - for standard input)")
+		return exitUsage
+	}
+	if cfg.summary && !cfg.json {
+		// The text report always ends with a summary.
+		cfg.summary = false
+	}
+	switch cfg.color {
+	case "auto", "always", "never":
+	default:
+		errorf(stderr, "--color takes auto, always or never, not %q", cfg.color)
+		return exitUsage
+	}
+	var trust *truststore.Store
+	if len(cfg.truststores) > 0 {
+		var err error
+		trust, err = truststore.Load(cfg.truststores, cfg.password)
+		if err != nil {
+			errorf(stderr, "%v", err)
+			if errors.Is(err, truststore.ErrWrongPassword) {
+				hint(stderr, "give the truststore's password with --truststore-password")
+			}
+			return exitUsage
+		}
+	} else {
+		trust = truststore.Mozilla()
+	}
+	var filter *capture.FilterSet
+	if cfg.filter != "" {
+		var err error
+		filter, err = capture.NewFilterSet(cfg.filter)
+		if err != nil {
+			errorf(stderr, "%v", err)
+			return exitUsage
+		}
+	}
+	return analyzeFiles(ctx, &cfg, trust, filter, stdin, stdout, stderr)
+}
+
+func errorf(w io.Writer, format string, args ...any) {
+	fmt.Fprintf(w, "tlstriage: error: "+format+"\n", args...)
+}
+
+func hint(w io.Writer, s string) {
+	fmt.Fprintf(w, "tlstriage: hint: %s\n", s)
+}
+
+func warnf(w io.Writer, format string, args ...any) {
+	fmt.Fprintf(w, "tlstriage: warning: "+format+"\n", args...)
+}
+
+func useColor(mode string, w io.Writer) bool {
+	switch mode {
+	case "always":
+		return true
+	case "never":
+		return false
+	}
+	if os.Getenv("NO_COLOR") != "" {
+		return false
+	}
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
+}
+
+func analyzeFiles(ctx context.Context, cfg *config, trust *truststore.Store, filter *capture.FilterSet, stdin io.Reader, stdout, stderr io.Writer) int {
+	var w report.Writer
+	if cfg.json {
+		w = report.NewJSON(stdout, cfg.summary)
+	} else {
+		w = report.NewText(stdout, report.TextOptions{Color: useColor(cfg.color, stdout), Verbose: cfg.verbose, Brief: cfg.brief})
+	}
+	var exp *report.Exporter
+	if cfg.exportDir != "" {
+		var err error
+		exp, err = report.NewExporter(cfg.exportDir, cfg.force)
+		if err != nil {
+			errorf(stderr, "%v", err)
+			return exitUsage
+		}
+	}
+	opts := diagnose.Options{Trust: trust, Host: cfg.host}
+	failed := false
+	var writeErr error
+	emit := func(c *dissect.Conn) {
+		if !c.TLS && !cfg.all {
+			return
+		}
+		r := diagnose.Diagnose(c, opts)
+		if r.Failed {
+			failed = true
+		}
+		if exp != nil {
+			if err := exp.Add(c, r); err != nil && writeErr == nil {
+				writeErr = err
+			}
+		}
+		if err := w.Conn(c, r); err != nil && writeErr == nil {
+			writeErr = err
+		}
+	}
+	var dopts dissect.Options
+	if filter != nil {
+		dopts.Filter = filter.Match
+	}
+	an := dissect.NewAnalyzer(dopts, emit)
+	var warnings []string
+	unreadable, damaged := false, false
+	for _, name := range cfg.files {
+		f, err := capture.OpenFile(name, stdin)
+		if err != nil {
+			errorf(stderr, "%v", err)
+			unreadable = true
+			continue
+		}
+		an.SetFile(name)
+		err = an.Run(ctx, f)
+		f.Close()
+		if err != nil {
+			if ctx.Err() != nil {
+				warnf(stderr, "interrupted: the report covers what was read")
+				warnings = append(warnings, "interrupted")
+				damaged = true
+				break
+			}
+			msg := fmt.Sprintf("%s: after frame %d: %v: the report covers the frames before", name, an.Frame(), err)
+			warnf(stderr, "%s", msg)
+			warnings = append(warnings, msg)
+			damaged = true
+		}
+		an.Flush()
+	}
+	an.Flush()
+	st := an.Stats()
+	if st.LinkTypes != nil {
+		for lt, n := range st.LinkTypes {
+			msg := fmt.Sprintf("%d frames of unsupported link type %s were skipped", n, lt)
+			warnings = append(warnings, msg)
+		}
+	}
+	if err := w.Close(&report.Summary{Stats: &st, TrustStore: trust.Name, Warnings: warnings}); err != nil && writeErr == nil {
+		writeErr = err
+	}
+	if exp != nil {
+		for _, line := range exp.Done() {
+			fmt.Fprintf(stderr, "tlstriage: %s\n", line)
+		}
+	}
+	if cfg.json {
+		fmt.Fprintf(stderr, "tlstriage: read %d packets, %d TCP connections, %d TLS connections%s\n", st.Packets, st.TCPConns, st.TLSConns, notDecoded(&st))
+	}
+	if writeErr != nil {
+		errorf(stderr, "writing the report: %v", writeErr)
+		return exitUsage
+	}
+	switch {
+	case unreadable:
+		return exitUsage
+	case damaged:
+		return exitDamaged
+	case failed:
+		return exitFailed
+	}
+	return exitOK
+}
+
+func notDecoded(st *dissect.Stats) string {
+	var n int64
+	for _, v := range st.NotDecoded {
+		n += v
+	}
+	if n == 0 {
+		return ""
+	}
+	return fmt.Sprintf(", %d packets not analysed", n)
+}

@@ -1,0 +1,531 @@
+package diagnose
+
+import (
+	"crypto/x509"
+	"fmt"
+	"net"
+	"strings"
+	"time"
+
+	"github.com/tlstriage/tlstriage/dissect"
+	"github.com/tlstriage/tlstriage/tlsparse"
+	"github.com/tlstriage/tlstriage/truststore"
+)
+
+// Causes: why a handshake failed. These values are a contract.
+const (
+	CauseTruststoreMissingRoot         = "truststore_missing_root"
+	CauseTruststoreMissingIntermediate = "truststore_missing_intermediate"
+	CauseUntrustedRoot                 = "untrusted_root"
+	CauseIncompleteChain               = "incomplete_chain"
+	CauseHostnameMismatch              = "hostname_mismatch"
+	CauseExpired                       = "expired"
+	CauseNotYetValid                   = "not_yet_valid"
+	CauseSelfSigned                    = "self_signed"
+	CauseWeakCertificate               = "weak_certificate"
+	CauseClientCertRequired            = "client_cert_required"
+	CauseProtocolMismatch              = "protocol_mismatch"
+	CauseNotTLS                        = "not_tls"
+	CauseUnknown                       = "unknown"
+)
+
+// Options say what the client trusted and meant to reach.
+type Options struct {
+	// Trust is the client's truststore; nil means the built-in Mozilla
+	// roots.
+	Trust *truststore.Store
+	// Host is the name the client meant to reach; "" means the SNI.
+	Host string
+}
+
+// Result is the diagnosis of one connection.
+type Result struct {
+	Wire
+	Failed      bool
+	Cause       string // "" for connections that did not fail
+	CauseDetail string
+	Fix         string
+	Findings    []Finding
+	Chain       *ChainReport // nil when no chain was seen
+	TrustStore  string
+	Host        string // the name checked, "" when none
+	HostSource  string // "--host", "SNI", ""
+	NameCheck   string // "ok", "mismatch", "skipped: ..."
+}
+
+// Diagnose judges one connection.
+func Diagnose(c *dissect.Conn, o Options) *Result {
+	trust := o.Trust
+	if trust == nil {
+		trust = truststore.Mozilla()
+	}
+	r := &Result{Wire: Verdict(c), TrustStore: trust.Name}
+	r.Failed = Failed(r.Verdict)
+	r.Findings = append(r.Findings, r.Wire.Findings...)
+	r.Host, r.HostSource = o.Host, "--host"
+	if r.Host == "" && c.SNI() != "" {
+		r.Host, r.HostSource = c.SNI(), "SNI"
+	}
+	if r.Host == "" {
+		r.HostSource = ""
+	}
+	if len(c.Chain) > 0 {
+		at := c.FirstTime
+		if e := c.First(dissect.Server, dissect.EvCertificate); e != nil {
+			at = e.Time
+		}
+		r.Chain = AnalyzeChain(c.Chain, trust, at)
+		r.Findings = append(r.Findings, r.Chain.Findings...)
+		r.checkCerts(c)
+	}
+	if r.Failed {
+		r.cause(c, trust)
+	}
+	return r
+}
+
+// checkCerts adds the per-certificate findings: name, validity, weakness.
+func (r *Result) checkCerts(c *dissect.Conn) {
+	ch := r.Chain
+	leaf := ch.Certs[0].Info.Cert
+	if leaf == nil {
+		r.NameCheck = "skipped: the leaf certificate cannot be parsed"
+		return
+	}
+	switch {
+	case r.Host == "":
+		r.NameCheck = "skipped: no --host given and the client sent no SNI"
+	default:
+		r.NameCheck = "ok"
+		if ok, why := nameMatches(leaf, r.Host); !ok {
+			r.NameCheck = "mismatch"
+			r.add(Finding{Code: "hostname_mismatch", Severity: SevError, Summary: why})
+		} else if why != "" {
+			r.add(Finding{Code: "cn_only", Severity: SevWarning, Summary: why})
+		}
+	}
+	for _, cc := range ch.Certs {
+		cert := cc.Info.Cert
+		if cert == nil {
+			continue
+		}
+		label := fmt.Sprintf("%s #%d (%s)", cc.Role, cc.Position, Name(cert))
+		switch cc.Validity {
+		case "expired":
+			r.add(Finding{Code: "expired", Severity: SevError, Summary: fmt.Sprintf("%s expired on %s, before the capture (%s)", label, fmtTime(cert.NotAfter), fmtTime(ch.At))})
+		case "not_yet_valid":
+			r.add(Finding{Code: "not_yet_valid", Severity: SevError, Summary: fmt.Sprintf("%s is valid only from %s, after the capture (%s)", label, fmtTime(cert.NotBefore), fmtTime(ch.At))})
+		default:
+			if left := cert.NotAfter.Sub(ch.At); left < 30*24*time.Hour {
+				r.add(Finding{Code: "expires_soon", Severity: SevWarning, Summary: fmt.Sprintf("%s expires on %s, %d days after the capture", label, fmtTime(cert.NotAfter), int(left.Hours()/24))})
+			}
+		}
+		if cc.KeyBits > 0 && strings.HasPrefix(cc.Key, "RSA") && cc.KeyBits < 2048 {
+			r.add(Finding{Code: "weak_key", Severity: SevError, Summary: fmt.Sprintf("%s has a %s key: clients require at least 2048 bits", label, cc.Key)})
+		}
+		if !cc.SelfSigned || cc.Position == 0 {
+			switch cert.SignatureAlgorithm {
+			case x509.SHA1WithRSA, x509.DSAWithSHA1, x509.ECDSAWithSHA1, x509.MD5WithRSA, x509.MD2WithRSA:
+				r.add(Finding{Code: "weak_signature", Severity: SevError, Summary: fmt.Sprintf("%s is signed with %s: rejected by current clients", label, cert.SignatureAlgorithm)})
+			}
+		}
+		if cc.Position > 0 && !cc.IsCA {
+			r.add(Finding{Code: "intermediate_not_ca", Severity: SevError, Summary: fmt.Sprintf("%s is used as an issuer but has no CA basic constraint", label)})
+		}
+	}
+	if len(leaf.ExtKeyUsage) > 0 && !hasServerAuth(leaf) {
+		r.add(Finding{Code: "no_server_auth", Severity: SevError, Summary: "the leaf certificate's extended key usage does not include serverAuth: Java and browsers reject it for a server"})
+	}
+	if ch.Certs[0].SelfSigned {
+		r.add(Finding{Code: "self_signed", Severity: SevWarning, Summary: fmt.Sprintf("the leaf certificate (%s) is self-signed", Name(leaf))})
+	}
+	// Trust, cert by cert (phase 2 of the playbook).
+	if ch.Trusted {
+		r.add(Finding{Code: "trusted", Severity: SevInfo, Summary: fmt.Sprintf("the chain builds to %s, which the truststore holds (alias %s)", Name(ch.Anchor.Cert), ch.Anchor.Alias)})
+	} else {
+		r.add(Finding{Code: "untrusted", Severity: SevError, Summary: r.untrustedSummary()})
+	}
+	for _, la := range ch.LookAlikes {
+		r.add(Finding{Code: "truststore_lookalike", Severity: SevWarning, Summary: fmt.Sprintf("the truststore holds %s (alias %s, SHA-256 %s), with the name the chain needs but another key or signature: a different certificate of the same name (renewed or re-keyed CA?)",
+			Name(la.Cert), la.Alias, truststore.SHA256Hex(la.Cert.Raw))})
+	}
+	_ = c
+}
+
+func (r *Result) untrustedSummary() string {
+	ch := r.Chain
+	if ch.End == nil {
+		return "no path could be built from the leaf"
+	}
+	if ch.MissingIssuer != "" {
+		return fmt.Sprintf("the path from the leaf ends at %s; its issuer (%s) is neither sent by the server nor in the truststore", Name(ch.End), ch.MissingIssuer)
+	}
+	return fmt.Sprintf("the path from the leaf ends at the self-signed %s, which the truststore does not hold", Name(ch.End))
+}
+
+func (r *Result) add(f Finding) { r.Findings = append(r.Findings, f) }
+
+func hasServerAuth(c *x509.Certificate) bool {
+	for _, u := range c.ExtKeyUsage {
+		if u == x509.ExtKeyUsageServerAuth || u == x509.ExtKeyUsageAny {
+			return true
+		}
+	}
+	return false
+}
+
+// nameMatches checks host against the certificate's names (RFC 6125
+// wildcards via crypto/x509). A certificate with no SAN is matched against
+// its CN as Java does; the second result then says Go, browsers and curl
+// would not.
+func nameMatches(c *x509.Certificate, host string) (bool, string) {
+	host = strings.TrimSuffix(host, ".")
+	if len(c.DNSNames) == 0 && len(c.IPAddresses) == 0 {
+		if c.Subject.CommonName == "" {
+			return false, fmt.Sprintf("the certificate has no SAN and no CN: no name can match %q", host)
+		}
+		if matchCN(c.Subject.CommonName, host) {
+			return true, fmt.Sprintf("the certificate names %q only in its CN (no SAN): Java accepts it, but Go, browsers and curl do not", c.Subject.CommonName)
+		}
+		return false, fmt.Sprintf("the client asked for %q but the certificate (no SAN) has CN %q", host, c.Subject.CommonName)
+	}
+	if err := c.VerifyHostname(host); err == nil {
+		return true, ""
+	}
+	names := append([]string(nil), c.DNSNames...)
+	for _, ip := range c.IPAddresses {
+		names = append(names, ip.String())
+	}
+	return false, fmt.Sprintf("the client asked for %q but the certificate is for %s", host, strings.Join(quoteAll(names), ", "))
+}
+
+func matchCN(cn, host string) bool {
+	if strings.EqualFold(cn, host) {
+		return true
+	}
+	if strings.HasPrefix(cn, "*.") && net.ParseIP(host) == nil {
+		if i := strings.IndexByte(host, '.'); i > 0 && strings.EqualFold(cn[1:], host[i:]) {
+			return true
+		}
+	}
+	return false
+}
+
+func quoteAll(ss []string) []string {
+	out := make([]string, len(ss))
+	for i, s := range ss {
+		out[i] = fmt.Sprintf("%q", s)
+	}
+	return out
+}
+
+func fmtTime(t time.Time) string { return t.UTC().Format(time.RFC3339) }
+
+func (r *Result) has(code string) *Finding {
+	for i := range r.Findings {
+		if r.Findings[i].Code == code {
+			return &r.Findings[i]
+		}
+	}
+	return nil
+}
+
+// cause names why a failed handshake failed, and the fix.
+func (r *Result) cause(c *dissect.Conn, trust *truststore.Store) {
+	switch r.Verdict {
+	case VerdictNotTLS:
+		r.Cause = CauseNotTLS
+		r.CauseDetail = "the server does not speak TLS on this port: " + r.Detail
+		r.Fix = fmt.Sprintf("check the target URL's scheme and port: %s answers in plaintext (use http://, or the port where the backend serves TLS)", c.Server)
+		return
+	case VerdictClientCertRejected:
+		r.clientCert(c)
+		return
+	case VerdictServerAlert, VerdictServerReset, VerdictServerClosed, VerdictNoServerResponse:
+		if c.CertRequest != nil && (c.ServerHello != nil) {
+			r.clientCert(c)
+			return
+		}
+		if r.protocolMismatch(c) {
+			return
+		}
+		r.Cause = CauseUnknown
+		r.CauseDetail = r.Detail
+		switch r.Verdict {
+		case VerdictNoServerResponse:
+			r.Fix = "check that the backend is up and listening for TLS on this port, and that nothing between drops the traffic"
+		case VerdictServerAlert:
+			r.Fix = "check the server's TLS log for why it sent " + r.Alert.String()
+		default:
+			r.Fix = "check the server's TLS configuration and logs (it may reject the SNI, the client's address or the offered parameters)"
+		}
+		return
+	}
+	// The client gave up (or the handshake failed after the certificate).
+	if c.ChainHidden || r.Chain == nil {
+		r.Cause = CauseUnknown
+		if c.ChainHidden {
+			r.CauseDetail = "TLS 1.3 encrypts the server's certificate, so the capture cannot show which chain the client rejected"
+			r.Fix = "re-run with the client's TLS key log (--keylog, from SSLKEYLOGFILE) to decrypt the handshake, or fetch the chain the server sends with `openssl s_client -connect HOST:PORT -servername NAME -showcerts` and check it against the truststore"
+		} else {
+			r.CauseDetail = "no certificate was seen in the capture"
+			r.Fix = "capture the whole handshake (from the SYN) to see the server's certificate"
+		}
+		if r.Alert != nil && !r.Alert.Encrypted {
+			r.CauseDetail += "; the client's " + r.Alert.String() + " " + alertMeaning(r.Alert.Code)
+		}
+		return
+	}
+	r.chainCause(c, trust)
+}
+
+func (r *Result) chainCause(c *dissect.Conn, trust *truststore.Store) {
+	ch := r.Chain
+	leaf := ch.Certs[0].Info.Cert
+	store := trust.Name
+	alertNote := ""
+	if r.Alert != nil && !r.Alert.Encrypted {
+		alertNote = fmt.Sprintf(" The client's %s is consistent with this.", r.Alert)
+	}
+	if leaf == nil {
+		r.Cause = CauseUnknown
+		r.CauseDetail = "the server's leaf certificate cannot be parsed"
+		return
+	}
+	if !ch.Trusted {
+		end := ch.End
+		switch {
+		case ch.Certs[0].SelfSigned && len(ch.Certs) == 1 || (end != nil && end == leaf && ch.Certs[0].SelfSigned):
+			r.Cause = CauseSelfSigned
+			r.CauseDetail = fmt.Sprintf("the server's certificate %s is self-signed and the truststore does not hold it.%s", Name(leaf), alertNote)
+			r.Fix = fmt.Sprintf("replace the server's certificate with one issued by a CA the client trusts, or add this certificate (SHA-256 %s) to the truststore %s", ch.Certs[0].Info.SHA256, store)
+		case end != nil && ch.MissingIssuer == "":
+			// The path ends at a self-signed root the server sent.
+			rootFP := fingerprintOf(ch, end)
+			if len(ch.LookAlikes) > 0 {
+				r.Cause = CauseUntrustedRoot
+				r.CauseDetail = fmt.Sprintf("the chain ends in the root %s (SHA-256 %s); the truststore holds a different certificate with that name: it holds another chain than the server sends.%s", Name(end), rootFP, alertNote)
+			} else {
+				r.Cause = CauseTruststoreMissingRoot
+				r.CauseDetail = fmt.Sprintf("the chain ends in the root %s (SHA-256 %s), which the truststore %s does not hold.%s", Name(end), rootFP, store, alertNote)
+			}
+			r.Fix = fmt.Sprintf("add the root %s (SHA-256 %s) to the truststore %s (the server sends it: --export-certs writes it)", Name(end), rootFP, store)
+		case end != nil:
+			isLeaf := end == leaf
+			if isLeaf && !(leaf.BasicConstraintsValid && leaf.IsCA) {
+				r.Cause = CauseIncompleteChain
+				r.CauseDetail = fmt.Sprintf("the server sends only the leaf %s; its issuer %s is not sent, and the truststore does not hold it, so the client cannot build a path.%s", Name(leaf), ch.MissingIssuer, alertNote)
+				r.Fix = fmt.Sprintf("ask the backend owner to send the intermediate %s with the leaf (configure the full chain file); or, as a workaround, add that intermediate to the truststore %s", leaf.Issuer, store)
+			} else {
+				r.Cause = CauseTruststoreMissingRoot
+				if len(ch.LookAlikes) > 0 {
+					r.Cause = CauseUntrustedRoot
+				}
+				r.CauseDetail = fmt.Sprintf("the chain ends at %s, issued by %s, which the truststore %s does not hold (the server does not send the root, as is usual).%s", Name(end), ch.MissingIssuer, store, alertNote)
+				r.Fix = fmt.Sprintf("add the root %s to the truststore %s", end.Issuer, store)
+				if m := ch.MissingIssuerInMozilla; m != nil {
+					r.Fix += fmt.Sprintf(" (it is in the Mozilla root set: SHA-256 %s; --export-certs writes it)", truststore.SHA256Hex(m.Cert.Raw))
+				} else if len(end.IssuingCertificateURL) > 0 {
+					r.Fix += " (download it from " + strings.Join(end.IssuingCertificateURL, " ") + ")"
+				}
+			}
+		default:
+			r.Cause = CauseUnknown
+			r.CauseDetail = "no path could be built from the leaf"
+		}
+		return
+	}
+	// A trusted path: the cause is elsewhere.
+	if f := r.firstValidity(); f != nil {
+		cc := f
+		cert := cc.Info.Cert
+		if cc.Validity == "expired" {
+			r.Cause = CauseExpired
+			r.CauseDetail = fmt.Sprintf("the %s %s expired on %s, before the capture (%s).%s", cc.Role, Name(cert), fmtTime(cert.NotAfter), fmtTime(ch.At), alertNote)
+			r.Fix = fmt.Sprintf("renew the %s certificate %s and install it on the server", cc.Role, Name(cert))
+		} else {
+			r.Cause = CauseNotYetValid
+			r.CauseDetail = fmt.Sprintf("the %s %s is valid only from %s, after the capture (%s): a wrong clock on one side, or a certificate installed too early.%s", cc.Role, Name(cert), fmtTime(cert.NotBefore), fmtTime(ch.At), alertNote)
+			r.Fix = "check the clocks of the client and the server (NTP), or wait until the certificate is valid"
+		}
+		return
+	}
+	if r.NameCheck == "mismatch" {
+		r.Cause = CauseHostnameMismatch
+		f := r.has("hostname_mismatch")
+		r.CauseDetail = f.Summary + "." + alertNote
+		r.Fix = fmt.Sprintf("the client asked for %s (%s) but the certificate is for %s: fix the target endpoint's host name or the server's certificate", r.Host, r.HostSource, certNames(leaf))
+		return
+	}
+	for _, code := range []string{"weak_key", "weak_signature", "no_server_auth", "intermediate_not_ca"} {
+		if f := r.has(code); f != nil {
+			r.Cause = CauseWeakCertificate
+			r.CauseDetail = f.Summary + "." + alertNote
+			r.Fix = "reissue the certificate with an RSA key of at least 2048 bits (or ECDSA), a SHA-256 signature, serverAuth usage and CA constraints on intermediates"
+			return
+		}
+	}
+	if c.CertRequest != nil {
+		r.clientCert(c)
+		return
+	}
+	r.Cause = CauseUnknown
+	r.CauseDetail = fmt.Sprintf("the chain builds to %s in the truststore, is valid at capture time and matches %q; the client still gave up", Name(ch.Anchor.Cert), r.Host)
+	if r.Alert != nil && !r.Alert.Encrypted {
+		r.CauseDetail += "; its " + r.Alert.String() + " " + alertMeaning(r.Alert.Code)
+	}
+	r.Fix = "check that the truststore given is the one the client really uses, and the client's log (revocation checks, algorithm constraints)"
+}
+
+func (r *Result) firstValidity() *ChainCert {
+	for i := range r.Chain.Certs {
+		if r.Chain.Certs[i].Validity != "" {
+			return &r.Chain.Certs[i]
+		}
+	}
+	return nil
+}
+
+func fingerprintOf(ch *ChainReport, c *x509.Certificate) string {
+	for _, cc := range ch.Certs {
+		if cc.Info.Cert == c {
+			return cc.Info.SHA256
+		}
+	}
+	return truststore.SHA256Hex(c.Raw)
+}
+
+func certNames(c *x509.Certificate) string {
+	names := append([]string(nil), c.DNSNames...)
+	for _, ip := range c.IPAddresses {
+		names = append(names, ip.String())
+	}
+	if len(names) == 0 {
+		return c.Subject.CommonName
+	}
+	return strings.Join(names, ", ")
+}
+
+func (r *Result) clientCert(c *dissect.Conn) {
+	r.Cause = CauseClientCertRequired
+	cas := ""
+	if c.CertRequest != nil && len(c.CertRequest.CertificateAuthorities) > 0 {
+		var names []string
+		for _, dn := range c.CertRequest.CertificateAuthorities {
+			names = append(names, dnString(dn))
+			if len(names) == 5 {
+				names = append(names, "...")
+				break
+			}
+		}
+		cas = " issued by one of the CAs it names: " + strings.Join(names, "; ")
+	}
+	sent := "sent no certificate"
+	if c.ClientSentCertificate && len(c.ClientChain) > 0 {
+		sent = fmt.Sprintf("sent a certificate (%s) that the server did not accept", certSubject(c.ClientChain[0]))
+	} else if c.ClientSentCertificate {
+		sent = "answered with an empty Certificate message"
+	}
+	r.CauseDetail = fmt.Sprintf("the server requires a client certificate (CertificateRequest) and the client %s. %s", sent, r.Detail)
+	r.Fix = "configure the client with a keystore and key alias holding a certificate the server accepts" + cas + " (Apigee: SSLInfo ClientAuthEnabled, KeyStore and KeyAlias)"
+}
+
+func certSubject(ci *dissect.CertInfo) string {
+	if ci.Cert == nil {
+		return "unparsable"
+	}
+	return Name(ci.Cert)
+}
+
+// protocolMismatch names a version or cipher disagreement when the server
+// refused the ClientHello. It reports whether it set the cause.
+func (r *Result) protocolMismatch(c *dissect.Conn) bool {
+	if r.Alert == nil || r.Alert.Encrypted || c.ServerHello != nil {
+		return false
+	}
+	ch := c.ClientHello
+	switch tlsparse.AlertDescription(r.Alert.Code) {
+	case 70, 71, 40, 47, 109, 120: // protocol_version, insufficient_security, handshake_failure, illegal_parameter, missing_extension, no_application_protocol
+	default:
+		return false
+	}
+	r.Cause = CauseProtocolMismatch
+	max := ch.MaxVersion()
+	var versions []string
+	for _, v := range ch.SupportedVersions {
+		if !tlsparse.IsGREASE(v) {
+			versions = append(versions, tlsparse.Version(v).String())
+		}
+	}
+	if len(versions) == 0 {
+		versions = []string{"up to " + max.String()}
+	}
+	var suites []string
+	for _, s := range ch.CipherSuites {
+		if !tlsparse.IsGREASE(s) {
+			suites = append(suites, tlsparse.CipherSuite(s).String())
+		}
+	}
+	r.CauseDetail = fmt.Sprintf("the server refused the ClientHello with %s. The client offered %s and %d cipher suites (%s)",
+		r.Alert, strings.Join(versions, ", "), len(suites), abbreviate(suites, 6))
+	if ch.ServerName == "" {
+		r.CauseDetail += "; it sent no SNI"
+	}
+	switch r.Alert.Code {
+	case 70:
+		r.Fix = fmt.Sprintf("the server does not accept %s: enable TLS 1.2 or 1.3 on the client (Java: -Dhttps.protocols / jdk.tls.client.protocols) or an older version on the server", max)
+	case 120:
+		r.Fix = "the server supports none of the client's ALPN protocols: align the application protocols"
+	default:
+		r.Fix = "the client and the server share no cipher suite, group or signature algorithm: compare the client's offer above with the server's configuration"
+		if max < tlsparse.VersionTLS12 {
+			r.Fix = fmt.Sprintf("the client offers at most %s: enable TLS 1.2 or 1.3 on the client", max)
+		}
+	}
+	return true
+}
+
+func abbreviate(ss []string, n int) string {
+	if len(ss) <= n {
+		return strings.Join(ss, ", ")
+	}
+	return strings.Join(ss[:n], ", ") + fmt.Sprintf(", ... %d more", len(ss)-n)
+}
+
+// alertMeaning says what an alert usually means when a client sends it.
+func alertMeaning(code int) string {
+	switch code {
+	case 42:
+		return "(bad_certificate: the client could not verify the certificate; Go clients send it for any verification error)"
+	case 43:
+		return "(unsupported_certificate: a key or certificate type the client does not accept)"
+	case 44:
+		return "(certificate_revoked)"
+	case 45:
+		return "(certificate_expired: Java sends it for an expired certificate)"
+	case 46:
+		return "(certificate_unknown: Java sends it for any path or name failure: missing root or intermediate, unrelated root, self-signed, hostname mismatch)"
+	case 48:
+		return "(unknown_ca: OpenSSL and curl send it when no trusted root is found)"
+	case 40:
+		return "(handshake_failure: no common parameters, or a generic refusal)"
+	case 70:
+		return "(protocol_version: no common protocol version)"
+	case 71:
+		return "(insufficient_security: the peer requires stronger ciphers)"
+	case 50:
+		return "(decode_error: a malformed message)"
+	case 116:
+		return "(certificate_required: the server wants a client certificate)"
+	}
+	return ""
+}
+
+// dnString renders a DER distinguished name.
+func dnString(der []byte) string {
+	var rdn pkixName
+	if err := rdn.parse(der); err != nil {
+		return fmt.Sprintf("(%d-byte name)", len(der))
+	}
+	return rdn.s
+}

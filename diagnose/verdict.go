@@ -1,0 +1,505 @@
+package diagnose
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/tlstriage/tlstriage/dissect"
+	"github.com/tlstriage/tlstriage/tlsparse"
+)
+
+// Verdicts: what the wire shows. These values are a contract.
+const (
+	VerdictOK                        = "ok"
+	VerdictClientRejectedCertificate = "client_rejected_certificate"
+	VerdictClientAbortedAfterFlight  = "client_aborted_after_server_flight"
+	VerdictServerAlert               = "server_alert"
+	VerdictServerReset               = "server_reset"
+	VerdictServerClosed              = "server_closed"
+	VerdictClientCertRejected        = "client_cert_rejected"
+	VerdictNoServerResponse          = "no_server_response"
+	VerdictNotTLS                    = "not_tls"
+	VerdictIncomplete                = "incomplete"
+)
+
+// Failed reports whether a verdict is a failed handshake.
+func Failed(verdict string) bool {
+	return verdict != VerdictOK && verdict != VerdictIncomplete && verdict != ""
+}
+
+// Wire is the verdict and the key moments behind it.
+type Wire struct {
+	Verdict string
+	Detail  string
+	// Alert is the alert that ended the handshake, if any.
+	Alert *Alert
+	// CloseAfterCert is how long after the server's Certificate (or its
+	// first encrypted flight) the client hung up; 0 when not applicable.
+	CloseAfterCert time.Duration
+	// Findings that come from the wire alone (an immediate close after
+	// the handshake, a midstream start, gaps).
+	Findings []Finding
+}
+
+// Alert is an alert with the side that sent it.
+type Alert struct {
+	From        dissect.Side
+	Level       string // "warning", "fatal", "" when encrypted
+	Description string // "certificate_unknown", "" when encrypted
+	Encrypted   bool
+	Frame       int
+	Time        time.Time
+	Code        int // description code, -1 when encrypted
+}
+
+func alertOf(e *dissect.Event) *Alert {
+	if e == nil {
+		return nil
+	}
+	a := &Alert{From: e.From, Frame: e.Frame, Time: e.Time, Code: -1}
+	if e.Kind == dissect.EvEncryptedAlert {
+		a.Encrypted = true
+		return a
+	}
+	a.Level = e.Alert.Level.String()
+	a.Description = e.Alert.Description.String()
+	a.Code = int(e.Alert.Description)
+	return a
+}
+
+func (a *Alert) String() string {
+	if a == nil {
+		return ""
+	}
+	if a.Encrypted {
+		return "an encrypted alert"
+	}
+	return fmt.Sprintf("alert %s %s (%d)", a.Level, a.Description, a.Code)
+}
+
+// certAlert reports whether d is an alert a client sends when it does not
+// accept the server's certificate.
+func certAlert(d tlsparse.AlertDescription) bool {
+	switch d {
+	case 42, 43, 44, 45, 46, 48, 49, 111, 112, 113, 114: // bad_certificate .. unknown_ca, access_denied, certificate status...
+		return true
+	}
+	return false
+}
+
+// firstAfter returns the first event of side s, in s's stream order, that
+// comes after offset off and is one of kinds (any kind when none given).
+func firstMove(c *dissect.Conn, s dissect.Side, after *dissect.Event) *dissect.Event {
+	for i := range c.Events {
+		e := &c.Events[i]
+		if e.From != s || e.Kind == dissect.EvSYN || e.Kind == dissect.EvGap {
+			continue
+		}
+		if after != nil && (e.Frame < after.Frame || (e.Kind != dissect.EvFIN && e.Kind != dissect.EvRST && e.Offset <= after.Offset && e.Frame == after.Frame)) {
+			continue
+		}
+		if after != nil && e.Offset <= after.Offset && e.Kind != dissect.EvFIN && e.Kind != dissect.EvRST {
+			continue
+		}
+		return e
+	}
+	return nil
+}
+
+// fatalAlert is the first fatal (or encrypted, when allowed) alert from s.
+func fatalAlert(c *dissect.Conn, s dissect.Side, encrypted bool) *dissect.Event {
+	for i := range c.Events {
+		e := &c.Events[i]
+		if e.From != s {
+			continue
+		}
+		if e.Kind == dissect.EvAlert && (e.Alert.Level == tlsparse.AlertFatal || e.Alert.Description != 0 && e.Alert.Description != 90) {
+			return e
+		}
+		if encrypted && e.Kind == dissect.EvEncryptedAlert {
+			return e
+		}
+	}
+	return nil
+}
+
+// closeEvent is the first FIN or RST of side s.
+func closeEvent(c *dissect.Conn, s dissect.Side) *dissect.Event {
+	for i := range c.Events {
+		e := &c.Events[i]
+		if e.From == s && (e.Kind == dissect.EvFIN || e.Kind == dissect.EvRST) {
+			return e
+		}
+	}
+	return nil
+}
+
+// Verdict judges a connection from the wire alone.
+func Verdict(c *dissect.Conn) Wire {
+	var w Wire
+	if c.Midstream() {
+		w.Findings = append(w.Findings, Finding{Code: "capture_midstream", Severity: SevWarning,
+			Summary: "the capture starts in the middle of this connection (no SYN): its beginning is missing"})
+	}
+	if c.Gaps() {
+		w.Findings = append(w.Findings, Finding{Code: "capture_gap", Severity: SevWarning,
+			Summary: fmt.Sprintf("bytes are missing from the capture (%d from the client, %d from the server): lost by the capture, not necessarily by the network",
+				c.Sides[dissect.Client].GapBytes, c.Sides[dissect.Server].GapBytes)})
+	}
+	ch := c.First(dissect.Client, dissect.EvClientHello)
+	if c.ClientHello == nil || ch == nil {
+		w.Verdict = VerdictIncomplete
+		switch {
+		case c.Midstream():
+			w.Detail = "the capture lacks the beginning of the connection: no ClientHello seen"
+		case c.Gaps():
+			w.Detail = "the ClientHello was not captured whole (bytes missing)"
+		default:
+			w.Detail = "no ClientHello seen"
+		}
+		return w
+	}
+	if e := c.First(dissect.Server, dissect.EvNotTLS); e != nil {
+		w.Verdict = VerdictNotTLS
+		w.Detail = fmt.Sprintf("the server answered the ClientHello with bytes that are not TLS (frame %d): %q", e.Frame, e.Detail)
+		return w
+	}
+	if c.ServerHello == nil {
+		return noServerHello(c, &w)
+	}
+	if c.Version() == tlsparse.VersionTLS13 {
+		return verdict13(c, &w)
+	}
+	return verdict12(c, &w)
+}
+
+// noServerHello judges a handshake the server never answered with a
+// ServerHello.
+func noServerHello(c *dissect.Conn, w *Wire) Wire {
+	if a := fatalAlert(c, dissect.Server, true); a != nil {
+		w.Verdict = VerdictServerAlert
+		w.Alert = alertOf(a)
+		w.Detail = fmt.Sprintf("the server answered the ClientHello with %s (frame %d)", w.Alert, a.Frame)
+		if c.HRR != nil {
+			w.Detail += " after a HelloRetryRequest"
+		}
+		return *w
+	}
+	srv := c.Sides[dissect.Server]
+	if srv.Gaps > 0 || (c.Sides[dissect.Client].Gaps > 0) {
+		w.Verdict = VerdictIncomplete
+		w.Detail = "bytes are missing before the ServerHello: the capture cannot tell what the server answered"
+		return *w
+	}
+	if srv.RST != nil && (srv.FIN == nil || srv.RST.Frame <= srv.FIN.Frame) {
+		w.Verdict = VerdictServerReset
+		w.Detail = fmt.Sprintf("the server reset the connection (frame %d, %s) without a ServerHello", srv.RST.Frame, srv.RST.Flags)
+		return *w
+	}
+	if srv.FIN != nil {
+		w.Verdict = VerdictServerClosed
+		w.Detail = fmt.Sprintf("the server closed the connection (frame %d) without a ServerHello", srv.FIN.Frame)
+		return *w
+	}
+	if c.HRR != nil {
+		w.Verdict = VerdictIncomplete
+		w.Detail = "the server sent a HelloRetryRequest; the handshake does not go further in the capture"
+		if cl := closeEvent(c, dissect.Client); cl != nil {
+			w.Verdict = VerdictClientAbortedAfterFlight
+			w.Detail = fmt.Sprintf("the server sent a HelloRetryRequest and the client hung up (%s, frame %d)", cl.Kind, cl.Frame)
+		}
+		return *w
+	}
+	w.Verdict = VerdictNoServerResponse
+	chEv := c.First(dissect.Client, dissect.EvClientHello)
+	w.Detail = fmt.Sprintf("the server sent nothing after the ClientHello (frame %d)", chEv.Frame)
+	if cl := closeEvent(c, dissect.Client); cl != nil {
+		w.Detail += fmt.Sprintf("; the client gave up after %s (%s, frame %d)", fmtDur(cl.Time.Sub(chEv.Time)), cl.Kind, cl.Frame)
+	}
+	return *w
+}
+
+// serverFailure judges a server that sent a fatal alert or hung up during
+// the handshake. It reports whether it set a verdict.
+func serverFailure(c *dissect.Conn, w *Wire, encrypted bool) bool {
+	a := fatalAlert(c, dissect.Server, encrypted)
+	if a == nil {
+		return false
+	}
+	w.Alert = alertOf(a)
+	if c.CertRequest != nil {
+		w.Verdict = VerdictClientCertRejected
+		cert := "no Certificate message"
+		if c.ClientSentCertificate {
+			cert = fmt.Sprintf("a Certificate message with %d certificates", len(c.ClientChain))
+		}
+		w.Detail = fmt.Sprintf("the server asked for a client certificate, the client sent %s, and the server answered with %s (frame %d)", cert, w.Alert, a.Frame)
+		return true
+	}
+	w.Verdict = VerdictServerAlert
+	w.Detail = fmt.Sprintf("the server sent %s (frame %d) during the handshake", w.Alert, a.Frame)
+	return true
+}
+
+func verdict12(c *dissect.Conn, w *Wire) Wire {
+	cl, sv := &c.Sides[dissect.Client], &c.Sides[dissect.Server]
+	clientDone := cl.CCS && c.Has(dissect.Client, dissect.EvEncryptedHandshake)
+	serverDone := sv.CCS && c.Has(dissect.Server, dissect.EvEncryptedHandshake)
+	if clientDone && serverDone {
+		w.Verdict = VerdictOK
+		w.Detail = "the handshake completed: both sides sent ChangeCipherSpec and Finished"
+		afterHandshake(c, w)
+		return *w
+	}
+	cert := c.First(dissect.Server, dissect.EvCertificate)
+	done := c.First(dissect.Server, dissect.EvServerHelloDone)
+	cke := c.First(dissect.Client, dissect.EvClientKeyExchange)
+	// Clients judge the certificate as soon as it arrives (Java does not
+	// wait for ServerHelloDone when the server's flight is slow).
+	anchor := cert
+	if anchor == nil {
+		anchor = done
+	}
+	if cke == nil && anchor != nil {
+		if ev, ok := clientHungUp(c, anchor); ok {
+			w.Verdict = VerdictClientRejectedCertificate
+			w.CloseAfterCert = ev.Time.Sub(certTime(cert, anchor))
+			var how string
+			if a := fatalAlert(c, dissect.Client, true); a != nil {
+				w.Alert = alertOf(a)
+				how = fmt.Sprintf("sent %s (frame %d)", w.Alert, a.Frame)
+				if fin := closeEvent(c, dissect.Client); fin != nil {
+					how += fmt.Sprintf(", then %s (frame %d)", fin.Flags, fin.Frame)
+				}
+			} else {
+				how = closeSequence(c, dissect.Client)
+			}
+			w.Detail = fmt.Sprintf("%s after the server's Certificate (frame %d) the client %s, without a ClientKeyExchange: it did not accept the server's certificate",
+				fmtDur(w.CloseAfterCert), certFrame(cert, anchor), how)
+			if cert == nil {
+				w.Detail += " (no Certificate message was seen: anonymous or PSK suite?)"
+			}
+			return *w
+		}
+	}
+	if serverFailure(c, w, true) {
+		return *w
+	}
+	if cl.Gaps > 0 || sv.Gaps > 0 {
+		w.Verdict = VerdictIncomplete
+		w.Detail = "bytes are missing from the handshake: the capture cannot tell how it ended"
+		return *w
+	}
+	if rst := sv.RST; rst != nil {
+		w.Verdict = VerdictServerReset
+		w.Detail = fmt.Sprintf("the server reset the connection (frame %d) before the handshake completed", rst.Frame)
+		return *w
+	}
+	if fin := sv.FIN; fin != nil && !serverDone {
+		w.Verdict = VerdictServerClosed
+		w.Detail = fmt.Sprintf("the server closed the connection (frame %d) before the handshake completed", fin.Frame)
+		return *w
+	}
+	if a := fatalAlert(c, dissect.Client, true); a != nil {
+		w.Alert = alertOf(a)
+		if cke == nil && anchor == nil {
+			w.Verdict = VerdictClientAbortedAfterFlight
+			w.Detail = fmt.Sprintf("the client sent %s (frame %d) after the ServerHello", w.Alert, a.Frame)
+			return *w
+		}
+		w.Verdict = VerdictClientAbortedAfterFlight
+		w.Detail = fmt.Sprintf("the client sent %s (frame %d) during the handshake", w.Alert, a.Frame)
+		return *w
+	}
+	w.Verdict = VerdictIncomplete
+	w.Detail = "the handshake did not complete within the capture"
+	if e := closeEvent(c, dissect.Client); e != nil {
+		w.Detail = fmt.Sprintf("the client hung up (%s, frame %d) before the handshake completed", e.Flags, e.Frame)
+		if cke != nil {
+			w.Verdict = VerdictClientAbortedAfterFlight
+		}
+	}
+	return *w
+}
+
+func certTime(cert, anchor *dissect.Event) time.Time {
+	if cert != nil {
+		return cert.Time
+	}
+	return anchor.Time
+}
+
+func certFrame(cert, anchor *dissect.Event) int {
+	if cert != nil {
+		return cert.Frame
+	}
+	return anchor.Frame
+}
+
+// clientHungUp reports whether the client's next move after the server's
+// flight (ending with anchor) was a FIN, a RST or a fatal alert, and
+// returns that first move.
+func clientHungUp(c *dissect.Conn, anchor *dissect.Event) (*dissect.Event, bool) {
+	ch := c.First(dissect.Client, dissect.EvClientHello)
+	var last *dissect.Event = ch
+	// Skip a second ClientHello (after HRR) and compat CCS.
+	for i := range c.Events {
+		e := &c.Events[i]
+		if e.From != dissect.Client || e.Offset < ch.Offset || e == ch {
+			continue
+		}
+		switch e.Kind {
+		case dissect.EvSYN, dissect.EvGap, dissect.EvClientHello:
+			continue
+		case dissect.EvChangeCipherSpec:
+			if c.Version() == tlsparse.VersionTLS13 {
+				continue
+			}
+			return nil, false
+		case dissect.EvFIN, dissect.EvRST, dissect.EvAlert, dissect.EvEncryptedAlert:
+			if e.Kind == dissect.EvAlert && e.Alert.Level != tlsparse.AlertFatal && e.Alert.Description == 0 {
+				// close_notify before any move: still a hang-up.
+			}
+			// Did the client hang up after it had the server's flight?
+			// By acknowledgement when the frame carries one, else by time.
+			if e.PeerAck >= 0 && e.PeerAck < anchor.Offset {
+				return e, false
+			}
+			if e.PeerAck < 0 && e.Time.Before(anchor.Time) {
+				return e, false
+			}
+			_ = last
+			return e, true
+		default:
+			return nil, false
+		}
+	}
+	return nil, false
+}
+
+// closeSequence describes how side s closed, in its own order.
+func closeSequence(c *dissect.Conn, s dissect.Side) string {
+	si := c.Sides[s]
+	switch {
+	case si.FIN != nil && si.RST != nil:
+		return fmt.Sprintf("closed the connection: %s (frame %d), then %s (frame %d)", si.FIN.Flags, si.FIN.Frame, si.RST.Flags, si.RST.Frame)
+	case si.FIN != nil:
+		return fmt.Sprintf("closed the connection: %s (frame %d)", si.FIN.Flags, si.FIN.Frame)
+	case si.RST != nil:
+		return fmt.Sprintf("reset the connection: %s (frame %d)", si.RST.Flags, si.RST.Frame)
+	}
+	return "stopped"
+}
+
+func verdict13(c *dissect.Conn, w *Wire) Wire {
+	flight := c.First(dissect.Server, dissect.EvEncryptedHandshake)
+	clientFin := c.First(dissect.Client, dissect.EvEncryptedHandshake)
+	if clientFin != nil && flight != nil {
+		// The client sent its Finished. Did the server accept it?
+		if a := fatalAlert(c, dissect.Server, false); a != nil {
+			serverFailure(c, w, false)
+			return *w
+		}
+		w.Verdict = VerdictOK
+		w.Detail = "the handshake completed: both sides sent their encrypted handshake"
+		if c.Sides[dissect.Client].AppData == 0 && c.Sides[dissect.Server].AppData == 0 {
+			if sa := c.First(dissect.Server, dissect.EvEncryptedAlert); sa != nil {
+				w.Verdict = VerdictServerAlert
+				w.Alert = alertOf(sa)
+				w.Detail = fmt.Sprintf("after the client's Finished the server sent an encrypted alert (frame %d) and no application data: it most likely rejected the client (a client certificate?)", sa.Frame)
+				return *w
+			}
+		}
+		afterHandshake(c, w)
+		return *w
+	}
+	if flight != nil {
+		if ev, ok := clientHungUp(c, flight); ok {
+			w.CloseAfterCert = ev.Time.Sub(flight.Time)
+			if a := fatalAlert(c, dissect.Client, false); a != nil && certAlert(a.Alert.Description) {
+				w.Alert = alertOf(a)
+				w.Verdict = VerdictClientRejectedCertificate
+				w.Detail = fmt.Sprintf("%s after the server's encrypted flight (frame %d) the client sent %s (frame %d) in plaintext: it did not accept the server's certificate",
+					fmtDur(w.CloseAfterCert), flight.Frame, w.Alert, a.Frame)
+				return *w
+			}
+			w.Verdict = VerdictClientAbortedAfterFlight
+			how := closeSequence(c, dissect.Client)
+			if a := fatalAlert(c, dissect.Client, true); a != nil {
+				w.Alert = alertOf(a)
+				how = fmt.Sprintf("sent %s (frame %d)", w.Alert, a.Frame)
+				if a.Detail != "" {
+					how += " [" + a.Detail + "]"
+				}
+				if fin := closeEvent(c, dissect.Client); fin != nil {
+					how += fmt.Sprintf(", then %s (frame %d)", fin.Flags, fin.Frame)
+				}
+			}
+			w.Detail = fmt.Sprintf("TLS 1.3: %s after the server's encrypted flight (frame %d) the client %s without sending its Finished. The certificate is encrypted, so the capture alone cannot prove why: most likely the client rejected the server's certificate",
+				fmtDur(w.CloseAfterCert), flight.Frame, how)
+			return *w
+		}
+	}
+	if serverFailure(c, w, false) {
+		return *w
+	}
+	sv := c.Sides[dissect.Server]
+	if c.Sides[dissect.Client].Gaps > 0 || sv.Gaps > 0 {
+		w.Verdict = VerdictIncomplete
+		w.Detail = "bytes are missing from the handshake: the capture cannot tell how it ended"
+		return *w
+	}
+	if sv.RST != nil {
+		w.Verdict = VerdictServerReset
+		w.Detail = fmt.Sprintf("the server reset the connection (frame %d) before the handshake completed", sv.RST.Frame)
+		return *w
+	}
+	if sv.FIN != nil {
+		w.Verdict = VerdictServerClosed
+		w.Detail = fmt.Sprintf("the server closed the connection (frame %d) before the handshake completed", sv.FIN.Frame)
+		return *w
+	}
+	w.Verdict = VerdictIncomplete
+	w.Detail = "the handshake did not complete within the capture"
+	return *w
+}
+
+// afterHandshake adds findings about how a completed handshake was used.
+func afterHandshake(c *dissect.Conn, w *Wire) {
+	cl := c.Sides[dissect.Client]
+	if cl.AppData > 0 {
+		return
+	}
+	e := closeEvent(c, dissect.Client)
+	if e == nil {
+		return
+	}
+	desc := closeSequence(c, dissect.Client)
+	if a := firstAlertFrom(c, dissect.Client); a != nil {
+		desc = "sent " + alertOf(a).String() + " and " + desc
+	}
+	w.Findings = append(w.Findings, Finding{Code: "closed_after_handshake", Severity: SevWarning,
+		Summary: fmt.Sprintf("the handshake completed but the client sent no application data: it %s. Clients that check the hostname after the handshake (curl, some HTTP libraries) do this on a name mismatch", desc)})
+}
+
+func firstAlertFrom(c *dissect.Conn, s dissect.Side) *dissect.Event {
+	for i := range c.Events {
+		e := &c.Events[i]
+		if e.From == s && (e.Kind == dissect.EvAlert || e.Kind == dissect.EvEncryptedAlert) {
+			return e
+		}
+	}
+	return nil
+}
+
+func fmtDur(d time.Duration) string {
+	switch {
+	case d < 0:
+		return "0s"
+	case d < time.Millisecond:
+		return fmt.Sprintf("%dµs", d.Microseconds())
+	case d < time.Second:
+		return fmt.Sprintf("%.1fms", float64(d.Microseconds())/1000)
+	}
+	return d.Round(time.Millisecond).String()
+}

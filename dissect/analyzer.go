@@ -1,0 +1,253 @@
+package dissect
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net/netip"
+	"slices"
+	"time"
+
+	"github.com/gopacket/gopacket"
+	"github.com/gopacket/gopacket/layers"
+)
+
+// Options bound the analysis. Zero values take the defaults.
+type Options struct {
+	// MaxConns is the size of the flow table; when it is full the least
+	// recently active connections are evicted (reported, and counted).
+	MaxConns int
+	// MaxHandshake caps the bytes of one handshake message (and of the
+	// handshake buffer of one direction).
+	MaxHandshake int
+	// MaxPending caps the out-of-order bytes buffered per direction.
+	MaxPending int
+	// MaxEvents caps the events recorded per connection; alerts, FIN and
+	// RST always find room in a small reserve beyond it.
+	MaxEvents int
+	// Idle is how long, in capture time, a silent connection is kept.
+	Idle time.Duration
+	// Linger is how long, in capture time, a closed connection waits for
+	// stray packets (a RST after a FIN) before it is handed over.
+	Linger time.Duration
+	// Filter, when set, drops frames for which it returns false.
+	Filter func(data []byte, lt layers.LinkType) bool
+	// Certs caches parsed certificates; one is made when nil.
+	Certs *CertCache
+}
+
+func (o *Options) defaults() {
+	if o.MaxConns <= 0 {
+		o.MaxConns = 500_000
+	}
+	if o.MaxHandshake <= 0 {
+		o.MaxHandshake = 256 << 10
+	}
+	if o.MaxPending <= 0 {
+		o.MaxPending = 256 << 10
+	}
+	if o.MaxEvents <= 0 {
+		o.MaxEvents = 128
+	}
+	if o.Idle <= 0 {
+		o.Idle = 5 * time.Minute
+	}
+	if o.Linger <= 0 {
+		o.Linger = 5 * time.Second
+	}
+	if o.Certs == nil {
+		o.Certs = NewCertCache(0)
+	}
+}
+
+// flowKey identifies a connection regardless of direction.
+type flowKey struct {
+	a, b netip.AddrPort
+}
+
+func keyOf(src, dst netip.AddrPort) flowKey {
+	if src.Addr().Less(dst.Addr()) || (src.Addr() == dst.Addr() && src.Port() < dst.Port()) {
+		return flowKey{src, dst}
+	}
+	return flowKey{dst, src}
+}
+
+// Analyzer turns frames into connections. It is not safe for concurrent
+// use. Feed it with Packet (or Run), then call Flush at the end of input.
+type Analyzer struct {
+	o        Options
+	emit     func(*Conn)
+	conns    map[flowKey]*conn
+	tombs    map[flowKey]time.Time
+	file     string
+	frame    int
+	now      time.Time
+	lastScan time.Time
+	nextID   int
+	stats    Stats
+	seg      segment
+}
+
+// NewAnalyzer returns an Analyzer that hands every finished connection to
+// emit. emit must not retain the Conn's byte slices beyond the call unless
+// it copies them... it may retain the Conn itself: the Analyzer forgets it.
+func NewAnalyzer(o Options, emit func(*Conn)) *Analyzer {
+	o.defaults()
+	return &Analyzer{
+		o:     o,
+		emit:  emit,
+		conns: make(map[flowKey]*conn),
+		tombs: make(map[flowKey]time.Time),
+	}
+}
+
+// SetFile starts a new input: frame numbers count from 1 again and
+// connections carry the new name. Connections still open are handed over
+// first, as at the end of input.
+func (a *Analyzer) SetFile(name string) {
+	a.Flush()
+	a.file = name
+	a.frame = 0
+	a.now = time.Time{}
+	a.lastScan = time.Time{}
+	clear(a.tombs)
+	a.stats.Files++
+}
+
+// Frame is the number of the last frame read from the current file.
+func (a *Analyzer) Frame() int { return a.frame }
+
+// Stats returns the counters so far.
+func (a *Analyzer) Stats() Stats { return a.stats }
+
+// PacketSource is what Run reads from: gopacket's vocabulary, implemented by
+// capture's sources.
+type PacketSource interface {
+	ReadPacketData() ([]byte, gopacket.CaptureInfo, error)
+	LinkType() layers.LinkType
+}
+
+// Run reads src to its end and analyses every frame. It returns nil at the
+// end of input, ctx's error when cancelled, or the read error that stopped
+// it (connections read so far stay in the Analyzer: call Flush).
+func (a *Analyzer) Run(ctx context.Context, src PacketSource) error {
+	for n := 0; ; n++ {
+		if n&1023 == 0 {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+		}
+		data, ci, err := src.ReadPacketData()
+		if err != nil {
+			if errors.Is(err, io.EOF) {
+				return nil
+			}
+			return err
+		}
+		a.Packet(data, ci, src.LinkType())
+	}
+}
+
+// Packet analyses one frame. data is not retained.
+func (a *Analyzer) Packet(data []byte, ci gopacket.CaptureInfo, lt layers.LinkType) {
+	a.frame++
+	a.stats.Packets++
+	a.stats.Bytes += int64(len(data))
+	ts := ci.Timestamp
+	if ts.After(a.now) {
+		a.now = ts
+	}
+	if a.now.Sub(a.lastScan) >= a.o.Linger/2 || a.lastScan.IsZero() {
+		a.scan(false)
+		a.lastScan = a.now
+	}
+	if len(data) == 0 {
+		a.stats.notDecoded(SkipZeroLength)
+		return
+	}
+	if a.o.Filter != nil && !a.o.Filter(data, lt) {
+		a.stats.notDecoded(SkipFiltered)
+		return
+	}
+	s := &a.seg
+	if why := decodeFrame(data, lt, s); why != "" {
+		a.stats.notDecoded(why)
+		if why == SkipLinkType {
+			if a.stats.LinkTypes == nil {
+				a.stats.LinkTypes = make(map[string]int64)
+			}
+			a.stats.LinkTypes[lt.String()]++
+		}
+		return
+	}
+	if s.missing > 0 {
+		a.stats.Truncated++
+	}
+	a.tcp(s, ts)
+}
+
+// Flush hands over every connection still open, as at the end of input.
+func (a *Analyzer) Flush() {
+	a.scan(true)
+}
+
+// scan hands over closed, idle (or, with all, every) connection.
+func (a *Analyzer) scan(all bool) {
+	var done []*conn
+	for k, cs := range a.conns {
+		switch {
+		case all:
+			cs.c.Ended = "end of input"
+			if cs.closed {
+				cs.c.Ended = "closed"
+			}
+		case cs.closed && a.now.Sub(cs.lastSeen) >= a.o.Linger:
+			cs.c.Ended = "closed"
+		case a.now.Sub(cs.lastSeen) >= a.o.Idle:
+			cs.c.Ended = "idle"
+		default:
+			continue
+		}
+		delete(a.conns, k)
+		if cs.closed && !all {
+			a.tombs[k] = a.now
+		}
+		done = append(done, cs)
+	}
+	for k, t := range a.tombs {
+		if all || a.now.Sub(t) >= a.o.Idle {
+			delete(a.tombs, k)
+		}
+	}
+	a.finish(done)
+}
+
+// finish hands connections over in the order they started, so output is
+// deterministic whatever the map order.
+func (a *Analyzer) finish(done []*conn) {
+	slices.SortFunc(done, func(x, y *conn) int { return x.c.ID - y.c.ID })
+	for _, cs := range done {
+		cs.finish(a)
+		a.emit(cs.c)
+	}
+}
+
+// evict makes room in a full flow table by handing over the least recently
+// active tenth of it.
+func (a *Analyzer) evict() {
+	all := make([]*conn, 0, len(a.conns))
+	for _, cs := range a.conns {
+		all = append(all, cs)
+	}
+	slices.SortFunc(all, func(x, y *conn) int { return x.lastSeen.Compare(y.lastSeen) })
+	n := len(all)/10 + 1
+	victims := all[:n]
+	for _, cs := range victims {
+		delete(a.conns, cs.key)
+		cs.c.Ended = "evicted"
+		cs.c.Anomalies = append(cs.c.Anomalies, Anomaly{Code: "limit_reached", Detail: "flow table full: connection evicted before its end"})
+		a.stats.limit("flow table")
+		a.stats.Evicted++
+	}
+	a.finish(victims)
+}

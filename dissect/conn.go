@@ -1,0 +1,250 @@
+package dissect
+
+import (
+	"crypto/x509"
+	"net/netip"
+	"time"
+
+	"github.com/tlstriage/tlstriage/tlsparse"
+)
+
+// Side is one end of a connection.
+type Side uint8
+
+// Sides of a connection.
+const (
+	Client Side = 0
+	Server Side = 1
+)
+
+func (s Side) String() string {
+	if s == Client {
+		return "client"
+	}
+	return "server"
+}
+
+// Other is the opposite side.
+func (s Side) Other() Side { return 1 - s }
+
+// EventKind says what happened.
+type EventKind uint8
+
+// Event kinds, in the order a handshake usually shows them.
+const (
+	EvSYN                EventKind = iota + 1 // SYN (client) or SYN-ACK (server)
+	EvClientHello                             // ClientHello
+	EvServerHello                             // ServerHello
+	EvHelloRetryRequest                       // TLS 1.3 HelloRetryRequest
+	EvCertificate                             // plaintext Certificate (TLS <= 1.2, or decrypted)
+	EvServerKeyExchange                       // ServerKeyExchange
+	EvCertificateRequest                      // CertificateRequest
+	EvServerHelloDone                         // ServerHelloDone
+	EvClientKeyExchange                       // ClientKeyExchange
+	EvCertificateVerify                       // CertificateVerify
+	EvCertificateStatus                       // CertificateStatus (OCSP stapling)
+	EvNewSessionTicket                        // NewSessionTicket
+	EvHandshakeOther                          // another plaintext handshake message
+	EvChangeCipherSpec                        // ChangeCipherSpec
+	EvEncryptedHandshake                      // encrypted handshake record(s)
+	EvApplicationData                         // first application data record(s) of a run
+	EvAlert                                   // plaintext alert
+	EvEncryptedAlert                          // encrypted alert
+	EvHeartbeat                               // heartbeat record
+	EvNotTLS                                  // the side sent bytes that are not TLS
+	EvGap                                     // bytes missing from the capture
+	EvFIN                                     // FIN
+	EvRST                                     // RST
+	EvSSLv2                                   // SSLv2 record
+)
+
+var eventNames = [...]string{
+	EvSYN: "SYN", EvClientHello: "ClientHello", EvServerHello: "ServerHello",
+	EvHelloRetryRequest: "HelloRetryRequest", EvCertificate: "Certificate",
+	EvServerKeyExchange: "ServerKeyExchange", EvCertificateRequest: "CertificateRequest",
+	EvServerHelloDone: "ServerHelloDone", EvClientKeyExchange: "ClientKeyExchange",
+	EvCertificateVerify: "CertificateVerify", EvCertificateStatus: "CertificateStatus",
+	EvNewSessionTicket: "NewSessionTicket", EvHandshakeOther: "Handshake",
+	EvChangeCipherSpec: "ChangeCipherSpec", EvEncryptedHandshake: "Encrypted handshake",
+	EvApplicationData: "Application data", EvAlert: "Alert", EvEncryptedAlert: "Encrypted alert",
+	EvHeartbeat: "Heartbeat", EvNotTLS: "Not TLS", EvGap: "Missing bytes", EvFIN: "FIN",
+	EvRST: "RST", EvSSLv2: "SSLv2 record",
+}
+
+func (k EventKind) String() string {
+	if int(k) < len(eventNames) && eventNames[k] != "" {
+		return eventNames[k]
+	}
+	return "event"
+}
+
+// Event is one thing a side did, in capture order.
+type Event struct {
+	Kind  EventKind
+	From  Side
+	Frame int       // frame (packet) number in its file, from 1, where the event completed
+	Time  time.Time // capture timestamp of that frame
+	// Offset is the position in the sender's byte stream (bytes after its
+	// SYN, or after its first byte seen) where the event starts; for FIN
+	// and RST it is the sequence position of the flag.
+	Offset int64
+	// PeerAck is how many bytes of the peer's stream the sender had
+	// acknowledged in the frame (-1 when the frame carried no ACK).
+	PeerAck int64
+	Alert   tlsparse.Alert // EvAlert
+	Length  int            // record payload length, for encrypted records; gap size for EvGap
+	Count   int            // how many records this event stands for (runs of encrypted records)
+	HSType  tlsparse.HandshakeType
+	Flags   string // TCP flags of the frame for EvFIN/EvRST/EvSYN ("FIN,ACK")
+	Detail  string // free text (untrusted bytes escaped by the report)
+}
+
+// CertInfo is one certificate as sent on the wire, parsed once and shared
+// between connections that send the same bytes.
+type CertInfo struct {
+	Raw    []byte
+	SHA256 string            // lowercase hex
+	Cert   *x509.Certificate // nil when crypto/x509 cannot parse it
+	Err    error             // why parsing failed
+}
+
+// CloseInfo is when and how a side ended its part of the connection.
+type CloseInfo struct {
+	Frame   int
+	Time    time.Time
+	Offset  int64
+	PeerAck int64
+	Flags   string
+}
+
+// SideInfo is what one side did on the TCP level.
+type SideInfo struct {
+	Addr        netip.AddrPort
+	SYN         bool
+	FIN         *CloseInfo // first FIN
+	RST         *CloseInfo // first RST
+	RSTCount    int
+	Packets     int
+	Bytes       int64 // payload bytes seen (including retransmissions)
+	Retransmits int
+	Gaps        int   // holes in the stream (lost or not captured)
+	GapBytes    int64 // bytes missing
+	Midstream   bool  // the stream was picked up without its SYN
+	Records     int   // TLS records seen
+	CCS         bool  // sent ChangeCipherSpec
+	Encrypted   int   // encrypted records sent (handshake, alert, application data)
+	AppData     int   // application data records sent (best effort in TLS 1.3)
+	AppBytes    int64 // application data record bytes
+	NotTLS      bool
+}
+
+// Anomaly is something unusual noticed in a connection (a Zeek "weird").
+type Anomaly struct {
+	Code   string // stable short code: "limit_reached", "midstream", "gap", ...
+	Frame  int
+	Detail string
+}
+
+// Conn is everything the capture shows of one TCP connection.
+type Conn struct {
+	ID         int    // 1-based, in order of first packet within the analysis
+	File       string // the capture file the connection came from
+	Client     netip.AddrPort
+	Server     netip.AddrPort
+	Flipped    bool // the first packet seen went from server to client
+	FirstFrame int
+	LastFrame  int
+	FirstTime  time.Time
+	LastTime   time.Time
+	Sides      [2]SideInfo
+	Events     []Event
+	Dropped    int // events not recorded because of the per-connection cap
+
+	TLS                   bool // at least one TLS record was seen
+	ClientHello           *tlsparse.ClientHello
+	ServerHello           *tlsparse.ServerHello // the final one (after an HRR)
+	HRR                   *tlsparse.ServerHello
+	Chain                 []*CertInfo // the server's certificate chain as sent
+	ClientChain           []*CertInfo // the client's certificates, if it sent any in plaintext
+	ClientSentCertificate bool        // the client sent a Certificate message (maybe empty)
+	CertRequest           *tlsparse.CertificateRequest
+	// ChainHidden is set when the server's certificates were encrypted
+	// (TLS 1.3) and not decrypted.
+	ChainHidden bool
+	Anomalies   []Anomaly
+	// Ended says why the connection was handed over: "closed", "idle",
+	// "evicted", "end of input".
+	Ended string
+}
+
+// Version is the negotiated version, or 0 when no ServerHello was seen.
+func (c *Conn) Version() tlsparse.Version {
+	if c.ServerHello == nil {
+		return 0
+	}
+	return c.ServerHello.Version()
+}
+
+// SNI is the server name the client asked for ("" when none).
+func (c *Conn) SNI() string {
+	if c.ClientHello == nil {
+		return ""
+	}
+	return c.ClientHello.ServerName
+}
+
+// Has reports whether an event of kind k from side s was recorded.
+func (c *Conn) Has(s Side, k EventKind) bool {
+	return c.First(s, k) != nil
+}
+
+// First is the first event of kind k from side s, or nil.
+func (c *Conn) First(s Side, k EventKind) *Event {
+	for i := range c.Events {
+		if c.Events[i].Kind == k && c.Events[i].From == s {
+			return &c.Events[i]
+		}
+	}
+	return nil
+}
+
+// Midstream reports whether the capture missed the start of either stream.
+func (c *Conn) Midstream() bool {
+	return c.Sides[Client].Midstream || c.Sides[Server].Midstream
+}
+
+// Gaps reports whether bytes were missing from either stream.
+func (c *Conn) Gaps() bool {
+	return c.Sides[Client].Gaps > 0 || c.Sides[Server].Gaps > 0
+}
+
+// Stats counts what the analysis read and what it skipped.
+type Stats struct {
+	Files         int
+	Packets       int64
+	Bytes         int64
+	NotDecoded    map[string]int64 // by reason
+	Truncated     int64            // frames cut by the snapshot length inside TCP payload
+	TCPConns      int64
+	TLSConns      int64
+	Retransmits   int64
+	Gaps          int64
+	LimitsReached map[string]int64 // by limit name
+	Evicted       int64            // connections evicted because the flow table was full
+	LateSegments  int64            // segments of connections already reported
+	LinkTypes     map[string]int64 // unsupported link types seen
+}
+
+func (s *Stats) notDecoded(reason string) {
+	if s.NotDecoded == nil {
+		s.NotDecoded = make(map[string]int64)
+	}
+	s.NotDecoded[reason]++
+}
+
+func (s *Stats) limit(name string) {
+	if s.LimitsReached == nil {
+		s.LimitsReached = make(map[string]int64)
+	}
+	s.LimitsReached[name]++
+}

@@ -1,0 +1,237 @@
+package dissect
+
+import (
+	"encoding/binary"
+	"net/netip"
+
+	"github.com/gopacket/gopacket/layers"
+)
+
+// Reasons a frame was not analysed, as counted in Stats.NotDecoded.
+const (
+	SkipLinkType   = "unsupported link type"
+	SkipNotIP      = "not IP"
+	SkipNotTCP     = "not TCP"
+	SkipFragment   = "IP fragment"
+	SkipMalformed  = "malformed header"
+	SkipTruncated  = "truncated header"
+	SkipFiltered   = "filtered out"
+	SkipZeroLength = "zero length"
+)
+
+// segment is one decoded TCP segment. Payload aliases the frame.
+type segment struct {
+	src, dst netip.AddrPort
+	seq, ack uint32
+	flags    uint8
+	window   uint16
+	payload  []byte
+	missing  int // payload bytes the snapshot length cut off
+}
+
+// TCP flag bits.
+const (
+	flagFIN = 0x01
+	flagSYN = 0x02
+	flagRST = 0x04
+	flagPSH = 0x08
+	flagACK = 0x10
+)
+
+// decodeFrame decodes a link-layer frame down to TCP. It returns the reason
+// for skipping the frame, or "" when s holds a TCP segment. It never
+// allocates and never reads past data.
+func decodeFrame(data []byte, lt layers.LinkType, s *segment) string {
+	var ethType uint16
+	switch lt {
+	case layers.LinkTypeEthernet:
+		if len(data) < 14 {
+			return SkipTruncated
+		}
+		ethType = binary.BigEndian.Uint16(data[12:14])
+		data = data[14:]
+		if ethType < 0x0600 { // 802.3 length field: LLC, not IP
+			return SkipNotIP
+		}
+	case layers.LinkTypeLinuxSLL:
+		if len(data) < 16 {
+			return SkipTruncated
+		}
+		ethType = binary.BigEndian.Uint16(data[14:16])
+		data = data[16:]
+	case layers.LinkTypeLinuxSLL2:
+		if len(data) < 20 {
+			return SkipTruncated
+		}
+		ethType = binary.BigEndian.Uint16(data[0:2])
+		data = data[20:]
+	case layers.LinkTypeNull, layers.LinkTypeLoop:
+		if len(data) < 4 {
+			return SkipTruncated
+		}
+		// The address family is in host byte order of the capturing
+		// machine (DLT_NULL) or network order (DLT_LOOP): accept both.
+		fam := binary.LittleEndian.Uint32(data[0:4])
+		if fam > 0xffff {
+			fam = binary.BigEndian.Uint32(data[0:4])
+		}
+		data = data[4:]
+		switch fam {
+		case 2:
+			ethType = 0x0800
+		case 10, 24, 28, 30:
+			ethType = 0x86dd
+		default:
+			return SkipNotIP
+		}
+	case layers.LinkTypeRaw, layers.LinkType(12), layers.LinkType(14), layers.LinkTypeIPv4, layers.LinkTypeIPv6:
+		if len(data) < 1 {
+			return SkipTruncated
+		}
+		switch data[0] >> 4 {
+		case 4:
+			ethType = 0x0800
+		case 6:
+			ethType = 0x86dd
+		default:
+			return SkipNotIP
+		}
+	default:
+		return SkipLinkType
+	}
+	// VLAN tags: 802.1Q, 802.1ad (QinQ) and the old 0x9100, any depth.
+	for ethType == 0x8100 || ethType == 0x88a8 || ethType == 0x9100 {
+		if len(data) < 4 {
+			return SkipTruncated
+		}
+		ethType = binary.BigEndian.Uint16(data[2:4])
+		data = data[4:]
+	}
+	var proto uint8
+	var ipPayloadLen int
+	switch ethType {
+	case 0x0800:
+		if len(data) < 20 {
+			return SkipTruncated
+		}
+		if data[0]>>4 != 4 {
+			return SkipMalformed
+		}
+		ihl := int(data[0]&0x0f) * 4
+		total := int(binary.BigEndian.Uint16(data[2:4]))
+		if total == 0 { // TCP segmentation offload captures may carry 0
+			total = len(data)
+		}
+		if ihl < 20 || total < ihl {
+			return SkipMalformed
+		}
+		if len(data) < ihl {
+			return SkipTruncated
+		}
+		if fo := binary.BigEndian.Uint16(data[6:8]); fo&0x3fff != 0 {
+			return SkipFragment
+		}
+		proto = data[9]
+		src, _ := netip.AddrFromSlice(data[12:16])
+		dst, _ := netip.AddrFromSlice(data[16:20])
+		s.src = netip.AddrPortFrom(src, 0)
+		s.dst = netip.AddrPortFrom(dst, 0)
+		ipPayloadLen = total - ihl
+		data = data[ihl:]
+	case 0x86dd:
+		if len(data) < 40 {
+			return SkipTruncated
+		}
+		if data[0]>>4 != 6 {
+			return SkipMalformed
+		}
+		plen := int(binary.BigEndian.Uint16(data[4:6]))
+		next := data[6]
+		var src16, dst16 [16]byte
+		copy(src16[:], data[8:24])
+		copy(dst16[:], data[24:40])
+		s.src = netip.AddrPortFrom(netip.AddrFrom16(src16), 0)
+		s.dst = netip.AddrPortFrom(netip.AddrFrom16(dst16), 0)
+		data = data[40:]
+		if plen == 0 { // jumbogram or TSO
+			plen = len(data)
+		}
+		// Skip extension headers (RFC 8200, Section 4).
+		for i := 0; ; i++ {
+			if i > 8 {
+				return SkipMalformed
+			}
+			switch next {
+			case 0, 43, 60, 135, 139, 140: // hop-by-hop, routing, destination, mobility, HIP, shim6
+				if len(data) < 8 {
+					return SkipTruncated
+				}
+				n := (int(data[1]) + 1) * 8
+				if len(data) < n || plen < n {
+					return SkipTruncated
+				}
+				next = data[0]
+				data = data[n:]
+				plen -= n
+				continue
+			case 44: // fragment
+				if len(data) < 8 {
+					return SkipTruncated
+				}
+				if off := binary.BigEndian.Uint16(data[2:4]); off&0xfff9 != 0 {
+					return SkipFragment
+				}
+				next = data[0]
+				data = data[8:]
+				plen -= 8
+				continue
+			case 51: // AH
+				if len(data) < 8 {
+					return SkipTruncated
+				}
+				n := (int(data[1]) + 2) * 4
+				if len(data) < n || plen < n {
+					return SkipTruncated
+				}
+				next = data[0]
+				data = data[n:]
+				plen -= n
+				continue
+			}
+			break
+		}
+		proto = next
+		ipPayloadLen = plen
+	default:
+		return SkipNotIP
+	}
+	if proto != 6 {
+		return SkipNotTCP
+	}
+	if len(data) < 20 {
+		return SkipTruncated
+	}
+	off := int(data[12]>>4) * 4
+	if off < 20 || ipPayloadLen < off {
+		return SkipMalformed
+	}
+	if len(data) < off {
+		return SkipTruncated
+	}
+	s.src = netip.AddrPortFrom(s.src.Addr(), binary.BigEndian.Uint16(data[0:2]))
+	s.dst = netip.AddrPortFrom(s.dst.Addr(), binary.BigEndian.Uint16(data[2:4]))
+	s.seq = binary.BigEndian.Uint32(data[4:8])
+	s.ack = binary.BigEndian.Uint32(data[8:12])
+	s.flags = data[13]
+	s.window = binary.BigEndian.Uint16(data[14:16])
+	payloadLen := ipPayloadLen - off
+	p := data[off:]
+	s.missing = 0
+	if len(p) > payloadLen {
+		p = p[:payloadLen] // Ethernet padding
+	} else if len(p) < payloadLen {
+		s.missing = payloadLen - len(p)
+	}
+	s.payload = p
+	return ""
+}

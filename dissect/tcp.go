@@ -1,0 +1,434 @@
+package dissect
+
+import (
+	"net/netip"
+	"time"
+)
+
+// conn is the Analyzer's state for one connection.
+type conn struct {
+	c        *Conn
+	key      flowKey
+	dirs     [2]dir
+	closed   bool
+	lastSeen time.Time
+	hsDone   bool // handshake complete: stop buffering beyond headers
+	reserve  int  // events recorded beyond MaxEvents (alerts, FIN, RST)
+}
+
+// pending is an out-of-order segment waiting for the bytes before it.
+type pending struct {
+	seq  uint32
+	data []byte
+}
+
+// dir is one direction of a connection: TCP sequence tracking and the TLS
+// record framer of its sender.
+type dir struct {
+	started bool
+	next    uint32 // next expected sequence number
+	off     int64  // stream offset of next
+	base    uint32 // sequence number of offset 0
+	pend    []pending
+	pendN   int
+	tls     tlsStream
+}
+
+// offsetOf converts a sequence number of this direction to a stream offset.
+func (d *dir) offsetOf(seq uint32) int64 {
+	return d.off + int64(int32(seq-d.next))
+}
+
+func (a *Analyzer) newConn(key flowKey, s *segment, ts time.Time) *conn {
+	if len(a.conns) >= a.o.MaxConns {
+		a.evict()
+	}
+	a.nextID++
+	a.stats.TCPConns++
+	c := &Conn{ID: a.nextID, File: a.file, FirstFrame: a.frame, FirstTime: ts}
+	// Who is the client? The sender of a bare SYN; the receiver of a
+	// SYN-ACK; otherwise guess by port and correct on the ClientHello.
+	client, server := s.src, s.dst
+	switch {
+	case s.flags&flagSYN != 0 && s.flags&flagACK == 0:
+	case s.flags&flagSYN != 0:
+		client, server = s.dst, s.src
+		c.Flipped = true
+	case likelyServerPort(s.src.Port()) && !likelyServerPort(s.dst.Port()):
+		client, server = s.dst, s.src
+		c.Flipped = true
+	}
+	c.Client, c.Server = client, server
+	c.Sides[Client].Addr, c.Sides[Server].Addr = client, server
+	cs := &conn{c: c, key: key}
+	cs.dirs[Client].tls.init(a.o.MaxHandshake)
+	cs.dirs[Server].tls.init(a.o.MaxHandshake)
+	a.conns[key] = cs
+	return cs
+}
+
+// likelyServerPort reports whether p is a port servers usually listen on.
+func likelyServerPort(p uint16) bool {
+	switch p {
+	case 443, 8443, 465, 993, 995, 636, 990, 992, 994, 5061, 6697, 853, 5986, 9443, 10443:
+		return true
+	}
+	return p < 1024
+}
+
+// swapSides exchanges client and server (the ClientHello came from the side
+// we took for the server).
+func (cs *conn) swapSides() {
+	c := cs.c
+	c.Client, c.Server = c.Server, c.Client
+	c.Sides[0], c.Sides[1] = c.Sides[1], c.Sides[0]
+	cs.dirs[0], cs.dirs[1] = cs.dirs[1], cs.dirs[0]
+	for i := range c.Events {
+		c.Events[i].From = c.Events[i].From.Other()
+	}
+	c.Flipped = !c.Flipped
+}
+
+func (a *Analyzer) tcp(s *segment, ts time.Time) {
+	key := keyOf(s.src, s.dst)
+	cs := a.conns[key]
+	syn := s.flags&flagSYN != 0
+	if cs != nil && syn && s.flags&flagACK == 0 && cs.closed {
+		// Port reuse: a new connection on the same four-tuple.
+		delete(a.conns, key)
+		cs.c.Ended = "closed"
+		a.finish([]*conn{cs})
+		cs = nil
+	}
+	if cs == nil {
+		if _, late := a.tombs[key]; late && !syn {
+			a.stats.LateSegments++
+			return
+		}
+		delete(a.tombs, key)
+		cs = a.newConn(key, s, ts)
+	}
+	c := cs.c
+	side := Client
+	if s.src != c.Client {
+		side = Server
+	}
+	if syn && s.flags&flagACK == 0 && side == Server && !c.Sides[Client].SYN && len(c.Events) == 0 {
+		cs.swapSides()
+		side = Client
+	}
+	cs.lastSeen = ts
+	c.LastFrame = a.frame
+	c.LastTime = ts
+	si := &c.Sides[side]
+	si.Packets++
+	d := &cs.dirs[side]
+	peer := &cs.dirs[side.Other()]
+
+	if syn {
+		if !d.started || !si.SYN {
+			d.started = true
+			d.base = s.seq + 1
+			d.next = s.seq + 1
+			d.off = 0
+			si.SYN = true
+			flags := "SYN"
+			if s.flags&flagACK != 0 {
+				flags = "SYN,ACK"
+			}
+			cs.event(a, Event{Kind: EvSYN, From: side, Frame: a.frame, Time: ts, PeerAck: -1, Flags: flags})
+		}
+	}
+	// The client's ACK of the SYN-ACK tells where the server's stream
+	// starts even when the SYN-ACK itself was not captured.
+	if s.flags&flagACK != 0 && !peer.started && si.SYN && !syn {
+		peer.started = true
+		peer.base = s.ack
+		peer.next = s.ack
+	}
+	if len(s.payload) > 0 || s.missing > 0 {
+		a.payload(cs, side, s, ts)
+	}
+	if s.flags&(flagFIN|flagRST) != 0 {
+		a.closeFlag(cs, side, s, ts)
+	}
+}
+
+func (a *Analyzer) payload(cs *conn, side Side, s *segment, ts time.Time) {
+	c := cs.c
+	si := &c.Sides[side]
+	d := &cs.dirs[side]
+	si.Bytes += int64(len(s.payload))
+	if !d.started {
+		d.started = true
+		d.base = s.seq
+		d.next = s.seq
+		if !si.SYN {
+			si.Midstream = true
+			cs.anomaly(Anomaly{Code: "midstream", Frame: a.frame, Detail: side.String() + " stream picked up without its SYN"})
+		}
+	}
+	p := s.payload
+	seq := s.seq
+	missing := s.missing
+	diff := int32(seq - d.next)
+	if diff < 0 {
+		over := int(-diff)
+		if over >= len(p) {
+			if over < len(p)+missing {
+				missing -= over - len(p)
+				p = nil
+			} else {
+				si.Retransmits++
+				a.stats.Retransmits++
+				return
+			}
+		} else {
+			p = p[over:]
+		}
+		si.Retransmits++
+		a.stats.Retransmits++
+		seq = d.next
+		diff = 0
+	}
+	if diff > 0 {
+		a.outOfOrder(cs, side, seq, p, missing, ts)
+		return
+	}
+	a.deliver(cs, side, p, ts)
+	if missing > 0 {
+		a.gap(cs, side, missing, ts, "snapshot length cut the segment")
+	}
+	a.drain(cs, side, ts)
+}
+
+// outOfOrder keeps a segment that arrived before the bytes preceding it.
+func (a *Analyzer) outOfOrder(cs *conn, side Side, seq uint32, p []byte, missing int, ts time.Time) {
+	d := &cs.dirs[side]
+	if !d.tls.wantsBytes() {
+		// Nothing more to learn from this direction's bytes: just follow
+		// the sequence numbers.
+		end := seq + uint32(len(p)+missing)
+		if int32(end-d.next) > 0 {
+			d.off += int64(int32(end - d.next))
+			d.next = end
+		}
+		return
+	}
+	if missing > 0 {
+		p = p[:0] // the framer cannot use a segment with a hole in it
+	}
+	if d.pendN+len(p) > a.pendingCap(cs) {
+		a.stats.limit("out-of-order buffer")
+		cs.anomaly(Anomaly{Code: "limit_reached", Frame: a.frame, Detail: "out-of-order buffer full: bytes skipped"})
+		a.skipToPending(cs, side, ts)
+		if int32(seq-d.next) > 0 {
+			a.gap(cs, side, int(int32(seq-d.next)), ts, "out-of-order buffer full")
+		}
+		a.deliver(cs, side, p, ts)
+		a.drain(cs, side, ts)
+		return
+	}
+	for _, q := range d.pend {
+		if q.seq == seq && len(q.data) >= len(p) {
+			cs.c.Sides[side].Retransmits++
+			a.stats.Retransmits++
+			return
+		}
+	}
+	d.pend = append(d.pend, pending{seq: seq, data: append([]byte(nil), p...)})
+	d.pendN += len(p)
+}
+
+func (a *Analyzer) pendingCap(cs *conn) int {
+	if cs.hsDone {
+		return 16 << 10
+	}
+	return a.o.MaxPending
+}
+
+// drain delivers buffered segments that have become contiguous.
+func (a *Analyzer) drain(cs *conn, side Side, ts time.Time) {
+	d := &cs.dirs[side]
+	for len(d.pend) > 0 {
+		progress := false
+		for i := 0; i < len(d.pend); i++ {
+			q := d.pend[i]
+			diff := int32(q.seq - d.next)
+			if diff > 0 {
+				continue
+			}
+			d.pend = append(d.pend[:i], d.pend[i+1:]...)
+			d.pendN -= len(q.data)
+			i--
+			progress = true
+			over := int(-diff)
+			if over >= len(q.data) {
+				continue
+			}
+			a.deliver(cs, side, q.data[over:], ts)
+		}
+		if !progress {
+			return
+		}
+	}
+}
+
+// skipToPending declares the bytes before the earliest buffered segment
+// lost and resumes from there.
+func (a *Analyzer) skipToPending(cs *conn, side Side, ts time.Time) {
+	d := &cs.dirs[side]
+	if len(d.pend) == 0 {
+		return
+	}
+	first := d.pend[0].seq
+	for _, q := range d.pend[1:] {
+		if int32(q.seq-first) < 0 {
+			first = q.seq
+		}
+	}
+	if n := int32(first - d.next); n > 0 {
+		a.gap(cs, side, int(n), ts, "bytes never captured")
+	}
+	a.drain(cs, side, ts)
+}
+
+// gap records n bytes missing from side's stream at its current position.
+func (a *Analyzer) gap(cs *conn, side Side, n int, ts time.Time, why string) {
+	d := &cs.dirs[side]
+	si := &cs.c.Sides[side]
+	si.Gaps++
+	si.GapBytes += int64(n)
+	a.stats.Gaps++
+	wanted := d.tls.wantsBytes()
+	cs.event(a, Event{Kind: EvGap, From: side, Frame: a.frame, Time: ts, Offset: d.off, PeerAck: -1, Length: n, Detail: why})
+	if wanted {
+		cs.anomaly(Anomaly{Code: "gap", Frame: a.frame, Detail: side.String() + " stream: " + why})
+	}
+	d.tls.lost()
+	d.next += uint32(n)
+	d.off += int64(n)
+}
+
+// deliver hands in-order bytes to the direction's TLS framer.
+func (a *Analyzer) deliver(cs *conn, side Side, p []byte, ts time.Time) {
+	d := &cs.dirs[side]
+	if len(p) == 0 {
+		return
+	}
+	start := d.off
+	d.next += uint32(len(p))
+	d.off += int64(len(p))
+	if d.tls.wantsBytes() {
+		a.feedTLS(cs, side, p, start, ts)
+	}
+}
+
+func (a *Analyzer) closeFlag(cs *conn, side Side, s *segment, ts time.Time) {
+	c := cs.c
+	si := &c.Sides[side]
+	d := &cs.dirs[side]
+	peer := &cs.dirs[side.Other()]
+	if !d.started {
+		d.started = true
+		d.base = s.seq
+		d.next = s.seq
+	}
+	info := &CloseInfo{Frame: a.frame, Time: ts, Offset: d.offsetOf(s.seq + uint32(len(s.payload)+s.missing)), PeerAck: -1, Flags: flagString(s.flags)}
+	if s.flags&flagACK != 0 && peer.started {
+		info.PeerAck = peer.offsetOf(s.ack)
+	}
+	ev := Event{From: side, Frame: a.frame, Time: ts, Offset: info.Offset, PeerAck: info.PeerAck, Flags: info.Flags}
+	if s.flags&flagRST != 0 {
+		si.RSTCount++
+		if si.RST == nil {
+			si.RST = info
+			ev.Kind = EvRST
+			cs.event(a, ev)
+		}
+		cs.closed = true
+		return
+	}
+	if si.FIN == nil {
+		si.FIN = info
+		ev.Kind = EvFIN
+		cs.event(a, ev)
+	}
+	if c.Sides[side.Other()].FIN != nil {
+		cs.closed = true
+	}
+}
+
+func flagString(f uint8) string {
+	var b []byte
+	add := func(s string) {
+		if len(b) > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, s...)
+	}
+	if f&flagSYN != 0 {
+		add("SYN")
+	}
+	if f&flagFIN != 0 {
+		add("FIN")
+	}
+	if f&flagRST != 0 {
+		add("RST")
+	}
+	if f&flagPSH != 0 {
+		add("PSH")
+	}
+	if f&flagACK != 0 {
+		add("ACK")
+	}
+	return string(b)
+}
+
+// event records e, within the per-connection cap.
+func (cs *conn) event(a *Analyzer, e Event) {
+	c := cs.c
+	if len(c.Events) >= a.o.MaxEvents {
+		switch e.Kind {
+		case EvAlert, EvEncryptedAlert, EvFIN, EvRST, EvGap, EvNotTLS:
+			if cs.reserve < 32 {
+				cs.reserve++
+				break
+			}
+			fallthrough
+		default:
+			if c.Dropped == 0 {
+				a.stats.limit("events per connection")
+			}
+			c.Dropped++
+			return
+		}
+	}
+	c.Events = append(c.Events, e)
+}
+
+const maxAnomalies = 32
+
+func (cs *conn) anomaly(an Anomaly) {
+	if len(cs.c.Anomalies) < maxAnomalies {
+		cs.c.Anomalies = append(cs.c.Anomalies, an)
+	}
+}
+
+// finish runs when the connection is handed over: bytes still waiting
+// behind a hole are declared lost.
+func (cs *conn) finish(a *Analyzer) {
+	for _, side := range []Side{Client, Server} {
+		d := &cs.dirs[side]
+		if len(d.pend) > 0 {
+			a.skipToPending(cs, side, cs.lastSeen)
+		}
+		d.pend = nil
+		d.tls.release()
+	}
+	if cs.c.TLS {
+		a.stats.TLSConns++
+	}
+}
+
+var _ = netip.AddrPort{}

@@ -1,0 +1,447 @@
+package dissect
+
+import (
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/tlstriage/tlstriage/tlsparse"
+)
+
+// Framer modes of one direction.
+const (
+	modeUnknown = iota // no byte seen yet
+	modeTLS            // framing TLS records
+	modeSSLv2          // collecting an SSLv2-compatible ClientHello
+	modeNotTLS         // the bytes are not TLS: ignored
+	modeLost           // framing lost after a gap: ignored
+)
+
+// tlsStream frames one direction's bytes into TLS records. Only the bodies
+// of plaintext handshake, alert and change_cipher_spec records are buffered;
+// encrypted records are skipped by length without copying.
+type tlsStream struct {
+	mode     int
+	hdr      [tlsparse.RecordHeaderLen]byte
+	hdrN     int
+	rec      tlsparse.RecordHeader
+	recStart int64 // stream offset of the current record
+	need     int   // body bytes still to come
+	keep     bool  // buffer the body
+	body     []byte
+	hs       *tlsparse.HandshakeBuffer
+	maxHS    int
+	hsFailed bool
+	v2       []byte // SSLv2 record being collected
+	first    []byte // the first bytes, to judge what the stream is
+	ccs      bool   // sent ChangeCipherSpec
+	enc13    bool   // TLS 1.3: sending encrypted records
+	encSeen  int    // encrypted records sent
+}
+
+func (t *tlsStream) init(maxHS int) { t.maxHS = maxHS }
+
+// wantsBytes reports whether the framer still looks at this direction's
+// bytes.
+func (t *tlsStream) wantsBytes() bool {
+	return t.mode == modeUnknown || t.mode == modeTLS || t.mode == modeSSLv2
+}
+
+// lost marks the framing as lost after a gap.
+func (t *tlsStream) lost() {
+	if t.mode == modeTLS || t.mode == modeSSLv2 || t.mode == modeUnknown {
+		t.mode = modeLost
+	}
+	t.body, t.v2 = nil, nil
+}
+
+func (t *tlsStream) release() {
+	t.body, t.v2, t.hs, t.first = nil, nil, nil, nil
+}
+
+const sslv2Max = 16 << 10
+
+func (a *Analyzer) feedTLS(cs *conn, side Side, p []byte, off int64, ts time.Time) {
+	t := &cs.dirs[side].tls
+	for len(p) > 0 && t.wantsBytes() {
+		switch t.mode {
+		case modeUnknown:
+			n := min(len(p), 8-len(t.first))
+			t.first = append(t.first, p[:n]...)
+			switch {
+			case !tlsparse.LooksLikeTLS(t.first):
+				a.notTLS(cs, side, p, ts)
+				return
+			case len(t.first) < tlsparse.RecordHeaderLen:
+				return // wait for more
+			}
+			if _, err := tlsparse.ReadRecordHeader(t.first); err == nil {
+				t.mode = modeTLS
+			} else if _, ok := tlsparse.SSLv2RecordLen(t.first); ok {
+				t.mode = modeSSLv2
+			} else {
+				a.notTLS(cs, side, p, ts)
+				return
+			}
+			// Replay what was collected through the framer.
+			first := t.first
+			t.first = nil
+			rest := p[n:]
+			a.feedTLS(cs, side, first, off-int64(len(first)-n), ts)
+			p = rest
+			off += int64(n)
+		case modeSSLv2:
+			t.v2 = append(t.v2, p...)
+			off += int64(len(p))
+			p = nil
+			n, ok := tlsparse.SSLv2RecordLen(t.v2)
+			if !ok || n > sslv2Max {
+				if len(t.v2) >= 3 {
+					cs.anomaly(Anomaly{Code: "bad_sslv2", Frame: a.frame, Detail: "malformed SSLv2 record"})
+					t.mode = modeLost
+				}
+				return
+			}
+			if len(t.v2) < n {
+				return
+			}
+			rec, rest := t.v2[:n], t.v2[n:]
+			cs.c.TLS = true
+			cs.c.Sides[side].Records++
+			ch, err := tlsparse.ParseSSLv2ClientHello(rec)
+			if err != nil {
+				cs.anomaly(Anomaly{Code: "bad_client_hello", Frame: a.frame, Detail: err.Error()})
+				cs.event(a, Event{Kind: EvSSLv2, From: side, Frame: a.frame, Time: ts, PeerAck: -1, Length: n})
+			} else {
+				a.clientHello(cs, side, ch, ts, 0)
+			}
+			t.v2 = nil
+			t.mode = modeTLS
+			if len(rest) > 0 {
+				a.feedTLS(cs, side, rest, int64(n), ts)
+			}
+			return
+		case modeTLS:
+			if t.need == 0 && t.hdrN < len(t.hdr) {
+				n := copy(t.hdr[t.hdrN:], p)
+				t.hdrN += n
+				p = p[n:]
+				off += int64(n)
+				if t.hdrN < len(t.hdr) {
+					return
+				}
+				h, err := tlsparse.ReadRecordHeader(t.hdr[:])
+				if err != nil {
+					cs.anomaly(Anomaly{Code: "bad_record", Frame: a.frame, Detail: fmt.Sprintf("%s stream at byte %d: %v", side, off-5, err)})
+					if cs.c.Sides[side].Records == 0 {
+						a.notTLS(cs, side, t.hdr[:], ts)
+					} else {
+						t.mode = modeLost
+					}
+					return
+				}
+				t.rec = h
+				t.recStart = off - 5
+				t.need = h.Length
+				t.keep = a.keepBody(cs, side, h)
+				t.body = t.body[:0]
+				if t.need == 0 {
+					a.record(cs, side, ts)
+				}
+				continue
+			}
+			n := min(len(p), t.need)
+			if t.keep {
+				t.body = append(t.body, p[:n]...)
+			}
+			t.need -= n
+			p = p[n:]
+			off += int64(n)
+			if t.need == 0 {
+				a.record(cs, side, ts)
+			}
+		default:
+			return
+		}
+	}
+}
+
+// keepBody decides whether a record's body is worth buffering: plaintext
+// handshake, alert, CCS and heartbeat records are; encrypted ones are not.
+func (a *Analyzer) keepBody(cs *conn, side Side, h tlsparse.RecordHeader) bool {
+	t := &cs.dirs[side].tls
+	tls13 := cs.c.Version() == tlsparse.VersionTLS13
+	switch h.Type {
+	case tlsparse.TypeHandshake:
+		return !(t.ccs && !tls13)
+	case tlsparse.TypeAlert:
+		return h.Length == 2 || !t.ccs
+	case tlsparse.TypeChangeCipherSpec, tlsparse.TypeHeartbeat:
+		return h.Length <= 64
+	}
+	return false
+}
+
+// record handles one complete record.
+func (a *Analyzer) record(cs *conn, side Side, ts time.Time) {
+	t := &cs.dirs[side].tls
+	t.hdrN = 0
+	c := cs.c
+	si := &c.Sides[side]
+	si.Records++
+	c.TLS = true
+	h := t.rec
+	base := Event{From: side, Frame: a.frame, Time: ts, Offset: t.recStart, PeerAck: -1, Length: h.Length, Count: 1}
+	tls13 := c.Version() == tlsparse.VersionTLS13
+	switch h.Type {
+	case tlsparse.TypeHandshake:
+		if !t.keep {
+			si.Encrypted++
+			base.Kind = EvEncryptedHandshake
+			a.encrypted(cs, side, base)
+			return
+		}
+		if t.hs == nil {
+			t.hs = tlsparse.NewHandshakeBuffer(t.maxHS)
+		}
+		if t.hsFailed {
+			return
+		}
+		t.hs.Write(t.body)
+		for {
+			typ, msg, err := t.hs.Next()
+			if err != nil {
+				t.hsFailed = true
+				a.stats.limit("handshake message size")
+				cs.anomaly(Anomaly{Code: "limit_reached", Frame: a.frame, Detail: err.Error()})
+				return
+			}
+			if msg == nil {
+				return
+			}
+			a.handshake(cs, side, typ, msg, base)
+		}
+	case tlsparse.TypeAlert:
+		if !t.keep {
+			si.Encrypted++
+			base.Kind = EvEncryptedAlert
+			cs.event(a, base)
+			return
+		}
+		alerts, err := tlsparse.ParseAlerts(t.body)
+		if err != nil || len(alerts) == 0 {
+			// Not two bytes: an encrypted alert sent without CCS (or garbage).
+			base.Kind = EvEncryptedAlert
+			cs.event(a, base)
+			return
+		}
+		for _, al := range alerts {
+			e := base
+			e.Kind = EvAlert
+			e.Alert = al
+			cs.event(a, e)
+		}
+	case tlsparse.TypeChangeCipherSpec:
+		t.ccs = true
+		si.CCS = true
+		base.Kind = EvChangeCipherSpec
+		cs.event(a, base)
+	case tlsparse.TypeApplicationData:
+		si.Encrypted++
+		t.encSeen++
+		if tls13 && !cs.hsDone {
+			// TLS 1.3 hides the handshake in application_data records.
+			base.Kind = EvEncryptedHandshake
+			if side == Client && !c.Has(Client, EvEncryptedHandshake) && h.Length < minFinished13(c) {
+				// Too short to hold a Finished (4-byte header, the
+				// transcript hash, the inner type and a 16-byte AEAD
+				// tag): an encrypted alert (19 bytes unpadded).
+				base.Kind = EvEncryptedAlert
+				base.Detail = fmt.Sprintf("%d-byte record: too short for a Finished, the size of an encrypted alert", h.Length)
+				cs.event(a, base)
+				return
+			}
+			a.encrypted(cs, side, base)
+			return
+		}
+		si.AppData++
+		si.AppBytes += int64(h.Length)
+		base.Kind = EvApplicationData
+		if tls13 && h.Length == 19 {
+			base.Kind = EvEncryptedAlert
+			base.Detail = "19-byte record: the size of an encrypted alert"
+			cs.event(a, base)
+			return
+		}
+		a.encrypted(cs, side, base)
+	case tlsparse.TypeHeartbeat:
+		base.Kind = EvHeartbeat
+		cs.event(a, base)
+	}
+}
+
+// minFinished13 is the size of the smallest encrypted record that can hold
+// a TLS 1.3 Finished with the negotiated suite.
+func minFinished13(c *Conn) int {
+	hash := 32
+	if c.ServerHello != nil && c.ServerHello.CipherSuite == 0x1302 { // TLS_AES_256_GCM_SHA384
+		hash = 48
+	}
+	return 4 + hash + 1 + 16
+}
+
+// encrypted records an encrypted record, merging runs of the same kind from
+// the same side into one event, and notes when the handshake is complete.
+func (a *Analyzer) encrypted(cs *conn, side Side, e Event) {
+	c := cs.c
+	if n := len(c.Events); n > 0 {
+		last := &c.Events[n-1]
+		if last.Kind == e.Kind && last.From == side {
+			last.Count++
+			last.Length += e.Length
+			a.checkDone(cs)
+			return
+		}
+	}
+	cs.event(a, e)
+	a.checkDone(cs)
+}
+
+// checkDone notes whether both sides have finished the handshake; after
+// that, only record headers matter.
+func (a *Analyzer) checkDone(cs *conn) {
+	if cs.hsDone {
+		return
+	}
+	c := cs.c
+	if c.ServerHello == nil {
+		return
+	}
+	if c.Version() == tlsparse.VersionTLS13 {
+		// The client's first encrypted flight (its Finished) ends the
+		// handshake; after that, application data follows.
+		if c.Has(Client, EvEncryptedHandshake) && c.Has(Server, EvEncryptedHandshake) {
+			cs.hsDone = true
+		}
+		return
+	}
+	if c.Sides[Client].CCS && c.Sides[Server].CCS &&
+		c.Has(Client, EvEncryptedHandshake) && c.Has(Server, EvEncryptedHandshake) {
+		cs.hsDone = true
+	}
+}
+
+var hsKinds = map[tlsparse.HandshakeType]EventKind{
+	tlsparse.ServerKeyExchange: EvServerKeyExchange,
+	tlsparse.ServerHelloDone:   EvServerHelloDone,
+	tlsparse.ClientKeyExchange: EvClientKeyExchange,
+	tlsparse.CertificateVerify: EvCertificateVerify,
+	tlsparse.CertificateStatus: EvCertificateStatus,
+	tlsparse.NewSessionTicket:  EvNewSessionTicket,
+}
+
+// handshake handles one complete plaintext handshake message.
+func (a *Analyzer) handshake(cs *conn, side Side, typ tlsparse.HandshakeType, msg []byte, base Event) {
+	c := cs.c
+	base.HSType = typ
+	base.Length = len(msg)
+	switch typ {
+	case tlsparse.ClientHelloType:
+		ch, err := tlsparse.ParseClientHello(msg)
+		if err != nil {
+			cs.anomaly(Anomaly{Code: "bad_client_hello", Frame: a.frame, Detail: err.Error()})
+			base.Kind = EvClientHello
+			base.Detail = "malformed"
+			cs.event(a, base)
+			return
+		}
+		a.clientHello(cs, side, ch, base.Time, base.Offset)
+	case tlsparse.ServerHelloType:
+		base.Kind = EvServerHello
+		sh, err := tlsparse.ParseServerHello(msg)
+		if err != nil {
+			cs.anomaly(Anomaly{Code: "bad_server_hello", Frame: a.frame, Detail: err.Error()})
+			base.Detail = "malformed"
+			cs.event(a, base)
+			return
+		}
+		if sh.HelloRetryRequest {
+			base.Kind = EvHelloRetryRequest
+			c.HRR = sh
+		} else {
+			c.ServerHello = sh
+			if sh.Version() == tlsparse.VersionTLS13 {
+				c.ChainHidden = true
+			}
+		}
+		cs.event(a, base)
+	case tlsparse.CertificateType:
+		base.Kind = EvCertificate
+		cert, err := tlsparse.ParseCertificate(msg, c.Version() == tlsparse.VersionTLS13)
+		if err != nil {
+			cs.anomaly(Anomaly{Code: "bad_certificate_message", Frame: a.frame, Detail: err.Error()})
+			base.Detail = "malformed"
+			cs.event(a, base)
+			return
+		}
+		chain := make([]*CertInfo, 0, len(cert.Entries))
+		for _, e := range cert.Entries {
+			chain = append(chain, a.o.Certs.Get(e.Data))
+		}
+		base.Count = len(chain)
+		if side == Server {
+			c.Chain = chain
+			c.ChainHidden = false
+		} else {
+			c.ClientSentCertificate = true
+			c.ClientChain = chain
+		}
+		base.Detail = strconv.Itoa(len(chain)) + " certificates"
+		cs.event(a, base)
+	case tlsparse.CertificateRequestType:
+		base.Kind = EvCertificateRequest
+		if cr, err := tlsparse.ParseCertificateRequest(msg, c.Version() == tlsparse.VersionTLS13); err == nil {
+			c.CertRequest = cr
+		} else {
+			c.CertRequest = &tlsparse.CertificateRequest{}
+			cs.anomaly(Anomaly{Code: "bad_certificate_request", Frame: a.frame, Detail: err.Error()})
+		}
+		cs.event(a, base)
+	default:
+		k, ok := hsKinds[typ]
+		if !ok {
+			k = EvHandshakeOther
+			base.Detail = typ.String()
+		}
+		base.Kind = k
+		cs.event(a, base)
+	}
+}
+
+func (a *Analyzer) clientHello(cs *conn, side Side, ch *tlsparse.ClientHello, ts time.Time, off int64) {
+	if side == Server && cs.c.ClientHello == nil {
+		// The side we took for the server sent the ClientHello.
+		cs.swapSides()
+		side = Client
+	}
+	if cs.c.ClientHello == nil || cs.c.HRR != nil {
+		cs.c.ClientHello = ch
+	}
+	cs.event(a, Event{Kind: EvClientHello, From: side, Frame: a.frame, Time: ts, Offset: off, PeerAck: -1, Length: len(ch.Raw), HSType: tlsparse.ClientHelloType})
+}
+
+// notTLS records that side sent bytes that are not TLS.
+func (a *Analyzer) notTLS(cs *conn, side Side, p []byte, ts time.Time) {
+	t := &cs.dirs[side].tls
+	preview := t.first
+	if len(preview) < 32 {
+		preview = append(append([]byte(nil), preview...), p[:min(len(p), 32)]...)
+	}
+	if len(preview) > 32 {
+		preview = preview[:32]
+	}
+	t.mode = modeNotTLS
+	t.first = nil
+	cs.c.Sides[side].NotTLS = true
+	cs.event(a, Event{Kind: EvNotTLS, From: side, Frame: a.frame, Time: ts, PeerAck: -1, Detail: string(preview)})
+}

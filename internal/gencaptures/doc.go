@@ -1,0 +1,14 @@
+// Command gencaptures writes the generated packet captures of testdata/pcap
+// and their provenance table testdata/pcap/README.md.
+//
+// Every capture is built by internal/pcaptest from a real crypto/tls
+// handshake run in memory, then framed into TCP/IP packets. Keys and
+// signatures are random, so each run rewrites every file; the PKI written to
+// pki/ always matches the captures of the same run.
+//
+// Usage, from the repository root:
+//
+//	go run ./internal/gencaptures -out testdata/pcap
+package main
+
+//go:generate go run . -out ../../testdata/pcap

@@ -1,0 +1,313 @@
+package report
+
+import (
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/tlstriage/tlstriage/diagnose"
+	"github.com/tlstriage/tlstriage/dissect"
+)
+
+// TextOptions tune the text report.
+type TextOptions struct {
+	Color   bool // ANSI colours (the caller checks for a terminal and NO_COLOR)
+	Verbose bool // every connection in full, ok ones included
+	Brief   bool // one line per connection
+}
+
+// Text renders connections for people.
+type Text struct {
+	w   io.Writer
+	o   TextOptions
+	sum *Summary
+	err error
+}
+
+// NewText returns a text writer.
+func NewText(w io.Writer, o TextOptions) *Text {
+	return &Text{w: w, o: o, sum: NewSummary()}
+}
+
+const (
+	red    = "\x1b[31m"
+	green  = "\x1b[32m"
+	yellow = "\x1b[33m"
+	bold   = "\x1b[1m"
+	dim    = "\x1b[2m"
+	reset  = "\x1b[0m"
+)
+
+func (t *Text) color(code, s string) string {
+	if !t.o.Color {
+		return s
+	}
+	return code + s + reset
+}
+
+func (t *Text) printf(format string, args ...any) {
+	if t.err == nil {
+		_, t.err = fmt.Fprintf(t.w, format, args...)
+	}
+}
+
+// Conn writes one connection: a header, the timeline, the chain with the
+// truststore comparison, the verdict, the cause and the fix.
+func (t *Text) Conn(c *dissect.Conn, r *diagnose.Result) error {
+	rec := NewRecord(c, r)
+	t.sum.Add(rec)
+	verdict := rec.Verdict
+	switch {
+	case rec.Failed:
+		verdict = t.color(red+bold, verdict)
+	case verdict == diagnose.VerdictOK:
+		verdict = t.color(green, verdict)
+	default:
+		verdict = t.color(yellow, verdict)
+	}
+	sni := "(no SNI)"
+	if rec.SNI != "" {
+		sni = "SNI " + Escape(rec.SNI)
+	}
+	version := rec.Version
+	if version == "" {
+		version = "no ServerHello"
+	}
+	if t.o.Brief {
+		cause := ""
+		if rec.Cause != "" {
+			cause = " cause=" + rec.Cause
+		}
+		t.printf("%s #%d %s -> %s %s %s verdict=%s%s\n", rec.Start, rec.ID, rec.Client, rec.Server, sni, version, verdict, cause)
+		return t.err
+	}
+	t.printf("%s\n", t.color(bold, fmt.Sprintf("Connection %d: %s -> %s  %s  %s", rec.ID, rec.Client, rec.Server, sni, version)))
+	if rec.Cipher != "" {
+		t.printf("  cipher %s", rec.Cipher)
+		if rec.ALPN != "" {
+			t.printf(", ALPN %s", Escape(rec.ALPN))
+		}
+		t.printf("\n")
+	}
+	t.printf("  %s, frames %d-%d, %s, lasted %s\n", rec.File, c.FirstFrame, c.LastFrame, rec.Start, fmtMS(rec.DurationMS))
+	if rec.JA4 != "" {
+		t.printf("  client fingerprint ja4 %s  ja3 %s\n", rec.JA4, rec.JA3)
+	}
+	if !rec.Failed && !t.o.Verbose && rec.Verdict == diagnose.VerdictOK {
+		t.printf("  Verdict: %s: %s\n", verdict, rec.VerdictDetail)
+		t.chainShort(rec)
+		t.findings(rec, diagnose.SevWarning)
+		t.printf("\n")
+		return t.err
+	}
+	t.timeline(rec)
+	t.chain(rec, r)
+	t.printf("  Verdict: %s: %s\n", verdict, Escape(rec.VerdictDetail))
+	if rec.Cause != "" {
+		t.printf("  Cause:   %s: %s\n", t.color(bold, rec.Cause), Escape(rec.CauseDetail))
+	}
+	if rec.Fix != "" {
+		t.printf("  Fix:     %s\n", Escape(rec.Fix))
+	}
+	t.findings(rec, diagnose.SevWarning)
+	t.printf("\n")
+	return t.err
+}
+
+func fmtMS(v float64) string {
+	switch {
+	case v < 1:
+		return fmt.Sprintf("%.0fµs", v*1000)
+	case v < 1000:
+		return fmt.Sprintf("%.1fms", v)
+	}
+	return (time.Duration(v*1000) * time.Microsecond).Round(time.Millisecond).String()
+}
+
+func (t *Text) timeline(rec *Record) {
+	t.printf("  Timeline (frame numbers as Wireshark shows them):\n")
+	for _, e := range rec.Timeline {
+		arrow := "client -> server"
+		if e.From == "server" {
+			arrow = "server -> client"
+		}
+		name := e.Event
+		if strings.HasPrefix(name, "FIN") || strings.HasPrefix(name, "RST") || strings.HasPrefix(name, "Alert") || name == "Encrypted alert" {
+			name = t.color(yellow, name)
+		}
+		detail := ""
+		if e.Detail != "" {
+			detail = "  " + Escape(e.Detail)
+		}
+		t.printf("    #%-6d %10s  %s  %s%s\n", e.Frame, "+"+fmtMS(e.RelMS), arrow, name, detail)
+	}
+	if rec.EventsDropped > 0 {
+		t.printf("    (%d more events not kept)\n", rec.EventsDropped)
+	}
+}
+
+func yesNo(b bool) string {
+	if b {
+		return "yes"
+	}
+	return "NO"
+}
+
+func (t *Text) chainShort(rec *Record) {
+	if len(rec.Chain) == 0 {
+		return
+	}
+	leaf := rec.Chain[0]
+	t.printf("  Certificate: %s (issuer %s), valid until %s\n", Escape(leaf.Subject), Escape(leaf.Issuer), leaf.NotAfter)
+}
+
+func (t *Text) chain(rec *Record, r *diagnose.Result) {
+	if rec.ChainHidden {
+		t.printf("  Chain: encrypted (TLS 1.3): not visible in the capture without the key log\n")
+		return
+	}
+	if len(rec.Chain) == 0 {
+		return
+	}
+	at := ""
+	if r.Chain != nil {
+		at = r.Chain.At.UTC().Format(time.RFC3339)
+	}
+	t.printf("  Chain sent by the server, checked against %s at capture time %s:\n", Escape(rec.TrustStore), at)
+	for _, cc := range rec.Chain {
+		if cc.ParseError != "" {
+			t.printf("    [%d] %-12s unparsable: %s  sha256 %s\n", cc.Position, cc.Role, Escape(cc.ParseError), cc.SHA256)
+			continue
+		}
+		valid := yesNo(cc.ValidAtCapture)
+		if !cc.ValidAtCapture {
+			valid = t.color(red, "NO")
+		}
+		inTrust := yesNo(cc.InTruststore)
+		if cc.InTruststore {
+			inTrust = t.color(green, "yes")
+			if cc.TruststoreAlias != "" {
+				inTrust += " (alias " + Escape(cc.TruststoreAlias) + ")"
+			}
+		}
+		t.printf("    [%d] %-12s subject %s\n", cc.Position, cc.Role, Escape(cc.Subject))
+		t.printf("        %-12s issuer  %s\n", "", Escape(cc.Issuer))
+		names := ""
+		if len(cc.DNSNames) > 0 || len(cc.IPAddresses) > 0 {
+			names = "  names " + Escape(strings.Join(append(append([]string{}, cc.DNSNames...), cc.IPAddresses...), ", "))
+		}
+		t.printf("        %-12s valid %s .. %s (at capture: %s)  in truststore: %s%s\n", "", cc.NotBefore, cc.NotAfter, valid, inTrust, names)
+		t.printf("        %-12s %s, %s, serial %s, sha256 %s\n", "", cc.Key, cc.SignatureAlgorithm, cc.Serial, cc.SHA256)
+	}
+	if r.Chain != nil {
+		if r.Chain.Trusted {
+			t.printf("  Trust: %s: path %s\n", t.color(green, "trusted"), Escape(strings.Join(r.Chain.Path, " -> ")))
+		} else {
+			t.printf("  Trust: %s: path %s, then nothing the truststore holds\n", t.color(red, "NOT trusted"), Escape(strings.Join(r.Chain.Path, " -> ")))
+		}
+	}
+	if r.Host != "" {
+		t.printf("  Name: %q (from %s): %s\n", Escape(r.Host), r.HostSource, r.NameCheck)
+	} else if r.NameCheck != "" {
+		t.printf("  Name: %s\n", r.NameCheck)
+	}
+}
+
+func (t *Text) findings(rec *Record, min string) {
+	var lines []string
+	for _, f := range rec.Findings {
+		if f.Severity == diagnose.SevInfo || f.Code == "untrusted" {
+			continue
+		}
+		if min == diagnose.SevError && f.Severity != diagnose.SevError {
+			continue
+		}
+		lines = append(lines, fmt.Sprintf("    %-7s %s", f.Severity, Escape(f.Summary)))
+	}
+	if len(lines) == 0 {
+		return
+	}
+	t.printf("  Findings:\n%s\n", strings.Join(lines, "\n"))
+}
+
+// Close writes the summary: counts per verdict and per server, and what
+// the analysis skipped.
+func (t *Text) Close(s *Summary) error {
+	sum := t.sum
+	sum.Stats = s.Stats
+	sum.finish()
+	t.printf("%s\n", t.color(bold, "Summary"))
+	if sum.Connections == 0 {
+		t.printf("  no TLS connections found\n")
+	} else {
+		t.printf("  %d TLS connections: %s\n", sum.Connections, countList(sum.Verdicts))
+		if len(sum.Causes) > 0 {
+			t.printf("  causes: %s\n", countList(sum.Causes))
+		}
+		t.printf("  by server:\n")
+		for i, ss := range sum.Servers {
+			if i == 20 {
+				t.printf("    ... %d more servers\n", len(sum.Servers)-20)
+				break
+			}
+			name := ss.Server
+			if ss.SNI != "" {
+				name += " (" + Escape(ss.SNI) + ")"
+			}
+			line := fmt.Sprintf("    %-40s %d connections, %d failed: %s", name, ss.Total, ss.Failed, countList(ss.Verdicts))
+			if len(ss.Causes) > 0 {
+				line += "; causes " + countList(ss.Causes)
+			}
+			t.printf("%s\n", line)
+		}
+		if sum.Failed > 0 && len(sum.ClientFingerprints) > 1 {
+			t.printf("  failures by client fingerprint (ja4):\n")
+			for i, fp := range sum.ClientFingerprints {
+				if i == 10 || fp.Failed == 0 {
+					break
+				}
+				t.printf("    %-40s %d connections, %d failed\n", fp.JA4, fp.Total, fp.Failed)
+			}
+		}
+	}
+	if s.TrustStore != "" {
+		t.printf("  trust judged against: %s\n", Escape(s.TrustStore))
+	}
+	if st := s.Stats; st != nil {
+		line := fmt.Sprintf("  read %d packets, %d TCP connections, %d with TLS", st.Packets, st.TCPConns, st.TLSConns)
+		if len(st.NotDecoded) > 0 {
+			n := map[string]int{}
+			var total int64
+			for k, v := range st.NotDecoded {
+				n[k] = int(v)
+				total += v
+			}
+			line += fmt.Sprintf("; %d packets not analysed (%s)", total, countList(n))
+		}
+		t.printf("%s\n", line)
+		var extra []string
+		if st.Truncated > 0 {
+			extra = append(extra, fmt.Sprintf("%d packets cut by the snapshot length", st.Truncated))
+		}
+		if st.Gaps > 0 {
+			extra = append(extra, fmt.Sprintf("%d holes in TCP streams", st.Gaps))
+		}
+		if st.Retransmits > 0 {
+			extra = append(extra, fmt.Sprintf("%d retransmitted segments", st.Retransmits))
+		}
+		for k, v := range st.LimitsReached {
+			extra = append(extra, fmt.Sprintf("limit %q reached %d times", k, v))
+		}
+		if st.Evicted > 0 {
+			extra = append(extra, fmt.Sprintf("%d connections evicted (flow table full)", st.Evicted))
+		}
+		if len(extra) > 0 {
+			t.printf("  not seen or not kept: %s\n", strings.Join(extra, "; "))
+		}
+	}
+	for _, w := range s.Warnings {
+		t.printf("  %s %s\n", t.color(yellow, "warning:"), Escape(w))
+	}
+	return t.err
+}

@@ -1,0 +1,206 @@
+package report
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"slices"
+	"sort"
+	"strings"
+
+	"github.com/tlstriage/tlstriage/diagnose"
+	"github.com/tlstriage/tlstriage/dissect"
+)
+
+// Writer renders connections one at a time and a summary at the end.
+type Writer interface {
+	Conn(c *dissect.Conn, r *diagnose.Result) error
+	Close(s *Summary) error
+}
+
+// Summary aggregates what was reported: counts per verdict, cause, server
+// and client fingerprint, plus the analysis counters.
+type Summary struct {
+	Connections        int                   `json:"connections"`
+	Failed             int                   `json:"failed"`
+	Verdicts           map[string]int        `json:"verdicts"`
+	Causes             map[string]int        `json:"causes"`
+	Servers            []*ServerSummary      `json:"servers"`
+	ClientFingerprints []*FingerprintSummary `json:"client_fingerprints"`
+	Stats              *dissect.Stats        `json:"-"`
+	Counters           map[string]any        `json:"counters"`
+	TrustStore         string                `json:"trust_store"`
+	Warnings           []string              `json:"warnings"`
+	servers            map[string]*ServerSummary
+	fps                map[string]*FingerprintSummary
+}
+
+// ServerSummary counts connections to one server (address and SNI).
+type ServerSummary struct {
+	Server   string         `json:"server"`
+	SNI      string         `json:"sni"`
+	Total    int            `json:"connections"`
+	Failed   int            `json:"failed"`
+	Verdicts map[string]int `json:"verdicts"`
+	Causes   map[string]int `json:"causes"`
+	first    int
+}
+
+// FingerprintSummary counts connections by client fingerprint (JA4).
+type FingerprintSummary struct {
+	JA4      string         `json:"ja4"`
+	JA3      string         `json:"ja3"`
+	Total    int            `json:"connections"`
+	Failed   int            `json:"failed"`
+	Verdicts map[string]int `json:"verdicts"`
+	first    int
+}
+
+// NewSummary returns an empty summary.
+func NewSummary() *Summary {
+	return &Summary{Verdicts: map[string]int{}, Causes: map[string]int{}, servers: map[string]*ServerSummary{}, fps: map[string]*FingerprintSummary{}}
+}
+
+// Add counts one connection.
+func (s *Summary) Add(rec *Record) {
+	s.Connections++
+	s.Verdicts[rec.Verdict]++
+	if rec.Failed {
+		s.Failed++
+	}
+	if rec.Cause != "" {
+		s.Causes[rec.Cause]++
+	}
+	key := rec.Server + " " + rec.SNI
+	ss := s.servers[key]
+	if ss == nil {
+		ss = &ServerSummary{Server: rec.Server, SNI: rec.SNI, Verdicts: map[string]int{}, Causes: map[string]int{}, first: len(s.servers)}
+		s.servers[key] = ss
+	}
+	ss.Total++
+	ss.Verdicts[rec.Verdict]++
+	if rec.Failed {
+		ss.Failed++
+	}
+	if rec.Cause != "" {
+		ss.Causes[rec.Cause]++
+	}
+	if rec.JA4 != "" {
+		fp := s.fps[rec.JA4]
+		if fp == nil {
+			fp = &FingerprintSummary{JA4: rec.JA4, JA3: rec.JA3, Verdicts: map[string]int{}, first: len(s.fps)}
+			s.fps[rec.JA4] = fp
+		}
+		fp.Total++
+		fp.Verdicts[rec.Verdict]++
+		if rec.Failed {
+			fp.Failed++
+		}
+	}
+}
+
+func (s *Summary) finish() {
+	s.Servers = s.Servers[:0]
+	for _, ss := range s.servers {
+		s.Servers = append(s.Servers, ss)
+	}
+	slices.SortFunc(s.Servers, func(a, b *ServerSummary) int {
+		if a.Failed != b.Failed {
+			return b.Failed - a.Failed
+		}
+		return a.first - b.first
+	})
+	s.ClientFingerprints = s.ClientFingerprints[:0]
+	for _, fp := range s.fps {
+		s.ClientFingerprints = append(s.ClientFingerprints, fp)
+	}
+	slices.SortFunc(s.ClientFingerprints, func(a, b *FingerprintSummary) int {
+		if a.Failed != b.Failed {
+			return b.Failed - a.Failed
+		}
+		return a.first - b.first
+	})
+	if s.Stats != nil {
+		s.Counters = Counters(s.Stats)
+	}
+}
+
+// Counters flattens the analysis counters for JSON and text.
+func Counters(st *dissect.Stats) map[string]any {
+	m := map[string]any{
+		"packets":         st.Packets,
+		"tcp_connections": st.TCPConns,
+		"tls_connections": st.TLSConns,
+		"not_decoded":     st.NotDecoded,
+		"truncated":       st.Truncated,
+		"retransmissions": st.Retransmits,
+		"gaps":            st.Gaps,
+		"limits_reached":  st.LimitsReached,
+		"evicted":         st.Evicted,
+		"late_segments":   st.LateSegments,
+	}
+	return m
+}
+
+// countList renders a map as "a 3, b 1", largest first.
+func countList(m map[string]int) string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Slice(keys, func(i, j int) bool {
+		if m[keys[i]] != m[keys[j]] {
+			return m[keys[i]] > m[keys[j]]
+		}
+		return keys[i] < keys[j]
+	})
+	parts := make([]string, len(keys))
+	for i, k := range keys {
+		parts[i] = fmt.Sprintf("%s %d", k, m[k])
+	}
+	return strings.Join(parts, ", ")
+}
+
+// JSON writes one JSON object per connection (NDJSON) and, when asked, a
+// final summary object.
+type JSON struct {
+	w       io.Writer
+	enc     *json.Encoder
+	sum     *Summary
+	summary bool
+}
+
+// NewJSON returns an NDJSON writer; withSummary adds the summary object.
+func NewJSON(w io.Writer, withSummary bool) *JSON {
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	return &JSON{w: w, enc: enc, sum: NewSummary(), summary: withSummary}
+}
+
+// Conn writes one connection.
+func (j *JSON) Conn(c *dissect.Conn, r *diagnose.Result) error {
+	rec := NewRecord(c, r)
+	j.sum.Add(rec)
+	return j.enc.Encode(rec)
+}
+
+// Close writes the summary object when asked for.
+func (j *JSON) Close(s *Summary) error {
+	if !j.summary {
+		return nil
+	}
+	j.sum.Stats = s.Stats
+	j.sum.TrustStore = s.TrustStore
+	j.sum.Warnings = s.Warnings
+	if j.sum.Warnings == nil {
+		j.sum.Warnings = []string{}
+	}
+	j.sum.finish()
+	return j.enc.Encode(struct {
+		Type string `json:"type"`
+		*Summary
+	}{"summary", j.sum})
+}
+
+// Summary returns what the writer has counted so far.
+func (j *JSON) Summary() *Summary { return j.sum }

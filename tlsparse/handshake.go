@@ -1,0 +1,124 @@
+package tlsparse
+
+import (
+	"fmt"
+
+	"golang.org/x/crypto/cryptobyte"
+)
+
+// HandshakeHeaderLen is the length of a handshake message header: a 1-byte
+// type and a 24-bit length (RFC 8446, Section 4).
+const HandshakeHeaderLen = 4
+
+// DefaultMaxHandshake is the message size limit NewHandshakeBuffer uses when
+// given max <= 0. It is crypto/tls's limit for Certificate messages (256 KiB)
+// plus the header.
+const DefaultMaxHandshake = 1<<18 + HandshakeHeaderLen
+
+// HandshakeBuffer joins handshake fragments carried by consecutive handshake
+// records of one direction into whole messages (RFC 8446, Section 5.1:
+// messages may be split across records and records may hold several
+// messages). Its memory is bounded by the limit given to NewHandshakeBuffer
+// as long as the caller drains it with Next after each Write.
+// The zero value is not usable.
+type HandshakeBuffer struct {
+	max   int
+	buf   []byte
+	start int // buf[start:] is pending
+	err   error
+}
+
+// NewHandshakeBuffer returns a buffer that accepts messages of at most max
+// bytes, header included. max <= 0 means DefaultMaxHandshake.
+func NewHandshakeBuffer(max int) *HandshakeBuffer {
+	if max <= 0 {
+		max = DefaultMaxHandshake
+	}
+	if max < HandshakeHeaderLen {
+		max = HandshakeHeaderLen
+	}
+	return &HandshakeBuffer{max: max}
+}
+
+// Write appends a handshake record fragment; the bytes are copied. Once the
+// buffer has failed, Write drops its input.
+func (h *HandshakeBuffer) Write(fragment []byte) {
+	if h.err != nil {
+		return
+	}
+	if h.start > 0 {
+		n := copy(h.buf, h.buf[h.start:])
+		h.buf = h.buf[:n]
+		h.start = 0
+	}
+	h.buf = append(h.buf, fragment...)
+	h.check()
+}
+
+// check fails the buffer early when the first incomplete message announces
+// more than the limit, so that memory stays bounded.
+func (h *HandshakeBuffer) check() {
+	s := cryptobyte.String(h.buf[h.start:])
+	for {
+		var typ uint8
+		var n uint32
+		if !s.ReadUint8(&typ) || !s.ReadUint24(&n) {
+			return
+		}
+		if int(n)+HandshakeHeaderLen > h.max {
+			h.fail(typ, n)
+			return
+		}
+		if !s.Skip(int(n)) {
+			return
+		}
+	}
+}
+
+func (h *HandshakeBuffer) fail(typ uint8, n uint32) {
+	hdr := []byte{typ, byte(n >> 16), byte(n >> 8), byte(n)}
+	h.err = &ParseError{Msg: "handshake message", Data: hdr,
+		Err: fmt.Errorf("%v length %d exceeds limit %d", HandshakeType(typ), n, h.max-HandshakeHeaderLen)}
+	h.buf = nil
+	h.start = 0
+}
+
+// Next returns the next complete handshake message, 4-byte header included.
+// msg == nil && err == nil means more bytes are needed. msg is a fresh copy
+// owned by the caller. When a header announces a message larger than the
+// limit, Next returns a *ParseError, and keeps returning it: the buffer
+// stays failed.
+func (h *HandshakeBuffer) Next() (typ HandshakeType, msg []byte, err error) {
+	if h.err != nil {
+		return 0, nil, h.err
+	}
+	s := cryptobyte.String(h.buf[h.start:])
+	var t uint8
+	var n uint32
+	if !s.ReadUint8(&t) || !s.ReadUint24(&n) {
+		return 0, nil, nil
+	}
+	if int(n)+HandshakeHeaderLen > h.max {
+		h.fail(t, n)
+		return 0, nil, h.err
+	}
+	if !s.Skip(int(n)) {
+		return 0, nil, nil
+	}
+	end := h.start + HandshakeHeaderLen + int(n)
+	msg = append([]byte(nil), h.buf[h.start:end]...)
+	h.start = end
+	if h.start == len(h.buf) {
+		h.buf = h.buf[:0]
+		h.start = 0
+	}
+	return HandshakeType(t), msg, nil
+}
+
+// Buffered returns the number of bytes held that Next has not returned yet.
+func (h *HandshakeBuffer) Buffered() int {
+	return len(h.buf) - h.start
+}
+
+// Err returns the error that failed the buffer, or nil.
+func (h *HandshakeBuffer) Err() error { return h.err }
