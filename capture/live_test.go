@@ -128,14 +128,18 @@ func testLiveTLS(t *testing.T, iface string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer ln.Close()
 	other, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
+		ln.Close()
 		t.Fatal(err)
 	}
-	defer other.Close()
 	var wg sync.WaitGroup
-	defer wg.Wait()
+	// Close the listeners before waiting for their accept loops.
+	defer func() {
+		ln.Close()
+		other.Close()
+		wg.Wait()
+	}()
 	for _, l := range []net.Listener{ln, other} {
 		wg.Add(1)
 		go func() {

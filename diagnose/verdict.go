@@ -285,6 +285,12 @@ func verdict12(c *dissect.Conn, w *Wire) Wire {
 	if serverFailure(c, w, true) {
 		return *w
 	}
+	if a := fatalAlert(c, dissect.Client, false); a != nil && cke == nil && cert == nil && sv.Gaps > 0 && certAlert(a.Alert.Description) {
+		w.Verdict = VerdictClientRejectedCertificate
+		w.Alert = alertOf(a)
+		w.Detail = fmt.Sprintf("the client sent %s (frame %d) after the ServerHello: it did not accept the server's certificate. Bytes of the server's flight are missing from the capture, so the certificate itself was not seen", w.Alert, a.Frame)
+		return *w
+	}
 	if cl.Gaps > 0 || sv.Gaps > 0 {
 		w.Verdict = VerdictIncomplete
 		w.Detail = "bytes are missing from the handshake: the capture cannot tell how it ended"

@@ -92,7 +92,7 @@ func (c *recConn) bytes() []byte {
 	return bytes.Clone(c.out.Bytes())
 }
 
-// handshake is what one crypto/tls handshake over net.Pipe produced.
+// handshake is what one crypto/tls handshake over loopback TCP produced.
 type handshake struct {
 	client, server []byte // raw bytes written by each side
 	state          tls.ConnectionState
@@ -101,8 +101,10 @@ type handshake struct {
 	serverErr      error
 }
 
-// runHandshake runs a crypto/tls handshake between cc and sc over
-// net.Pipe and records both directions.
+// runHandshake runs a crypto/tls handshake between cc and sc over a
+// loopback TCP connection and records both directions. (net.Pipe is
+// unbuffered: in a HelloRetryRequest flow both sides write their
+// compatibility change_cipher_spec at once and would block forever.)
 func runHandshake(t testing.TB, cc, sc *tls.Config) *handshake {
 	t.Helper()
 	cc, sc = cc.Clone(), sc.Clone()
@@ -116,7 +118,7 @@ func runHandshake(t testing.TB, cc, sc *tls.Config) *handshake {
 		mu.Unlock()
 		return nil, nil
 	}
-	p1, p2 := net.Pipe()
+	p1, p2 := loopbackPair(t)
 	crec, srec := &recConn{Conn: p1}, &recConn{Conn: p2}
 	client, server := tls.Client(crec, cc), tls.Server(srec, sc)
 	var wg sync.WaitGroup
@@ -141,7 +143,8 @@ func runHandshake(t testing.TB, cc, sc *tls.Config) *handshake {
 
 // plaintextMessages returns the handshake messages of stream that were
 // sent in plaintext: those of handshake records before the first
-// change_cipher_spec or application_data record.
+// application_data record (a TLS 1.3 compatibility change_cipher_spec,
+// which follows a HelloRetryRequest, is skipped).
 func plaintextMessages(t testing.TB, stream []byte) [][]byte {
 	t.Helper()
 	hb := NewHandshakeBuffer(0)
@@ -156,6 +159,9 @@ func plaintextMessages(t testing.TB, stream []byte) [][]byte {
 		}
 		frag := stream[RecordHeaderLen : RecordHeaderLen+hdr.Length]
 		stream = stream[RecordHeaderLen+hdr.Length:]
+		if hdr.Type == TypeChangeCipherSpec && !tls12Encrypted(msgs) {
+			continue
+		}
 		if hdr.Type != TypeHandshake {
 			break
 		}
@@ -197,4 +203,45 @@ func serverConfig(t testing.TB) *tls.Config {
 		Certificates: []tls.Certificate{getPKI(t).server},
 		NextProtos:   []string{"http/1.1"},
 	}
+}
+
+// loopbackPair returns the two ends of a TCP connection on 127.0.0.1.
+func loopbackPair(t testing.TB) (net.Conn, net.Conn) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	accepted := make(chan net.Conn, 1)
+	go func() {
+		c, err := ln.Accept()
+		if err != nil {
+			accepted <- nil
+			return
+		}
+		accepted <- c
+	}()
+	c1, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	c2 := <-accepted
+	if c2 == nil {
+		c1.Close()
+		t.Fatal("accept failed")
+	}
+	return c1, c2
+}
+
+// tls12Encrypted reports whether msgs hold a TLS 1.2-style ServerHello or a
+// ClientKeyExchange, after which a change_cipher_spec starts encryption.
+func tls12Encrypted(msgs [][]byte) bool {
+	for _, m := range msgs {
+		switch HandshakeType(m[0]) {
+		case ClientKeyExchange, ServerHelloDone:
+			return true
+		}
+	}
+	return false
 }

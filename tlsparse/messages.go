@@ -276,8 +276,12 @@ func (ch *ClientHello) parseExtension(e Extension) bool {
 	case extPSKModes: // RFC 8446, Section 4.2.9
 		ch.PSKModes, ok = readUint8Vector(e.Data)
 		return ok
-	case extPreSharedKey:
+	case extPreSharedKey: // RFC 8446, Section 4.2.11
 		ch.PreSharedKey = true
+		s := cryptobyte.String(e.Data)
+		var identities, binders cryptobyte.String
+		return s.ReadUint16LengthPrefixed(&identities) && !identities.Empty() &&
+			s.ReadUint16LengthPrefixed(&binders) && !binders.Empty() && s.Empty()
 	case extEarlyData:
 		ch.EarlyData = true
 	case extECH:
