@@ -146,11 +146,6 @@ func (a *Analyzer) tcp(s *segment, ts time.Time) {
 		peer.base = s.ack
 		peer.next = s.ack
 	}
-	// The peer acknowledging bytes we hold no copy of, while later bytes
-	// wait in the out-of-order buffer: the capture lost them.
-	if s.flags&flagACK != 0 && peer.started && len(peer.pend) > 0 && int32(s.ack-peer.next) > 0 {
-		a.skipToPending(cs, side.Other(), ts)
-	}
 	if len(s.payload) > 0 || s.missing > 0 {
 		a.payload(cs, side, s, ts)
 	}
