@@ -1,0 +1,497 @@
+package dissect
+
+import (
+	"bytes"
+	"crypto/tls"
+	"crypto/x509"
+	"fmt"
+	"math/rand/v2"
+	"net/netip"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gopacket/gopacket"
+	"github.com/gopacket/gopacket/layers"
+
+	"github.com/tlstriage/tlstriage/internal/pcaptest"
+)
+
+// These tests feed the Analyzer hand-cut TCP segments carrying the bytes of
+// a real crypto/tls handshake, so reassembly is judged on real TLS, with no
+// pcap file in between.
+
+var (
+	clientAddr = netip.MustParseAddrPort("10.0.0.1:40000")
+	serverAddr = netip.MustParseAddrPort("10.0.0.2:443")
+	t0         = time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC)
+)
+
+// rejection is a recorded TLS 1.2 handshake in which the client rejects the
+// server's full chain with a plaintext alert (Java style).
+var rejection = sync.OnceValues(func() (*pcaptest.Conversation, error) {
+	pki, err := pcaptest.NewPKI(pcaptest.PKIOptions{})
+	if err != nil {
+		return nil, err
+	}
+	return pcaptest.Record(pcaptest.TLSOptions{
+		PKI: pki, MaxVersion: tls.VersionTLS12, ClientRoots: x509.NewCertPool(),
+		Chain: pcaptest.ChainFull, OnReject: pcaptest.ReplaceAlert, RejectAlert: pcaptest.AlertCertificateUnknown,
+	})
+})
+
+func conversation(t *testing.T) *pcaptest.Conversation {
+	t.Helper()
+	c, err := rejection()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// seg is one TCP segment to send.
+type seg struct {
+	fromServer bool
+	seq, ack   uint32
+	flags      string // any of "S", "A", "F", "R", "P"
+	payload    []byte
+	clientPort uint16 // 0: clientAddr's
+}
+
+const clientISN, serverISN = 1000, 5000
+
+// frame serialises s as Ethernet/IPv4/TCP.
+func frame(t testing.TB, s seg) []byte {
+	t.Helper()
+	src, dst := clientAddr, serverAddr
+	if s.clientPort != 0 {
+		src = netip.AddrPortFrom(src.Addr(), s.clientPort)
+	}
+	if s.fromServer {
+		src, dst = dst, src
+	}
+	ip := &layers.IPv4{Version: 4, TTL: 64, Protocol: layers.IPProtocolTCP, SrcIP: src.Addr().AsSlice(), DstIP: dst.Addr().AsSlice()}
+	tcp := &layers.TCP{SrcPort: layers.TCPPort(src.Port()), DstPort: layers.TCPPort(dst.Port()), Seq: s.seq, Ack: s.ack, Window: 65535,
+		SYN: strings.Contains(s.flags, "S"), ACK: strings.Contains(s.flags, "A"), FIN: strings.Contains(s.flags, "F"),
+		RST: strings.Contains(s.flags, "R"), PSH: strings.Contains(s.flags, "P")}
+	if err := tcp.SetNetworkLayerForChecksum(ip); err != nil {
+		t.Fatal(err)
+	}
+	eth := &layers.Ethernet{SrcMAC: []byte{2, 0, 0, 0, 0, 1}, DstMAC: []byte{2, 0, 0, 0, 0, 2}, EthernetType: layers.EthernetTypeIPv4}
+	buf := gopacket.NewSerializeBuffer()
+	opts := gopacket.SerializeOptions{FixLengths: true, ComputeChecksums: true}
+	if err := gopacket.SerializeLayers(buf, opts, eth, ip, tcp, gopacket.Payload(s.payload)); err != nil {
+		t.Fatal(err)
+	}
+	return bytes.Clone(buf.Bytes())
+}
+
+// analyze runs segs through a fresh Analyzer, 100 µs apart, and returns the
+// connections it handed over and its counters.
+func analyze(t testing.TB, o Options, segs []seg) ([]*Conn, Stats) {
+	t.Helper()
+	var conns []*Conn
+	a := NewAnalyzer(o, func(c *Conn) { conns = append(conns, c) })
+	for i, s := range segs {
+		data := frame(t, s)
+		ci := gopacket.CaptureInfo{Timestamp: t0.Add(time.Duration(i) * 100 * time.Microsecond), CaptureLength: len(data), Length: len(data)}
+		a.Packet(data, ci, layers.LinkTypeEthernet)
+	}
+	a.Flush()
+	return conns, a.Stats()
+}
+
+// stream describes how to cut a conversation into segments.
+type stream struct {
+	cut      func(dir int, b []byte) [][]byte // split one write into segment payloads
+	noSYN    bool                             // start without the 3-way handshake
+	closeRST bool                             // the client ends with FIN then RST
+}
+
+// segments turns a conversation into segments: the 3-way handshake, each
+// write cut by st.cut and acknowledged, then the client's FIN (and RST).
+func (st stream) segments(c *pcaptest.Conversation) []seg {
+	var out []seg
+	next := [2]uint32{clientISN + 1, serverISN + 1}
+	if !st.noSYN {
+		out = append(out,
+			seg{seq: clientISN, flags: "S"},
+			seg{fromServer: true, seq: serverISN, ack: clientISN + 1, flags: "SA"},
+			seg{seq: clientISN + 1, ack: serverISN + 1, flags: "A"})
+	}
+	for _, e := range c.Events {
+		if e.Kind != pcaptest.Data {
+			continue
+		}
+		d := int(e.Dir)
+		for _, p := range st.cut(d, e.Data) {
+			out = append(out, seg{fromServer: d == 1, seq: next[d], ack: next[1-d], flags: "PA", payload: p})
+			next[d] += uint32(len(p))
+		}
+		out = append(out, seg{fromServer: d == 0, seq: next[1-d], ack: next[d], flags: "A"})
+	}
+	out = append(out, seg{seq: next[0], ack: next[1], flags: "FA"})
+	if st.closeRST {
+		out = append(out, seg{seq: next[0] + 1, ack: next[1], flags: "RA"})
+	}
+	return out
+}
+
+func whole(_ int, b []byte) [][]byte { return [][]byte{b} }
+
+// sizes cuts b into pieces of the given sizes, cycling.
+func sizes(n ...int) func(int, []byte) [][]byte {
+	return func(_ int, b []byte) [][]byte {
+		var out [][]byte
+		for i := 0; len(b) > 0; i++ {
+			k := min(n[i%len(n)], len(b))
+			out = append(out, b[:k])
+			b = b[k:]
+		}
+		return out
+	}
+}
+
+// story is what a test compares between framings: each side's events in
+// stream order, by kind (not frame numbers, nor how the two sides
+// interleave, which reordering may change), and the chain.
+func story(c *Conn) string {
+	var b strings.Builder
+	events := slices.Clone(c.Events)
+	slices.SortStableFunc(events, func(x, y Event) int { return int(x.From) - int(y.From) })
+	for _, e := range events {
+		if e.Kind == EvGap {
+			continue
+		}
+		fmt.Fprintf(&b, "%s:%s", e.From, e.Kind)
+		if e.Kind == EvAlert {
+			fmt.Fprintf(&b, "(%s)", e.Alert.Description)
+		}
+		b.WriteByte(' ')
+	}
+	for _, ci := range c.Chain {
+		b.WriteString(ci.SHA256[:8] + " ")
+	}
+	return b.String()
+}
+
+func only(t *testing.T, conns []*Conn) *Conn {
+	t.Helper()
+	if len(conns) != 1 {
+		t.Fatalf("%d connections, want 1", len(conns))
+	}
+	return conns[0]
+}
+
+func TestReassemblyBaseline(t *testing.T) {
+	conv := conversation(t)
+	conns, st := analyze(t, Options{}, stream{cut: whole, closeRST: true}.segments(conv))
+	c := only(t, conns)
+	if !c.TLS || c.ClientHello == nil || c.ServerHello == nil || len(c.Chain) != 3 {
+		t.Fatalf("TLS %v, hello %v/%v, %d certs", c.TLS, c.ClientHello != nil, c.ServerHello != nil, len(c.Chain))
+	}
+	if c.Client != clientAddr || c.Server != serverAddr || c.Flipped || c.Midstream() || c.Gaps() {
+		t.Errorf("endpoints %v -> %v flipped %v midstream %v gaps %v", c.Client, c.Server, c.Flipped, c.Midstream(), c.Gaps())
+	}
+	for _, k := range []EventKind{EvSYN, EvClientHello, EvAlert, EvFIN, EvRST} {
+		if !c.Has(Client, k) {
+			t.Errorf("no client %v", k)
+		}
+	}
+	for _, k := range []EventKind{EvSYN, EvServerHello, EvCertificate, EvServerKeyExchange, EvServerHelloDone} {
+		if !c.Has(Server, k) {
+			t.Errorf("no server %v", k)
+		}
+	}
+	// Frame numbers: SYN 1, SYN-ACK 2, ACK 3, ClientHello 4; the client's
+	// FIN and RST are the last two frames.
+	n := len(stream{cut: whole, closeRST: true}.segments(conv))
+	if e := c.First(Client, EvClientHello); e.Frame != 4 {
+		t.Errorf("ClientHello in frame %d, want 4", e.Frame)
+	}
+	if fin, rst := c.Sides[Client].FIN, c.Sides[Client].RST; fin == nil || rst == nil || fin.Frame != n-1 || rst.Frame != n {
+		t.Errorf("client FIN %+v RST %+v, want frames %d and %d", fin, rst, n-1, n)
+	}
+	if a := c.First(Client, EvAlert); a.Alert.Description.String() != "certificate_unknown" {
+		t.Errorf("alert %v", a.Alert.Description)
+	}
+	cert, alert := c.First(Server, EvCertificate), c.First(Client, EvAlert)
+	if !(cert.Frame < alert.Frame && alert.Frame < c.Sides[Client].FIN.Frame) {
+		t.Errorf("order: Certificate %d, alert %d, FIN %d", cert.Frame, alert.Frame, c.Sides[Client].FIN.Frame)
+	}
+	if st.TCPConns != 1 || st.TLSConns != 1 || st.Gaps != 0 || st.Retransmits != 0 {
+		t.Errorf("stats %+v", st)
+	}
+}
+
+// TestReassemblySegmentation: however the bytes are cut into segments,
+// the same story comes out.
+func TestReassemblySegmentation(t *testing.T) {
+	want := story(only(t, mustAnalyze(t, stream{cut: whole})))
+	cases := map[string]func(int, []byte) [][]byte{
+		"1-byte":     sizes(1),
+		"3-7-11":     sizes(3, 7, 11),
+		"mss-536":    sizes(536),
+		"record-hdr": sizes(5, 1, 4, 1000), // splits inside record and handshake headers
+		"client-1-byte-server-whole": func(d int, b []byte) [][]byte {
+			if d == 0 {
+				return sizes(1)(d, b)
+			}
+			return whole(d, b)
+		},
+	}
+	for name, cut := range cases {
+		t.Run(name, func(t *testing.T) {
+			c := only(t, mustAnalyze(t, stream{cut: cut}))
+			if got := story(c); got != want {
+				t.Errorf("story\n got %s\nwant %s", got, want)
+			}
+			if c.Gaps() {
+				t.Error("gaps reported")
+			}
+		})
+	}
+}
+
+func mustAnalyze(t *testing.T, st stream) []*Conn {
+	t.Helper()
+	conns, _ := analyze(t, Options{}, st.segments(conversation(t)))
+	return conns
+}
+
+// TestReassemblyDisorder shuffles data segments within small windows, and
+// adds duplicates and overlapping retransmissions: the story is unchanged
+// and no gap is reported.
+func TestReassemblyDisorder(t *testing.T) {
+	want := story(only(t, mustAnalyze(t, stream{cut: whole})))
+	for seed := range uint64(30) {
+		r := rand.New(rand.NewPCG(seed, 7))
+		segs := stream{cut: sizes(1 + r.IntN(300))}.segments(conversation(t))
+		var data []seg
+		var head, tail []seg
+		for i, s := range segs {
+			switch {
+			case len(s.payload) == 0 && len(data) == 0:
+				head = append(head, s)
+			case len(s.payload) > 0:
+				data = append(data, s)
+			case i == len(segs)-1:
+				tail = append(tail, s)
+			}
+		}
+		// Duplicates and overlapping partial retransmissions.
+		for range 10 {
+			s := data[r.IntN(len(data))]
+			if len(s.payload) > 2 && r.IntN(2) == 0 {
+				k := 1 + r.IntN(len(s.payload)-1)
+				s.seq += uint32(k)
+				s.payload = s.payload[k:]
+			}
+			data = append(data, s)
+		}
+		// Shuffle within windows of 4 segments of the same direction.
+		for i := range data {
+			j := i + r.IntN(4)
+			if j < len(data) && data[j].fromServer == data[i].fromServer {
+				data[i], data[j] = data[j], data[i]
+			}
+		}
+		in := slices.Concat(head, data, tail)
+		conns, st := analyze(t, Options{}, in)
+		c := only(t, conns)
+		if got := story(c); got != want {
+			t.Errorf("seed %d: story\n got %s\nwant %s", seed, got, want)
+		}
+		if c.Gaps() || st.Gaps != 0 {
+			t.Errorf("seed %d: gaps %d", seed, st.Gaps)
+		}
+		if st.Retransmits == 0 {
+			t.Errorf("seed %d: retransmissions not counted", seed)
+		}
+	}
+}
+
+// TestReassemblyGap: a lost segment in the middle of the Certificate makes
+// a gap; the alert after it is still seen and the chain is not mis-parsed.
+func TestReassemblyGap(t *testing.T) {
+	segs := stream{cut: sizes(400)}.segments(conversation(t))
+	// Drop the server's second data segment.
+	n := 0
+	for i, s := range segs {
+		if s.fromServer && len(s.payload) > 0 {
+			n++
+			if n == 2 {
+				segs = slices.Delete(segs, i, i+1)
+				break
+			}
+		}
+	}
+	conns, st := analyze(t, Options{}, segs)
+	c := only(t, conns)
+	if !c.Gaps() || st.Gaps == 0 || c.Sides[Server].GapBytes != 400 {
+		t.Errorf("gaps %v (%d bytes), stats %d", c.Gaps(), c.Sides[Server].GapBytes, st.Gaps)
+	}
+	if !c.Has(Server, EvGap) {
+		t.Error("no gap event")
+	}
+	if len(c.Chain) != 0 {
+		t.Errorf("chain of %d certificates parsed across a hole", len(c.Chain))
+	}
+	if a := c.First(Client, EvAlert); a == nil || a.Alert.Description.String() != "certificate_unknown" {
+		t.Errorf("client alert after the gap: %+v", a)
+	}
+}
+
+// TestReassemblyMidstream: a capture that starts after the handshake's
+// beginning is flagged, and what follows is still read.
+func TestReassemblyMidstream(t *testing.T) {
+	segs := stream{cut: whole, noSYN: true}.segments(conversation(t))
+	// Drop the ClientHello and its ACK: the capture starts at the server's flight.
+	segs = segs[2:]
+	conns, _ := analyze(t, Options{}, segs)
+	c := only(t, conns)
+	if !c.Midstream() {
+		t.Error("not flagged midstream")
+	}
+	if c.ClientHello != nil {
+		t.Error("ClientHello seen")
+	}
+	if c.Client != clientAddr {
+		t.Errorf("client %v, want %v (direction from the server's flight)", c.Client, clientAddr)
+	}
+	if len(c.Chain) != 3 || !c.Has(Client, EvAlert) {
+		t.Errorf("chain %d certs, alert %v", len(c.Chain), c.Has(Client, EvAlert))
+	}
+}
+
+// TestNotTLS: a server that answers in plaintext marks the connection and
+// costs nothing afterwards.
+func TestNotTLS(t *testing.T) {
+	conv := conversation(t)
+	hello := conv.Events[0].Data
+	resp := []byte("HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n")
+	segs := []seg{
+		{seq: clientISN, flags: "S"},
+		{fromServer: true, seq: serverISN, ack: clientISN + 1, flags: "SA"},
+		{seq: clientISN + 1, ack: serverISN + 1, flags: "A"},
+		{seq: clientISN + 1, ack: serverISN + 1, flags: "PA", payload: hello},
+		{fromServer: true, seq: serverISN + 1, ack: clientISN + 1 + uint32(len(hello)), flags: "PA", payload: resp},
+		{fromServer: true, seq: serverISN + 1 + uint32(len(resp)), ack: clientISN + 1 + uint32(len(hello)), flags: "FA"},
+	}
+	c := only(t, mustAnalyzeSegs(t, segs))
+	if !c.Sides[Server].NotTLS || !c.Has(Server, EvNotTLS) || c.Sides[Client].NotTLS {
+		t.Errorf("server NotTLS %v event %v, client %v", c.Sides[Server].NotTLS, c.Has(Server, EvNotTLS), c.Sides[Client].NotTLS)
+	}
+	if c.Sides[Server].FIN == nil {
+		t.Error("server FIN not tracked")
+	}
+}
+
+func mustAnalyzeSegs(t *testing.T, segs []seg) []*Conn {
+	t.Helper()
+	conns, _ := analyze(t, Options{}, segs)
+	return conns
+}
+
+// TestHandshakeCap: a Certificate message claiming 16 MB does not make the
+// Analyzer buffer it: the limit is reported.
+func TestHandshakeCap(t *testing.T) {
+	conv := conversation(t)
+	hello := conv.Events[0].Data
+	// A handshake record carrying the start of a 16 MB Certificate, followed
+	// by 64 KB of records continuing it.
+	var srv []byte
+	msg := []byte{11, 0xff, 0xff, 0xff}
+	srv = append(srv, 22, 3, 3, 0, byte(len(msg)))
+	srv = append(srv, msg...)
+	chunk := bytes.Repeat([]byte{0xab}, 16000)
+	for range 4 {
+		srv = append(srv, 22, 3, 3, byte(len(chunk)>>8), byte(len(chunk)))
+		srv = append(srv, chunk...)
+	}
+	segs := []seg{
+		{seq: clientISN, flags: "S"},
+		{fromServer: true, seq: serverISN, ack: clientISN + 1, flags: "SA"},
+		{seq: clientISN + 1, ack: serverISN + 1, flags: "PA", payload: hello},
+	}
+	next := uint32(serverISN + 1)
+	for _, p := range sizes(1400)(1, srv) {
+		segs = append(segs, seg{fromServer: true, seq: next, ack: clientISN + 1 + uint32(len(hello)), flags: "PA", payload: p})
+		next += uint32(len(p))
+	}
+	conns, st := analyze(t, Options{MaxHandshake: 32 << 10}, segs)
+	c := only(t, conns)
+	found := slices.ContainsFunc(c.Anomalies, func(a Anomaly) bool { return a.Code == "limit_reached" })
+	if !found || len(st.LimitsReached) == 0 {
+		t.Errorf("no limit reported: anomalies %+v, stats %+v", c.Anomalies, st.LimitsReached)
+	}
+	if len(c.Chain) != 0 {
+		t.Error("a chain came out of a truncated Certificate")
+	}
+}
+
+// TestOutOfOrderCap: a stream that jumps far ahead cannot make the Analyzer
+// buffer more than MaxPending bytes.
+func TestOutOfOrderCap(t *testing.T) {
+	segs := []seg{
+		{seq: clientISN, flags: "S"},
+		{fromServer: true, seq: serverISN, ack: clientISN + 1, flags: "SA"},
+	}
+	// 100 segments of 1000 bytes, all beyond a missing first byte.
+	for i := range 100 {
+		segs = append(segs, seg{seq: clientISN + 2 + uint32(i*1000), ack: serverISN + 1, flags: "PA", payload: bytes.Repeat([]byte{22}, 1000)})
+	}
+	conns, st := analyze(t, Options{MaxPending: 8 << 10}, segs)
+	c := only(t, conns)
+	if len(st.LimitsReached) == 0 && !c.Gaps() {
+		t.Errorf("neither a limit nor a gap reported: %+v", st)
+	}
+}
+
+// TestDirectionFromSynAck: a capture that starts at the SYN-ACK still gets
+// client and server right.
+func TestDirectionFromSynAck(t *testing.T) {
+	segs := stream{cut: whole}.segments(conversation(t))[1:]
+	c := only(t, mustAnalyzeSegs(t, segs))
+	if c.Client != clientAddr || c.Server != serverAddr {
+		t.Errorf("client %v server %v", c.Client, c.Server)
+	}
+	if c.ClientHello == nil || len(c.Chain) != 3 {
+		t.Errorf("hello %v chain %d", c.ClientHello != nil, len(c.Chain))
+	}
+}
+
+// TestManyConnections: connections are handed over in the order they
+// started, each with its own frames.
+func TestManyConnections(t *testing.T) {
+	var all []gopacket.CaptureInfo
+	var frames [][]byte
+	base := stream{cut: whole}.segments(conversation(t))
+	for k := range 3 {
+		for _, s := range base {
+			s.clientPort = uint16(40000 + k) // a new flow
+			data := frame(t, s)
+			frames = append(frames, data)
+			all = append(all, gopacket.CaptureInfo{Timestamp: t0.Add(time.Duration(len(frames)) * time.Millisecond), CaptureLength: len(data), Length: len(data)})
+		}
+	}
+	var conns []*Conn
+	a := NewAnalyzer(Options{}, func(c *Conn) { conns = append(conns, c) })
+	for i := range frames {
+		a.Packet(frames[i], all[i], layers.LinkTypeEthernet)
+	}
+	a.Flush()
+	if len(conns) != 3 {
+		t.Fatalf("%d connections", len(conns))
+	}
+	for i, c := range conns {
+		if c.ID != i+1 || c.Client.Port() != uint16(40000+i) || c.FirstFrame != i*len(base)+1 {
+			t.Errorf("conn %d: id %d port %d first frame %d", i, c.ID, c.Client.Port(), c.FirstFrame)
+		}
+	}
+	if st := a.Stats(); st.TCPConns != 3 || st.TLSConns != 3 {
+		t.Errorf("stats %+v", st)
+	}
+}
