@@ -56,6 +56,7 @@ const (
 	EvFIN                                     // FIN
 	EvRST                                     // RST
 	EvSSLv2                                   // SSLv2 record
+	EvPlaintext                               // plaintext before TLS started (STARTTLS, proxy CONNECT)
 )
 
 var eventNames = [...]string{
@@ -68,7 +69,7 @@ var eventNames = [...]string{
 	EvChangeCipherSpec: "ChangeCipherSpec", EvEncryptedHandshake: "Encrypted handshake",
 	EvApplicationData: "Application data", EvAlert: "Alert", EvEncryptedAlert: "Encrypted alert",
 	EvHeartbeat: "Heartbeat", EvNotTLS: "Not TLS", EvGap: "Missing bytes", EvFIN: "FIN",
-	EvRST: "RST", EvSSLv2: "SSLv2 record",
+	EvRST: "RST", EvSSLv2: "SSLv2 record", EvPlaintext: "Plaintext",
 }
 
 func (k EventKind) String() string {
@@ -135,7 +136,12 @@ type SideInfo struct {
 	Encrypted   int   // encrypted records sent (handshake, alert, application data)
 	AppData     int   // application data records sent (best effort in TLS 1.3)
 	AppBytes    int64 // application data record bytes
-	NotTLS      bool
+	NotTLS      bool  // the side's latest bytes were not TLS (and no handshake followed)
+	// PlainBytes is how many plaintext bytes the side sent before its TLS
+	// started (a STARTTLS exchange, a proxy CONNECT); PlainHead holds the
+	// first of them (at most 256), untrusted.
+	PlainBytes int64
+	PlainHead  []byte
 }
 
 // Anomaly is something unusual noticed in a connection (a Zeek "weird").
@@ -171,7 +177,12 @@ type Conn struct {
 	// ChainHidden is set when the server's certificates were encrypted
 	// (TLS 1.3) and not decrypted.
 	ChainHidden bool
-	Anomalies   []Anomaly
+	// Upgrade names the plaintext protocol TLS started inside, when it did
+	// not start with the connection: "smtp", "imap", "pop3", "ftp", "ldap",
+	// "postgresql", "mysql", "xmpp", "http-connect", "socks", "rdp", or
+	// "unknown".
+	Upgrade   string
+	Anomalies []Anomaly
 	// Ended says why the connection was handed over: "closed", "idle",
 	// "evicted", "end of input".
 	Ended string

@@ -495,3 +495,77 @@ func TestManyConnections(t *testing.T) {
 		t.Errorf("stats %+v", st)
 	}
 }
+
+// writesOf returns the data writes of a conversation, in order.
+func writesOf(c *pcaptest.Conversation) []pcaptest.Event {
+	var out []pcaptest.Event
+	for _, e := range c.Events {
+		if e.Kind == pcaptest.Data {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+// TestUpgrade: TLS that starts after a plaintext exchange on the same
+// connection (SMTP STARTTLS, an HTTP CONNECT) is found and analysed, the
+// plaintext is not taken for a peer that does not speak TLS, and the
+// protocol is named.
+func TestUpgrade(t *testing.T) {
+	c2s, s2c := pcaptest.ClientToServer, pcaptest.ServerToClient
+	cases := []struct {
+		name  string
+		plain []pcaptest.Event
+		want  string
+	}{
+		{"smtp", []pcaptest.Event{
+			{Dir: s2c, Data: []byte("220 mail.example.test ESMTP\r\n")},
+			{Dir: c2s, Data: []byte("EHLO client.example.test\r\n")},
+			{Dir: s2c, Data: []byte("250-mail.example.test\r\n250 STARTTLS\r\n")},
+			{Dir: c2s, Data: []byte("STARTTLS\r\n")},
+			{Dir: s2c, Data: []byte("220 2.0.0 Ready to start TLS\r\n")},
+		}, "smtp"},
+		{"http-connect", []pcaptest.Event{
+			{Dir: c2s, Data: []byte("CONNECT backend.example.test:443 HTTP/1.1\r\nHost: backend.example.test:443\r\n\r\n")},
+			{Dir: s2c, Data: []byte("HTTP/1.1 200 Connection established\r\n\r\n")},
+		}, "http-connect"},
+		{"postgresql", []pcaptest.Event{
+			{Dir: c2s, Data: []byte{0, 0, 0, 8, 0x04, 0xd2, 0x16, 0x2f}},
+			{Dir: s2c, Data: []byte("S")},
+		}, "postgresql"},
+	}
+	want := story(only(t, mustAnalyze(t, stream{cut: whole})))
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			conv := &pcaptest.Conversation{Events: slices.Concat(tc.plain, writesOf(conversation(t)))}
+			for i := range conv.Events {
+				conv.Events[i].Kind = pcaptest.Data
+			}
+			conns, _ := analyze(t, Options{}, stream{cut: whole}.segments(conv))
+			c := only(t, conns)
+			if c.Upgrade != tc.want {
+				t.Errorf("Upgrade = %q, want %q", c.Upgrade, tc.want)
+			}
+			if c.Sides[Client].NotTLS || c.Sides[Server].NotTLS || c.Has(Server, EvNotTLS) || c.Has(Client, EvNotTLS) {
+				t.Error("plaintext before the handshake taken for not TLS")
+			}
+			if !c.Has(Client, EvPlaintext) {
+				t.Error("no plaintext event")
+			}
+			var plain int64
+			for _, e := range tc.plain {
+				if e.Dir == c2s {
+					plain += int64(len(e.Data))
+				}
+			}
+			if c.Sides[Client].PlainBytes != plain {
+				t.Errorf("client PlainBytes %d, want %d", c.Sides[Client].PlainBytes, plain)
+			}
+			got := story(c)
+			got = strings.ReplaceAll(strings.ReplaceAll(got, "client:Plaintext ", ""), "server:Plaintext ", "")
+			if got != want {
+				t.Errorf("story\n got %s\nwant %s", got, want)
+			}
+		})
+	}
+}

@@ -15,7 +15,13 @@ const (
 	modeSSLv2          // collecting an SSLv2-compatible ClientHello
 	modeNotTLS         // the bytes are not TLS: ignored
 	modeLost           // framing lost after a gap: ignored
+	modePlain          // plaintext so far: looking for a TLS handshake to start (STARTTLS, CONNECT)
 )
+
+// plainMax is how many plaintext bytes of one direction are searched for
+// the start of a TLS handshake (after STARTTLS, an HTTP CONNECT, a SOCKS
+// or database upgrade) before the direction is given up as not TLS.
+const plainMax = 16 << 10
 
 // tlsStream frames one direction's bytes into TLS records. Only the bodies
 // of plaintext handshake, alert and change_cipher_spec records are buffered;
@@ -37,6 +43,8 @@ type tlsStream struct {
 	ccs      bool   // sent ChangeCipherSpec
 	enc13    bool   // TLS 1.3: sending encrypted records
 	encSeen  int    // encrypted records sent
+	plain    int64  // plaintext bytes seen before TLS started
+	plainEv  bool   // an EvNotTLS event stands for the current plaintext run
 }
 
 func (t *tlsStream) init(maxHS int) { t.maxHS = maxHS }
@@ -44,11 +52,14 @@ func (t *tlsStream) init(maxHS int) { t.maxHS = maxHS }
 // wantsBytes reports whether the framer still looks at this direction's
 // bytes.
 func (t *tlsStream) wantsBytes() bool {
-	return t.mode == modeUnknown || t.mode == modeTLS || t.mode == modeSSLv2
+	return t.mode == modeUnknown || t.mode == modeTLS || t.mode == modeSSLv2 || t.mode == modePlain
 }
 
 // lost marks the framing as lost after a gap.
 func (t *tlsStream) lost() {
+	if t.mode == modePlain {
+		return // still looking for a handshake to start
+	}
 	if t.mode == modeTLS || t.mode == modeSSLv2 || t.mode == modeUnknown {
 		t.mode = modeLost
 	}
@@ -70,7 +81,11 @@ func (a *Analyzer) feedTLS(cs *conn, side Side, p []byte, off int64, ts time.Tim
 			t.first = append(t.first, p[:n]...)
 			switch {
 			case !tlsparse.LooksLikeTLS(t.first):
-				a.notTLS(cs, side, p, ts)
+				first := t.first
+				t.first = nil
+				data := append(first, p[n:]...)
+				a.notTLS(cs, side, data, ts)
+				a.plaintext(cs, side, data, off-int64(len(first)-n), ts)
 				return
 			case len(t.first) < tlsparse.RecordHeaderLen:
 				return // wait for more
@@ -80,7 +95,11 @@ func (a *Analyzer) feedTLS(cs *conn, side Side, p []byte, off int64, ts time.Tim
 			} else if _, ok := tlsparse.SSLv2RecordLen(t.first); ok {
 				t.mode = modeSSLv2
 			} else {
-				a.notTLS(cs, side, p, ts)
+				first := t.first
+				t.first = nil
+				data := append(first, p[n:]...)
+				a.notTLS(cs, side, data, ts)
+				a.plaintext(cs, side, data, off-int64(len(first)-n), ts)
 				return
 			}
 			// Replay what was collected through the framer.
@@ -134,7 +153,11 @@ func (a *Analyzer) feedTLS(cs *conn, side Side, p []byte, off int64, ts time.Tim
 				if err != nil {
 					cs.anomaly(Anomaly{Code: "bad_record", Frame: a.frame, Detail: fmt.Sprintf("%s stream at byte %d: %v", side, off-5, err)})
 					if cs.c.Sides[side].Records == 0 {
-						a.notTLS(cs, side, t.hdr[:], ts)
+						data := append(t.hdr[:], p...)
+						t.hdrN = 0
+						a.notTLS(cs, side, data, ts)
+						a.plaintext(cs, side, data, off-5, ts)
+						return
 					} else {
 						t.mode = modeLost
 					}
@@ -160,8 +183,71 @@ func (a *Analyzer) feedTLS(cs *conn, side Side, p []byte, off int64, ts time.Tim
 			if t.need == 0 {
 				a.record(cs, side, ts)
 			}
+		case modePlain:
+			a.plaintext(cs, side, p, off, ts)
+			return
 		default:
 			return
+		}
+	}
+}
+
+// plaintext looks for the start of a TLS handshake in plaintext bytes p
+// (at stream offset off): a protocol that upgrades to TLS on the same
+// connection, or a proxy preamble. Past plainMax bytes the direction is
+// given up as not TLS.
+func (a *Analyzer) plaintext(cs *conn, side Side, p []byte, off int64, ts time.Time) {
+	t := &cs.dirs[side].tls
+	i := tlsparse.HandshakeStart(p)
+	head := p
+	if i >= 0 {
+		head = p[:i]
+	}
+	if h := &cs.c.Sides[side].PlainHead; len(*h) < plainHeadMax {
+		*h = append(*h, head[:min(len(head), plainHeadMax-len(*h))]...)
+	}
+	if i < 0 {
+		t.plain += int64(len(p))
+		if t.plain > plainMax {
+			t.mode = modeNotTLS
+		}
+		return
+	}
+	t.plain += int64(i)
+	a.upgrade(cs, side)
+	a.feedTLS(cs, side, p[i:], off+int64(i), ts)
+}
+
+// upgrade switches side from plaintext to TLS. When the client starts TLS,
+// the server's earlier plaintext (a banner, "220 Ready to start TLS") is no
+// evidence that it does not speak TLS: its run is closed too.
+func (a *Analyzer) upgrade(cs *conn, side Side) {
+	t := &cs.dirs[side].tls
+	t.mode = modeUnknown
+	t.first = nil
+	a.endPlain(cs, side)
+	cs.c.Sides[side].PlainBytes = t.plain
+	if side == Client {
+		a.endPlain(cs, Server)
+	}
+	if cs.c.Upgrade == "" {
+		cs.c.Upgrade = guessUpgrade(cs.c)
+	}
+}
+
+// endPlain turns side's EvNotTLS event for its current plaintext run into
+// an EvPlaintext event.
+func (a *Analyzer) endPlain(cs *conn, side Side) {
+	t := &cs.dirs[side].tls
+	if !t.plainEv {
+		return
+	}
+	t.plainEv = false
+	cs.c.Sides[side].NotTLS = false
+	for i := len(cs.c.Events) - 1; i >= 0; i-- {
+		if e := &cs.c.Events[i]; e.From == side && e.Kind == EvNotTLS {
+			e.Kind = EvPlaintext
+			break
 		}
 	}
 }
@@ -440,8 +526,12 @@ func (a *Analyzer) notTLS(cs *conn, side Side, p []byte, ts time.Time) {
 	if len(preview) > 32 {
 		preview = preview[:32]
 	}
-	t.mode = modeNotTLS
+	t.mode = modePlain
 	t.first = nil
+	if t.plainEv {
+		return
+	}
+	t.plainEv = true
 	cs.c.Sides[side].NotTLS = true
 	cs.event(a, Event{Kind: EvNotTLS, From: side, Frame: a.frame, Time: ts, PeerAck: -1, Detail: string(preview)})
 }
