@@ -146,9 +146,9 @@ type SideInfo struct {
 
 // Anomaly is something unusual noticed in a connection (a Zeek "weird").
 type Anomaly struct {
-	Code   string // stable short code: "limit_reached", "midstream", "gap", ...
-	Frame  int
-	Detail string
+	Code   string `json:"code"` // stable short code: "limit_reached", "midstream", "gap", ...
+	Frame  int    `json:"frame"`
+	Detail string `json:"detail"`
 }
 
 // Conn is everything the capture shows of one TCP connection.
@@ -166,8 +166,9 @@ type Conn struct {
 	Events     []Event
 	Dropped    int // events not recorded because of the per-connection cap
 
-	TLS                   bool // at least one TLS record was seen
-	ClientHello           *tlsparse.ClientHello
+	TLS                   bool                  // at least one TLS record was seen
+	ClientHello           *tlsparse.ClientHello // the first (fingerprints are of this one)
+	RetryClientHello      *tlsparse.ClientHello // the second, after a HelloRetryRequest
 	ServerHello           *tlsparse.ServerHello // the final one (after an HRR)
 	HRR                   *tlsparse.ServerHello
 	Chain                 []*CertInfo // the server's certificate chain as sent

@@ -147,6 +147,11 @@ func (a *Analyzer) tcp(s *segment, ts time.Time) {
 		peer.next = s.ack
 	}
 	if len(s.payload) > 0 || s.missing > 0 {
+		if syn {
+			// TCP Fast Open: data in a SYN starts after the SYN's
+			// sequence number (RFC 7413).
+			s.seq++
+		}
 		a.payload(cs, side, s, ts)
 	}
 	if s.flags&(flagFIN|flagRST) != 0 {

@@ -259,7 +259,12 @@ func (a *Analyzer) keepBody(cs *conn, side Side, h tlsparse.RecordHeader) bool {
 	tls13 := cs.c.Version() == tlsparse.VersionTLS13
 	switch h.Type {
 	case tlsparse.TypeHandshake:
-		return !(t.ccs && !tls13)
+		// After a TLS <= 1.2 ChangeCipherSpec, handshake records are
+		// encrypted. A TLS 1.3 compatibility ChangeCipherSpec changes
+		// nothing: 1.3 encrypts inside application_data records, and in a
+		// HelloRetryRequest flow the second ClientHello and the ServerHello
+		// follow a ChangeCipherSpec in plaintext.
+		return !t.ccs || tls13 || cs.c.ServerHello == nil
 	case tlsparse.TypeAlert:
 		return h.Length == 2 || !t.ccs
 	case tlsparse.TypeChangeCipherSpec, tlsparse.TypeHeartbeat:
@@ -510,8 +515,11 @@ func (a *Analyzer) clientHello(cs *conn, side Side, ch *tlsparse.ClientHello, ts
 		cs.swapSides()
 		side = Client
 	}
-	if cs.c.ClientHello == nil || cs.c.HRR != nil {
+	switch {
+	case cs.c.ClientHello == nil:
 		cs.c.ClientHello = ch
+	case cs.c.HRR != nil && cs.c.RetryClientHello == nil:
+		cs.c.RetryClientHello = ch
 	}
 	cs.event(a, Event{Kind: EvClientHello, From: side, Frame: a.frame, Time: ts, Offset: off, PeerAck: -1, Length: len(ch.Raw), HSType: tlsparse.ClientHelloType})
 }
