@@ -99,111 +99,179 @@ func decodeFrame(data []byte, lt layers.LinkType, s *segment) string {
 	default:
 		return SkipLinkType
 	}
-	// VLAN tags: 802.1Q, 802.1ad (QinQ) and the old 0x9100, any depth.
-	for ethType == 0x8100 || ethType == 0x88a8 || ethType == 0x9100 {
-		if len(data) < 4 {
-			return SkipTruncated
-		}
-		ethType = binary.BigEndian.Uint16(data[2:4])
-		data = data[4:]
-	}
 	var proto uint8
 	var ipPayloadLen int
-	switch ethType {
-	case 0x0800:
-		if len(data) < 20 {
-			return SkipTruncated
-		}
-		if data[0]>>4 != 4 {
+	// Tunnels (IP in IP, GRE, VXLAN, PPPoE, MPLS) are followed to the
+	// inner packet, a few levels deep.
+	for depth := 0; ; depth++ {
+		if depth > 4 {
 			return SkipMalformed
 		}
-		ihl := int(data[0]&0x0f) * 4
-		total := int(binary.BigEndian.Uint16(data[2:4]))
-		if total == 0 { // TCP segmentation offload captures may carry 0
-			total = len(data)
+		// VLAN tags: 802.1Q, 802.1ad (QinQ) and the old 0x9100, any depth.
+		for ethType == 0x8100 || ethType == 0x88a8 || ethType == 0x9100 {
+			if len(data) < 4 {
+				return SkipTruncated
+			}
+			ethType = binary.BigEndian.Uint16(data[2:4])
+			data = data[4:]
 		}
-		if ihl < 20 || total < ihl {
-			return SkipMalformed
+		switch ethType {
+		case 0x8864: // PPPoE session stage (RFC 2516): 6-byte header, PPP protocol
+			if len(data) < 8 {
+				return SkipTruncated
+			}
+			switch binary.BigEndian.Uint16(data[6:8]) {
+			case 0x0021:
+				ethType = 0x0800
+			case 0x0057:
+				ethType = 0x86dd
+			default:
+				return SkipNotIP
+			}
+			data = data[8:]
+		case 0x8847, 0x8848: // MPLS label stack (RFC 3032), then IP
+			for {
+				if len(data) < 4 {
+					return SkipTruncated
+				}
+				bottom := data[2]&1 != 0
+				data = data[4:]
+				if bottom {
+					break
+				}
+			}
+			if len(data) < 1 {
+				return SkipTruncated
+			}
+			switch data[0] >> 4 {
+			case 4:
+				ethType = 0x0800
+			case 6:
+				ethType = 0x86dd
+			default:
+				return SkipNotIP
+			}
 		}
-		if len(data) < ihl {
-			return SkipTruncated
-		}
-		if fo := binary.BigEndian.Uint16(data[6:8]); fo&0x3fff != 0 {
-			return SkipFragment
-		}
-		proto = data[9]
-		src, _ := netip.AddrFromSlice(data[12:16])
-		dst, _ := netip.AddrFromSlice(data[16:20])
-		s.src = netip.AddrPortFrom(src, 0)
-		s.dst = netip.AddrPortFrom(dst, 0)
-		ipPayloadLen = total - ihl
-		data = data[ihl:]
-	case 0x86dd:
-		if len(data) < 40 {
-			return SkipTruncated
-		}
-		if data[0]>>4 != 6 {
-			return SkipMalformed
-		}
-		plen := int(binary.BigEndian.Uint16(data[4:6]))
-		next := data[6]
-		var src16, dst16 [16]byte
-		copy(src16[:], data[8:24])
-		copy(dst16[:], data[24:40])
-		s.src = netip.AddrPortFrom(netip.AddrFrom16(src16), 0)
-		s.dst = netip.AddrPortFrom(netip.AddrFrom16(dst16), 0)
-		data = data[40:]
-		if plen == 0 { // jumbogram or TSO
-			plen = len(data)
-		}
-		// Skip extension headers (RFC 8200, Section 4).
-		for i := 0; ; i++ {
-			if i > 8 {
+		switch ethType {
+		case 0x0800:
+			if len(data) < 20 {
+				return SkipTruncated
+			}
+			if data[0]>>4 != 4 {
 				return SkipMalformed
 			}
-			switch next {
-			case 0, 43, 60, 135, 139, 140: // hop-by-hop, routing, destination, mobility, HIP, shim6
-				if len(data) < 8 {
-					return SkipTruncated
-				}
-				n := (int(data[1]) + 1) * 8
-				if len(data) < n || plen < n {
-					return SkipTruncated
-				}
-				next = data[0]
-				data = data[n:]
-				plen -= n
-				continue
-			case 44: // fragment
-				if len(data) < 8 {
-					return SkipTruncated
-				}
-				if off := binary.BigEndian.Uint16(data[2:4]); off&0xfff9 != 0 {
-					return SkipFragment
-				}
-				next = data[0]
-				data = data[8:]
-				plen -= 8
-				continue
-			case 51: // AH
-				if len(data) < 8 {
-					return SkipTruncated
-				}
-				n := (int(data[1]) + 2) * 4
-				if len(data) < n || plen < n {
-					return SkipTruncated
-				}
-				next = data[0]
-				data = data[n:]
-				plen -= n
-				continue
+			ihl := int(data[0]&0x0f) * 4
+			total := int(binary.BigEndian.Uint16(data[2:4]))
+			if total == 0 { // TCP segmentation offload captures may carry 0
+				total = len(data)
 			}
+			if ihl < 20 || total < ihl {
+				return SkipMalformed
+			}
+			if len(data) < ihl {
+				return SkipTruncated
+			}
+			if fo := binary.BigEndian.Uint16(data[6:8]); fo&0x3fff != 0 {
+				return SkipFragment
+			}
+			proto = data[9]
+			src, _ := netip.AddrFromSlice(data[12:16])
+			dst, _ := netip.AddrFromSlice(data[16:20])
+			s.src = netip.AddrPortFrom(src, 0)
+			s.dst = netip.AddrPortFrom(dst, 0)
+			ipPayloadLen = total - ihl
+			data = data[ihl:]
+		case 0x86dd:
+			if len(data) < 40 {
+				return SkipTruncated
+			}
+			if data[0]>>4 != 6 {
+				return SkipMalformed
+			}
+			plen := int(binary.BigEndian.Uint16(data[4:6]))
+			next := data[6]
+			var src16, dst16 [16]byte
+			copy(src16[:], data[8:24])
+			copy(dst16[:], data[24:40])
+			s.src = netip.AddrPortFrom(netip.AddrFrom16(src16), 0)
+			s.dst = netip.AddrPortFrom(netip.AddrFrom16(dst16), 0)
+			data = data[40:]
+			if plen == 0 { // jumbogram or TSO
+				plen = len(data)
+			}
+			// Skip extension headers (RFC 8200, Section 4).
+			for i := 0; ; i++ {
+				if i > 8 {
+					return SkipMalformed
+				}
+				switch next {
+				case 0, 43, 60, 135, 139, 140: // hop-by-hop, routing, destination, mobility, HIP, shim6
+					if len(data) < 8 {
+						return SkipTruncated
+					}
+					n := (int(data[1]) + 1) * 8
+					if len(data) < n || plen < n {
+						return SkipTruncated
+					}
+					next = data[0]
+					data = data[n:]
+					plen -= n
+					continue
+				case 44: // fragment
+					if len(data) < 8 {
+						return SkipTruncated
+					}
+					if off := binary.BigEndian.Uint16(data[2:4]); off&0xfff9 != 0 {
+						return SkipFragment
+					}
+					next = data[0]
+					data = data[8:]
+					plen -= 8
+					continue
+				case 51: // AH
+					if len(data) < 8 {
+						return SkipTruncated
+					}
+					n := (int(data[1]) + 2) * 4
+					if len(data) < n || plen < n {
+						return SkipTruncated
+					}
+					next = data[0]
+					data = data[n:]
+					plen -= n
+					continue
+				}
+				break
+			}
+			proto = next
+			ipPayloadLen = plen
+		default:
+			return SkipNotIP
+		}
+		if len(data) > ipPayloadLen {
+			data = data[:ipPayloadLen] // link-layer padding
+		}
+		var why string
+		switch proto {
+		case 6:
+			why = "tcp"
+		case 4: // IPv4 in IP
+			ethType = 0x0800
+		case 41: // IPv6 in IP
+			ethType = 0x86dd
+		case 47:
+			ethType, data, why = gre(data)
+		case 17:
+			ethType, data, why = vxlan(data)
+		default:
+			why = SkipNotTCP
+		}
+		if why == "tcp" {
 			break
 		}
-		proto = next
-		ipPayloadLen = plen
-	default:
-		return SkipNotIP
+		if why != "" {
+			return why
+		}
 	}
 	if proto != 6 {
 		return SkipNotTCP
@@ -234,4 +302,58 @@ func decodeFrame(data []byte, lt layers.LinkType, s *segment) string {
 	}
 	s.payload = p
 	return ""
+}
+
+// gre skips a GRE header (RFC 2784, RFC 2890) and returns the protocol it
+// carries: IP, or Ethernet (transparent bridging, 0x6558) whose header it
+// skips too.
+func gre(data []byte) (uint16, []byte, string) {
+	if len(data) < 4 {
+		return 0, nil, SkipTruncated
+	}
+	flags := binary.BigEndian.Uint16(data[0:2])
+	if flags&7 != 0 { // version 1 is PPTP's enhanced GRE
+		return 0, nil, SkipNotIP
+	}
+	n := 4
+	for _, bit := range []uint16{0x8000, 0x2000, 0x1000} { // checksum, key, sequence
+		if flags&bit != 0 {
+			n += 4
+		}
+	}
+	if len(data) < n {
+		return 0, nil, SkipTruncated
+	}
+	ethType := binary.BigEndian.Uint16(data[2:4])
+	data = data[n:]
+	if ethType == 0x6558 {
+		return innerEthernet(data)
+	}
+	return ethType, data, ""
+}
+
+// vxlan skips a UDP header and a VXLAN header (RFC 7348) on the IANA port
+// 4789 or Linux's 8472, and the inner Ethernet header. Other UDP is not TCP.
+func vxlan(data []byte) (uint16, []byte, string) {
+	if len(data) < 8 {
+		return 0, nil, SkipTruncated
+	}
+	if port := binary.BigEndian.Uint16(data[2:4]); port != 4789 && port != 8472 {
+		return 0, nil, SkipNotTCP
+	}
+	data = data[8:]
+	if len(data) < 8 {
+		return 0, nil, SkipTruncated
+	}
+	if data[0]&0x08 == 0 { // the VNI-valid flag
+		return 0, nil, SkipMalformed
+	}
+	return innerEthernet(data[8:])
+}
+
+func innerEthernet(data []byte) (uint16, []byte, string) {
+	if len(data) < 14 {
+		return 0, nil, SkipTruncated
+	}
+	return binary.BigEndian.Uint16(data[12:14]), data[14:], ""
 }
