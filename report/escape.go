@@ -9,11 +9,14 @@ import (
 // Escape makes s safe to print on a terminal: control characters (C0, DEL,
 // C1, which carry ANSI escape sequences), bidirectional overrides and
 // invalid UTF-8 become visible escapes (\x1b, \u202e). Printable text,
-// including non-ASCII letters, is kept.
+// including non-ASCII letters and backslashes, is kept: backslashes are not
+// doubled because details from diagnose already quote wire bytes with %q
+// ("\r\n" would become "\\r\\n"), and a literal backslash cannot move
+// the cursor. The JSON report carries the exact bytes.
 func Escape(s string) string {
 	clean := true
 	for _, r := range s {
-		if r == utf8.RuneError || needsEscape(r) || r == '\\' {
+		if r == utf8.RuneError || needsEscape(r) {
 			clean = false
 			break
 		}
@@ -27,8 +30,6 @@ func Escape(s string) string {
 		switch {
 		case r == utf8.RuneError && n <= 1:
 			fmt.Fprintf(&b, `\x%02x`, s[i])
-		case r == '\\':
-			b.WriteString(`\\`)
 		case r < 0x80 && needsEscape(r):
 			fmt.Fprintf(&b, `\x%02x`, r)
 		case needsEscape(r):

@@ -131,7 +131,7 @@ func NewRecord(c *dissect.Conn, r *diagnose.Result) *Record {
 		Type: "connection", File: c.File, ID: c.ID,
 		Client: c.Client.String(), Server: c.Server.String(),
 		SNI: c.SNI(), Start: rfc3339(c.FirstTime), DurationMS: ms(c.LastTime.Sub(c.FirstTime)),
-		Frames: map[string]int{}, Chain: []ChainCert{}, Alerts: []Alert{}, Findings: r.Findings,
+		Frames: map[string]int{}, Chain: []ChainCert{}, Alerts: []Alert{}, Findings: r.Findings, Timeline: []TimelineEvent{},
 		Verdict: r.Verdict, VerdictDetail: r.Detail, Failed: r.Failed, Cause: r.Cause, CauseDetail: r.CauseDetail, Fix: r.Fix,
 		TrustStore: r.TrustStore, Host: r.Host, NameCheck: r.NameCheck, ChainHidden: c.ChainHidden,
 		HelloRetry: c.HRR != nil, ClientCertRequested: c.CertRequest != nil,
@@ -208,9 +208,10 @@ func NewRecord(c *dissect.Conn, r *diagnose.Result) *Record {
 }
 
 func newHello(ch *tlsparse.ClientHello) *Hello {
-	h := &Hello{ALPN: ch.ALPN, PSK: ch.PreSharedKey, EarlyData: ch.EarlyData, ECH: ch.ECH, StatusRequest: ch.StatusRequest, SSLv2: ch.SSLv2}
-	if h.ALPN == nil {
-		h.ALPN = []string{}
+	// Lists are never nil, so that JSON shows [] rather than null.
+	h := &Hello{
+		ALPN: append([]string{}, ch.ALPN...), PSK: ch.PreSharedKey, EarlyData: ch.EarlyData, ECH: ch.ECH, StatusRequest: ch.StatusRequest, SSLv2: ch.SSLv2,
+		Versions: []string{}, CipherSuites: []string{}, Groups: []string{}, SignatureAlgorithms: []string{}, KeyShareGroups: []string{}, Extensions: []string{},
 	}
 	for _, v := range ch.SupportedVersions {
 		if !tlsparse.IsGREASE(v) {

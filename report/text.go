@@ -90,12 +90,12 @@ func (t *Text) Conn(c *dissect.Conn, r *diagnose.Result) error {
 		}
 		t.printf("\n")
 	}
-	t.printf("  %s, frames %d-%d, %s, lasted %s\n", rec.File, c.FirstFrame, c.LastFrame, rec.Start, fmtMS(rec.DurationMS))
+	t.printf("  %s, frames %d-%d, %s, lasted %s\n", Escape(rec.File), c.FirstFrame, c.LastFrame, rec.Start, fmtMS(rec.DurationMS))
 	if rec.JA4 != "" {
 		t.printf("  client fingerprint ja4 %s  ja3 %s\n", rec.JA4, rec.JA3)
 	}
 	if !rec.Failed && !t.o.Verbose && rec.Verdict == diagnose.VerdictOK {
-		t.printf("  Verdict: %s: %s\n", verdict, rec.VerdictDetail)
+		t.printf("  Verdict: %s: %s\n", verdict, Escape(rec.VerdictDetail))
 		t.chainShort(rec)
 		t.findings(rec, diagnose.SevWarning)
 		t.printf("\n")
@@ -208,9 +208,9 @@ func (t *Text) chain(rec *Record, r *diagnose.Result) {
 		}
 	}
 	if r.Host != "" {
-		t.printf("  Name: %q (from %s): %s\n", Escape(r.Host), r.HostSource, r.NameCheck)
+		t.printf("  Name: \"%s\" (from %s): %s\n", Escape(r.Host), r.HostSource, Escape(r.NameCheck))
 	} else if r.NameCheck != "" {
-		t.printf("  Name: %s\n", r.NameCheck)
+		t.printf("  Name: %s\n", Escape(r.NameCheck))
 	}
 }
 

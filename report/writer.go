@@ -100,7 +100,7 @@ func (s *Summary) Add(rec *Record) {
 }
 
 func (s *Summary) finish() {
-	s.Servers = s.Servers[:0]
+	s.Servers = make([]*ServerSummary, 0, len(s.servers))
 	for _, ss := range s.servers {
 		s.Servers = append(s.Servers, ss)
 	}
@@ -110,7 +110,7 @@ func (s *Summary) finish() {
 		}
 		return a.first - b.first
 	})
-	s.ClientFingerprints = s.ClientFingerprints[:0]
+	s.ClientFingerprints = make([]*FingerprintSummary, 0, len(s.fps))
 	for _, fp := range s.fps {
 		s.ClientFingerprints = append(s.ClientFingerprints, fp)
 	}
@@ -126,18 +126,26 @@ func (s *Summary) finish() {
 }
 
 // Counters flattens the analysis counters for JSON and text.
+// Maps are never nil, so that JSON shows {} rather than null.
 func Counters(st *dissect.Stats) map[string]any {
 	m := map[string]any{
 		"packets":         st.Packets,
 		"tcp_connections": st.TCPConns,
 		"tls_connections": st.TLSConns,
-		"not_decoded":     st.NotDecoded,
+		"not_decoded":     nonNil(st.NotDecoded),
 		"truncated":       st.Truncated,
 		"retransmissions": st.Retransmits,
 		"gaps":            st.Gaps,
-		"limits_reached":  st.LimitsReached,
+		"limits_reached":  nonNil(st.LimitsReached),
 		"evicted":         st.Evicted,
 		"late_segments":   st.LateSegments,
+	}
+	return m
+}
+
+func nonNil(m map[string]int64) map[string]int64 {
+	if m == nil {
+		return map[string]int64{}
 	}
 	return m
 }
