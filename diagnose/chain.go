@@ -59,7 +59,15 @@ type ChainReport struct {
 	// LookAlikes are truststore certificates with the subject of a chain
 	// certificate (or of the missing issuer) but another key.
 	LookAlikes []*truststore.Cert
-	Findings   []Finding
+	// BeyondGap is set when the path from the leaf breaks (MissingIssuer
+	// is not "") but other certificates the server sent build a path to
+	// the truststore: the truststore holds the anchor the server's chain
+	// leads to, and what is missing is only the intermediate between.
+	// BeyondGapFrom is the position in Certs of the sent certificate that
+	// starts that path (meaningful only when BeyondGap is set).
+	BeyondGap     *truststore.Cert
+	BeyondGapFrom int
+	Findings      []Finding
 }
 
 func keyDesc(c *x509.Certificate) (string, int) {
@@ -213,6 +221,7 @@ func (r *ChainReport) buildPath(chain []*dissect.CertInfo, trust *truststore.Sto
 			r.End = cur
 			if !selfSigned(cur) {
 				r.MissingIssuer = describeIssuer(cur)
+				r.BeyondGap, r.BeyondGapFrom = anchorBeyond(chain, trust, used)
 				for _, m := range truststore.Mozilla().BySubject(cur.RawIssuer) {
 					if issuedBy(cur, m.Cert) {
 						r.MissingIssuerInMozilla = m
@@ -233,6 +242,46 @@ func (r *ChainReport) buildPath(chain []*dissect.CertInfo, trust *truststore.Sto
 		pos = next
 		cur = chain[next].Cert
 	}
+}
+
+// anchorBeyond looks for a path to the truststore that starts at a
+// certificate the server sent but that the path from the leaf did not use.
+// It returns the anchor and the position of the certificate that starts
+// the path, or nil and -1.
+func anchorBeyond(chain []*dissect.CertInfo, trust *truststore.Store, onPath map[int]bool) (*truststore.Cert, int) {
+	for start, ci := range chain {
+		if onPath[start] || ci.Cert == nil {
+			continue
+		}
+		used := map[int]bool{start: true}
+		cur := ci.Cert
+		for depth := 0; depth < 12; depth++ {
+			if m, _ := trust.Contains(cur); m != nil {
+				return m, start
+			}
+			for _, cand := range trust.BySubject(cur.RawIssuer) {
+				if issuedBy(cur, cand.Cert) {
+					return cand, start
+				}
+			}
+			if selfSigned(cur) {
+				break
+			}
+			next := -1
+			for j, cj := range chain {
+				if !used[j] && !onPath[j] && cj.Cert != nil && issuedBy(cur, cj.Cert) {
+					next = j
+					break
+				}
+			}
+			if next < 0 {
+				break
+			}
+			used[next] = true
+			cur = chain[next].Cert
+		}
+	}
+	return nil, -1
 }
 
 func describeIssuer(c *x509.Certificate) string {

@@ -158,7 +158,11 @@ func (r *Result) untrustedSummary() string {
 		return "no path could be built from the leaf"
 	}
 	if ch.MissingIssuer != "" {
-		return fmt.Sprintf("the path from the leaf ends at %s; its issuer (%s) is neither sent by the server nor in the truststore", Name(ch.End), ch.MissingIssuer)
+		s := fmt.Sprintf("the path from the leaf ends at %s; its issuer (%s) is neither sent by the server nor in the truststore", Name(ch.End), ch.MissingIssuer)
+		if ch.BeyondGap != nil {
+			s += fmt.Sprintf("; the server's certificate #%d leads to %s, which the truststore holds (alias %s)", ch.BeyondGapFrom, Name(ch.BeyondGap.Cert), ch.BeyondGap.Alias)
+		}
+		return s
 	}
 	return fmt.Sprintf("the path from the leaf ends at the self-signed %s, which the truststore does not hold", Name(ch.End))
 }
@@ -310,11 +314,30 @@ func (r *Result) chainCause(c *dissect.Conn, trust *truststore.Store) {
 				r.CauseDetail = fmt.Sprintf("the chain ends in the root %s (SHA-256 %s), which the truststore %s does not hold.%s", Name(end), rootFP, store, alertNote)
 			}
 			r.Fix = fmt.Sprintf("add the root %s (SHA-256 %s) to the truststore %s (the server sends it: --export-certs writes it)", Name(end), rootFP, store)
+		case end != nil && ch.BeyondGap != nil:
+			// Java's PKIX builder would anchor the rest of the server's
+			// chain in the truststore: only the link to it is missing.
+			from := ch.Certs[ch.BeyondGapFrom].Info.Cert
+			r.Cause = CauseTruststoreMissingIntermediate
+			r.CauseDetail = fmt.Sprintf("the truststore %s holds %s (alias %s), which the server's certificate #%d (%s) leads to, but the path from the leaf stops at %s: its issuer %s is neither sent by the server nor in the truststore.%s",
+				store, Name(ch.BeyondGap.Cert), ch.BeyondGap.Alias, ch.BeyondGapFrom, Name(from), Name(end), ch.MissingIssuer, alertNote)
+			r.Fix = fmt.Sprintf("import the intermediate %s into the truststore %s", end.Issuer, store)
+			if len(end.IssuingCertificateURL) > 0 {
+				r.Fix += " (download it from " + strings.Join(end.IssuingCertificateURL, " ") + ")"
+			}
+			r.Fix += "; or ask the backend owner to send it with the leaf (configure the full chain file)"
 		case end != nil:
 			isLeaf := end == leaf
 			if isLeaf && !(leaf.BasicConstraintsValid && leaf.IsCA) {
 				r.Cause = CauseIncompleteChain
-				r.CauseDetail = fmt.Sprintf("the server sends only the leaf %s; its issuer %s is not sent, and the truststore does not hold it, so the client cannot build a path.%s", Name(leaf), ch.MissingIssuer, alertNote)
+				sent := "the server sends only the leaf " + Name(leaf)
+				switch n := len(ch.Certs) - 1; {
+				case n == 1:
+					sent = fmt.Sprintf("the server sends the leaf %s with one other certificate, which did not issue it", Name(leaf))
+				case n > 1:
+					sent = fmt.Sprintf("the server sends the leaf %s with %d other certificates, none of which issued it", Name(leaf), n)
+				}
+				r.CauseDetail = fmt.Sprintf("%s; its issuer %s is not sent, and the truststore does not hold it, so the client cannot build a path.%s", sent, ch.MissingIssuer, alertNote)
 				r.Fix = fmt.Sprintf("ask the backend owner to send the intermediate %s with the leaf (configure the full chain file); or, as a workaround, add that intermediate to the truststore %s", leaf.Issuer, store)
 			} else {
 				r.Cause = CauseTruststoreMissingRoot
@@ -367,6 +390,14 @@ func (r *Result) chainCause(c *dissect.Conn, trust *truststore.Store) {
 	}
 	if c.CertRequest != nil {
 		r.clientCert(c)
+		return
+	}
+	if f := r.has("cn_only"); f != nil {
+		// Java would have accepted the name; the client that gave up
+		// checks subjectAltName only, as Go, curl and browsers do.
+		r.Cause = CauseHostnameMismatch
+		r.CauseDetail = f.Summary + ". Everything else about the chain checks out, so the client is most likely one that ignores the CN." + alertNote
+		r.Fix = fmt.Sprintf("reissue the server's certificate with %s as a DNS subjectAltName", r.Host)
 		return
 	}
 	r.Cause = CauseUnknown

@@ -408,8 +408,10 @@ func verdict13(c *dissect.Conn, w *Wire) Wire {
 		}
 		w.Verdict = VerdictOK
 		w.Detail = "the handshake completed: both sides sent their encrypted handshake"
-		if c.Sides[dissect.Client].AppData == 0 && c.Sides[dissect.Server].AppData == 0 {
-			if sa := c.First(dissect.Server, dissect.EvEncryptedAlert); sa != nil {
+		// By events, not SideInfo.AppData: in TLS 1.3 that count is a
+		// guess and includes the 19-byte records taken for alerts.
+		if !c.Has(dissect.Client, dissect.EvApplicationData) && !c.Has(dissect.Server, dissect.EvApplicationData) {
+			if sa := c.First(dissect.Server, dissect.EvEncryptedAlert); sa != nil && !clientClosedBefore(c, clientFin, sa) {
 				w.Verdict = VerdictServerAlert
 				w.Alert = alertOf(sa)
 				w.Detail = fmt.Sprintf("after the client's Finished the server sent an encrypted alert (frame %d) and no application data: it most likely rejected the client (a client certificate?)", sa.Frame)
@@ -470,10 +472,31 @@ func verdict13(c *dissect.Conn, w *Wire) Wire {
 	return *w
 }
 
+// clientClosedBefore reports whether the client sent an alert after its
+// Finished (fin), or a FIN or RST, before the server's event e: the server's
+// alert then answers the client's (a close_notify) instead of rejecting it.
+func clientClosedBefore(c *dissect.Conn, fin, e *dissect.Event) bool {
+	for i := range c.Events {
+		ev := &c.Events[i]
+		if ev.From != dissect.Client || ev.Frame > e.Frame {
+			continue
+		}
+		switch ev.Kind {
+		case dissect.EvFIN, dissect.EvRST:
+			return true
+		case dissect.EvAlert, dissect.EvEncryptedAlert:
+			if ev.Offset > fin.Offset {
+				return true
+			}
+		}
+	}
+	return false
+}
+
 // afterHandshake adds findings about how a completed handshake was used.
 func afterHandshake(c *dissect.Conn, w *Wire) {
-	cl := c.Sides[dissect.Client]
-	if cl.AppData > 0 {
+	// By event: SideInfo.AppData counts a TLS 1.3 close_notify too.
+	if c.Has(dissect.Client, dissect.EvApplicationData) {
 		return
 	}
 	e := closeEvent(c, dissect.Client)

@@ -192,6 +192,14 @@ type TLSOptions struct {
 	// AppData exchanges a small HTTP request and response after a successful
 	// handshake, then both sides send close_notify.
 	AppData bool
+	// CloseNotify, without AppData, makes the client send close_notify
+	// right after a successful handshake and the server answer with its
+	// own: a client that gives up once the handshake is done (curl on a
+	// name mismatch).
+	CloseNotify bool
+	// NoSessionTickets stops the server from sending TLS 1.3
+	// NewSessionTicket messages after the handshake.
+	NoSessionTickets bool
 	// Close is appended after what crypto/tls wrote: the close sequence.
 	// Events with a zero Delay get a small default one.
 	Close  []Event
@@ -274,6 +282,8 @@ func Record(o TLSOptions) (*Conversation, error) {
 		Certificates: []tls.Certificate{o.PKI.TLSCertificate(o.Chain)},
 		ClientAuth:   o.ClientAuth,
 		ClientCAs:    o.PKI.RootPool(),
+
+		SessionTicketsDisabled: o.NoSessionTickets,
 	}
 	conv := &Conversation{}
 	client := tls.Client(cconn, ccfg)
@@ -305,8 +315,13 @@ func Record(o TLSOptions) (*Conversation, error) {
 		wg.Wait()
 		if conv.ClientErr == nil && conv.ServerErr == nil {
 			conv.Version = client.ConnectionState().Version
-			if o.AppData {
+			switch {
+			case o.AppData:
 				if err := exchange(client, server, o.ServerName); err != nil {
+					return nil, err
+				}
+			case o.CloseNotify:
+				if err := closeNotify(client, server); err != nil {
 					return nil, err
 				}
 			}
@@ -396,6 +411,18 @@ func exchange(client, server *tls.Conn, host string) error {
 		return fmt.Errorf("pcaptest: client read: %w", err)
 	}
 	return client.Close()
+}
+
+// closeNotify closes client (close_notify), lets server read it and close
+// in turn.
+func closeNotify(client, server *tls.Conn) error {
+	if err := client.Close(); err != nil {
+		return fmt.Errorf("pcaptest: client close: %w", err)
+	}
+	if _, err := io.ReadAll(server); err != nil {
+		return fmt.Errorf("pcaptest: server read: %w", err)
+	}
+	return server.Close()
 }
 
 func isRemote(err error) bool {

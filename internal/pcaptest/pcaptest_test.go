@@ -430,3 +430,65 @@ func TestWriters(t *testing.T) {
 		t.Errorf("pcapng: %v packets on %d interfaces, want %d and %d", count, ng.NInterfaces(), len(pkts), len(sll2))
 	}
 }
+
+func TestChainKinds(t *testing.T) {
+	p := pki(t)
+	self, err := p.WithLeaf(LeafOptions{SelfSigned: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name string
+		p    *PKI
+		kind ChainKind
+		want [][]byte
+	}{
+		{"leaf+intermediate", p, ChainLeafIntermediate, [][]byte{p.Leaf.Raw, p.Intermediate.Raw}},
+		{"full", p, ChainFull, [][]byte{p.Leaf.Raw, p.Intermediate.Raw, p.Root.Raw}},
+		{"leaf only", p, ChainLeafOnly, [][]byte{p.Leaf.Raw}},
+		{"leaf+root", p, ChainLeafRoot, [][]byte{p.Leaf.Raw, p.Root.Raw}},
+		// A self-signed leaf is no CA, so CheckSignatureFrom cannot tell
+		// that it signed itself; it is still sent alone.
+		{"self-signed, full", self, ChainFull, [][]byte{self.Leaf.Raw}},
+		{"self-signed", self, ChainLeafIntermediate, [][]byte{self.Leaf.Raw}},
+	}
+	for _, tt := range tests {
+		got := tt.p.Chain(tt.kind)
+		if len(got) != len(tt.want) {
+			t.Errorf("%s: %d certificates, want %d", tt.name, len(got), len(tt.want))
+			continue
+		}
+		for i := range got {
+			if !bytes.Equal(got[i], tt.want[i]) {
+				t.Errorf("%s: certificate #%d differs", tt.name, i)
+			}
+		}
+	}
+}
+
+// TestCloseNotify checks that a client that closes right after a TLS 1.3
+// handshake writes one close_notify record (an encrypted 19-byte record)
+// and the server answers with one, and nothing else follows the handshake.
+func TestCloseNotify(t *testing.T) {
+	conv, err := Record(TLSOptions{PKI: pki(t), MaxVersion: tls.VersionTLS13, CloseNotify: true, NoSessionTickets: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if conv.ClientErr != nil || conv.ServerErr != nil || conv.Version != tls.VersionTLS13 {
+		t.Fatalf("handshake: %v / %v, version %x", conv.ClientErr, conv.ServerErr, conv.Version)
+	}
+	n := len(conv.Events)
+	if n < 2 {
+		t.Fatalf("%d events", n)
+	}
+	for i, d := range []Dir{ClientToServer, ServerToClient} {
+		e := conv.Events[n-2+i]
+		if e.Dir != d || len(e.Data) != 5+19 || e.Data[0] != 0x17 {
+			t.Errorf("event %d: %v writes % x, want one 19-byte application_data record from the %v", n-2+i, e.Dir, e.Data, d)
+		}
+	}
+	// The client's Finished comes right before: no session ticket.
+	if e := conv.Events[n-3]; e.Dir != ClientToServer {
+		t.Errorf("the server wrote %d bytes between the client's Finished and close_notify", len(e.Data))
+	}
+}

@@ -1,6 +1,7 @@
 package pcaptest
 
 import (
+	"bytes"
 	"crypto"
 	"crypto/ecdsa"
 	"crypto/elliptic"
@@ -91,6 +92,7 @@ const (
 	ChainLeafIntermediate ChainKind = iota // leaf, intermediate (the usual)
 	ChainFull                              // leaf, intermediate, root
 	ChainLeafOnly                          // leaf alone (incomplete chain)
+	ChainLeafRoot                          // leaf and root, the intermediate left out
 )
 
 func genKey(k KeyType) (crypto.Signer, error) {
@@ -262,11 +264,18 @@ func (p *PKI) issueLeaf(o LeafOptions) error {
 // Chain returns the DER certificates a server sends for kind. A self-signed
 // leaf is always sent alone.
 func (p *PKI) Chain(kind ChainKind) [][]byte {
-	if p.Leaf.CheckSignatureFrom(p.Leaf) == nil || kind == ChainLeafOnly {
+	// Not CheckSignatureFrom: it refuses a parent that is not a CA, and a
+	// self-signed leaf is not one.
+	selfSigned := bytes.Equal(p.Leaf.RawIssuer, p.Leaf.RawSubject) &&
+		p.Leaf.CheckSignature(p.Leaf.SignatureAlgorithm, p.Leaf.RawTBSCertificate, p.Leaf.Signature) == nil
+	if selfSigned || kind == ChainLeafOnly {
 		return [][]byte{p.Leaf.Raw}
 	}
-	if kind == ChainFull {
+	switch kind {
+	case ChainFull:
 		return [][]byte{p.Leaf.Raw, p.Intermediate.Raw, p.Root.Raw}
+	case ChainLeafRoot:
+		return [][]byte{p.Leaf.Raw, p.Root.Raw}
 	}
 	return [][]byte{p.Leaf.Raw, p.Intermediate.Raw}
 }

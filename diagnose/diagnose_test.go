@@ -1,0 +1,415 @@
+package diagnose_test
+
+import (
+	"bytes"
+	"crypto/tls"
+	"crypto/x509"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/tlstriage/tlstriage/diagnose"
+	"github.com/tlstriage/tlstriage/dissect"
+	"github.com/tlstriage/tlstriage/internal/pcaptest"
+	"github.com/tlstriage/tlstriage/truststore"
+)
+
+// The rules are tested on real handshakes: a crypto/tls client and server
+// run by pcaptest, framed into packets and read by dissect, as tlstriage
+// does. internal/gencaptures' TestPipeline runs every generated capture
+// through the same path, with truststores loaded from files.
+
+type testPKI struct {
+	pki       *pcaptest.PKI
+	other     *x509.Certificate // an unrelated root
+	lookalike *x509.Certificate // named like pki.Root, with another key
+}
+
+var (
+	pkiOnce sync.Once
+	thePKI  testPKI
+	pkiErr  error
+)
+
+func getPKI(t *testing.T) testPKI {
+	t.Helper()
+	pkiOnce.Do(func() {
+		thePKI.pki, pkiErr = pcaptest.NewPKI(pcaptest.PKIOptions{IntermediateAIA: "http://pki.example.test/root.crt"})
+		if pkiErr != nil {
+			return
+		}
+		thePKI.other, _, pkiErr = pcaptest.NewOtherRoot(thePKI.pki.Now)
+		if pkiErr != nil {
+			return
+		}
+		var twin *pcaptest.PKI
+		twin, pkiErr = pcaptest.NewPKI(pcaptest.PKIOptions{})
+		if pkiErr == nil {
+			thePKI.lookalike = twin.Root
+		}
+	})
+	if pkiErr != nil {
+		t.Fatal(pkiErr)
+	}
+	return thePKI
+}
+
+// java returns the options of a Java 17-style TLS 1.2 client that trusts
+// roots and rejects with certificate_unknown.
+func java(p *pcaptest.PKI, roots ...*x509.Certificate) pcaptest.TLSOptions {
+	return pcaptest.TLSOptions{
+		PKI: p, MaxVersion: tls.VersionTLS12, ClientRoots: pcaptest.PoolOf(roots...),
+		OnReject: pcaptest.ReplaceAlert, RejectAlert: pcaptest.AlertCertificateUnknown, Close: pcaptest.CloseJava,
+	}
+}
+
+// handshake records o, frames it and returns the one connection dissect
+// makes of the packets.
+func handshake(t *testing.T, o pcaptest.TLSOptions, wantErr string) *dissect.Conn {
+	t.Helper()
+	s := pcaptest.Scenario{TLS: o}
+	conv, err := s.Conversation()
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := ""
+	if conv.ClientErr != nil || conv.ServerErr != nil {
+		got = strings.TrimSpace(errString(conv.ClientErr) + " " + errString(conv.ServerErr))
+	}
+	if (wantErr == "") != (got == "") || !strings.Contains(got, wantErr) {
+		t.Fatalf("handshake errors %q, want %q", got, wantErr)
+	}
+	pkts, err := pcaptest.Frame(conv, s.Frame)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var conns []*dissect.Conn
+	an := dissect.NewAnalyzer(dissect.Options{}, func(c *dissect.Conn) { conns = append(conns, c) })
+	for _, p := range pkts {
+		an.Packet(p.Data, p.CI, s.Frame.Link.LinkType())
+	}
+	an.Flush()
+	if len(conns) != 1 {
+		t.Fatalf("%d connections, want 1", len(conns))
+	}
+	return conns[0]
+}
+
+func errString(err error) string {
+	if err == nil {
+		return ""
+	}
+	return err.Error()
+}
+
+func store(certs ...*x509.Certificate) *truststore.Store {
+	return truststore.New("test truststore", certs)
+}
+
+// same reports whether a and b are the same certificate.
+func same(a, b *x509.Certificate) bool { return a != nil && b != nil && bytes.Equal(a.Raw, b.Raw) }
+
+func has(r *diagnose.Result, code string) *diagnose.Finding {
+	for i := range r.Findings {
+		if r.Findings[i].Code == code {
+			return &r.Findings[i]
+		}
+	}
+	return nil
+}
+
+// TestChainCauses checks the lines between the trust causes, on both sides
+// of each: which certificates the server sends against which the truststore
+// holds, judged the way Java's PKIX builder judges (any truststore
+// certificate anchors a path).
+func TestChainCauses(t *testing.T) {
+	tp := getPKI(t)
+	p := tp.pki
+	root, inter := diagnose.Name(p.Root), diagnose.Name(p.Intermediate)
+	tests := []struct {
+		name  string
+		chain pcaptest.ChainKind
+		trust []*x509.Certificate
+		cause string
+		check func(t *testing.T, r *diagnose.Result)
+	}{
+		{"leaf+intermediate, truststore lacks the root", pcaptest.ChainLeafIntermediate, []*x509.Certificate{tp.other}, diagnose.CauseTruststoreMissingRoot,
+			func(t *testing.T, r *diagnose.Result) {
+				ch := r.Chain
+				if !same(ch.End, p.Intermediate) || !strings.Contains(ch.MissingIssuer, root) || ch.BeyondGap != nil {
+					t.Errorf("path ends at %s, missing %q, beyond the gap %v", diagnose.Name(ch.End), ch.MissingIssuer, ch.BeyondGap)
+				}
+				if !strings.Contains(r.CauseDetail, root) || !strings.Contains(r.Fix, "http://pki.example.test/root.crt") {
+					t.Errorf("detail %q / fix %q: want the root and its download URL", r.CauseDetail, r.Fix)
+				}
+			}},
+		{"full chain, truststore lacks the root", pcaptest.ChainFull, []*x509.Certificate{tp.other}, diagnose.CauseTruststoreMissingRoot,
+			func(t *testing.T, r *diagnose.Result) {
+				if !same(r.Chain.End, p.Root) || r.Chain.Certs[2].Role != "root" || r.Chain.Certs[2].InTruststore {
+					t.Errorf("path ends at %s; #2 role %q in truststore %v", diagnose.Name(r.Chain.End), r.Chain.Certs[2].Role, r.Chain.Certs[2].InTruststore)
+				}
+				if !strings.Contains(r.Fix, "the server sends it") {
+					t.Errorf("fix %q", r.Fix)
+				}
+			}},
+		{"leaf+intermediate, truststore holds another root of that name", pcaptest.ChainLeafIntermediate, []*x509.Certificate{tp.lookalike}, diagnose.CauseUntrustedRoot,
+			func(t *testing.T, r *diagnose.Result) {
+				if len(r.Chain.LookAlikes) != 1 || !same(r.Chain.LookAlikes[0].Cert, tp.lookalike) || has(r, "truststore_lookalike") == nil {
+					t.Errorf("look-alikes %v, findings %v", r.Chain.LookAlikes, r.Findings)
+				}
+			}},
+		{"full chain, truststore holds another root of that name", pcaptest.ChainFull, []*x509.Certificate{tp.lookalike}, diagnose.CauseUntrustedRoot,
+			func(t *testing.T, r *diagnose.Result) {
+				if !strings.Contains(r.CauseDetail, "different certificate with that name") {
+					t.Errorf("detail %q", r.CauseDetail)
+				}
+			}},
+		{"leaf+root, truststore holds that root", pcaptest.ChainLeafRoot, []*x509.Certificate{p.Root}, diagnose.CauseTruststoreMissingIntermediate,
+			func(t *testing.T, r *diagnose.Result) {
+				ch := r.Chain
+				if ch.BeyondGap == nil || !same(ch.BeyondGap.Cert, p.Root) || ch.BeyondGapFrom != 1 || !same(ch.End, p.Leaf) || !ch.Certs[1].InTruststore {
+					t.Errorf("beyond the gap %v from #%d, path end %s", ch.BeyondGap, ch.BeyondGapFrom, diagnose.Name(ch.End))
+				}
+				if !strings.Contains(r.CauseDetail, inter) || !strings.Contains(r.Fix, "import the intermediate "+p.Leaf.Issuer.String()) {
+					t.Errorf("detail %q / fix %q: want the missing intermediate %q", r.CauseDetail, r.Fix, inter)
+				}
+				if f := has(r, "untrusted"); f == nil || !strings.Contains(f.Summary, "#1 leads to "+root) {
+					t.Errorf("untrusted finding %v", f)
+				}
+			}},
+		{"leaf+root, truststore lacks the root", pcaptest.ChainLeafRoot, []*x509.Certificate{tp.other}, diagnose.CauseIncompleteChain,
+			func(t *testing.T, r *diagnose.Result) {
+				if r.Chain.BeyondGap != nil {
+					t.Errorf("beyond the gap %v: the truststore holds nothing of this chain", r.Chain.BeyondGap)
+				}
+				if !strings.Contains(r.CauseDetail, "with one other certificate, which did not issue it") {
+					t.Errorf("detail %q: the server sends more than the leaf", r.CauseDetail)
+				}
+			}},
+		{"leaf only, truststore holds the root", pcaptest.ChainLeafOnly, []*x509.Certificate{p.Root}, diagnose.CauseIncompleteChain,
+			func(t *testing.T, r *diagnose.Result) {
+				if !strings.Contains(r.CauseDetail, "sends only the leaf") || !strings.Contains(r.Fix, "send the intermediate") {
+					t.Errorf("detail %q / fix %q", r.CauseDetail, r.Fix)
+				}
+			}},
+		{"leaf only, truststore holds the intermediate", pcaptest.ChainLeafOnly, []*x509.Certificate{p.Intermediate}, "",
+			func(t *testing.T, r *diagnose.Result) {
+				if !r.Chain.Trusted || !same(r.Chain.Anchor.Cert, p.Intermediate) {
+					t.Errorf("trusted %v anchor %v: PKIX anchors at the intermediate", r.Chain.Trusted, r.Chain.Anchor)
+				}
+			}},
+		{"leaf+intermediate, truststore holds the intermediate only", pcaptest.ChainLeafIntermediate, []*x509.Certificate{p.Intermediate}, "",
+			func(t *testing.T, r *diagnose.Result) {
+				if !r.Chain.Trusted || !r.Chain.Certs[1].InTruststore || r.Chain.Path[len(r.Chain.Path)-1] != "truststore: "+inter {
+					t.Errorf("trusted %v path %v", r.Chain.Trusted, r.Chain.Path)
+				}
+			}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			o := java(p, tt.trust...)
+			o.Chain = tt.chain
+			wantErr := "unknown authority"
+			if tt.cause == "" {
+				wantErr, o.AppData, o.Close = "", true, pcaptest.CloseClientFirst
+			}
+			c := handshake(t, o, wantErr)
+			r := diagnose.Diagnose(c, diagnose.Options{Trust: store(tt.trust...)})
+			wantVerdict := diagnose.VerdictClientRejectedCertificate
+			if tt.cause == "" {
+				wantVerdict = diagnose.VerdictOK
+			}
+			if r.Verdict != wantVerdict || r.Cause != tt.cause {
+				t.Fatalf("%s/%s, want %s/%s\n  %s\n  %s", r.Verdict, r.Cause, wantVerdict, tt.cause, r.Detail, r.CauseDetail)
+			}
+			if r.Chain == nil {
+				t.Fatal("no chain report")
+			}
+			tt.check(t, r)
+		})
+	}
+}
+
+// TestHost checks that Options.Host replaces the SNI as the name checked,
+// both ways: it can reveal a mismatch the SNI hides and clear one the SNI
+// shows.
+func TestHost(t *testing.T) {
+	tp := getPKI(t)
+	other, err := tp.pki.WithLeaf(pcaptest.LeafOptions{DNSNames: []string{"other.example.test"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	byIP := java(tp.pki, tp.pki.Root)
+	byIP.NoSNI, byIP.ServerName = true, "10.0.0.2" // https://10.0.0.2/: Java sends no SNI
+	wrongName := java(other, other.Root)
+	okConn := pcaptest.TLSOptions{PKI: tp.pki, MaxVersion: tls.VersionTLS12, AppData: true, Close: pcaptest.CloseClientFirst}
+
+	tests := []struct {
+		name       string
+		o          pcaptest.TLSOptions
+		wantErr    string
+		host       string
+		verdict    string
+		cause      string
+		nameCheck  string
+		hostSource string
+	}{
+		{"no SNI, --host names the address", byIP, "10.0.0.2", "10.0.0.2", diagnose.VerdictClientRejectedCertificate, diagnose.CauseHostnameMismatch, "mismatch", "--host"},
+		{"no SNI, no --host", byIP, "10.0.0.2", "", diagnose.VerdictClientRejectedCertificate, diagnose.CauseUnknown, "skipped: no --host given and the client sent no SNI", ""},
+		{"SNI mismatch", wrongName, "not backend.example.test", "", diagnose.VerdictClientRejectedCertificate, diagnose.CauseHostnameMismatch, "mismatch", "SNI"},
+		{"SNI mismatch, --host names the certificate", wrongName, "not backend.example.test", "other.example.test", diagnose.VerdictClientRejectedCertificate, diagnose.CauseUnknown, "ok", "--host"},
+		{"SNI matches, --host does not", okConn, "", "api.example.test", diagnose.VerdictOK, "", "mismatch", "--host"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := handshake(t, tt.o, tt.wantErr)
+			r := diagnose.Diagnose(c, diagnose.Options{Trust: store(tp.pki.Root), Host: tt.host})
+			if r.Verdict != tt.verdict || r.Cause != tt.cause || r.NameCheck != tt.nameCheck || r.HostSource != tt.hostSource {
+				t.Fatalf("%s/%s name check %q (%s %q), want %s/%s %q (%s)\n  %s", r.Verdict, r.Cause, r.NameCheck, r.HostSource, r.Host,
+					tt.verdict, tt.cause, tt.nameCheck, tt.hostSource, r.CauseDetail)
+			}
+			wantHost := tt.host
+			if wantHost == "" {
+				wantHost = c.SNI()
+			}
+			if r.Host != wantHost {
+				t.Errorf("host %q, want %q", r.Host, wantHost)
+			}
+			if tt.nameCheck == "mismatch" {
+				f := has(r, "hostname_mismatch")
+				if f == nil || !strings.Contains(f.Summary, `"`+wantHost+`"`) {
+					t.Errorf("hostname_mismatch finding %v does not name %q", f, wantHost)
+				}
+				if tt.cause != "" && !strings.Contains(r.Fix, wantHost+" ("+tt.hostSource+")") {
+					t.Errorf("fix %q", r.Fix)
+				}
+			}
+		})
+	}
+}
+
+// TestCertificateCauses checks the causes found once the path is trusted:
+// the certificate itself is what the client refused.
+func TestCertificateCauses(t *testing.T) {
+	tp := getPKI(t)
+	p := tp.pki
+	leaf := func(o pcaptest.LeafOptions) *pcaptest.PKI {
+		q, err := p.WithLeaf(o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return q
+	}
+	tests := []struct {
+		name    string
+		pki     *pcaptest.PKI
+		wantErr string
+		cause   string
+		detail  string
+	}{
+		{"expired leaf", leaf(pcaptest.LeafOptions{NotBefore: p.Now.AddDate(-1, 0, 0), NotAfter: p.Now.AddDate(0, 0, -3)}), "expired", diagnose.CauseExpired, "expired on 2026-02-27T10:00:00Z, before the capture (2026-03-02T10:00:00"},
+		{"leaf not yet valid", leaf(pcaptest.LeafOptions{NotBefore: p.Now.AddDate(0, 0, 2), NotAfter: p.Now.AddDate(0, 3, 0)}), "not yet valid", diagnose.CauseNotYetValid, "valid only from 2026-03-04T10:00:00Z"},
+		{"self-signed leaf", leaf(pcaptest.LeafOptions{SelfSigned: true}), "unknown authority", diagnose.CauseSelfSigned, "is self-signed"},
+		{"leaf for clients only", leaf(pcaptest.LeafOptions{ClientAuth: true}), "incompatible key usage", diagnose.CauseWeakCertificate, "does not include serverAuth"},
+		{"name in the CN only", leaf(pcaptest.LeafOptions{CNOnly: true}), "legacy Common Name", diagnose.CauseHostnameMismatch, `names "backend.example.test" only in its CN`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := handshake(t, java(tt.pki, p.Root), tt.wantErr)
+			r := diagnose.Diagnose(c, diagnose.Options{Trust: store(p.Root)})
+			if r.Verdict != diagnose.VerdictClientRejectedCertificate || r.Cause != tt.cause || !strings.Contains(r.CauseDetail, tt.detail) {
+				t.Fatalf("%s/%s (%s), want %s with %q", r.Verdict, r.Cause, r.CauseDetail, tt.cause, tt.detail)
+			}
+			if r.Alert == nil || r.Alert.Description != "certificate_unknown" || !strings.Contains(r.CauseDetail, "certificate_unknown") {
+				t.Errorf("alert %v, detail %q", r.Alert, r.CauseDetail)
+			}
+			if !bytes.Equal(r.Chain.Certs[0].Info.Raw, tt.pki.Leaf.Raw) {
+				t.Error("the chain report is not about the leaf the server sent")
+			}
+		})
+	}
+}
+
+// TestClientCertificate checks client_cert_required for a client that sends
+// no certificate and for one whose certificate the server does not accept.
+func TestClientCertificate(t *testing.T) {
+	tp := getPKI(t)
+	twin, err := pcaptest.NewPKI(pcaptest.PKIOptions{Leaf: pcaptest.LeafOptions{DNSNames: []string{"client.example.test"}, ClientAuth: true}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The twin's names match the CA list of the CertificateRequest, so
+	// crypto/tls sends its certificate; its signatures do not verify.
+	wrong := twin.TLSCertificate(pcaptest.ChainLeafIntermediate)
+	tests := []struct {
+		name    string
+		cert    *tls.Certificate
+		wantErr string
+		sent    string
+	}{
+		{"no certificate", nil, "didn't provide a certificate", "answered with an empty Certificate message"},
+		{"certificate of another CA", &wrong, "unknown authority", "sent a certificate (CN=client.example.test,O=tlstriage test) that the server did not accept"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			o := pcaptest.TLSOptions{PKI: tp.pki, MaxVersion: tls.VersionTLS12, ClientAuth: tls.RequireAndVerifyClientCert, ClientCert: tt.cert, Close: pcaptest.CloseServerFirst}
+			c := handshake(t, o, tt.wantErr)
+			r := diagnose.Diagnose(c, diagnose.Options{Trust: store(tp.pki.Root)})
+			if r.Verdict != diagnose.VerdictClientCertRejected || r.Cause != diagnose.CauseClientCertRequired {
+				t.Fatalf("%s/%s, want client_cert_rejected/client_cert_required\n  %s", r.Verdict, r.Cause, r.Detail)
+			}
+			if !strings.Contains(r.CauseDetail, tt.sent) || !strings.Contains(r.Fix, diagnose.Name(tp.pki.Root)) {
+				t.Errorf("detail %q / fix %q: want %q and the CA the server names", r.CauseDetail, r.Fix, tt.sent)
+			}
+			if r.Alert == nil || r.Alert.From != dissect.Server || r.Alert.Encrypted {
+				t.Errorf("alert %v: want the server's plaintext alert", r.Alert)
+			}
+			if r.Chain == nil || !r.Chain.Trusted {
+				t.Error("the server's own chain should be trusted")
+			}
+		})
+	}
+}
+
+// TestTLS13AfterClientFinished checks what follows a TLS 1.3 client's
+// Finished when no application data flows: a server alert that rejects the
+// client (its CertificateRequest is encrypted), and a server close_notify
+// that only answers the client's.
+func TestTLS13AfterClientFinished(t *testing.T) {
+	tp := getPKI(t)
+	tests := []struct {
+		name    string
+		o       pcaptest.TLSOptions
+		wantErr string
+		verdict string
+		cause   string
+		finding string
+	}{
+		{"server requires a client certificate", pcaptest.TLSOptions{PKI: tp.pki, MaxVersion: tls.VersionTLS13, ClientAuth: tls.RequireAnyClientCert, Close: pcaptest.CloseServerFirst},
+			"didn't provide a certificate", diagnose.VerdictServerAlert, diagnose.CauseUnknown, ""},
+		{"client closes at once, server answers close_notify", pcaptest.TLSOptions{PKI: tp.pki, MaxVersion: tls.VersionTLS13, CloseNotify: true, NoSessionTickets: true, Close: pcaptest.CloseClientFirst},
+			"", diagnose.VerdictOK, "", "closed_after_handshake"},
+		{"client closes at once after a session ticket", pcaptest.TLSOptions{PKI: tp.pki, MaxVersion: tls.VersionTLS13, CloseNotify: true, Close: pcaptest.CloseClientFirst},
+			"", diagnose.VerdictOK, "", "closed_after_handshake"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := handshake(t, tt.o, tt.wantErr)
+			r := diagnose.Diagnose(c, diagnose.Options{Trust: store(tp.pki.Root)})
+			if r.Verdict != tt.verdict || r.Cause != tt.cause {
+				t.Fatalf("%s/%s, want %s/%s\n  %s", r.Verdict, r.Cause, tt.verdict, tt.cause, r.Detail)
+			}
+			if tt.finding != "" && has(r, tt.finding) == nil {
+				t.Errorf("no %s finding in %v", tt.finding, r.Findings)
+			}
+			if tt.verdict == diagnose.VerdictServerAlert {
+				if r.Alert == nil || r.Alert.From != dissect.Server || !r.Alert.Encrypted || !strings.Contains(r.Detail, "client certificate") {
+					t.Errorf("alert %v, detail %q: want the server's encrypted alert and a client certificate hint", r.Alert, r.Detail)
+				}
+				if !c.ChainHidden {
+					t.Error("TLS 1.3 certificate not hidden")
+				}
+			}
+		})
+	}
+}
