@@ -569,3 +569,35 @@ func TestUpgrade(t *testing.T) {
 		})
 	}
 }
+
+// TestTLS13EmptyClientCertificate: in TLS 1.3 a client without a
+// certificate answers a CertificateRequest with a short encrypted record
+// (an empty Certificate) and then its Finished: no alert is invented, and
+// the server's 19-byte alert is not counted as application data.
+func TestTLS13EmptyClientCertificate(t *testing.T) {
+	pki, err := pcaptest.NewPKI(pcaptest.PKIOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pkts, err := pcaptest.Scenario{TLS: pcaptest.TLSOptions{PKI: pki, MaxVersion: tls.VersionTLS13, ClientRoots: pki.RootPool(),
+		ClientAuth: tls.RequireAnyClientCert, Close: pcaptest.CloseServerFirst}}.Packets()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var conns []*Conn
+	a := NewAnalyzer(Options{}, func(c *Conn) { conns = append(conns, c) })
+	for _, p := range pkts {
+		a.Packet(p.Data, p.CI, layers.LinkTypeEthernet)
+	}
+	a.Flush()
+	c := only(t, conns)
+	if c.Has(Client, EvEncryptedAlert) {
+		t.Errorf("client alert invented: %s", story(c))
+	}
+	if !c.Has(Server, EvEncryptedAlert) {
+		t.Errorf("server alert not seen: %s", story(c))
+	}
+	if n := c.Sides[Server].AppData; n != 0 {
+		t.Errorf("server AppData = %d, want 0 (only an alert was sent)", n)
+	}
+}

@@ -3,6 +3,7 @@ package dissect
 import (
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/tlstriage/tlstriage/tlsparse"
@@ -348,15 +349,16 @@ func (a *Analyzer) record(cs *conn, side Side, ts time.Time) {
 				// transcript hash, the inner type and a 16-byte AEAD
 				// tag): an encrypted alert (19 bytes unpadded).
 				base.Kind = EvEncryptedAlert
-				base.Detail = fmt.Sprintf("%d-byte record: too short for a Finished, the size of an encrypted alert", h.Length)
+				base.Detail = fmt.Sprintf("%d"+shortRecordNote+", the size of an encrypted alert", h.Length)
 				cs.event(a, base)
 				return
+			}
+			if side == Client {
+				a.notAnAlert(cs)
 			}
 			a.encrypted(cs, side, base)
 			return
 		}
-		si.AppData++
-		si.AppBytes += int64(h.Length)
 		base.Kind = EvApplicationData
 		if tls13 && h.Length == 19 {
 			base.Kind = EvEncryptedAlert
@@ -364,10 +366,35 @@ func (a *Analyzer) record(cs *conn, side Side, ts time.Time) {
 			cs.event(a, base)
 			return
 		}
+		si.AppData++
+		si.AppBytes += int64(h.Length)
 		a.encrypted(cs, side, base)
 	case tlsparse.TypeHeartbeat:
 		base.Kind = EvHeartbeat
 		cs.event(a, base)
+	}
+}
+
+// shortRecordNote starts the detail of a client record taken for an
+// encrypted alert because it is too short for a Finished.
+const shortRecordNote = "-byte record: too short for a Finished"
+
+// notAnAlert is called when the client sends another encrypted handshake
+// record: a short record before it was a handshake message (an empty
+// client Certificate is 25 bytes), not an alert, since nothing follows an
+// alert.
+func (a *Analyzer) notAnAlert(cs *conn) {
+	ev := cs.c.Events
+	for i := len(ev) - 1; i >= 0; i-- {
+		e := &ev[i]
+		if e.From != Client {
+			continue
+		}
+		if e.Kind == EvEncryptedAlert && strings.Contains(e.Detail, shortRecordNote) {
+			e.Kind = EvEncryptedHandshake
+			e.Detail = ""
+		}
+		return
 	}
 }
 
