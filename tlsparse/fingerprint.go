@@ -196,6 +196,12 @@ func ja4ALPN(alpn []string) string {
 	if isAlnum(first) && isAlnum(last) {
 		return string([]byte{first, last})
 	}
+	if first >= 0x80 {
+		// FoxIO's implementations give "99" when the value starts with a
+		// byte that is not ASCII (seen in their tls-non-ascii-alpn
+		// capture's expected output).
+		return "99"
+	}
 	const digits = "0123456789abcdef"
 	return string([]byte{digits[first>>4], digits[last&0x0f]})
 }
