@@ -66,7 +66,7 @@ func (h *HandshakeBuffer) check() {
 			return
 		}
 		if int(n)+HandshakeHeaderLen > h.max {
-			h.fail(typ, n)
+			h.fail(typ, n, len(h.buf)-len(s)-HandshakeHeaderLen)
 			return
 		}
 		if !s.Skip(int(n)) {
@@ -75,21 +75,24 @@ func (h *HandshakeBuffer) check() {
 	}
 }
 
-func (h *HandshakeBuffer) fail(typ uint8, n uint32) {
+// fail fails the buffer on the header at h.buf[at:], which announces a
+// message of n bytes, over the limit. The complete messages before it are
+// kept for Next; the rest is dropped.
+func (h *HandshakeBuffer) fail(typ uint8, n uint32, at int) {
 	hdr := []byte{typ, byte(n >> 16), byte(n >> 8), byte(n)}
 	h.err = &ParseError{Msg: "handshake message", Data: hdr,
 		Err: fmt.Errorf("%v length %d exceeds limit %d", HandshakeType(typ), n, h.max-HandshakeHeaderLen)}
-	h.buf = nil
+	h.buf = append([]byte(nil), h.buf[h.start:at]...)
 	h.start = 0
 }
 
 // Next returns the next complete handshake message, 4-byte header included.
 // msg == nil && err == nil means more bytes are needed. msg is a fresh copy
 // owned by the caller. When a header announces a message larger than the
-// limit, Next returns a *ParseError, and keeps returning it: the buffer
-// stays failed.
+// limit, Next first returns the messages that were complete before it, then
+// a *ParseError, and keeps returning it: the buffer stays failed.
 func (h *HandshakeBuffer) Next() (typ HandshakeType, msg []byte, err error) {
-	if h.err != nil {
+	if h.err != nil && h.start == len(h.buf) {
 		return 0, nil, h.err
 	}
 	s := cryptobyte.String(h.buf[h.start:])
@@ -99,7 +102,7 @@ func (h *HandshakeBuffer) Next() (typ HandshakeType, msg []byte, err error) {
 		return 0, nil, nil
 	}
 	if int(n)+HandshakeHeaderLen > h.max {
-		h.fail(t, n)
+		h.fail(t, n, h.start)
 		return 0, nil, h.err
 	}
 	if !s.Skip(int(n)) {
@@ -120,5 +123,6 @@ func (h *HandshakeBuffer) Buffered() int {
 	return len(h.buf) - h.start
 }
 
-// Err returns the error that failed the buffer, or nil.
+// Err returns the error that failed the buffer, or nil. Next may still
+// return messages that were complete before the failure.
 func (h *HandshakeBuffer) Err() error { return h.err }
