@@ -14,6 +14,10 @@ type conn struct {
 	lastSeen time.Time
 	hsDone   bool // handshake complete: stop buffering beyond headers
 	reserve  int  // events recorded beyond MaxEvents (alerts, FIN, RST)
+	// swap is set when the side taken for the server sent the ClientHello.
+	// The sides are exchanged once the segment has been handled, never in
+	// the middle of framing it (the framer holds pointers into dirs).
+	swap bool
 }
 
 // pending is an out-of-order segment waiting for the bytes before it.
@@ -32,6 +36,8 @@ type dir struct {
 	pend    []pending
 	pendN   int
 	tls     tlsStream
+	acked   bool   // the peer acknowledged some of this direction's bytes
+	maxAck  uint32 // the highest sequence number the peer acknowledged
 }
 
 // offsetOf converts a sequence number of this direction to a stream offset.
@@ -146,6 +152,9 @@ func (a *Analyzer) tcp(s *segment, ts time.Time) {
 		peer.base = s.ack
 		peer.next = s.ack
 	}
+	if s.flags&flagACK != 0 && peer.started && (!peer.acked || int32(s.ack-peer.maxAck) > 0) {
+		peer.acked, peer.maxAck = true, s.ack
+	}
 	if len(s.payload) > 0 || s.missing > 0 {
 		if syn {
 			// TCP Fast Open: data in a SYN starts after the SYN's
@@ -156,6 +165,15 @@ func (a *Analyzer) tcp(s *segment, ts time.Time) {
 	}
 	if s.flags&(flagFIN|flagRST) != 0 {
 		a.closeFlag(cs, side, s, ts)
+	}
+	cs.applySwap()
+}
+
+// applySwap exchanges the sides if a ClientHello asked for it.
+func (cs *conn) applySwap() {
+	if cs.swap {
+		cs.swap = false
+		cs.swapSides()
 	}
 }
 
@@ -178,7 +196,7 @@ func (a *Analyzer) payload(cs *conn, side Side, s *segment, ts time.Time) {
 	missing := s.missing
 	diff := int32(seq - d.next)
 	if diff < 0 {
-		over := int(-diff)
+		over := -int(diff) // int first: -math.MinInt32 overflows int32
 		if over >= len(p) {
 			if over < len(p)+missing {
 				missing -= over - len(p)
@@ -267,7 +285,7 @@ func (a *Analyzer) drain(cs *conn, side Side, ts time.Time) {
 			d.pendN -= len(q.data)
 			i--
 			progress = true
-			over := int(-diff)
+			over := -int(diff) // int first: -math.MinInt32 overflows int32
 			if over >= len(q.data) {
 				continue
 			}
@@ -428,9 +446,23 @@ func (cs *conn) finish(a *Analyzer) {
 		if len(d.pend) > 0 {
 			a.skipToPending(cs, side, cs.lastSeen)
 		}
+		// Bytes the peer acknowledged but the capture never showed, at
+		// the end of a stream still in its handshake: lost by the capture.
+		// (Judged only at the end: mid-stream, a reordered segment may
+		// still come.) The acknowledgement of a FIN covers one more.
+		if d.acked && d.tls.wantsBytes() {
+			end := d.next
+			if cs.c.Sides[side].FIN != nil {
+				end++
+			}
+			if n := int32(d.maxAck - end); n > 0 && n < 1<<30 {
+				a.gap(cs, side, int(n), cs.lastSeen, "acknowledged by the peer, never captured")
+			}
+		}
 		d.pend = nil
 		d.tls.release()
 	}
+	cs.applySwap()
 	if cs.c.TLS {
 		a.stats.TLSConns++
 	}

@@ -538,9 +538,9 @@ func (a *Analyzer) handshake(cs *conn, side Side, typ tlsparse.HandshakeType, ms
 
 func (a *Analyzer) clientHello(cs *conn, side Side, ch *tlsparse.ClientHello, ts time.Time, off int64) {
 	if side == Server && cs.c.ClientHello == nil {
-		// The side we took for the server sent the ClientHello.
-		cs.swapSides()
-		side = Client
+		// The side we took for the server sent the ClientHello: the sides
+		// are exchanged after this segment (events included).
+		cs.swap = true
 	}
 	switch {
 	case cs.c.ClientHello == nil:

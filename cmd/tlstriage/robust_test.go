@@ -25,13 +25,8 @@ import (
 //     the loop's t := &cs.dirs[side].tls; t.hs is then the other
 //     direction's nil buffer and t.hs.Next() dereferences nil.
 func knownPanic(p any, stack string) bool {
-	msg := fmt.Sprint(p)
-	switch {
-	case strings.Contains(msg, "slice bounds out of range [-2147483648:]") && strings.Contains(stack, "dissect.(*Analyzer).payload"):
-		return true
-	case strings.Contains(msg, "nil pointer dereference") && strings.Contains(stack, "tlsparse.(*HandshakeBuffer).Next") && strings.Contains(stack, "dissect.(*Analyzer).record"):
-		return true
-	}
+	// Both panics found by this sweep (a segment 2^31 bytes ahead, a
+	// ClientHello from the side taken for the server) are fixed.
 	return false
 }
 
@@ -145,16 +140,17 @@ func TestSequenceJump(t *testing.T) {
 			t.Fatalf("%s: panic: %v\n%s", mode, p, stack)
 		}
 		checkSane(t, mode, mode == "--json", r)
-		if r.code != exitFailed {
-			t.Errorf("%s: exit status %d, want %d (the handshake still did not complete)", mode, r.code, exitFailed)
+		// The Certificate segment is now "old data": the client's ACKs
+		// cover bytes never seen, so the evidence is incomplete.
+		if !strings.Contains(r.stdout, "incomplete") || !strings.Contains(r.stdout, "never captured") {
+			t.Errorf("%s: the lost server bytes are not reported:\n%s", mode, r.stdout)
 		}
 	}
 }
 
 // TestFlippedDirection: when the first packet makes the client look like
 // the server (here its SYN carries the ACK flag too), the ClientHello
-// decides the direction: the report names the real client and server and
-// marks the connection flipped.
+// decides the direction: the report names the real client and server.
 func TestFlippedDirection(t *testing.T) {
 	b := readFile(t, pcap("tls12-ok.pcap"))
 	offs, _ := pcapRecords(t, b)
@@ -180,8 +176,12 @@ func TestFlippedDirection(t *testing.T) {
 	if c, s := str(t, rec, "client"), str(t, rec, "server"); c != "10.0.0.1:43210" || s != "10.0.0.2:443" {
 		t.Errorf("client %s, server %s: want 10.0.0.1:43210 -> 10.0.0.2:443", c, s)
 	}
-	if !boolean(t, rec, "flipped") {
-		t.Errorf("flipped false")
+	// The first packet (the corrupted "SYN,ACK") went from the client to
+	// the server: the connection is not flipped, though the analysis first
+	// took the sender for the server and swapped the sides on the
+	// ClientHello.
+	if boolean(t, rec, "flipped") {
+		t.Errorf("flipped true: the first packet went from client to server")
 	}
 	if v := str(t, rec, "verdict"); v != "ok" {
 		t.Errorf("verdict %q, want ok", v)
