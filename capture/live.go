@@ -2,6 +2,7 @@ package capture
 
 import (
 	"errors"
+	"slices"
 	"strings"
 	"time"
 )
@@ -75,4 +76,52 @@ func (o LiveOptions) withDefaults() LiveOptions {
 		o.Timeout = DefaultTimeout
 	}
 	return o
+}
+
+// Interface is a network interface live capture can use.
+type Interface struct {
+	Name        string
+	Description string // "" when the system has none
+	Up          bool
+	Running     bool
+	Loopback    bool
+}
+
+// Flags returns the interface's state as tcpdump -D prints it, such as
+// "Up, Running, Loopback".
+func (i Interface) Flags() string {
+	var f []string
+	if i.Up {
+		f = append(f, "Up")
+	}
+	if i.Running {
+		f = append(f, "Running")
+	}
+	if i.Loopback {
+		f = append(f, "Loopback")
+	}
+	return strings.Join(f, ", ")
+}
+
+// anyDescription describes the AnyInterface pseudo-device.
+const anyDescription = "Pseudo-device that captures on all interfaces"
+
+// sortInterfaces puts running interfaces first, then up ones, loopback
+// interfaces after the others, keeping the system's order otherwise (as
+// libpcap does).
+func sortInterfaces(list []Interface) {
+	rank := func(i Interface) int {
+		r := 0
+		if !i.Running {
+			r += 2
+		}
+		if !i.Up {
+			r += 4
+		}
+		if i.Loopback {
+			r++
+		}
+		return r
+	}
+	slices.SortStableFunc(list, func(a, b Interface) int { return rank(a) - rank(b) })
 }

@@ -105,6 +105,27 @@ func OpenLive(iface string, o LiveOptions) (Source, error) {
 	return s, nil
 }
 
+// Interfaces lists the interfaces OpenLive can capture on: those of the
+// system, up ones first, and the "any" pseudo-device, as tcpdump -D does.
+func Interfaces() ([]Interface, error) {
+	ifs, err := net.Interfaces()
+	if err != nil {
+		return nil, fmt.Errorf("capture: listing interfaces: %w", err)
+	}
+	list := make([]Interface, 0, len(ifs)+1)
+	for _, ifi := range ifs {
+		list = append(list, Interface{
+			Name:     ifi.Name,
+			Up:       ifi.Flags&net.FlagUp != 0,
+			Running:  ifi.Flags&net.FlagRunning != 0,
+			Loopback: ifi.Flags&net.FlagLoopback != 0,
+		})
+	}
+	list = append(list, Interface{Name: AnyInterface, Description: anyDescription, Up: true, Running: true})
+	sortInterfaces(list)
+	return list, nil
+}
+
 // packetSocket opens an AF_PACKET socket that receives nothing until bound.
 func packetSocket(iface string, typ int) (int, error) {
 	fd, err := unix.Socket(unix.AF_PACKET, typ|unix.SOCK_CLOEXEC|unix.SOCK_NONBLOCK, 0)
