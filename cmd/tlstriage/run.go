@@ -39,10 +39,13 @@ type config struct {
 	color       string
 	all         bool
 	filter      string
+	live        liveConfig
 }
 
 func usage(fs *pflag.FlagSet, w io.Writer) {
 	fmt.Fprintf(w, `Usage: tlstriage -r FILE [-r FILE...] [options] [filter expression]
+       tlstriage -i IFACE [-w FILE] [-c N] [options] [filter expression]
+       tlstriage -D
 
 tlstriage reads packet captures (pcap or pcapng, optionally gzip-compressed;
 "-" is standard input), follows every TLS handshake in them and tells, for
@@ -75,6 +78,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	fs.BoolVar(&cfg.brief, "brief", false, "one line per connection")
 	fs.BoolVar(&cfg.all, "all", false, "report TCP connections that carried no TLS too (as not_tls)")
 	fs.StringVar(&cfg.color, "color", "auto", "colour the text report: auto, always, never (NO_COLOR disables auto)")
+	addLiveFlags(fs, &cfg.live)
 	help := fs.BoolP("help", "h", false, "show this help")
 	if err := fs.Parse(args); err != nil {
 		errorf(stderr, "%v", err)
@@ -86,9 +90,12 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return exitOK
 	}
 	cfg.filter = strings.Join(fs.Args(), " ")
-	if len(cfg.files) == 0 {
+	if code, done := checkLiveFlags(fs, &cfg, stdout, stderr); done {
+		return code
+	}
+	if len(cfg.files) == 0 && cfg.live.iface == "" {
 		errorf(stderr, "no capture given")
-		hint(stderr, "read a file with -r FILE (or -r - for standard input)")
+		hint(stderr, "read a file with -r FILE (or -r - for standard input), or capture live with -i IFACE")
 		return exitUsage
 	}
 	if cfg.summary && !cfg.json {
@@ -114,6 +121,9 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		}
 	} else {
 		trust = truststore.Mozilla()
+	}
+	if cfg.live.iface != "" {
+		return runLive(ctx, &cfg, trust, stdout, stderr)
 	}
 	var filter *capture.FilterSet
 	if cfg.filter != "" {

@@ -1,0 +1,594 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"runtime"
+	"syscall"
+	"time"
+
+	"github.com/gopacket/gopacket"
+	"github.com/gopacket/gopacket/pcapgo"
+	"github.com/spf13/pflag"
+
+	"github.com/tlstriage/tlstriage/capture"
+	"github.com/tlstriage/tlstriage/diagnose"
+	"github.com/tlstriage/tlstriage/dissect"
+	"github.com/tlstriage/tlstriage/report"
+	"github.com/tlstriage/tlstriage/truststore"
+)
+
+// Live capture timing. The analyzer's clock follows the wall clock between
+// packets, so a closed connection is reported liveLinger after its last
+// packet, within liveTick.
+const (
+	liveLinger = time.Second
+	liveTick   = 200 * time.Millisecond
+	statsTicks = 5 // ticks between two looks at the drop counters
+
+	dropWarnEvery = 10 * time.Second
+)
+
+// Bounds of the packets kept for -w until their connection's verdict.
+const (
+	maxHeldConnBytes   = 4 << 20
+	maxHeldConnPackets = 10_000
+	maxHeldBytes       = 256 << 20
+	packetOverhead     = 96 // bookkeeping per held packet, counted in the bounds
+)
+
+// liveConfig holds the live-capture flags.
+type liveConfig struct {
+	iface     string
+	list      bool
+	count     int
+	duration  time.Duration
+	snaplen   int
+	noPromisc bool
+	write     string
+	writeAll  bool
+	user      string
+}
+
+// openLive opens the capture; tests replace it.
+var openLive = capture.OpenLive
+
+// addLiveFlags registers the live-capture flags, named as in tcpdump.
+func addLiveFlags(fs *pflag.FlagSet, lc *liveConfig) {
+	fs.StringVarP(&lc.iface, "interface", "i", "", "capture live on `IFACE` (\"any\" for every interface) and report each handshake as soon as its verdict is known")
+	fs.BoolVarP(&lc.list, "list-interfaces", "D", false, "list the interfaces -i can capture on")
+	fs.IntVarP(&lc.count, "count", "c", 0, "with -i, stop after `N` handshakes")
+	fs.DurationVar(&lc.duration, "duration", 0, "with -i, stop after `D` (such as 30s or 5m)")
+	fs.IntVarP(&lc.snaplen, "snapshot-length", "s", 0, "with -i, keep at most `SNAPLEN` bytes of each packet (default 262144)")
+	fs.BoolVarP(&lc.noPromisc, "no-promiscuous-mode", "p", false, "with -i, don't put the interface into promiscuous mode")
+	fs.StringVarP(&lc.write, "write", "w", "", "with -i, write the packets of failed connections to `FILE` (pcapng)")
+	fs.BoolVar(&lc.writeAll, "write-all", false, "with -w, write every packet captured, not only those of failed connections")
+	fs.StringVarP(&lc.user, "relinquish-privileges", "Z", "", "with -i, switch to `USER` after opening the capture")
+}
+
+// checkLiveFlags lists the interfaces for -D and rejects live flags used
+// wrongly. It reports whether run is done, with the exit code.
+func checkLiveFlags(fs *pflag.FlagSet, cfg *config, stdout, stderr io.Writer) (int, bool) {
+	lc := &cfg.live
+	if lc.list {
+		return listInterfaces(stdout, stderr), true
+	}
+	if lc.iface == "" {
+		for _, name := range []string{"count", "duration", "snapshot-length", "no-promiscuous-mode", "write", "write-all", "relinquish-privileges"} {
+			if fs.Changed(name) {
+				f := fs.Lookup(name)
+				flag := "--" + name
+				if f.Shorthand != "" {
+					flag = "-" + f.Shorthand
+				}
+				errorf(stderr, "%s works with live capture only", flag)
+				hint(stderr, "capture with -i IFACE (tlstriage -D lists the interfaces)")
+				return exitUsage, true
+			}
+		}
+		return 0, false
+	}
+	switch {
+	case len(cfg.files) > 0:
+		errorf(stderr, "-i and -r can't be used together")
+		hint(stderr, "capture live with -i IFACE, or read files with -r FILE")
+		return exitUsage, true
+	case lc.count < 0:
+		errorf(stderr, "-c takes a positive number of handshakes, not %d", lc.count)
+		return exitUsage, true
+	case lc.duration < 0:
+		errorf(stderr, "--duration takes a positive duration, not %v", lc.duration)
+		return exitUsage, true
+	case lc.snaplen < 0:
+		errorf(stderr, "-s takes a positive number of bytes, not %d", lc.snaplen)
+		return exitUsage, true
+	case lc.writeAll && lc.write == "":
+		errorf(stderr, "--write-all needs -w FILE")
+		return exitUsage, true
+	case lc.write == "-":
+		errorf(stderr, "-w - is not supported: the report goes to standard output")
+		hint(stderr, "give -w a file name")
+		return exitUsage, true
+	}
+	if lc.write != "" && !cfg.force {
+		if _, err := os.Lstat(lc.write); err == nil {
+			errorf(stderr, "%s already exists", lc.write)
+			hint(stderr, "use --force to overwrite it")
+			return exitUsage, true
+		}
+	}
+	return 0, false
+}
+
+// listInterfaces prints the interfaces as tcpdump -D does.
+func listInterfaces(stdout, stderr io.Writer) int {
+	ifs, err := capture.Interfaces()
+	if err != nil {
+		errorf(stderr, "%v", err)
+		return exitUsage
+	}
+	for i, ifc := range ifs {
+		line := fmt.Sprintf("%d.%s", i+1, ifc.Name)
+		if ifc.Description != "" {
+			line += " (" + ifc.Description + ")"
+		}
+		if f := ifc.Flags(); f != "" {
+			line += " [" + f + "]"
+		}
+		fmt.Fprintln(stdout, line)
+	}
+	return exitOK
+}
+
+// livePacket is a captured frame the capture goroutine handed over; data
+// is a copy the main loop owns.
+type livePacket struct {
+	data []byte
+	ci   gopacket.CaptureInfo
+}
+
+// readLive reads src until it fails or is closed, and then closes pkts. A
+// read error other than the end of the capture goes to errc first.
+func readLive(src capture.Source, pkts chan<- livePacket, errc chan<- error) {
+	defer close(pkts)
+	for {
+		data, ci, err := src.ReadPacketData()
+		if err != nil {
+			if !errors.Is(err, io.EOF) {
+				errc <- err
+			}
+			return
+		}
+		pkts <- livePacket{data: bytes.Clone(data), ci: ci}
+	}
+}
+
+// runLive captures on an interface, reports every connection as soon as
+// its verdict is final, and stops on -c, --duration, a read error or ctx
+// (Ctrl-C): then it reports the connections still open, the summary and
+// the capture's drop counters.
+func runLive(ctx context.Context, cfg *config, trust *truststore.Store, stdout, stderr io.Writer) int {
+	lc := &cfg.live
+	src, err := openLive(lc.iface, capture.LiveOptions{Snaplen: lc.snaplen, Promisc: !lc.noPromisc, Filter: cfg.filter})
+	if err != nil {
+		errorf(stderr, "%v", err)
+		return exitUsage
+	}
+	defer src.Close()
+	if lc.user != "" {
+		if err := dropPrivileges(lc.user); err != nil {
+			errorf(stderr, "%v", err)
+			return exitUsage
+		}
+	}
+	lt := src.LinkType()
+	var pw *packetWriter
+	if lc.write != "" {
+		// Opened after dropping privileges, as tcpdump does: the file
+		// belongs to the -Z user.
+		snaplen := lc.snaplen
+		if snaplen <= 0 {
+			snaplen = capture.DefaultSnaplen
+		}
+		pw, err = createPacketWriter(lc.write, cfg.force, lc.writeAll, pcapgo.NgInterface{
+			Name:                lc.iface,
+			Filter:              cfg.filter,
+			LinkType:            lt,
+			SnapLength:          uint32(snaplen),
+			TimestampResolution: 9,
+			OS:                  runtime.GOOS,
+		})
+		if err != nil {
+			errorf(stderr, "%v", err)
+			return exitUsage
+		}
+		defer pw.close()
+	}
+
+	var w report.Writer
+	if cfg.json {
+		w = report.NewJSON(stdout, cfg.summary)
+	} else {
+		w = report.NewText(stdout, report.TextOptions{Color: useColor(cfg.color, stdout), Verbose: cfg.verbose, Brief: cfg.brief})
+	}
+	var exp *report.Exporter
+	if cfg.exportDir != "" {
+		exp, err = report.NewExporter(cfg.exportDir, cfg.force)
+		if err != nil {
+			errorf(stderr, "%v", err)
+			return exitUsage
+		}
+	}
+	opts := diagnose.Options{Trust: trust, Host: cfg.host}
+	var (
+		failed   bool
+		writeErr error
+		reported int
+		enough   bool // -c N handshakes reported: report no more
+	)
+	emit := func(c *dissect.Conn) {
+		if enough || (!c.TLS && !cfg.all) {
+			pw.done(c.ID, false)
+			return
+		}
+		r := diagnose.Diagnose(c, opts)
+		if r.Failed {
+			failed = true
+		}
+		if exp != nil {
+			if err := exp.Add(c, r); err != nil && writeErr == nil {
+				writeErr = err
+			}
+		}
+		if err := w.Conn(c, r); err != nil && writeErr == nil {
+			writeErr = err
+		}
+		if !pw.done(c.ID, r.Failed) {
+			warnf(stderr, "connection %d failed but its packets are not in %s: it outgrew the buffer kept for -w", c.ID, pw.name)
+		}
+		reported++
+		if lc.count > 0 && reported >= lc.count {
+			enough = true
+		}
+	}
+	an := dissect.NewAnalyzer(dissect.Options{Linger: liveLinger}, emit)
+	an.SetFile("interface " + lc.iface)
+	feed := func(p livePacket) {
+		if enough {
+			return
+		}
+		id := an.PacketConn(p.data, p.ci, lt)
+		pw.add(id, p)
+	}
+
+	pkts := make(chan livePacket, 4096)
+	readErrc := make(chan error, 1)
+	go readLive(src, pkts, readErrc)
+	ticker := time.NewTicker(liveTick)
+	defer ticker.Stop()
+	var deadline <-chan time.Time
+	if lc.duration > 0 {
+		t := time.NewTimer(lc.duration)
+		defer t.Stop()
+		deadline = t.C
+	}
+	stats, _ := src.(capture.StatsSource)
+	var (
+		warnedDrops uint64
+		warnedAt    time.Time
+	)
+	checkDrops := func() { // warns when drops happen, at most every dropWarnEvery
+		if stats == nil || (!warnedAt.IsZero() && time.Since(warnedAt) < dropWarnEvery) {
+			return
+		}
+		st, err := stats.Stats()
+		if err != nil || !st.Known {
+			return
+		}
+		if n := st.KernelDrops + st.IfaceDrops; n > warnedDrops {
+			warnf(stderr, "%d packets dropped so far (%d by the kernel, %d by the interface): the report misses what they carried", n, st.KernelDrops, st.IfaceDrops)
+			warnedDrops, warnedAt = n, time.Now()
+		}
+	}
+	ticks := 0
+loop:
+	for !enough {
+		select {
+		case p, ok := <-pkts:
+			if !ok {
+				break loop // the capture failed
+			}
+			feed(p)
+			for n := len(pkts); n > 0 && !enough; n-- {
+				feed(<-pkts)
+			}
+			pw.flush(stderr)
+		case <-ticker.C:
+			if len(pkts) == 0 {
+				an.Advance(time.Now().Round(0))
+				pw.flush(stderr)
+			}
+			if ticks++; ticks%statsTicks == 0 {
+				checkDrops()
+			}
+		case <-deadline:
+			break loop
+		case <-ctx.Done():
+			break loop
+		}
+	}
+	if ctx.Err() != nil {
+		// The first Ctrl-C ends the capture; a second one ends at once.
+		defer exitOnSignal(stderr)()
+	}
+	src.Close()
+	for p := range pkts { // what was captured before the stop
+		feed(p)
+	}
+	if !enough {
+		an.Flush()
+	}
+	pw.flush(stderr)
+	var warnings []string
+	damaged := false
+	select {
+	case err := <-readErrc:
+		msg := fmt.Sprintf("capture stopped: %v: the report covers the packets before", err)
+		warnf(stderr, "%s", msg)
+		warnings = append(warnings, msg)
+		damaged = true
+	default:
+	}
+
+	st := an.Stats()
+	var cst capture.Stats
+	if stats != nil {
+		cst, _ = stats.Stats()
+	}
+	if n := cst.KernelDrops + cst.IfaceDrops; n > 0 {
+		warnings = append(warnings, fmt.Sprintf("%d packets dropped (%d by the kernel, %d by the interface): the report misses what they carried", n, cst.KernelDrops, cst.IfaceDrops))
+	}
+	if pw != nil && pw.evicted > 0 {
+		warnings = append(warnings, fmt.Sprintf("%d connections outgrew the buffer kept for -w (%d MiB or %d packets each); %d of them failed and are missing from %s", pw.evicted, maxHeldConnBytes>>20, maxHeldConnPackets, pw.evictedFailed, pw.name))
+	}
+	if err := w.Close(&report.Summary{Stats: &st, TrustStore: trust.Name, Warnings: warnings}); err != nil && writeErr == nil {
+		writeErr = err
+	}
+	captureLine := fmt.Sprintf("capture on %s: %d packets captured", lc.iface, st.Packets)
+	if cst.Known {
+		captureLine += fmt.Sprintf(", %d received by the filter, %d dropped by the kernel, %d dropped by the interface", cst.Received, cst.KernelDrops, cst.IfaceDrops)
+	}
+	if cfg.json {
+		fmt.Fprintf(stderr, "tlstriage: %s\n", captureLine)
+		fmt.Fprintf(stderr, "tlstriage: read %d packets, %d TCP connections, %d TLS connections%s\n", st.Packets, st.TCPConns, st.TLSConns, notDecoded(&st))
+	} else if writeErr == nil {
+		_, writeErr = fmt.Fprintf(stdout, "  %s\n", captureLine)
+	}
+	if exp != nil {
+		for _, line := range exp.Done() {
+			fmt.Fprintf(stderr, "tlstriage: %s\n", line)
+		}
+	}
+	if pw != nil {
+		if err := pw.close(); err != nil {
+			errorf(stderr, "%v", err)
+			return exitUsage
+		}
+		what := "packets of failed connections"
+		if pw.all {
+			what = "packets"
+		}
+		fmt.Fprintf(stderr, "tlstriage: wrote %d %s to %s\n", pw.packets, what, pw.name)
+	}
+	if writeErr != nil {
+		errorf(stderr, "writing the report: %v", writeErr)
+		return exitUsage
+	}
+	switch {
+	case damaged:
+		return exitDamaged
+	case failed:
+		return exitFailed
+	}
+	return exitOK
+}
+
+// exitOnSignal makes a further SIGINT or SIGTERM end the process at once,
+// while the report is being finished; the returned function undoes it.
+func exitOnSignal(stderr io.Writer) func() {
+	sig := make(chan os.Signal, 1)
+	done := make(chan struct{})
+	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
+	go func() {
+		select {
+		case <-sig:
+			fmt.Fprintln(stderr, "tlstriage: interrupted again: exiting at once")
+			os.Exit(130)
+		case <-done:
+		}
+	}()
+	return func() {
+		signal.Stop(sig)
+		close(done)
+	}
+}
+
+// packetWriter writes packets to a pcapng file: every packet with all, or
+// else the packets of failed connections, held per connection until the
+// verdict. Each flush appends whole blocks with one write, so the file is
+// valid whenever the process stops. A nil *packetWriter does nothing.
+type packetWriter struct {
+	name string
+	f    *os.File
+	buf  bytes.Buffer // blocks not yet written to f
+	ng   *pcapgo.NgWriter
+	all  bool
+	err  error // the first write error; nothing more is written after it
+
+	conns map[int]*heldConn // by dissect.Conn ID
+	held  int               // bytes held over every connection
+
+	packets       int // packets written
+	evicted       int // connections whose packets outgrew the bounds
+	evictedFailed int // of those, the failed ones
+}
+
+// heldConn is the packets of one connection waiting for its verdict.
+type heldConn struct {
+	pkts    []livePacket
+	bytes   int
+	evicted bool
+}
+
+// createPacketWriter creates name (refusing to replace a file unless
+// force) and writes the pcapng section and interface headers.
+func createPacketWriter(name string, force, all bool, intf pcapgo.NgInterface) (*packetWriter, error) {
+	flags := os.O_WRONLY | os.O_CREATE | os.O_EXCL
+	if force {
+		flags = os.O_WRONLY | os.O_CREATE | os.O_TRUNC
+	}
+	f, err := os.OpenFile(name, flags, 0o644)
+	if errors.Is(err, os.ErrExist) {
+		return nil, fmt.Errorf("%s already exists (use --force to overwrite it)", name)
+	}
+	if err != nil {
+		return nil, err
+	}
+	pw := &packetWriter{name: name, f: f, all: all, conns: make(map[int]*heldConn)}
+	intf.Comment = "packets of failed TLS connections only, from their first packet captured"
+	if all {
+		intf.Comment = "every packet captured"
+	}
+	pw.ng, err = pcapgo.NewNgWriterInterface(&pw.buf, intf, pcapgo.NgWriterOptions{
+		SectionInfo: pcapgo.NgSectionInfo{Application: "tlstriage", OS: runtime.GOOS, Hardware: runtime.GOARCH},
+	})
+	if err == nil {
+		err = pw.writeOut()
+	}
+	if err != nil {
+		f.Close()
+		os.Remove(name)
+		return nil, fmt.Errorf("writing %s: %w", name, err)
+	}
+	return pw, nil
+}
+
+// add takes a packet of connection id (0: of none).
+func (pw *packetWriter) add(id int, p livePacket) {
+	if pw == nil || pw.err != nil {
+		return
+	}
+	if pw.all {
+		pw.write(p)
+		return
+	}
+	if id == 0 {
+		return
+	}
+	hc := pw.conns[id]
+	if hc == nil {
+		hc = &heldConn{}
+		pw.conns[id] = hc
+	}
+	if hc.evicted {
+		return
+	}
+	n := len(p.data) + packetOverhead
+	if hc.bytes+n > maxHeldConnBytes || len(hc.pkts) >= maxHeldConnPackets || pw.held+n > maxHeldBytes {
+		pw.held -= hc.bytes
+		*hc = heldConn{evicted: true}
+		pw.evicted++
+		return
+	}
+	hc.pkts = append(hc.pkts, p)
+	hc.bytes += n
+	pw.held += n
+}
+
+// done is told the verdict of connection id: its packets are written if
+// it failed, and forgotten. It reports false when the connection failed
+// but its packets had outgrown the bounds.
+func (pw *packetWriter) done(id int, failed bool) bool {
+	if pw == nil {
+		return true
+	}
+	hc := pw.conns[id]
+	if hc == nil {
+		return true
+	}
+	delete(pw.conns, id)
+	pw.held -= hc.bytes
+	if !failed {
+		return true
+	}
+	if hc.evicted {
+		pw.evictedFailed++
+		return false
+	}
+	for _, p := range hc.pkts {
+		pw.write(p)
+	}
+	return true
+}
+
+func (pw *packetWriter) write(p livePacket) {
+	if pw.err != nil {
+		return
+	}
+	ci := p.ci
+	ci.InterfaceIndex = 0
+	ci.AncillaryData = nil
+	if pw.err = pw.ng.WritePacket(ci, p.data); pw.err == nil {
+		pw.packets++
+	}
+}
+
+// writeOut appends the blocks made so far to the file in one write.
+func (pw *packetWriter) writeOut() error {
+	if err := pw.ng.Flush(); err != nil {
+		return err
+	}
+	if pw.buf.Len() == 0 {
+		return nil
+	}
+	_, err := pw.f.Write(pw.buf.Bytes())
+	pw.buf.Reset()
+	return err
+}
+
+// flush writes out what the last batch of packets added, warning once
+// when writing fails.
+func (pw *packetWriter) flush(stderr io.Writer) {
+	if pw == nil || pw.err != nil {
+		return
+	}
+	if pw.err = pw.writeOut(); pw.err != nil {
+		warnf(stderr, "writing %s: %v: no more packets will be written to it", pw.name, pw.err)
+	}
+}
+
+// close writes out the rest and closes the file; it returns the first
+// error met while writing. It may be called more than once.
+func (pw *packetWriter) close() error {
+	if pw == nil || pw.f == nil {
+		return nil
+	}
+	err := pw.err
+	if err == nil {
+		err = pw.writeOut()
+	}
+	if cerr := pw.f.Close(); err == nil {
+		err = cerr
+	}
+	pw.f = nil
+	if err != nil {
+		pw.err = err
+		return fmt.Errorf("writing %s: %w", pw.name, err)
+	}
+	return nil
+}
