@@ -52,6 +52,7 @@ type Record struct {
 	ClientCertRequested bool               `json:"client_cert_requested"`
 	Partial             bool               `json:"partial"`
 	Flipped             bool               `json:"flipped"`
+	Upgrade             string             `json:"upgrade,omitempty"`
 	Anomalies           []dissect.Anomaly  `json:"anomalies,omitempty"`
 	Timeline            []TimelineEvent    `json:"timeline"`
 	EventsDropped       int                `json:"events_dropped,omitempty"`
@@ -135,7 +136,7 @@ func NewRecord(c *dissect.Conn, r *diagnose.Result) *Record {
 		Verdict: r.Verdict, VerdictDetail: r.Detail, Failed: r.Failed, Cause: r.Cause, CauseDetail: r.CauseDetail, Fix: r.Fix,
 		TrustStore: r.TrustStore, Host: r.Host, NameCheck: r.NameCheck, ChainHidden: c.ChainHidden,
 		HelloRetry: c.HRR != nil, ClientCertRequested: c.CertRequest != nil,
-		Partial: c.Midstream(), Flipped: c.Flipped, Anomalies: c.Anomalies, EventsDropped: c.Dropped,
+		Partial: c.Midstream(), Flipped: c.Flipped, Upgrade: c.Upgrade, Anomalies: c.Anomalies, EventsDropped: c.Dropped,
 	}
 	if rec.Findings == nil {
 		rec.Findings = []diagnose.Finding{}
@@ -320,7 +321,7 @@ func eventDetail(c *dissect.Conn, e *dissect.Event) string {
 		return e.Detail
 	case dissect.EvGap:
 		return fmt.Sprintf("%d bytes not captured (%s)", e.Length, e.Detail)
-	case dissect.EvNotTLS:
+	case dissect.EvNotTLS, dissect.EvPlaintext:
 		return fmt.Sprintf("%q", e.Detail)
 	}
 	return ""

@@ -91,6 +91,9 @@ func (t *Text) Conn(c *dissect.Conn, r *diagnose.Result) error {
 		t.printf("\n")
 	}
 	t.printf("  %s, frames %d-%d, %s, lasted %s\n", Escape(rec.File), c.FirstFrame, c.LastFrame, rec.Start, fmtMS(rec.DurationMS))
+	if rec.Upgrade != "" {
+		t.printf("  TLS started inside a plaintext %s session (%d plaintext bytes from the client before the ClientHello)\n", rec.Upgrade, c.Sides[dissect.Client].PlainBytes)
+	}
 	if rec.JA4 != "" {
 		t.printf("  client fingerprint ja4 %s  ja3 %s\n", rec.JA4, rec.JA3)
 	}
