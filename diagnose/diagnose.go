@@ -237,6 +237,11 @@ func (r *Result) has(code string) *Finding {
 // cause names why a failed handshake failed, and the fix.
 func (r *Result) cause(c *dissect.Conn, trust *truststore.Store) {
 	switch r.Verdict {
+	case VerdictUpgradeRefused:
+		r.Cause = CauseNotTLS
+		r.CauseDetail = "the server did not start TLS: " + r.Detail
+		r.Fix = fmt.Sprintf("enable STARTTLS (%s) on %s, or connect to the port where it serves implicit TLS", c.Upgrade, c.Server)
+		return
 	case VerdictNotTLS:
 		r.Cause = CauseNotTLS
 		r.CauseDetail = "the server does not speak TLS on this port: " + r.Detail

@@ -2,6 +2,7 @@ package diagnose
 
 import (
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/tlstriage/tlstriage/dissect"
@@ -20,6 +21,7 @@ const (
 	VerdictNoServerResponse          = "no_server_response"
 	VerdictNotTLS                    = "not_tls"
 	VerdictIncomplete                = "incomplete"
+	VerdictUpgradeRefused            = "upgrade_refused"
 )
 
 // Failed reports whether a verdict is a failed handshake.
@@ -147,6 +149,14 @@ func Verdict(c *dissect.Conn) Wire {
 				c.Sides[dissect.Client].GapBytes, c.Sides[dissect.Server].GapBytes)})
 	}
 	ch := c.First(dissect.Client, dissect.EvClientHello)
+	if c.UpgradeRefused && c.ClientHello == nil {
+		w.Verdict = VerdictUpgradeRefused
+		w.Detail = fmt.Sprintf("the client asked to start TLS inside %s, but no TLS handshake followed", c.Upgrade)
+		if line := lastLine(c.Sides[dissect.Server].PlainHead); line != "" {
+			w.Detail += fmt.Sprintf("; the server's last words: %q", line)
+		}
+		return w
+	}
 	if c.ClientHello == nil || ch == nil {
 		w.Verdict = VerdictIncomplete
 		switch {
@@ -531,4 +541,10 @@ func fmtDur(d time.Duration) string {
 		return fmt.Sprintf("%.1fms", float64(d.Microseconds())/1000)
 	}
 	return d.Round(time.Millisecond).String()
+}
+
+// lastLine is the last non-empty line of a plaintext exchange.
+func lastLine(b []byte) string {
+	lines := strings.Split(strings.TrimRight(string(b), "\r\n"), "\n")
+	return strings.TrimSpace(lines[len(lines)-1])
 }

@@ -182,8 +182,12 @@ type Conn struct {
 	// not start with the connection: "smtp", "imap", "pop3", "ftp", "ldap",
 	// "postgresql", "mysql", "xmpp", "http-connect", "socks", "rdp", or
 	// "unknown".
-	Upgrade   string
-	Anomalies []Anomaly
+	Upgrade string
+	// UpgradeRefused is set when the client asked to start TLS in
+	// plaintext (STARTTLS, STLS, AUTH TLS, SSLRequest) and no TLS record
+	// followed.
+	UpgradeRefused bool
+	Anomalies      []Anomaly
 	// Ended says why the connection was handed over: "closed", "idle",
 	// "evicted", "end of input".
 	Ended string

@@ -463,6 +463,7 @@ func (cs *conn) finish(a *Analyzer) {
 		d.tls.release()
 	}
 	cs.applySwap()
+	checkRefusal(cs.c)
 	if cs.c.TLS {
 		a.stats.TLSConns++
 	}

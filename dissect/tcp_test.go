@@ -533,6 +533,35 @@ func TestUpgrade(t *testing.T) {
 			{Dir: c2s, Data: []byte{0, 0, 0, 8, 0x04, 0xd2, 0x16, 0x2f}},
 			{Dir: s2c, Data: []byte("S")},
 		}, "postgresql"},
+		{"imap", []pcaptest.Event{
+			{Dir: s2c, Data: []byte("* OK [CAPABILITY IMAP4rev1 STARTTLS] ready\r\n")},
+			{Dir: c2s, Data: []byte("a001 STARTTLS\r\n")},
+			{Dir: s2c, Data: []byte("a001 OK Begin TLS negotiation now\r\n")},
+		}, "imap"},
+		{"pop3", []pcaptest.Event{
+			{Dir: s2c, Data: []byte("+OK POP3 ready\r\n")},
+			{Dir: c2s, Data: []byte("STLS\r\n")},
+			{Dir: s2c, Data: []byte("+OK Begin TLS\r\n")},
+		}, "pop3"},
+		{"ftp", []pcaptest.Event{
+			{Dir: s2c, Data: []byte("220 FTP ready\r\n")},
+			{Dir: c2s, Data: []byte("AUTH TLS\r\n")},
+			{Dir: s2c, Data: []byte("234 AUTH TLS OK\r\n")},
+		}, "ftp"},
+		{"ldap", []pcaptest.Event{
+			{Dir: c2s, Data: append([]byte{0x30, 0x1d, 0x02, 0x01, 0x01, 0x77, 0x18, 0x80, 0x16}, "1.3.6.1.4.1.1466.20037"...)},
+			{Dir: s2c, Data: []byte{0x30, 0x0c, 0x02, 0x01, 0x01, 0x78, 0x07, 0x0a, 0x01, 0x00, 0x04, 0x00, 0x04, 0x00}},
+		}, "ldap"},
+		{"xmpp", []pcaptest.Event{
+			{Dir: c2s, Data: []byte("<?xml version='1.0'?><stream:stream to='example.test' xmlns='jabber:client'>")},
+			{Dir: s2c, Data: []byte("<stream:features><starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'/></stream:features>")},
+			{Dir: c2s, Data: []byte("<starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>")},
+			{Dir: s2c, Data: []byte("<proceed xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>")},
+		}, "xmpp"},
+		{"mysql", []pcaptest.Event{
+			{Dir: s2c, Data: append([]byte{0x4a, 0, 0, 0, 10}, "8.0.36\x00abcdefgh"...)},
+			{Dir: c2s, Data: []byte{0x20, 0, 0, 1, 0x85, 0xae, 0xff, 0x19, 0, 0, 0, 1, 0xff}},
+		}, "mysql"},
 	}
 	want := story(only(t, mustAnalyze(t, stream{cut: whole})))
 	for _, tc := range cases {
@@ -599,5 +628,32 @@ func TestTLS13EmptyClientCertificate(t *testing.T) {
 	}
 	if n := c.Sides[Server].AppData; n != 0 {
 		t.Errorf("server AppData = %d, want 0 (only an alert was sent)", n)
+	}
+}
+
+// TestUpgradeRefused: a client that asks to start TLS and gets a refusal
+// is kept (not dropped as a connection without TLS) and marked.
+func TestUpgradeRefused(t *testing.T) {
+	c2s, s2c := pcaptest.ClientToServer, pcaptest.ServerToClient
+	conv := &pcaptest.Conversation{Events: []pcaptest.Event{
+		{Dir: s2c, Kind: pcaptest.Data, Data: []byte("220 mail.example.test ESMTP\r\n")},
+		{Dir: c2s, Kind: pcaptest.Data, Data: []byte("EHLO client.example.test\r\n")},
+		{Dir: s2c, Kind: pcaptest.Data, Data: []byte("250 mail.example.test\r\n")},
+		{Dir: c2s, Kind: pcaptest.Data, Data: []byte("STARTTLS\r\n")},
+		{Dir: s2c, Kind: pcaptest.Data, Data: []byte("454 4.7.0 TLS not available due to local problem\r\n")},
+	}}
+	conns, _ := analyze(t, Options{}, stream{cut: whole}.segments(conv))
+	c := only(t, conns)
+	if c.TLS || !c.UpgradeRefused || c.Upgrade != "smtp" {
+		t.Errorf("TLS %v, UpgradeRefused %v, Upgrade %q", c.TLS, c.UpgradeRefused, c.Upgrade)
+	}
+	// A plaintext connection that never asks for TLS is not marked.
+	plain := &pcaptest.Conversation{Events: []pcaptest.Event{
+		{Dir: c2s, Kind: pcaptest.Data, Data: []byte("GET / HTTP/1.1\r\nHost: x\r\n\r\n")},
+		{Dir: s2c, Kind: pcaptest.Data, Data: []byte("HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")},
+	}}
+	conns, _ = analyze(t, Options{}, stream{cut: whole}.segments(plain))
+	if c := only(t, conns); c.UpgradeRefused || c.Upgrade != "" {
+		t.Errorf("plain HTTP: UpgradeRefused %v, Upgrade %q", c.UpgradeRefused, c.Upgrade)
 	}
 }

@@ -5,8 +5,8 @@ import (
 )
 
 // plainHeadMax is how many plaintext bytes of each side are kept to name the
-// protocol that upgraded to TLS.
-const plainHeadMax = 256
+// protocol that upgraded to TLS, and to show a refusal.
+const plainHeadMax = 1024
 
 // guessUpgrade names the plaintext protocol that preceded TLS on c, from
 // the first plaintext bytes of each side.
@@ -41,4 +41,29 @@ func guessUpgrade(c *Conn) string {
 		return "starttls"
 	}
 	return "unknown"
+}
+
+// upgradeRequested reports whether the client's plaintext asks to start
+// TLS: STARTTLS (SMTP, IMAP, XMPP, LDAP by its extended operation), STLS
+// (POP3), AUTH TLS (FTP), or PostgreSQL's SSLRequest.
+func upgradeRequested(c *Conn) bool {
+	cl := c.Sides[Client].PlainHead
+	upper := bytes.ToUpper(cl)
+	for _, s := range []string{"STARTTLS", "STLS\r", "STLS\n", "AUTH TLS", "AUTH SSL", "<STARTTLS", "1.3.6.1.4.1.1466.20037"} {
+		if bytes.Contains(upper, []byte(s)) {
+			return true
+		}
+	}
+	return len(cl) >= 8 && bytes.Equal(cl[:8], []byte{0, 0, 0, 8, 0x04, 0xd2, 0x16, 0x2f})
+}
+
+// checkRefusal marks a connection whose client asked to start TLS but on
+// which no TLS record followed: the server refused the upgrade (or the
+// capture ended first).
+func checkRefusal(c *Conn) {
+	if c.TLS || c.Upgrade != "" || !upgradeRequested(c) {
+		return
+	}
+	c.Upgrade = guessUpgrade(c)
+	c.UpgradeRefused = true
 }

@@ -187,7 +187,7 @@ func analyzeFiles(ctx context.Context, cfg *config, trust *truststore.Store, fil
 	failed := false
 	var writeErr error
 	emit := func(c *dissect.Conn) {
-		if !c.TLS && !cfg.all {
+		if !c.TLS && !c.UpgradeRefused && !cfg.all {
 			return
 		}
 		r := diagnose.Diagnose(c, opts)
