@@ -95,7 +95,11 @@ func (t *Text) Conn(c *dissect.Conn, r *diagnose.Result) error {
 		t.printf("  TLS started inside a plaintext %s session (%d plaintext bytes from the client before the ClientHello)\n", rec.Upgrade, c.Sides[dissect.Client].PlainBytes)
 	}
 	if rec.JA4 != "" {
-		t.printf("  client fingerprint ja4 %s  ja3 %s\n", rec.JA4, rec.JA3)
+		t.printf("  client fingerprint ja4 %s  ja3 %s", rec.JA4, rec.JA3)
+		if rec.JA3S != "" {
+			t.printf("; server ja3s %s", rec.JA3S)
+		}
+		t.printf("\n")
 	}
 	if !rec.Failed && !t.o.Verbose && rec.Verdict == diagnose.VerdictOK {
 		t.printf("  Verdict: %s: %s\n", verdict, Escape(rec.VerdictDetail))
