@@ -36,7 +36,7 @@ type Options struct {
 type Stats struct {
 	Sessions int
 	Packets  int64
-	Bytes    int64          // file size
+	Bytes    int64 // file size
 	// Verdicts counts the verdict each session must get. Every session
 	// starts with a ClientHello.
 	Verdicts map[string]int
