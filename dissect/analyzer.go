@@ -239,7 +239,12 @@ func (a *Analyzer) evict() {
 	for _, cs := range a.conns {
 		all = append(all, cs)
 	}
-	slices.SortFunc(all, func(x, y *conn) int { return x.lastSeen.Compare(y.lastSeen) })
+	slices.SortFunc(all, func(x, y *conn) int {
+		if c := x.lastSeen.Compare(y.lastSeen); c != 0 {
+			return c
+		}
+		return x.c.ID - y.c.ID // deterministic whatever the map order
+	})
 	n := len(all)/10 + 1
 	victims := all[:n]
 	for _, cs := range victims {

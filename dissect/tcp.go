@@ -265,7 +265,7 @@ func (a *Analyzer) outOfOrder(cs *conn, side Side, seq uint32, p []byte, missing
 
 func (a *Analyzer) pendingCap(cs *conn) int {
 	if cs.hsDone {
-		return 16 << 10
+		return min(16<<10, a.o.MaxPending)
 	}
 	return a.o.MaxPending
 }
@@ -441,6 +441,11 @@ func (cs *conn) anomaly(an Anomaly) {
 // finish runs when the connection is handed over: bytes still waiting
 // behind a hole are declared lost.
 func (cs *conn) finish(a *Analyzer) {
+	// Events made now (a gap at the end, segments waiting behind it)
+	// belong to the connection's last frame, not to the frame being read.
+	frame := a.frame
+	a.frame = cs.c.LastFrame
+	defer func() { a.frame = frame }()
 	for _, side := range []Side{Client, Server} {
 		d := &cs.dirs[side]
 		if len(d.pend) > 0 {
