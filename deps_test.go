@@ -96,6 +96,17 @@ var importRules = []importRule{
 		},
 		why: "tlsparse imports only the standard library (no log, os, net) and cryptobyte",
 	},
+	{
+		pkg: "tlsdecrypt",
+		banned: func(imp string) bool {
+			return under("log")(imp) || under("os")(imp) || (under("net")(imp) && imp != "net/netip") ||
+				under(module)(imp) || under("github.com/gopacket")(imp)
+		},
+		allow: func(p *listedPackage) bool {
+			return p.Standard || under("golang.org/x/crypto")(p.ImportPath) || under("golang.org/x/sys/cpu")(p.ImportPath)
+		},
+		why: "tlsdecrypt imports only the standard library (no log, os, net) and x/crypto",
+	},
 	{pkg: "capture", banned: under(module), why: "capture imports no package of the module"},
 	{
 		pkg:    "dissect",
@@ -223,7 +234,8 @@ func TestImportViolations(t *testing.T) {
 		pkg("github.com/spf13/pflag", "fmt"), pkg("example.com/uses/os", "os"),
 		pkg(ours("tlsparse"), "fmt", "net/netip", "golang.org/x/crypto/cryptobyte"),
 		pkg(ours("capture"), "github.com/gopacket/gopacket", "os", "net"),
-		pkg(ours("dissect"), ours("tlsparse"), "github.com/gopacket/gopacket/layers"),
+		pkg(ours("tlsdecrypt"), "fmt", "golang.org/x/crypto/cryptobyte"),
+		pkg(ours("dissect"), ours("tlsparse"), ours("tlsdecrypt"), "github.com/gopacket/gopacket/layers"),
 		pkg(ours("diagnose"), ours("dissect"), ours("tlsparse")),
 		pkg(ours("report"), ours("diagnose"), ours("dissect"), "os"),
 		pkg(ours("cmd/tlstriage"), ours("capture"), ours("report"), "github.com/spf13/pflag", "log"),
@@ -246,6 +258,8 @@ func TestImportViolations(t *testing.T) {
 		{ours("tlsparse"), "net", "tlsparse imports net"},
 		{ours("tlsparse"), "github.com/gopacket/gopacket", "tlsparse imports github.com/gopacket/gopacket"},
 		{ours("tlsparse"), "example.com/uses/os", "tlsparse depends on example.com/uses/os"},
+		{ours("tlsdecrypt"), ours("tlsparse"), "tlsdecrypt imports " + ours("tlsparse")},
+		{ours("tlsdecrypt"), "os", "tlsdecrypt imports os"},
 		{ours("capture"), ours("tlsparse"), "capture imports " + ours("tlsparse")},
 		{ours("dissect"), ours("capture"), "dissect imports " + ours("capture")},
 		{ours("dissect"), "log", "dissect imports log"},
