@@ -177,7 +177,7 @@ func Verdict(c *dissect.Conn) Wire {
 	if c.ServerHello == nil {
 		return noServerHello(c, &w)
 	}
-	if c.Version() == tlsparse.VersionTLS13 {
+	if c.Version().IsTLS13() {
 		return verdict13(c, &w)
 	}
 	return verdict12(c, &w)
@@ -368,7 +368,7 @@ func clientHungUp(c *dissect.Conn, anchor *dissect.Event) (*dissect.Event, bool)
 		case dissect.EvSYN, dissect.EvGap, dissect.EvClientHello:
 			continue
 		case dissect.EvChangeCipherSpec:
-			if c.Version() == tlsparse.VersionTLS13 {
+			if c.Version().IsTLS13() {
 				continue
 			}
 			return nil, false

@@ -45,6 +45,8 @@ for fn in sorted(os.listdir(peer + "/tshark")):
         if certs:
             chk("cert_frame", r["frames"].get("certificate"), certs[0]["frame"])
             chk("chain", [c["sha256"] for c in r["chain"]], [c["sha256"] for c in certs[0]["chain"]])
+        if s.get("handshake_completed_guess") is not None:
+            chk("completed", r["verdict"] == "ok", bool(s["handshake_completed_guess"]))
         al = [(a["sender"], a.get("desc")) for a in s.get("alerts", []) if a.get("desc") is not None]
         mine = [(a["from"], a["description"]) for a in r["alerts"] if not a["encrypted"]]
         chk("alerts_n", len(mine), len(al))

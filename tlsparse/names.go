@@ -80,6 +80,13 @@ func (v Version) String() string {
 	return fmt.Sprintf("0x%04x", uint16(v))
 }
 
+// IsTLS13 reports whether v is TLS 1.3 or one of its drafts (0x7f00 +
+// draft number, and Google's 0x7e01/0x7e02 experiments), which encrypt the
+// handshake after the ServerHello the same way.
+func (v Version) IsTLS13() bool {
+	return v == VersionTLS13 || v>>8 == 0x7f || v == 0x7e01 || v == 0x7e02
+}
+
 // String returns "warning", "fatal", or "level(N)".
 func (l AlertLevel) String() string {
 	switch l {
