@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"compress/gzip"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -29,6 +30,7 @@ type File struct {
 	Format     Format
 	Compressed bool // gzip
 	pcap       *pcapgo.Reader
+	records    *pcapRecords // reads the records after pcapgo read the header
 	ng         *pcapgo.NgReader
 	closer     io.Closer
 	counter    *countingReader
@@ -126,12 +128,19 @@ func NewReader(name string, r io.Reader) (*File, error) {
 		f.lt = ng.LinkType()
 	case isPcapMagic(magic):
 		f.Format = FormatPcap
+		var order binary.ByteOrder = binary.LittleEndian
+		if magic[0] == 0xa1 { // read before br moves on: magic points into it
+			order = binary.BigEndian
+		}
 		pr, err := pcapgo.NewReader(br)
 		if err != nil {
 			return nil, fmt.Errorf("capture: %s: bad pcap header: %v", name, err)
 		}
 		f.pcap = pr
 		f.lt = pr.LinkType()
+		// pcapgo read the header through br (a bufio.Reader of its size
+		// is used as is), so br is at the first record.
+		f.records = newPcapRecords(br, order, pr.Resolution() == gopacket.TimestampResolutionNanosecond, pr.Snaplen())
 	default:
 		return nil, fmt.Errorf("capture: %s: not a pcap or pcapng file (magic % x)", name, magic)
 	}
@@ -167,7 +176,7 @@ func (f *File) ReadPacketData() ([]byte, gopacket.CaptureInfo, error) {
 			}
 		}
 	} else {
-		data, ci, err = f.pcap.ZeroCopyReadPacketData()
+		data, ci, err = f.records.next()
 	}
 	if err != nil {
 		if err == io.EOF {

@@ -1,0 +1,156 @@
+package capture
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/gopacket/gopacket"
+)
+
+// pcapRecords reads the records of a classic pcap file after its header
+// (parsed by pcapgo). It reads the input in large blocks straight into its
+// own buffer and returns frames that point into it: no copy per packet
+// (pcapgo's ZeroCopyReadPacketData still copies every frame out of a
+// bufio.Reader). Its results, errors included, are those of pcapgo's
+// ZeroCopyReadPacketData.
+type pcapRecords struct {
+	r       io.Reader
+	order   binary.ByteOrder
+	nanos   uint32 // 1 (nanosecond file) or 1000 (microseconds)
+	snaplen uint32
+	buf     []byte
+	start   int // first unread byte of buf
+	end     int // end of the bytes read into buf
+	eof     error
+	big     []byte // a record larger than buf
+}
+
+// pcapBlock is the size the read buffer grows to: large reads, few system
+// calls.
+const pcapBlock = 256 << 10
+
+// pcapEagerMax is pcapgo's eagerReadMax: frames up to this size are read
+// as a whole; larger ones grow as they are read (the length comes from the
+// file, and the file may be cut short).
+const pcapEagerMax = 262144
+
+func newPcapRecords(r io.Reader, order binary.ByteOrder, nanos bool, snaplen uint32) *pcapRecords {
+	p := &pcapRecords{r: r, order: order, nanos: 1000, snaplen: snaplen, buf: make([]byte, 16<<10)}
+	if nanos {
+		p.nanos = 1
+	}
+	return p
+}
+
+// fill reads until at least n bytes are buffered or the input ends. It
+// reports whether n bytes are buffered.
+func (p *pcapRecords) fill(n int) bool {
+	if p.end-p.start >= n {
+		return true
+	}
+	size := len(p.buf)
+	if p.start > 0 {
+		// The buffer starts small (most inputs are small files) and
+		// doubles each time it has been read through, up to pcapBlock.
+		if p.end == len(p.buf) {
+			size = max(size, min(2*size, pcapBlock))
+		}
+		p.end = copy(p.buf, p.buf[p.start:p.end])
+		p.start = 0
+	}
+	if size = max(size, n); size > len(p.buf) && p.eof == nil {
+		b := make([]byte, size)
+		copy(b, p.buf[:p.end])
+		p.buf = b
+	}
+	for p.end < n && p.eof == nil {
+		m, err := p.r.Read(p.buf[p.end:])
+		p.end += m
+		if err != nil {
+			p.eof = err
+		} else if m == 0 {
+			p.eof = io.ErrNoProgress
+		}
+	}
+	return p.end >= n
+}
+
+// err is the error for a read that wanted more bytes than are left, after
+// got of them: io.EOF when none were there, as io.ReadFull says.
+func (p *pcapRecords) err(got int) error {
+	if p.eof == io.EOF {
+		if got == 0 {
+			return io.EOF
+		}
+		return io.ErrUnexpectedEOF
+	}
+	return p.eof
+}
+
+// next returns the next frame; data points into the buffer and is valid
+// until the next call.
+func (p *pcapRecords) next() (data []byte, ci gopacket.CaptureInfo, err error) {
+	if !p.fill(16) {
+		n := p.end - p.start
+		p.start = p.end
+		return nil, ci, p.err(n)
+	}
+	h := p.buf[p.start : p.start+16]
+	p.start += 16
+	ci.Timestamp = time.Unix(int64(p.order.Uint32(h[0:4])), int64(p.order.Uint32(h[4:8])*p.nanos)).UTC()
+	ci.CaptureLength = int(p.order.Uint32(h[8:12]))
+	ci.Length = int(p.order.Uint32(h[12:16]))
+	max := pcapEagerMax
+	if p.snaplen > pcapEagerMax {
+		max = int(p.snaplen)
+	}
+	if ci.CaptureLength > max {
+		return nil, ci, fmt.Errorf("capture length exceeds snap length: %d > %d", ci.CaptureLength, p.snaplen)
+	}
+	if ci.CaptureLength > ci.Length {
+		return nil, ci, fmt.Errorf("capture length exceeds original packet length: %d > %d", ci.CaptureLength, ci.Length)
+	}
+	n := ci.CaptureLength
+	if n > pcapEagerMax {
+		return p.readBig(n, ci)
+	}
+	if !p.fill(n) {
+		got := p.end - p.start
+		p.start = p.end
+		return nil, ci, p.err(got)
+	}
+	data = p.buf[p.start : p.start+n : p.start+n]
+	p.start += n
+	return data, ci, nil
+}
+
+// readBig reads a frame larger than pcapEagerMax, growing its buffer as
+// the bytes come, as pcapgo does.
+func (p *pcapRecords) readBig(n int, ci gopacket.CaptureInfo) ([]byte, gopacket.CaptureInfo, error) {
+	b := bytes.NewBuffer(p.big[:0])
+	have := min(n, p.end-p.start)
+	b.Write(p.buf[p.start : p.start+have])
+	p.start += have
+	if have < n && p.eof == nil {
+		m, err := io.CopyN(b, p.r, int64(n-have))
+		have += int(m)
+		if err != nil {
+			p.eof = err
+		}
+	}
+	p.big = b.Bytes()
+	if have < n {
+		if errors.Is(p.eof, io.EOF) {
+			if have == 0 {
+				return nil, ci, io.EOF
+			}
+			return nil, ci, io.ErrUnexpectedEOF
+		}
+		return nil, ci, p.eof
+	}
+	return p.big, ci, nil
+}

@@ -1,0 +1,97 @@
+package capture
+
+import (
+	"bytes"
+	"io"
+	"os"
+	"path/filepath"
+	"testing"
+	"testing/iotest"
+
+	"github.com/gopacket/gopacket/pcapgo"
+)
+
+// TestPcapRecordsMatchPcapgo compares the pcap record reader with pcapgo's
+// ZeroCopyReadPacketData on every committed pcap file cut at every length
+// (and read one byte at a time): same frames, same capture info, same
+// errors.
+func TestPcapRecordsMatchPcapgo(t *testing.T) {
+	paths, err := filepath.Glob(filepath.Join("..", "testdata", "pcap", "*.pcap"))
+	if err != nil || len(paths) == 0 {
+		t.Fatal("no captures", err)
+	}
+	for _, path := range paths {
+		data, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Every length up to two records, then a sample.
+		for n := 0; n <= len(data); n++ {
+			if n > 200 && n%97 != 0 && n != len(data) {
+				continue
+			}
+			compareReaders(t, path, data[:n], false)
+			if (n%7 == 0 && n < 8<<10) || n == len(data) {
+				compareReaders(t, path, data[:n], true)
+			}
+		}
+	}
+}
+
+func compareReaders(t *testing.T, name string, data []byte, oneByte bool) {
+	t.Helper()
+	open := func() io.Reader {
+		if oneByte {
+			return iotest.OneByteReader(bytes.NewReader(data))
+		}
+		return bytes.NewReader(data)
+	}
+	want, err := pcapgo.NewReader(open())
+	f, ferr := NewReader(name, open())
+	if (err == nil) != (ferr == nil) {
+		t.Fatalf("%s cut at %d: pcapgo %v, File %v", name, len(data), err, ferr)
+	}
+	if err != nil {
+		return
+	}
+	for i := 0; ; i++ {
+		wd, wci, werr := want.ZeroCopyReadPacketData()
+		gd, gci, gerr := f.records.next()
+		if (werr == nil) != (gerr == nil) || (werr != nil && werr.Error() != gerr.Error()) {
+			t.Fatalf("%s cut at %d (one byte %v), record %d: pcapgo %v, got %v", name, len(data), oneByte, i, werr, gerr)
+		}
+		if werr != nil {
+			return
+		}
+		if !bytes.Equal(wd, gd) || !wci.Timestamp.Equal(gci.Timestamp) || wci.Timestamp.Location() != gci.Timestamp.Location() ||
+			wci.CaptureLength != gci.CaptureLength || wci.Length != gci.Length {
+			t.Fatalf("%s cut at %d, record %d differs", name, len(data), i)
+		}
+	}
+}
+
+// TestPcapRecordsOddRecords checks records pcapgo refuses or reads the
+// slow way: longer than the snap length, longer than the original length,
+// larger than the read buffer.
+func TestPcapRecordsOddRecords(t *testing.T) {
+	hdr := []byte{0xd4, 0xc3, 0xb2, 0xa1, 2, 0, 4, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x10, 0, 1, 0, 0, 0} // snaplen 1 MiB
+	rec := func(caplen, length uint32, data []byte) []byte {
+		b := []byte{1, 0, 0, 0, 0x40, 0x42, 0x0f, 0}
+		b = append(b, byte(caplen), byte(caplen>>8), byte(caplen>>16), byte(caplen>>24))
+		b = append(b, byte(length), byte(length>>8), byte(length>>16), byte(length>>24))
+		return append(b, data...)
+	}
+	big := bytes.Repeat([]byte{0xab}, 700_000)
+	cases := [][]byte{
+		append(append([]byte(nil), hdr...), rec(700_000, 700_000, big)...),
+		append(append(append([]byte(nil), hdr...), rec(10, 10, big[:10])...), rec(700_000, 700_000, big[:1000])...),
+		append(append([]byte(nil), hdr...), rec(2_000_000, 2_000_000, nil)...),
+		append(append([]byte(nil), hdr...), rec(20, 10, big[:20])...),
+		append(append([]byte(nil), hdr...), rec(300_000, 300_000, big[:300_000])...),
+	}
+	for i, c := range cases {
+		for _, one := range []bool{false, true} {
+			compareReaders(t, "odd"+string(rune('0'+i)), c, one)
+		}
+	}
+}
