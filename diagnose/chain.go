@@ -104,7 +104,10 @@ func issuedBy(child, parent *x509.Certificate) bool {
 // checkSig checks parent's signature on child without the CA-flag checks of
 // CheckSignatureFrom (those are findings, not reasons to lose the path).
 // SHA-1 and MD5 signatures count as made (they are reported as weak).
-func checkSig(child, parent *x509.Certificate) bool {
+// Results are remembered (see sigCache).
+func checkSig(child, parent *x509.Certificate) bool { return cachedCheckSig(child, parent) }
+
+func verifySig(child, parent *x509.Certificate) bool {
 	err := parent.CheckSignature(child.SignatureAlgorithm, child.RawTBSCertificate, child.Signature)
 	var insecure x509.InsecureAlgorithmError
 	return err == nil || errors.As(err, &insecure)
