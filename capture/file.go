@@ -32,6 +32,7 @@ type File struct {
 	pcap       *pcapgo.Reader
 	records    *pcapRecords // reads the records after pcapgo read the header
 	ng         *pcapgo.NgReader
+	secrets    *secretsScanner // pcapng: Decryption Secrets Blocks
 	closer     io.Closer
 	counter    *countingReader
 	lt         layers.LinkType
@@ -120,7 +121,8 @@ func NewReader(name string, r io.Reader) (*File, error) {
 	switch {
 	case bytes.Equal(magic, []byte{0x0a, 0x0d, 0x0d, 0x0a}):
 		f.Format = FormatPcapng
-		ng, err := pcapgo.NewNgReader(br, pcapgo.NgReaderOptions{WantMixedLinkType: true})
+		f.secrets = &secretsScanner{r: br}
+		ng, err := pcapgo.NewNgReader(f.secrets, pcapgo.NgReaderOptions{WantMixedLinkType: true})
 		if err != nil {
 			return nil, fmt.Errorf("capture: %s: bad pcapng header: %v", name, err)
 		}
@@ -188,6 +190,26 @@ func (f *File) ReadPacketData() ([]byte, gopacket.CaptureInfo, error) {
 		return nil, ci, err
 	}
 	return data, ci, nil
+}
+
+// Secrets returns the pcapng Decryption Secrets Blocks read since the last
+// call: after NewReader, those before the first packet; after
+// ReadPacketData, any read on the way to the frame returned (the reader
+// may have read a little ahead). Pcap files have none.
+func (f *File) Secrets() []Secret {
+	if f.secrets == nil {
+		return nil
+	}
+	return f.secrets.take()
+}
+
+// SecretsSkipped is how many Decryption Secrets Blocks were skipped
+// because they were too large to keep (over 16 MiB, or 64 MiB in all).
+func (f *File) SecretsSkipped() int {
+	if f.secrets == nil {
+		return 0
+	}
+	return f.secrets.dropped
 }
 
 // LinkType is the link type of the frame last read.

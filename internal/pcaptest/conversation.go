@@ -79,6 +79,9 @@ type Conversation struct {
 	ServerAlert []byte
 	// Version is the negotiated version, 0 if the handshake failed before.
 	Version uint16
+	// KeyLog is what the client wrote to its tls.Config.KeyLogWriter (NSS
+	// key log format), when TLSOptions.KeyLog was set.
+	KeyLog []byte
 }
 
 // Bytes returns the concatenated data written in direction d: what a TCP
@@ -200,6 +203,13 @@ type TLSOptions struct {
 	// NoSessionTickets stops the server from sending TLS 1.3
 	// NewSessionTicket messages after the handshake.
 	NoSessionTickets bool
+	// ClientCurves and ServerCurves set the key exchange groups of each
+	// side; a server that accepts none of the client's key shares answers
+	// TLS 1.3 with a HelloRetryRequest.
+	ClientCurves, ServerCurves []tls.CurveID
+	// KeyLog makes the client write its secrets, as SSLKEYLOGFILE does,
+	// to Conversation.KeyLog.
+	KeyLog bool
 	// Close is appended after what crypto/tls wrote: the close sequence.
 	// Events with a zero Delay get a small default one.
 	Close  []Event
@@ -247,6 +257,7 @@ func Record(o TLSOptions) (*Conversation, error) {
 		MaxVersion:         o.MaxVersion,
 		NextProtos:         o.ALPN,
 		CipherSuites:       o.ClientCipherSuites,
+		CurvePreferences:   o.ClientCurves,
 		InsecureSkipVerify: true, // verified below, with the SNI-independent name
 		VerifyConnection: func(cs tls.ConnectionState) error {
 			opts := x509.VerifyOptions{Roots: roots, CurrentTime: o.PKI.Now, DNSName: o.ServerName, Intermediates: x509.NewCertPool()}
@@ -266,6 +277,10 @@ func Record(o TLSOptions) (*Conversation, error) {
 	if !o.NoSNI {
 		ccfg.ServerName = o.ServerName
 	}
+	var keyLog lockedBuffer
+	if o.KeyLog {
+		ccfg.KeyLogWriter = &keyLog
+	}
 	if o.ClientCert != nil {
 		ccfg.Certificates = []tls.Certificate{*o.ClientCert}
 	}
@@ -274,14 +289,15 @@ func Record(o TLSOptions) (*Conversation, error) {
 		smin = o.ServerMinVersion
 	}
 	scfg := &tls.Config{
-		Time:         now,
-		MinVersion:   smin,
-		MaxVersion:   o.MaxVersion,
-		NextProtos:   o.ALPN,
-		CipherSuites: o.ServerCipherSuites,
-		Certificates: []tls.Certificate{o.PKI.TLSCertificate(o.Chain)},
-		ClientAuth:   o.ClientAuth,
-		ClientCAs:    o.PKI.RootPool(),
+		Time:             now,
+		MinVersion:       smin,
+		MaxVersion:       o.MaxVersion,
+		NextProtos:       o.ALPN,
+		CipherSuites:     o.ServerCipherSuites,
+		CurvePreferences: o.ServerCurves,
+		Certificates:     []tls.Certificate{o.PKI.TLSCertificate(o.Chain)},
+		ClientAuth:       o.ClientAuth,
+		ClientCAs:        o.PKI.RootPool(),
 
 		SessionTicketsDisabled: o.NoSessionTickets,
 	}
@@ -332,6 +348,7 @@ func Record(o TLSOptions) (*Conversation, error) {
 	if ctx.Err() != nil {
 		return nil, fmt.Errorf("pcaptest: conversation timed out")
 	}
+	conv.KeyLog = keyLog.bytes()
 
 	// Turn the write log into timed events.
 	var prev *Event
@@ -566,3 +583,23 @@ type pipeAddr struct{}
 
 func (pipeAddr) Network() string { return "pipe" }
 func (pipeAddr) String() string  { return "pipe" }
+
+// lockedBuffer is a KeyLogWriter: crypto/tls may write from the goroutine
+// of either handshake step.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  []byte
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.b = append(l.b, p...)
+	return len(p), nil
+}
+
+func (l *lockedBuffer) bytes() []byte {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return append([]byte(nil), l.b...)
+}

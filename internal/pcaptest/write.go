@@ -86,6 +86,20 @@ type Interface struct {
 // interface (nanosecond resolution) and the packets of all interfaces merged
 // by timestamp.
 func WritePcapng(w io.Writer, ifaces []Interface) error {
+	return writePcapng(w, ifaces, nil)
+}
+
+// WritePcapngSecrets is WritePcapng with a Decryption Secrets Block of
+// type TLS key log holding keyLog after the interface blocks and before
+// the packets, where `editcap --inject-secrets tls,KEYLOG` puts it.
+func WritePcapngSecrets(w io.Writer, ifaces []Interface, keyLog []byte) error {
+	if len(keyLog) == 0 {
+		return fmt.Errorf("pcaptest: write pcapng: empty key log")
+	}
+	return writePcapng(w, ifaces, keyLog)
+}
+
+func writePcapng(w io.Writer, ifaces []Interface, keyLog []byte) error {
 	if len(ifaces) == 0 {
 		return fmt.Errorf("pcaptest: write pcapng: no interface")
 	}
@@ -112,6 +126,11 @@ func WritePcapng(w io.Writer, ifaces []Interface) error {
 		}
 	}
 	sort.SliceStable(all, func(a, b int) bool { return all[a].p.CI.Timestamp.Before(all[b].p.CI.Timestamp) })
+	if keyLog != nil {
+		if err := ng.WriteDecryptionSecretsBlock(pcapgo.DSB_SECRETS_TYPE_TLS, keyLog); err != nil {
+			return fmt.Errorf("pcaptest: write pcapng: %w", err)
+		}
+	}
 	for _, t := range all {
 		ci := t.p.CI
 		ci.InterfaceIndex = t.if_
