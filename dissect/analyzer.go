@@ -22,6 +22,11 @@ type Options struct {
 	MaxHandshake int
 	// MaxPending caps the out-of-order bytes buffered per direction.
 	MaxPending int
+	// MaxBuffered caps the bytes buffered by all connections together
+	// (out-of-order segments, record bodies, incomplete handshake
+	// messages); past it the connections holding the most are handed over
+	// early (reported, and counted).
+	MaxBuffered int
 	// MaxEvents caps the events recorded per connection; alerts, FIN and
 	// RST always find room in a small reserve beyond it.
 	MaxEvents int
@@ -38,13 +43,16 @@ type Options struct {
 
 func (o *Options) defaults() {
 	if o.MaxConns <= 0 {
-		o.MaxConns = 500_000
+		o.MaxConns = 50_000
 	}
 	if o.MaxHandshake <= 0 {
 		o.MaxHandshake = 256 << 10
 	}
 	if o.MaxPending <= 0 {
 		o.MaxPending = 256 << 10
+	}
+	if o.MaxBuffered <= 0 {
+		o.MaxBuffered = 128 << 20
 	}
 	if o.MaxEvents <= 0 {
 		o.MaxEvents = 128
@@ -86,6 +94,7 @@ type Analyzer struct {
 	nextID   int
 	stats    Stats
 	seg      segment
+	held     int // bytes buffered by all connections (limits.go)
 }
 
 // NewAnalyzer returns an Analyzer that hands every finished connection to
@@ -230,29 +239,4 @@ func (a *Analyzer) finish(done []*conn) {
 		cs.finish(a)
 		a.emit(cs.c)
 	}
-}
-
-// evict makes room in a full flow table by handing over the least recently
-// active tenth of it.
-func (a *Analyzer) evict() {
-	all := make([]*conn, 0, len(a.conns))
-	for _, cs := range a.conns {
-		all = append(all, cs)
-	}
-	slices.SortFunc(all, func(x, y *conn) int {
-		if c := x.lastSeen.Compare(y.lastSeen); c != 0 {
-			return c
-		}
-		return x.c.ID - y.c.ID // deterministic whatever the map order
-	})
-	n := len(all)/10 + 1
-	victims := all[:n]
-	for _, cs := range victims {
-		delete(a.conns, cs.key)
-		cs.c.Ended = "evicted"
-		cs.c.Anomalies = append(cs.c.Anomalies, Anomaly{Code: "limit_reached", Detail: "flow table full: connection evicted before its end"})
-		a.stats.limit("flow table")
-		a.stats.Evicted++
-	}
-	a.finish(victims)
 }

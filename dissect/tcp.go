@@ -14,6 +14,7 @@ type conn struct {
 	lastSeen time.Time
 	hsDone   bool // handshake complete: stop buffering beyond headers
 	reserve  int  // events recorded beyond MaxEvents (alerts, FIN, RST)
+	held     int  // bytes buffered, as last charged to Analyzer.held
 	// swap is set when the side taken for the server sent the ClientHello.
 	// The sides are exchanged once the segment has been handled, never in
 	// the middle of framing it (the framer holds pointers into dirs).
@@ -167,6 +168,7 @@ func (a *Analyzer) tcp(s *segment, ts time.Time) {
 		a.closeFlag(cs, side, s, ts)
 	}
 	cs.applySwap()
+	a.account(cs)
 }
 
 // applySwap exchanges the sides if a ClientHello asked for it.
@@ -241,7 +243,7 @@ func (a *Analyzer) outOfOrder(cs *conn, side Side, seq uint32, p []byte, missing
 	if missing > 0 {
 		p = p[:0] // the framer cannot use a segment with a hole in it
 	}
-	if d.pendN+len(p) > a.pendingCap(cs) {
+	if d.pendN+len(p)+(len(d.pend)+1)*pendingOverhead > a.pendingCap(cs) {
 		a.stats.limit("out-of-order buffer")
 		cs.anomaly(Anomaly{Code: "limit_reached", Frame: a.frame, Detail: "out-of-order buffer full: bytes skipped"})
 		a.skipToPending(cs, side, ts)
@@ -412,9 +414,14 @@ func flagString(f uint8) string {
 func (cs *conn) event(a *Analyzer, e Event) {
 	c := cs.c
 	if len(c.Events) >= a.o.MaxEvents {
+		// The reserve (32) keeps room for the first FIN and RST of each
+		// side (4 at most) whatever came before: a flood of alerts
+		// cannot hide who closed the connection.
 		switch e.Kind {
-		case EvAlert, EvEncryptedAlert, EvFIN, EvRST, EvGap, EvNotTLS:
-			if cs.reserve < 32 {
+		case EvFIN, EvRST:
+			cs.reserve++
+		case EvAlert, EvEncryptedAlert, EvGap, EvNotTLS:
+			if cs.reserve < 32-4 {
 				cs.reserve++
 				break
 			}
@@ -468,6 +475,8 @@ func (cs *conn) finish(a *Analyzer) {
 		d.tls.release()
 	}
 	cs.applySwap()
+	a.held -= cs.held
+	cs.held = 0
 	checkRefusal(cs.c)
 	if cs.c.TLS {
 		a.stats.TLSConns++

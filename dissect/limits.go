@@ -1,0 +1,131 @@
+package dissect
+
+import "slices"
+
+// Memory bounds beyond the per-connection caps (STYLE habit 20): the flow
+// table is evicted by least recent activity when full, and the bytes
+// buffered by all connections together (out-of-order segments, record
+// bodies, incomplete handshake messages) are capped by Options.MaxBuffered:
+// past it, the connections holding the most are handed over early.
+
+// pendingOverhead is what one buffered out-of-order segment costs beyond
+// its bytes (the pending entry, the allocation). It is charged against
+// MaxPending so that a stream cut into 1-byte segments cannot hold more
+// entries than bytes would allow, nor make draining them quadratic.
+const pendingOverhead = 64
+
+// bodyKeep is the largest record body buffer a direction keeps between
+// records; a larger one is released and grown again when needed, so that an
+// idle connection holds little.
+const bodyKeep = 1 << 10
+
+// trim releases the buffers a direction does not need between records.
+func (t *tlsStream) trim() {
+	if t.need == 0 && cap(t.body) > bodyKeep {
+		t.body = nil
+	}
+	if t.hs != nil && t.hs.Buffered() == 0 && !t.hsFailed {
+		t.hs = nil
+	}
+}
+
+// holding is how many bytes cs buffers, as charged against MaxBuffered.
+func (cs *conn) holding() int {
+	n := 0
+	for i := range cs.dirs {
+		d := &cs.dirs[i]
+		n += d.pendN + len(d.pend)*pendingOverhead + cap(d.tls.body) + len(d.tls.v2)
+		if d.tls.hs != nil {
+			n += d.tls.hs.Buffered()
+		}
+	}
+	return n
+}
+
+// account updates the bytes cs buffers after a segment, and sheds
+// connections when all of them together hold more than MaxBuffered.
+func (a *Analyzer) account(cs *conn) {
+	cs.dirs[Client].tls.trim()
+	cs.dirs[Server].tls.trim()
+	h := cs.holding()
+	a.held += h - cs.held
+	cs.held = h
+	if a.held > a.o.MaxBuffered {
+		a.shed()
+	}
+}
+
+// shed hands over the connections buffering the most until the total is
+// back under three quarters of MaxBuffered.
+func (a *Analyzer) shed() {
+	var big []*conn
+	for _, cs := range a.conns {
+		if cs.held > 0 {
+			big = append(big, cs)
+		}
+	}
+	slices.SortFunc(big, func(x, y *conn) int {
+		if x.held != y.held {
+			return y.held - x.held
+		}
+		return x.c.ID - y.c.ID
+	})
+	goal := a.o.MaxBuffered / 4 * 3
+	var victims []*conn
+	for _, cs := range big {
+		if a.held <= goal {
+			break
+		}
+		a.held -= cs.held
+		cs.held = 0
+		delete(a.conns, cs.key)
+		cs.c.Ended = "evicted"
+		cs.c.Anomalies = append(cs.c.Anomalies, Anomaly{Code: "limit_reached", Frame: a.frame, Detail: "buffer memory full: connection handed over before its end"})
+		a.stats.limit("buffer memory")
+		a.stats.Evicted++
+		victims = append(victims, cs)
+	}
+	a.finish(victims)
+}
+
+// evict makes room in a full flow table by handing over the least recently
+// active tenth of it; among connections last active at the same time, the
+// older ones (by ID), so that the choice does not depend on the map order.
+// Only the times are sorted (plain integers, no pointer chasing): the
+// flow table may hold hundreds of thousands of connections.
+func (a *Analyzer) evict() {
+	type key struct {
+		t  int64
+		cs *conn
+	}
+	keys := make([]key, 0, len(a.conns))
+	times := make([]int64, 0, len(a.conns))
+	for _, cs := range a.conns {
+		t := cs.lastSeen.UnixNano()
+		keys = append(keys, key{t, cs})
+		times = append(times, t)
+	}
+	n := len(keys)/10 + 1
+	slices.Sort(times)
+	last := times[n-1] // the n-th least recent activity
+	victims := make([]*conn, 0, n)
+	var ties []*conn
+	for _, k := range keys {
+		switch {
+		case k.t < last:
+			victims = append(victims, k.cs)
+		case k.t == last:
+			ties = append(ties, k.cs)
+		}
+	}
+	slices.SortFunc(ties, func(x, y *conn) int { return x.c.ID - y.c.ID })
+	victims = append(victims, ties[:n-len(victims)]...)
+	for _, cs := range victims {
+		delete(a.conns, cs.key)
+		cs.c.Ended = "evicted"
+		cs.c.Anomalies = append(cs.c.Anomalies, Anomaly{Code: "limit_reached", Detail: "flow table full: connection evicted before its end"})
+		a.stats.limit("flow table")
+		a.stats.Evicted++
+	}
+	a.finish(victims)
+}
