@@ -39,6 +39,9 @@ type Options struct {
 	Filter func(data []byte, lt layers.LinkType) bool
 	// Certs caches parsed certificates; one is made when nil.
 	Certs *CertCache
+	// Keys, when set, supplies key log secrets: encrypted handshake
+	// records, alerts and Finished are then decrypted (decrypt.go).
+	Keys KeySource
 }
 
 func (o *Options) defaults() {

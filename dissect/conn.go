@@ -98,6 +98,9 @@ type Event struct {
 	HSType  tlsparse.HandshakeType
 	Flags   string // TCP flags of the frame for EvFIN/EvRST/EvSYN ("FIN,ACK")
 	Detail  string // free text (untrusted bytes escaped by the report)
+	// Decrypted is set on messages and alerts read from encrypted records
+	// with a key log.
+	Decrypted bool
 }
 
 // CertInfo is one certificate as sent on the wire, parsed once and shared
@@ -187,7 +190,10 @@ type Conn struct {
 	// plaintext (STARTTLS, STLS, AUTH TLS, SSLRequest) and no TLS record
 	// followed.
 	UpgradeRefused bool
-	Anomalies      []Anomaly
+	// Decryption says what a key log revealed (Options.Keys); nil when no
+	// key log was given or no encrypted record was seen.
+	Decryption *Decryption
+	Anomalies  []Anomaly
 	// Ended says why the connection was handed over: "closed", "idle",
 	// "evicted", "end of input".
 	Ended string

@@ -27,6 +27,9 @@ func (t *tlsStream) trim() {
 	if t.hs != nil && t.hs.Buffered() == 0 && !t.hsFailed {
 		t.hs = nil
 	}
+	if t.dec != nil && t.dec.hs != nil && t.dec.hs.Buffered() == 0 && !t.dec.hsFailed {
+		t.dec.hs = nil
+	}
 }
 
 // holding is how many bytes cs buffers, as charged against MaxBuffered.
@@ -37,6 +40,9 @@ func (cs *conn) holding() int {
 		n += d.pendN + len(d.pend)*pendingOverhead + cap(d.tls.body) + len(d.tls.v2)
 		if d.tls.hs != nil {
 			n += d.tls.hs.Buffered()
+		}
+		if d.tls.dec != nil && d.tls.dec.hs != nil {
+			n += d.tls.dec.hs.Buffered() // decrypted handshake bytes (decrypt.go)
 		}
 	}
 	return n

@@ -39,13 +39,14 @@ type tlsStream struct {
 	hs       *tlsparse.HandshakeBuffer
 	maxHS    int
 	hsFailed bool
-	v2       []byte // SSLv2 record being collected
-	first    []byte // the first bytes, to judge what the stream is
-	ccs      bool   // sent ChangeCipherSpec
-	enc13    bool   // TLS 1.3: sending encrypted records
-	encSeen  int    // encrypted records sent
-	plain    int64  // plaintext bytes seen before TLS started
-	plainEv  bool   // an EvNotTLS event stands for the current plaintext run
+	v2       []byte  // SSLv2 record being collected
+	first    []byte  // the first bytes, to judge what the stream is
+	ccs      bool    // sent ChangeCipherSpec
+	enc13    bool    // TLS 1.3: sending encrypted records
+	encSeen  int     // encrypted records sent
+	plain    int64   // plaintext bytes seen before TLS started
+	plainEv  bool    // an EvNotTLS event stands for the current plaintext run
+	dec      *decDir // decryption with a key log (decrypt.go); nil: none yet
 }
 
 func (t *tlsStream) init(maxHS int) { t.maxHS = maxHS }
@@ -68,7 +69,7 @@ func (t *tlsStream) lost() {
 }
 
 func (t *tlsStream) release() {
-	t.body, t.v2, t.hs, t.first = nil, nil, nil, nil
+	t.body, t.v2, t.hs, t.first, t.dec = nil, nil, nil, nil, nil
 }
 
 const sslv2Max = 16 << 10
@@ -254,8 +255,12 @@ func (a *Analyzer) endPlain(cs *conn, side Side) {
 }
 
 // keepBody decides whether a record's body is worth buffering: plaintext
-// handshake, alert, CCS and heartbeat records are; encrypted ones are not.
+// handshake, alert, CCS and heartbeat records are; encrypted ones are not,
+// unless a key log can decrypt them (decrypt.go).
 func (a *Analyzer) keepBody(cs *conn, side Side, h tlsparse.RecordHeader) bool {
+	if a.wantDecrypt(cs, side, h) {
+		return true
+	}
 	t := &cs.dirs[side].tls
 	tls13 := cs.c.Version() == tlsparse.VersionTLS13
 	switch h.Type {
@@ -284,6 +289,9 @@ func (a *Analyzer) record(cs *conn, side Side, ts time.Time) {
 	c.TLS = true
 	h := t.rec
 	base := Event{From: side, Frame: a.frame, Time: ts, Offset: t.recStart, PeerAck: -1, Length: h.Length, Count: 1}
+	if a.decrypt(cs, side, base) {
+		return
+	}
 	tls13 := c.Version() == tlsparse.VersionTLS13
 	switch h.Type {
 	case tlsparse.TypeHandshake:

@@ -1,0 +1,397 @@
+package dissect
+
+import (
+	"encoding/hex"
+	"errors"
+	"fmt"
+
+	"github.com/tlstriage/tlstriage/tlsdecrypt"
+	"github.com/tlstriage/tlstriage/tlsparse"
+)
+
+// KeySource finds the secrets a key log holds for a connection, by the
+// client random of its ClientHello. *tlsdecrypt.KeyLog implements it. A
+// source that also has a Len method and reports 0 is taken as no key log
+// at all, until it holds secrets.
+type KeySource interface {
+	Lookup(clientRandom []byte) *tlsdecrypt.Secrets
+}
+
+// Decryption says what a key log revealed of a connection's encrypted
+// records. It is set on connections whose encrypted records were seen while
+// a KeySource was given.
+type Decryption struct {
+	// ClientRandom is the random the secrets were looked up by (hex).
+	ClientRandom string
+	// Keys reports whether the key source held secrets for the connection.
+	Keys bool
+	// Unsupported says why decryption was not attempted (a version or
+	// cipher suite this tool cannot decrypt); "" otherwise.
+	Unsupported string
+	// Missing names the key log labels the connection needed that the log
+	// lacks ("CLIENT_HANDSHAKE_TRAFFIC_SECRET", ...), in the order needed.
+	Missing []string
+	// Records counts the records decrypted, by side.
+	Records [2]int
+	// Mismatch is set, by side, when the first record failed
+	// authentication: the secrets do not belong to this connection.
+	Mismatch [2]bool
+	// Failed says, by side, why decryption stopped early ("" when it did
+	// not), with FailedFrame the frame of the record that failed.
+	Failed      [2]string
+	FailedFrame [2]int
+}
+
+func (d *Decryption) missing(label string) {
+	for _, m := range d.Missing {
+		if m == label {
+			return
+		}
+	}
+	d.Missing = append(d.Missing, label)
+}
+
+// Bounds of decryption after a side's handshake: only short records (an
+// alert, a session ticket) are worth opening, and only the first few.
+const (
+	maxPostRecordLen = 512
+	maxPostRecords   = 16
+	// maxEarlySkips bounds the client records taken for 0-RTT data (they
+	// fail with the handshake key) before the client's key is judged wrong.
+	maxEarlySkips = 64
+)
+
+// decDir is the decryption state of one direction.
+type decDir struct {
+	off      bool // no (more) decryption for this side
+	c        *tlsdecrypt.Cipher
+	app      bool // TLS 1.3: c is the application traffic cipher
+	hs       *tlsparse.HandshakeBuffer
+	hsFailed bool
+	post     int // records opened after the side's Finished
+	opened   int // records opened
+	early    int // TLS 1.3 client records skipped as 0-RTT data
+}
+
+// decState returns the decryption state of side, creating it (and its
+// cipher) at the side's first encrypted record; nil or an off state means
+// no decryption. Whether the key source has secrets is decided once, at
+// that first record: later records could not be opened anyway, since the
+// sequence numbers of those skipped would be unknown.
+func (a *Analyzer) decState(cs *conn, side Side) *decDir {
+	t := &cs.dirs[side].tls
+	if t.dec != nil {
+		return t.dec
+	}
+	c := cs.c
+	if a.o.Keys == nil || c.ClientHello == nil || c.ServerHello == nil || len(c.ClientHello.Random) != 32 {
+		return nil
+	}
+	if l, ok := a.o.Keys.(interface{ Len() int }); ok && l.Len() == 0 {
+		// An empty key log: no decryption to speak of (yet: secrets may
+		// come later from the capture's Decryption Secrets Blocks).
+		return nil
+	}
+	d := &decDir{off: true}
+	t.dec = d
+	if c.Decryption == nil {
+		c.Decryption = &Decryption{ClientRandom: hex.EncodeToString(c.ClientHello.Random)}
+	}
+	info := c.Decryption
+	if c.Sides[side].Encrypted > 0 {
+		// Secrets that came after this side's first encrypted records:
+		// the sequence numbers of those records are unknown.
+		info.Failed[side] = "the secrets arrived after this side's first encrypted records"
+		info.FailedFrame[side] = a.frame
+		return d
+	}
+	v, suite := c.Version(), uint16(c.ServerHello.CipherSuite)
+	if v != tlsparse.VersionTLS12 && v != tlsparse.VersionTLS13 || !tlsdecrypt.Supported(uint16(v), suite) {
+		info.Unsupported = fmt.Sprintf("%s with %s", v, c.ServerHello.CipherSuite)
+		return d
+	}
+	sec := a.o.Keys.Lookup(c.ClientHello.Random)
+	if sec == nil && c.RetryClientHello != nil {
+		sec = a.o.Keys.Lookup(c.RetryClientHello.Random)
+	}
+	if sec == nil {
+		return d
+	}
+	info.Keys = true
+	var err error
+	if v == tlsparse.VersionTLS13 {
+		secret, label := sec.ClientHandshake, tlsdecrypt.LabelClientHandshakeTraffic
+		if side == Server {
+			secret, label = sec.ServerHandshake, tlsdecrypt.LabelServerHandshakeTraffic
+		}
+		if secret == nil {
+			info.missing(label)
+			return d
+		}
+		d.c, err = tlsdecrypt.NewCipher13(suite, secret)
+	} else {
+		if sec.MasterSecret == nil {
+			info.missing(tlsdecrypt.LabelClientRandom)
+			return d
+		}
+		d.c, err = tlsdecrypt.NewCipher12(tlsdecrypt.Params12{
+			Suite: suite, MasterSecret: sec.MasterSecret,
+			ClientRandom: c.ClientHello.Random, ServerRandom: c.ServerHello.Random,
+			EncryptThenMAC: hasExtension(c.ServerHello, extEncryptThenMAC),
+		}, tlsdecrypt.Side(side))
+	}
+	if err != nil {
+		// The key log checked the sizes; a secret of the other hash size
+		// for this suite is a mismatch too.
+		info.Mismatch[side] = true
+		info.Failed[side] = err.Error()
+		info.FailedFrame[side] = a.frame
+		return d
+	}
+	d.off = false
+	return d
+}
+
+// extEncryptThenMAC is the encrypt_then_mac extension (RFC 7366).
+const extEncryptThenMAC = 22
+
+func hasExtension(sh *tlsparse.ServerHello, typ uint16) bool {
+	for _, e := range sh.Extensions {
+		if e.Type == typ {
+			return true
+		}
+	}
+	return false
+}
+
+// protected reports whether the record with header h that side sends is
+// protected by the side's record keys: in TLS 1.3 every application_data
+// record after the ServerHello, in TLS 1.2 every record after the side's
+// ChangeCipherSpec.
+func (a *Analyzer) protected(cs *conn, side Side, h tlsparse.RecordHeader) bool {
+	c := cs.c
+	if c.ServerHello == nil {
+		return false
+	}
+	switch c.Version() {
+	case tlsparse.VersionTLS13:
+		return h.Type == tlsparse.TypeApplicationData
+	case tlsparse.VersionTLS12:
+		return cs.dirs[side].tls.ccs
+	}
+	return false
+}
+
+// wantDecrypt reports whether the body of the protected record with header
+// h should be kept to be decrypted: while the handshake is in progress,
+// and for a few short records after it.
+func (a *Analyzer) wantDecrypt(cs *conn, side Side, h tlsparse.RecordHeader) bool {
+	if a.o.Keys == nil || !a.protected(cs, side, h) {
+		return false
+	}
+	d := a.decState(cs, side)
+	if d == nil || d.off {
+		return false
+	}
+	if cs.c.Version() == tlsparse.VersionTLS12 {
+		// Finished and alerts; application data is only counted.
+		return h.Type == tlsparse.TypeHandshake || h.Type == tlsparse.TypeAlert
+	}
+	if d.app {
+		return h.Length <= maxPostRecordLen && d.post < maxPostRecords
+	}
+	return true
+}
+
+// decrypt handles a protected record of side whose body was kept, or
+// counts one that was not. It reports whether the record was decrypted and
+// its events recorded; when it was not, the record is handled as an
+// encrypted record (t.keep is cleared).
+func (a *Analyzer) decrypt(cs *conn, side Side, base Event) bool {
+	t := &cs.dirs[side].tls
+	d := t.dec
+	if d == nil || d.off || d.c == nil || !a.protected(cs, side, t.rec) {
+		return false
+	}
+	if !t.keep {
+		d.c.Skip()
+		if d.app {
+			d.post++
+		}
+		return false
+	}
+	t.keep = false
+	c := cs.c
+	info := c.Decryption
+	typ, pt, err := d.c.Open(uint8(t.rec.Type), uint16(t.rec.Version), t.body)
+	if err != nil {
+		if side == Client && c.Version() == tlsparse.VersionTLS13 && d.opened == 0 && !d.app &&
+			c.ClientHello.EarlyData && d.early < maxEarlySkips {
+			// Most likely 0-RTT data, under the early traffic secret.
+			d.early++
+			return false
+		}
+		d.off = true
+		info.FailedFrame[side] = a.frame
+		switch {
+		case d.opened == 0 && errors.Is(err, tlsdecrypt.ErrAuth):
+			info.Mismatch[side] = true
+			info.Failed[side] = "the first encrypted record failed authentication: the secrets do not match this connection"
+		default:
+			info.Failed[side] = fmt.Sprintf("record %d could not be decrypted after %d that could (%v)", d.c.Seq(), d.opened, err)
+		}
+		return false
+	}
+	d.opened++
+	info.Records[side]++
+	if d.app {
+		d.post++
+	}
+	si := &c.Sides[side]
+	si.Encrypted++
+	base.Decrypted = true
+	switch tlsparse.ContentType(typ) {
+	case tlsparse.TypeHandshake:
+		rec := base
+		rec.Decrypted = false
+		rec.Kind = EvEncryptedHandshake
+		if d.app {
+			// Post-handshake messages (NewSessionTicket, KeyUpdate)
+			// stand for themselves.
+		} else {
+			a.encryptedRun(cs, side, rec)
+		}
+		a.decryptedHandshake(cs, side, d, pt, base)
+	case tlsparse.TypeAlert:
+		alerts, err := tlsparse.ParseAlerts(pt)
+		if err != nil || len(alerts) == 0 {
+			base.Kind = EvEncryptedAlert
+			base.Detail = fmt.Sprintf("decrypted, but not an alert (%d bytes)", len(pt))
+			cs.event(a, base)
+			break
+		}
+		for _, al := range alerts {
+			e := base
+			e.Kind = EvAlert
+			e.Alert = al
+			e.Detail = decryptedNote
+			cs.event(a, e)
+		}
+	case tlsparse.TypeApplicationData:
+		base.Decrypted = false
+		base.Kind = EvApplicationData
+		si.AppData++
+		si.AppBytes += int64(t.rec.Length)
+		a.encrypted(cs, side, base)
+	default:
+		base.Kind = EvHandshakeOther
+		base.Detail = fmt.Sprintf("decrypted record of content type %d", typ)
+		cs.event(a, base)
+	}
+	return true
+}
+
+// decryptedNote is the Detail of an alert that was decrypted.
+const decryptedNote = "decrypted with the key log"
+
+// encryptedRun records an encrypted handshake record like encrypted does,
+// merging it into the side's run even when the messages decrypted from the
+// run's records were recorded after it.
+func (a *Analyzer) encryptedRun(cs *conn, side Side, e Event) {
+	ev := cs.c.Events
+	for i := len(ev) - 1; i >= 0; i-- {
+		last := &ev[i]
+		if last.From != side {
+			break
+		}
+		if last.Decrypted {
+			continue
+		}
+		if last.Kind == e.Kind {
+			last.Count++
+			last.Length += e.Length
+			a.checkDone(cs)
+			return
+		}
+		break
+	}
+	a.encrypted(cs, side, e)
+}
+
+// decryptedHandshake feeds decrypted handshake bytes to side's buffer and
+// records each complete message as the plaintext ones are (a Certificate
+// fills the chain), marked as decrypted.
+func (a *Analyzer) decryptedHandshake(cs *conn, side Side, d *decDir, pt []byte, base Event) {
+	if d.hsFailed {
+		return
+	}
+	if d.hs == nil {
+		d.hs = tlsparse.NewHandshakeBuffer(cs.dirs[side].tls.maxHS)
+	}
+	d.hs.Write(pt)
+	for {
+		typ, msg, err := d.hs.Next()
+		if err != nil {
+			d.hsFailed = true
+			a.stats.limit("handshake message size")
+			cs.anomaly(Anomaly{Code: "limit_reached", Frame: a.frame, Detail: "decrypted " + err.Error()})
+			return
+		}
+		if msg == nil {
+			return
+		}
+		switch typ {
+		case tlsparse.ClientHelloType, tlsparse.ServerHelloType:
+			// Never in an encrypted flight: do not let it replace the
+			// hellos seen in plaintext.
+			e := base
+			e.Kind, e.HSType, e.Length, e.Detail = EvHandshakeOther, typ, len(msg), typ.String()
+			cs.anomaly(Anomaly{Code: "unexpected_message", Frame: a.frame, Detail: "decrypted " + typ.String() + " in an encrypted flight"})
+			cs.event(a, e)
+		default:
+			a.handshake(cs, side, typ, msg, base)
+		}
+		if typ == tlsparse.Finished && cs.c.Version() == tlsparse.VersionTLS13 && !d.app {
+			a.nextKeys(cs, side, d)
+		}
+		if typ == tlsparse.KeyUpdate && d.app {
+			// Only the first application traffic secrets are logged.
+			d.off = true
+			return
+		}
+	}
+}
+
+// nextKeys switches side from its TLS 1.3 handshake traffic keys to its
+// first application traffic keys, after its Finished.
+func (a *Analyzer) nextKeys(cs *conn, side Side, d *decDir) {
+	c := cs.c
+	d.app = true
+	sec := a.o.Keys.Lookup(c.ClientHello.Random)
+	if sec == nil && c.RetryClientHello != nil {
+		sec = a.o.Keys.Lookup(c.RetryClientHello.Random)
+	}
+	secret, label := []byte(nil), tlsdecrypt.LabelClientTraffic0
+	if sec != nil {
+		secret = sec.ClientTraffic
+	}
+	if side == Server {
+		label = tlsdecrypt.LabelServerTraffic0
+		if sec != nil {
+			secret = sec.ServerTraffic
+		}
+	}
+	if secret == nil {
+		c.Decryption.missing(label)
+		d.off = true
+		return
+	}
+	ci, err := tlsdecrypt.NewCipher13(uint16(c.ServerHello.CipherSuite), secret)
+	if err != nil {
+		c.Decryption.Failed[side] = err.Error()
+		c.Decryption.FailedFrame[side] = a.frame
+		d.off = true
+		return
+	}
+	d.c = ci
+}
