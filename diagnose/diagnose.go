@@ -62,6 +62,7 @@ func Diagnose(c *dissect.Conn, o Options) *Result {
 	r := &Result{Wire: Verdict(c), TrustStore: trust.Name}
 	r.Failed = Failed(r.Verdict)
 	r.Findings = append(r.Findings, r.Wire.Findings...)
+	r.Findings = append(r.Findings, decryptFindings(c)...)
 	r.Host, r.HostSource = o.Host, "--host"
 	if r.Host == "" && c.SNI() != "" {
 		r.Host, r.HostSource = c.SNI(), "SNI"
@@ -275,7 +276,7 @@ func (r *Result) cause(c *dissect.Conn, trust *truststore.Store) {
 		r.Cause = CauseUnknown
 		if c.ChainHidden {
 			r.CauseDetail = "TLS 1.3 encrypts the server's certificate, so the capture cannot show which chain the client rejected"
-			r.Fix = "re-run with the client's TLS key log (--keylog, from SSLKEYLOGFILE) to decrypt the handshake, or fetch the chain the server sends with `openssl s_client -connect HOST:PORT -servername NAME -showcerts` and check it against the truststore"
+			r.Fix = hiddenChainFix(c)
 		} else {
 			r.CauseDetail = "no certificate was seen in the capture"
 			r.Fix = "capture the whole handshake (from the SYN) to see the server's certificate"

@@ -49,6 +49,7 @@ type Alert struct {
 	Level       string // "warning", "fatal", "" when encrypted
 	Description string // "certificate_unknown", "" when encrypted
 	Encrypted   bool
+	Decrypted   bool // read from an encrypted record with the key log
 	Frame       int
 	Time        time.Time
 	Code        int // description code, -1 when encrypted
@@ -66,6 +67,7 @@ func alertOf(e *dissect.Event) *Alert {
 	a.Level = e.Alert.Level.String()
 	a.Description = e.Alert.Description.String()
 	a.Code = int(e.Alert.Description)
+	a.Decrypted = e.Decrypted
 	return a
 }
 
@@ -434,11 +436,14 @@ func verdict13(c *dissect.Conn, w *Wire) Wire {
 	if flight != nil {
 		if ev, ok := clientHungUp(c, flight); ok {
 			w.CloseAfterCert = ev.Time.Sub(flight.Time)
+			if cert := c.First(dissect.Server, dissect.EvCertificate); cert != nil && cert.Decrypted {
+				return rejectedDecrypted(c, w, cert, ev)
+			}
 			if a := fatalAlert(c, dissect.Client, false); a != nil && certAlert(a.Alert.Description) {
 				w.Alert = alertOf(a)
 				w.Verdict = VerdictClientRejectedCertificate
-				w.Detail = fmt.Sprintf("%s after the server's encrypted flight (frame %d) the client sent %s (frame %d) in plaintext: it did not accept the server's certificate",
-					fmtDur(w.CloseAfterCert), flight.Frame, w.Alert, a.Frame)
+				w.Detail = fmt.Sprintf("%s after the server's encrypted flight (frame %d) the client sent %s (frame %d) %s: it did not accept the server's certificate",
+					fmtDur(w.CloseAfterCert), flight.Frame, w.Alert, a.Frame, plainOrDecrypted(a))
 				return *w
 			}
 			w.Verdict = VerdictClientAbortedAfterFlight

@@ -1,0 +1,133 @@
+package diagnose
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/tlstriage/tlstriage/dissect"
+	"github.com/tlstriage/tlstriage/tlsdecrypt"
+)
+
+// plainOrDecrypted says how an alert event was read.
+func plainOrDecrypted(e *dissect.Event) string {
+	if e.Decrypted {
+		return "(decrypted with the key log)"
+	}
+	return "in plaintext"
+}
+
+// rejectedDecrypted judges a TLS 1.3 client that hung up (first move ev)
+// after the server's flight when the key log revealed the server's
+// Certificate (cert): as in TLS 1.2, the client did not accept the
+// certificate, whether or not its alert could be read.
+func rejectedDecrypted(c *dissect.Conn, w *Wire, cert, ev *dissect.Event) Wire {
+	w.Verdict = VerdictClientRejectedCertificate
+	w.CloseAfterCert = ev.Time.Sub(cert.Time)
+	how := closeSequence(c, dissect.Client)
+	if a := fatalAlert(c, dissect.Client, true); a != nil {
+		w.Alert = alertOf(a)
+		how = fmt.Sprintf("sent %s (frame %d)", w.Alert, a.Frame)
+		switch {
+		case a.Decrypted:
+			how += " (decrypted with the key log)"
+		case a.Kind == dissect.EvEncryptedAlert:
+			how += " (it stays encrypted: the key log lacks the client's handshake secret)"
+		}
+		if fin := closeEvent(c, dissect.Client); fin != nil {
+			how += fmt.Sprintf(", then %s (frame %d)", fin.Flags, fin.Frame)
+		}
+	}
+	w.Detail = fmt.Sprintf("%s after the server's Certificate (frame %d, decrypted with the key log) the client %s without sending its Finished: it did not accept the server's certificate",
+		fmtDur(w.CloseAfterCert), cert.Frame, how)
+	return *w
+}
+
+// shortRandom abbreviates a client random for messages.
+func shortRandom(hex string) string {
+	if len(hex) > 16 {
+		return hex[:16] + "..."
+	}
+	return hex
+}
+
+// sideName names the sender of records in messages.
+func sideName(s dissect.Side) string {
+	if s == dissect.Server {
+		return "server's"
+	}
+	return "client's"
+}
+
+// decryptFindings reports what the key log did for the connection.
+func decryptFindings(c *dissect.Conn) []Finding {
+	d := c.Decryption
+	if d == nil {
+		return nil
+	}
+	if d.Unsupported != "" {
+		return []Finding{{Code: "keylog_unsupported", Severity: SevInfo,
+			Summary: fmt.Sprintf("the key log was not used: decrypting %s is not supported", d.Unsupported)}}
+	}
+	if !d.Keys {
+		sev := SevInfo
+		if c.ChainHidden {
+			sev = SevWarning
+		}
+		return []Finding{{Code: "keylog_no_secrets", Severity: sev,
+			Summary: fmt.Sprintf("the key log holds no secrets for this connection (client random %s): its encrypted records stay unread; the key log must come from this client, written during this capture",
+				shortRandom(d.ClientRandom))}}
+	}
+	var out []Finding
+	for _, s := range []dissect.Side{dissect.Server, dissect.Client} {
+		switch {
+		case d.Mismatch[s]:
+			out = append(out, Finding{Code: "keylog_mismatch", Severity: SevError,
+				Summary: fmt.Sprintf("the key log's secrets for this connection (client random %s) do not decrypt the %s records: %s (frame %d). They belong to another session or the key log is damaged; nothing of that side was decrypted, and nothing is guessed",
+					shortRandom(d.ClientRandom), sideName(s), d.Failed[s], d.FailedFrame[s])})
+		case d.Failed[s] != "":
+			out = append(out, Finding{Code: "decryption_failed", Severity: SevWarning,
+				Summary: fmt.Sprintf("decryption of the %s records stopped at frame %d: %s", sideName(s), d.FailedFrame[s], d.Failed[s])})
+		}
+	}
+	if d.Records[dissect.Server]+d.Records[dissect.Client] > 0 {
+		out = append(out, Finding{Code: "decrypted", Severity: SevInfo,
+			Summary: fmt.Sprintf("decrypted with the key log: %d records from the server, %d from the client", d.Records[dissect.Server], d.Records[dissect.Client])})
+	}
+	var handshake, later []string
+	for _, m := range d.Missing {
+		switch m {
+		case tlsdecrypt.LabelClientTraffic0, tlsdecrypt.LabelServerTraffic0:
+			later = append(later, m)
+		default:
+			handshake = append(handshake, m)
+		}
+	}
+	if len(handshake) > 0 {
+		out = append(out, Finding{Code: "keylog_incomplete", Severity: SevWarning,
+			Summary: fmt.Sprintf("the key log lacks %s for this connection: the records those secrets protect stay unread", strings.Join(handshake, " and "))})
+	}
+	if len(later) > 0 {
+		out = append(out, Finding{Code: "keylog_incomplete", Severity: SevInfo,
+			Summary: fmt.Sprintf("the key log lacks %s for this connection: alerts after the handshake stay unread", strings.Join(later, " and "))})
+	}
+	return out
+}
+
+// hiddenChainFix says what would reveal a TLS 1.3 chain the capture hides.
+func hiddenChainFix(c *dissect.Conn) string {
+	probe := fmt.Sprintf("tlstriage probe %s", c.Server)
+	if sni := c.SNI(); sni != "" {
+		probe += " --sni " + sni
+	}
+	probe += " --truststore <the client's truststore>"
+	d := c.Decryption
+	switch {
+	case d != nil && (d.Mismatch[dissect.Server] || d.Mismatch[dissect.Client]):
+		return fmt.Sprintf("the key log given does not match this connection: pass the key log this client wrote during this capture (--keylog); or fetch and check the chain the server sends with `%s`", probe)
+	case d != nil && d.Keys && len(d.Missing) > 0:
+		return fmt.Sprintf("the key log lacks %s for this connection: pass a complete key log (--keylog); or fetch and check the chain the server sends with `%s`", strings.Join(d.Missing, ", "), probe)
+	case d != nil && !d.Keys && d.Unsupported == "":
+		return fmt.Sprintf("the key log given has no secrets for this connection (client random %s): pass the key log this client wrote during this capture (--keylog); or fetch and check the chain the server sends with `%s`", shortRandom(d.ClientRandom), probe)
+	}
+	return fmt.Sprintf("re-run with the client's TLS key log to decrypt the handshake (--keylog FILE; start the client with SSLKEYLOGFILE=FILE: curl, browsers, OpenSSL -keylogfile, Go's KeyLogWriter, a Java agent), or fetch and check the chain the server sends with `%s`", probe)
+}

@@ -1,0 +1,66 @@
+package diagnose
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/tlstriage/tlstriage/dissect"
+	"github.com/tlstriage/tlstriage/truststore"
+)
+
+// Probe judges the chain a server sent to a probe (tlstriage probe, which
+// connects without verifying) as a client with the truststore of o would
+// judge it, asking for o.Host or else the SNI of c: the chain checks of
+// Diagnose, without a capture. c describes the probe's connection (Chain,
+// ServerHello, ClientHello with the SNI); at is when the chain was fetched.
+//
+// The verdict is VerdictOK when such a client would accept the chain and
+// VerdictClientRejectedCertificate, with the cause and fix a capture of
+// that rejection would give, when it would not.
+func Probe(c *dissect.Conn, o Options, at time.Time) *Result {
+	trust := o.Trust
+	if trust == nil {
+		trust = truststore.Mozilla()
+	}
+	r := &Result{TrustStore: trust.Name}
+	r.Host, r.HostSource = o.Host, "--host"
+	if r.Host == "" && c.SNI() != "" {
+		r.Host, r.HostSource = c.SNI(), "SNI"
+	}
+	if r.Host == "" {
+		r.HostSource = ""
+	}
+	target := fmt.Sprintf("probe of %s", c.Server)
+	if sni := c.SNI(); sni != "" {
+		target += " (SNI " + sni + ")"
+	}
+	if len(c.Chain) == 0 {
+		r.Verdict, r.Failed = VerdictClientRejectedCertificate, true
+		r.Detail = target + ": the server sent no certificate"
+		r.Cause, r.CauseDetail = CauseUnknown, "the server sent an empty certificate list (an anonymous or PSK-only server?)"
+		r.Fix = "check the server's certificate configuration"
+		return r
+	}
+	r.Chain = AnalyzeChain(c.Chain, trust, at)
+	r.Findings = append(r.Findings, r.Chain.Findings...)
+	r.checkCerts(c)
+	reject := !r.Chain.Trusted || r.firstValidity() != nil || r.NameCheck == "mismatch"
+	for _, code := range []string{"weak_key", "weak_signature", "no_server_auth", "intermediate_not_ca"} {
+		reject = reject || r.has(code) != nil
+	}
+	if !reject {
+		r.Verdict = VerdictOK
+		r.Detail = fmt.Sprintf("%s: the server sent %d certificates; a client that trusts %s would accept them", target, len(c.Chain), trust.Name)
+		if r.Host != "" {
+			r.Detail += fmt.Sprintf(" for %q", r.Host)
+		}
+		return r
+	}
+	r.Verdict, r.Failed = VerdictClientRejectedCertificate, true
+	r.Detail = fmt.Sprintf("%s: the server sent %d certificates; a client that trusts %s would reject them", target, len(c.Chain), trust.Name)
+	if r.Host != "" {
+		r.Detail += fmt.Sprintf(" for %q", r.Host)
+	}
+	r.chainCause(c, trust)
+	return r
+}
