@@ -70,7 +70,13 @@ type ChainReport struct {
 	Findings      []Finding
 }
 
+// keyDesc describes c's key ("RSA 2048") and gives its size in bits.
 func keyDesc(c *x509.Certificate) (string, int) {
+	m := memoOf(c)
+	return m.key, m.bits
+}
+
+func keyDescOf(c *x509.Certificate) (string, int) {
 	switch k := c.PublicKey.(type) {
 	case *rsa.PublicKey:
 		return fmt.Sprintf("RSA %d", k.N.BitLen()), k.N.BitLen()
@@ -129,7 +135,7 @@ func Name(c *x509.Certificate) string {
 	if c == nil {
 		return ""
 	}
-	return c.Subject.String()
+	return memoOf(c).name
 }
 
 // AnalyzeChain compares the server's chain with the truststore at time at.
@@ -287,7 +293,9 @@ func anchorBeyond(chain []*dissect.CertInfo, trust *truststore.Store, onPath map
 	return nil, -1
 }
 
-func describeIssuer(c *x509.Certificate) string {
+func describeIssuer(c *x509.Certificate) string { return memoOf(c).issuer }
+
+func issuerDesc(c *x509.Certificate) string {
 	s := c.Issuer.String()
 	if len(c.AuthorityKeyId) > 0 {
 		s += ", key id " + hex.EncodeToString(c.AuthorityKeyId)

@@ -179,11 +179,11 @@ func hasServerAuth(c *x509.Certificate) bool {
 	return false
 }
 
-// nameMatches checks host against the certificate's names (RFC 6125
+// checkName checks host against the certificate's names (RFC 6125
 // wildcards via crypto/x509). A certificate with no SAN is matched against
 // its CN as Java does; the second result then says Go, browsers and curl
 // would not.
-func nameMatches(c *x509.Certificate, host string) (bool, string) {
+func checkName(c *x509.Certificate, host string) (bool, string) {
 	host = strings.TrimSuffix(host, ".")
 	if len(c.DNSNames) == 0 && len(c.IPAddresses) == 0 {
 		if c.Subject.CommonName == "" {
