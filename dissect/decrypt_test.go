@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/tlstriage/tlstriage/internal/pcaptest"
@@ -277,4 +278,76 @@ func TestDecryptTLS12(t *testing.T) {
 			}
 		})
 	}
+}
+
+// keyedRejection is a recorded TLS 1.3 handshake whose client rejects the
+// chain, with the client's key log.
+var keyedRejection = sync.OnceValues(func() (*pcaptest.Conversation, error) {
+	return pcaptest.Record(pcaptest.TLSOptions{MaxVersion: tls.VersionTLS13, ClientRoots: x509.NewCertPool(), KeyLog: true})
+})
+
+// TestDecryptSegmentation decrypts the same handshake cut into segments of
+// every size: record bodies are kept across segments.
+func TestDecryptSegmentation(t *testing.T) {
+	conv, err := keyedRejection()
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys := parseKeyLog(t, conv.KeyLog)
+	var want string
+	for _, cut := range []func(int, []byte) [][]byte{whole, sizes(1), sizes(3, 700, 5), sizes(1400)} {
+		conns, _ := analyze(t, Options{Keys: keys}, stream{cut: cut}.segments(conv))
+		c := only(t, conns)
+		got := timeline(c)
+		if want == "" {
+			want = got
+		}
+		if got != want || len(c.Chain) != 2 || c.Decryption.Records != [2]int{1, 4} || !strings.Contains(got, "c:Alert[bad_certificate]*") {
+			t.Errorf("timeline %s, %d certificates, decryption %+v; want\n %s", got, len(c.Chain), c.Decryption, want)
+		}
+	}
+}
+
+// FuzzDecrypt replaces the server's encrypted flight of a real handshake
+// with arbitrary bytes, with the key log of the real one: never a panic,
+// never a certificate that was not decrypted, and any failure is reported.
+func FuzzDecrypt(f *testing.F) {
+	conv, err := keyedRejection()
+	if err != nil {
+		f.Fatal(err)
+	}
+	server := conv.Bytes(pcaptest.ServerToClient)
+	h, err := tlsparse.ReadRecordHeader(server)
+	if err != nil {
+		f.Fatal(err)
+	}
+	hello := server[:tlsparse.RecordHeaderLen+h.Length] // the ServerHello record
+	f.Add(server[len(hello):])
+	f.Add([]byte{0x17, 0x03, 0x03, 0x00, 0x11, 1, 2, 3})
+	f.Add(append([]byte{0x14, 0x03, 0x03, 0x00, 0x01, 0x01}, server[len(hello)+6:]...))
+	var k tlsdecrypt.KeyLog
+	if _, err := k.Parse(bytes.NewReader(conv.KeyLog)); err != nil {
+		f.Fatal(err)
+	}
+	f.Fuzz(func(t *testing.T, rest []byte) {
+		fc := &pcaptest.Conversation{Events: []pcaptest.Event{
+			{Dir: pcaptest.ClientToServer, Data: conv.Bytes(pcaptest.ClientToServer)},
+			{Dir: pcaptest.ServerToClient, Data: append(bytes.Clone(hello), rest...)},
+		}}
+		conns, _ := analyze(t, Options{Keys: &k}, stream{cut: sizes(1000)}.segments(fc))
+		for _, c := range conns {
+			d := c.Decryption
+			if len(c.Chain) > 0 && (d == nil || d.Records[Server] == 0) {
+				t.Fatalf("a chain without a decrypted server record: %+v", d)
+			}
+			if d != nil && d.Mismatch[Server] && d.Records[Server] != 0 {
+				t.Fatalf("a mismatch after records were decrypted: %+v", d)
+			}
+			for _, e := range c.Events {
+				if e.Decrypted && (d == nil || d.Records[e.From] == 0) {
+					t.Fatalf("a decrypted event without a decrypted record: %+v", e)
+				}
+			}
+		}
+	})
 }
