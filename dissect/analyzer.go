@@ -98,6 +98,10 @@ type Analyzer struct {
 	stats    Stats
 	seg      segment
 	held     int // bytes buffered by all connections (limits.go)
+	// heaps order the connections by last activity, tombQ the
+	// tombstones by age (expiry.go).
+	heaps [2]connHeap
+	tombQ tombQueue
 }
 
 // NewAnalyzer returns an Analyzer that hands every finished connection to
@@ -110,6 +114,7 @@ func NewAnalyzer(o Options, emit func(*Conn)) *Analyzer {
 		emit:  emit,
 		conns: make(map[flowKey]*conn),
 		tombs: make(map[flowKey]time.Time),
+		heaps: [2]connHeap{{h: heapIdle}, {h: heapLinger}},
 	}
 }
 
@@ -123,6 +128,7 @@ func (a *Analyzer) SetFile(name string) {
 	a.now = time.Time{}
 	a.lastScan = time.Time{}
 	clear(a.tombs)
+	a.tombQ.reset()
 	a.stats.Files++
 }
 
@@ -203,34 +209,36 @@ func (a *Analyzer) Flush() {
 	a.scan(true)
 }
 
-// scan hands over closed, idle (or, with all, every) connection.
+// scan hands over closed, idle (or, with all, every) connection: those
+// closed at least Linger ago, and those idle for at least Idle, found
+// without walking the flow table (expiry.go).
 func (a *Analyzer) scan(all bool) {
 	var done []*conn
-	for k, cs := range a.conns {
-		switch {
-		case all:
+	if all {
+		for _, cs := range a.conns {
 			cs.c.Ended = "end of input"
 			if cs.closed {
 				cs.c.Ended = "closed"
 			}
-		case cs.closed && a.now.Sub(cs.lastSeen) >= a.o.Linger:
-			cs.c.Ended = "closed"
-		case a.now.Sub(cs.lastSeen) >= a.o.Idle:
-			cs.c.Ended = "idle"
-		default:
-			continue
+			done = append(done, cs)
 		}
-		delete(a.conns, k)
-		if cs.closed && !all {
-			a.tombs[k] = a.now
-		}
-		done = append(done, cs)
+		clear(a.conns)
+		clear(a.tombs)
+		a.tombQ.reset()
+		a.heaps[heapIdle].reset()
+		a.heaps[heapLinger].reset()
+		a.finish(done)
+		return
 	}
-	for k, t := range a.tombs {
-		if all || a.now.Sub(t) >= a.o.Idle {
-			delete(a.tombs, k)
+	done = a.due(done)
+	for _, cs := range done {
+		delete(a.conns, cs.key)
+		if cs.closed {
+			a.tombs[cs.key] = a.now
+			a.tombQ.push(cs.key, a.now)
 		}
 	}
+	a.expireTombs()
 	a.finish(done)
 }
 
@@ -239,6 +247,8 @@ func (a *Analyzer) scan(all bool) {
 func (a *Analyzer) finish(done []*conn) {
 	slices.SortFunc(done, func(x, y *conn) int { return x.c.ID - y.c.ID })
 	for _, cs := range done {
+		a.heaps[heapIdle].remove(cs)
+		a.heaps[heapLinger].remove(cs)
 		cs.finish(a)
 		a.emit(cs.c)
 	}

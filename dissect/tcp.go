@@ -15,6 +15,10 @@ type conn struct {
 	hsDone   bool // handshake complete: stop buffering beyond headers
 	reserve  int  // events recorded beyond MaxEvents (alerts, FIN, RST)
 	held     int  // bytes buffered, as last charged to Analyzer.held
+	// hkey and hidx are the connection's key and position in the
+	// Analyzer's expiry heaps (expiry.go); hidx is -1 out of a heap.
+	hkey [2]time.Time
+	hidx [2]int
 	// swap is set when the side taken for the server sent the ClientHello.
 	// The sides are exchanged once the segment has been handled, never in
 	// the middle of framing it (the framer holds pointers into dirs).
@@ -67,10 +71,11 @@ func (a *Analyzer) newConn(key flowKey, s *segment, ts time.Time) *conn {
 	}
 	c.Client, c.Server = client, server
 	c.Sides[Client].Addr, c.Sides[Server].Addr = client, server
-	cs := &conn{c: c, key: key}
+	cs := &conn{c: c, key: key, hidx: [2]int{-1, -1}}
 	cs.dirs[Client].tls.init(a.o.MaxHandshake)
 	cs.dirs[Server].tls.init(a.o.MaxHandshake)
 	a.conns[key] = cs
+	a.heaps[heapIdle].push(cs, ts)
 	return cs
 }
 
@@ -125,6 +130,7 @@ func (a *Analyzer) tcp(s *segment, ts time.Time) {
 		side = Client
 	}
 	cs.lastSeen = ts
+	a.seen(cs, ts)
 	c.LastFrame = a.frame
 	c.LastTime = ts
 	si := &c.Sides[side]
@@ -166,6 +172,7 @@ func (a *Analyzer) tcp(s *segment, ts time.Time) {
 	}
 	if s.flags&(flagFIN|flagRST) != 0 {
 		a.closeFlag(cs, side, s, ts)
+		a.closing(cs)
 	}
 	cs.applySwap()
 	a.account(cs)

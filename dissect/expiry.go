@@ -1,0 +1,210 @@
+package dissect
+
+import "time"
+
+// Connections are handed over when idle (Options.Idle) or, once closed,
+// when Linger has passed since their last packet; closed connections leave
+// a tombstone for Idle so that their late segments are not taken for new
+// connections. Finding them must not cost a walk over the flow table (or
+// over the tombstones, which outnumber the open connections on a busy
+// link) every Linger/2: two min-heaps order the connections by their last
+// activity, one for all of them (Idle) and one for the closed ones
+// (Linger), and the tombstones are kept in the order they were made.
+//
+// A heap key is a lower bound of the connection's last activity: a packet
+// does not touch the heaps unless its timestamp is earlier than the key (a
+// capture whose clock steps back). When a key comes due the connection is
+// judged on its real last activity, and put back with that key if it is not
+// due after all. The set handed over at each scan is exactly the set of
+// connections the condition of scan selects.
+
+// Heaps of connections.
+const (
+	heapIdle   = 0 // every connection in the table, for Idle
+	heapLinger = 1 // closed connections, for Linger
+)
+
+// connHeap is a min-heap of connections by conn.hkey; conn.hidx is the
+// position of a connection in each heap (-1 when not in it).
+type connHeap struct {
+	h  int // which heap: heapIdle or heapLinger
+	cs []*conn
+}
+
+func (q *connHeap) less(i, j int) bool {
+	return q.cs[i].hkey[q.h].Before(q.cs[j].hkey[q.h])
+}
+
+func (q *connHeap) swap(i, j int) {
+	q.cs[i], q.cs[j] = q.cs[j], q.cs[i]
+	q.cs[i].hidx[q.h] = i
+	q.cs[j].hidx[q.h] = j
+}
+
+func (q *connHeap) up(j int) {
+	for j > 0 {
+		i := (j - 1) / 2
+		if !q.less(j, i) {
+			break
+		}
+		q.swap(i, j)
+		j = i
+	}
+}
+
+// down sifts the entry at i0 down; it reports whether it moved.
+func (q *connHeap) down(i0 int) bool {
+	i, n := i0, len(q.cs)
+	for {
+		j := 2*i + 1
+		if j >= n {
+			break
+		}
+		if r := j + 1; r < n && q.less(r, j) {
+			j = r
+		}
+		if !q.less(j, i) {
+			break
+		}
+		q.swap(i, j)
+		i = j
+	}
+	return i > i0
+}
+
+// push adds cs with key t.
+func (q *connHeap) push(cs *conn, t time.Time) {
+	cs.hkey[q.h] = t
+	cs.hidx[q.h] = len(q.cs)
+	q.cs = append(q.cs, cs)
+	q.up(len(q.cs) - 1)
+}
+
+// remove takes cs out of the heap, if it is in it.
+func (q *connHeap) remove(cs *conn) {
+	i := cs.hidx[q.h]
+	if i < 0 {
+		return
+	}
+	n := len(q.cs) - 1
+	if i != n {
+		q.swap(i, n)
+	}
+	q.cs[n] = nil
+	q.cs = q.cs[:n]
+	cs.hidx[q.h] = -1
+	if i != n && !q.down(i) {
+		q.up(i)
+	}
+}
+
+// lower moves cs's key down to t when t is earlier.
+func (q *connHeap) lower(cs *conn, t time.Time) {
+	if i := cs.hidx[q.h]; i >= 0 && t.Before(cs.hkey[q.h]) {
+		cs.hkey[q.h] = t
+		q.up(i)
+	}
+}
+
+// rekey sets cs's key to t, later than its key.
+func (q *connHeap) rekey(cs *conn, t time.Time) {
+	cs.hkey[q.h] = t
+	q.down(cs.hidx[q.h])
+}
+
+func (q *connHeap) reset() {
+	for _, cs := range q.cs {
+		cs.hidx[q.h] = -1
+	}
+	clear(q.cs)
+	q.cs = q.cs[:0]
+}
+
+// seen notes a packet of cs at ts (after cs.lastSeen = ts).
+func (a *Analyzer) seen(cs *conn, ts time.Time) {
+	a.heaps[heapIdle].lower(cs, ts)
+	a.heaps[heapLinger].lower(cs, ts)
+}
+
+// closing puts cs, just closed, in the Linger heap.
+func (a *Analyzer) closing(cs *conn) {
+	if cs.closed && cs.hidx[heapLinger] < 0 && cs.hidx[heapIdle] >= 0 {
+		a.heaps[heapLinger].push(cs, cs.lastSeen)
+	}
+}
+
+// due collects the connections scan hands over, marked with why they end,
+// and takes them out of both heaps.
+func (a *Analyzer) due(done []*conn) []*conn {
+	for h, wait := range [2]time.Duration{a.o.Idle, a.o.Linger} {
+		q := &a.heaps[h]
+		for len(q.cs) > 0 {
+			cs := q.cs[0]
+			if a.now.Sub(cs.hkey[h]) < wait {
+				break
+			}
+			switch {
+			case cs.closed && a.now.Sub(cs.lastSeen) >= a.o.Linger:
+				cs.c.Ended = "closed"
+			case a.now.Sub(cs.lastSeen) >= a.o.Idle:
+				cs.c.Ended = "idle"
+			default:
+				// Active since its key: due later.
+				q.rekey(cs, cs.lastSeen)
+				continue
+			}
+			a.heaps[heapIdle].remove(cs)
+			a.heaps[heapLinger].remove(cs)
+			done = append(done, cs)
+		}
+	}
+	return done
+}
+
+// tomb is a tombstone in the order tombstones were made.
+type tomb struct {
+	key flowKey
+	at  time.Time
+}
+
+// tombQueue is a FIFO of tombstones; Analyzer.tombs maps a key to the time
+// of its latest one, so an entry whose time differs is stale.
+type tombQueue struct {
+	q    []tomb
+	head int
+}
+
+func (t *tombQueue) push(k flowKey, at time.Time) {
+	if t.head > 0 && t.head == len(t.q) {
+		t.q, t.head = t.q[:0], 0
+	}
+	t.q = append(t.q, tomb{k, at})
+}
+
+// expire removes the tombstones older than Idle. Tombstones are made at
+// Analyzer.now, which never goes back: the queue is in time order.
+func (a *Analyzer) expireTombs() {
+	t := &a.tombQ
+	for t.head < len(t.q) {
+		e := t.q[t.head]
+		if a.now.Sub(e.at) < a.o.Idle {
+			break
+		}
+		if at, ok := a.tombs[e.key]; ok && at.Equal(e.at) {
+			delete(a.tombs, e.key)
+		}
+		t.q[t.head] = tomb{}
+		t.head++
+	}
+	// Keep the backing array from growing without bound.
+	if t.head > 1024 && t.head > len(t.q)/2 {
+		n := copy(t.q, t.q[t.head:])
+		clear(t.q[n:])
+		t.q, t.head = t.q[:n], 0
+	}
+}
+
+func (t *tombQueue) reset() {
+	clear(t.q)
+	t.q, t.head = t.q[:0], 0
+}
