@@ -35,6 +35,8 @@ type File struct {
 	secrets    *secretsScanner // pcapng: Decryption Secrets Blocks
 	closer     io.Closer
 	counter    *countingReader
+	framing    *framing // checks the framing of the (decompressed) bytes
+	frames     int      // frames returned
 	lt         layers.LinkType
 	size       int64 // bytes on disk, -1 when unknown
 }
@@ -100,8 +102,11 @@ func (c *countingReader) Read(p []byte) (int, error) {
 // NewReader reads a capture from r; name is used in messages only.
 func NewReader(name string, r io.Reader) (*File, error) {
 	cr := &countingReader{r: r}
-	br := bufio.NewReaderSize(cr, 1<<16)
-	f := &File{Name: name, counter: cr, size: -1}
+	// The framing checker (damage.go) sees the bytes on their way to the
+	// readers; on a compressed file it steps aside for a second one that
+	// sees them decompressed.
+	f := &File{Name: name, counter: cr, size: -1, framing: newFraming(cr, name)}
+	br := bufio.NewReaderSize(f.framing, 1<<16)
 	magic, err := br.Peek(4)
 	if len(magic) >= 2 && magic[0] == 0x1f && magic[1] == 0x8b {
 		zr, zerr := gzip.NewReader(br)
@@ -109,10 +114,14 @@ func NewReader(name string, r io.Reader) (*File, error) {
 			return nil, fmt.Errorf("capture: %s: corrupt gzip header: %v", name, zerr)
 		}
 		f.Compressed = true
-		br = bufio.NewReaderSize(zr, 1<<16)
+		f.framing = newFraming(zr, name)
+		br = bufio.NewReaderSize(f.framing, 1<<16)
 		magic, err = br.Peek(4)
 	}
 	if len(magic) < 4 {
+		if d := f.explain(io.ErrUnexpectedEOF, 0); d != io.ErrUnexpectedEOF {
+			return nil, d
+		}
 		if len(magic) == 0 && (err == io.EOF || err == nil) {
 			return nil, fmt.Errorf("capture: %s: empty file", name)
 		}
@@ -124,7 +133,7 @@ func NewReader(name string, r io.Reader) (*File, error) {
 		f.secrets = &secretsScanner{r: br}
 		ng, err := pcapgo.NewNgReader(f.secrets, pcapgo.NgReaderOptions{WantMixedLinkType: true})
 		if err != nil {
-			return nil, fmt.Errorf("capture: %s: bad pcapng header: %v", name, err)
+			return nil, f.badHeader("pcapng", err)
 		}
 		f.ng = ng
 		f.lt = ng.LinkType()
@@ -136,7 +145,7 @@ func NewReader(name string, r io.Reader) (*File, error) {
 		}
 		pr, err := pcapgo.NewReader(br)
 		if err != nil {
-			return nil, fmt.Errorf("capture: %s: bad pcap header: %v", name, err)
+			return nil, f.badHeader("pcap", err)
 		}
 		f.pcap = pr
 		f.lt = pr.LinkType()
@@ -181,6 +190,9 @@ func (f *File) ReadPacketData() ([]byte, gopacket.CaptureInfo, error) {
 		data, ci, err = f.records.next()
 	}
 	if err != nil {
+		if d := f.explain(err, f.frames+1); d != err {
+			return nil, ci, d
+		}
 		if err == io.EOF {
 			return nil, ci, io.EOF
 		}
@@ -189,6 +201,7 @@ func (f *File) ReadPacketData() ([]byte, gopacket.CaptureInfo, error) {
 		}
 		return nil, ci, err
 	}
+	f.frames++
 	return data, ci, nil
 }
 

@@ -94,6 +94,10 @@ func (a *Analyzer) feedTLS(cs *conn, side Side, p []byte, off int64, ts time.Tim
 			}
 			if _, err := tlsparse.ReadRecordHeader(t.first); err == nil {
 				t.mode = modeTLS
+				// A record header is evidence enough: the connection is
+				// reported even if no record of it is ever complete (cut by
+				// the snapshot length, the capture ends).
+				cs.c.TLS = true
 			} else if _, ok := tlsparse.SSLv2RecordLen(t.first); ok {
 				t.mode = modeSSLv2
 			} else {

@@ -3,6 +3,8 @@ package report
 import (
 	"fmt"
 	"io"
+	"maps"
+	"slices"
 	"strings"
 	"time"
 
@@ -303,11 +305,11 @@ func (t *Text) Close(s *Summary) error {
 		if st.Retransmits > 0 {
 			extra = append(extra, fmt.Sprintf("%d retransmitted segments", st.Retransmits))
 		}
-		for k, v := range st.LimitsReached {
-			extra = append(extra, fmt.Sprintf("limit %q reached %d times", k, v))
+		for _, k := range slices.Sorted(maps.Keys(st.LimitsReached)) {
+			extra = append(extra, fmt.Sprintf("limit %q reached %d times", k, st.LimitsReached[k]))
 		}
 		if st.Evicted > 0 {
-			extra = append(extra, fmt.Sprintf("%d connections evicted (flow table full)", st.Evicted))
+			extra = append(extra, fmt.Sprintf("%d connections handed over before their end (flow table or buffer memory full)", st.Evicted))
 		}
 		if len(extra) > 0 {
 			t.printf("  not seen or not kept: %s\n", strings.Join(extra, "; "))

@@ -213,13 +213,25 @@ func analyzeFiles(ctx context.Context, cfg *config, trust *truststore.Store, fil
 	for _, name := range cfg.files {
 		f, err := capture.OpenFile(name, stdin)
 		if err != nil {
+			if isDamage(err) {
+				msg := damageWarning(name, err, 0)
+				warnf(stderr, "%s", msg)
+				warnings = append(warnings, msg)
+				damaged = true
+				continue
+			}
 			errorf(stderr, "%v", err)
 			unreadable = true
 			continue
 		}
 		an.SetFile(name)
-		err = an.Run(ctx, f)
+		seen := newWatch(f, f, an)
+		err = an.Run(ctx, seen)
 		f.Close()
+		for _, msg := range seen.notes(name) {
+			warnf(stderr, "%s", msg)
+			warnings = append(warnings, msg)
+		}
 		if err != nil {
 			if ctx.Err() != nil {
 				warnf(stderr, "interrupted: the report covers what was read")
@@ -227,7 +239,7 @@ func analyzeFiles(ctx context.Context, cfg *config, trust *truststore.Store, fil
 				damaged = true
 				break
 			}
-			msg := fmt.Sprintf("%s: after frame %d: %v: the report covers the frames before", name, an.Frame(), err)
+			msg := damageWarning(name, err, an.Frame())
 			warnf(stderr, "%s", msg)
 			warnings = append(warnings, msg)
 			damaged = true
@@ -236,12 +248,6 @@ func analyzeFiles(ctx context.Context, cfg *config, trust *truststore.Store, fil
 	}
 	an.Flush()
 	st := an.Stats()
-	if st.LinkTypes != nil {
-		for lt, n := range st.LinkTypes {
-			msg := fmt.Sprintf("%d frames of unsupported link type %s were skipped", n, lt)
-			warnings = append(warnings, msg)
-		}
-	}
 	if err := w.Close(&report.Summary{Stats: &st, TrustStore: trust.Name, Warnings: warnings}); err != nil && writeErr == nil {
 		writeErr = err
 	}

@@ -1,0 +1,150 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"maps"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gopacket/gopacket"
+	"github.com/gopacket/gopacket/layers"
+
+	"github.com/tlstriage/tlstriage/capture"
+	"github.com/tlstriage/tlstriage/dissect"
+)
+
+// damageWarning is the warning line for the error that stopped reading a
+// file after read frames: where the file is damaged (cut short, a bad
+// header or block) and that the report covers the frames before.
+func damageWarning(name string, err error, read int) string {
+	var d *capture.DamageError
+	if !errors.As(err, &d) {
+		// A reader's own complaint about the bytes.
+		d = &capture.DamageError{Frame: read + 1, Msg: err.Error()}
+	}
+	covered := fmt.Sprintf("the report covers the %d frames read", read)
+	if read == 0 {
+		covered = "no frame could be read"
+	}
+	if d.Frame == 0 {
+		return fmt.Sprintf("%s: before frame 1: %s: %s", name, d.Msg, covered)
+	}
+	return fmt.Sprintf("%s: frame %d: %s: reading stopped there; %s", name, d.Frame, d.Msg, covered)
+}
+
+// isDamage reports whether err says that a capture file is damaged, rather
+// than missing or not a capture.
+func isDamage(err error) bool {
+	var d *capture.DamageError
+	return errors.As(err, &d)
+}
+
+// watch is a packet source that notes what is odd in a valid file, for
+// one warning line each: empty frames, frames cut by the snapshot length,
+// frames longer than it, time going backwards, link types dissect does not
+// decode. Each names the first frame concerned.
+type watch struct {
+	dissect.PacketSource
+	file  *capture.File
+	an    *dissect.Analyzer
+	lts   map[string]int64 // unsupported link types counted before this file
+	frame int
+	last  time.Time
+
+	empty, cut, long, back   int // frames
+	emptyAt, cutAt, longAt   int // the first of each
+	backAt                   int
+	cutLen, cutOrig, cutSnap int
+	longLen, longSnap        int
+	backBy                   time.Duration
+	ltAt                     map[layers.LinkType]int // first frame of each link type
+}
+
+func newWatch(src dissect.PacketSource, f *capture.File, an *dissect.Analyzer) *watch {
+	return &watch{PacketSource: src, file: f, an: an, lts: maps.Clone(an.Stats().LinkTypes), ltAt: map[layers.LinkType]int{}}
+}
+
+func (w *watch) ReadPacketData() ([]byte, gopacket.CaptureInfo, error) {
+	data, ci, err := w.PacketSource.ReadPacketData()
+	if err != nil {
+		return data, ci, err
+	}
+	w.frame++
+	lt := w.PacketSource.LinkType()
+	if _, ok := w.ltAt[lt]; !ok && len(w.ltAt) < 64 {
+		w.ltAt[lt] = w.frame
+	}
+	snap := w.file.InterfaceSnaplen(ci.InterfaceIndex)
+	switch {
+	case ci.CaptureLength == 0:
+		if w.empty++; w.empty == 1 {
+			w.emptyAt = w.frame
+		}
+	case ci.CaptureLength < ci.Length:
+		if w.cut++; w.cut == 1 {
+			w.cutAt, w.cutLen, w.cutOrig, w.cutSnap = w.frame, ci.CaptureLength, ci.Length, snap
+		}
+	}
+	if snap > 0 && ci.CaptureLength > snap {
+		if w.long++; w.long == 1 {
+			w.longAt, w.longLen, w.longSnap = w.frame, ci.CaptureLength, snap
+		}
+	}
+	if ci.Timestamp.Before(w.last) {
+		if w.back++; w.back == 1 {
+			w.backAt, w.backBy = w.frame, w.last.Sub(ci.Timestamp)
+		}
+	} else {
+		w.last = ci.Timestamp
+	}
+	return data, ci, nil
+}
+
+// notes returns the warning lines about the file read.
+func (w *watch) notes(name string) []string {
+	var out []string
+	add := func(frame int, format string, args ...any) {
+		out = append(out, fmt.Sprintf("%s: frame %d: ", name, frame)+fmt.Sprintf(format, args...))
+	}
+	if w.empty > 0 {
+		add(w.emptyAt, "an empty frame (0 bytes captured): %d empty frames skipped", w.empty)
+	}
+	if w.cut > 0 {
+		snap := ""
+		if w.cutSnap > 0 {
+			snap = fmt.Sprintf(" (%d)", w.cutSnap)
+		}
+		add(w.cutAt, "%d of its %d bytes captured: %d frames cut by the snapshot length%s, TLS bytes in them are missing (capture with -s 0)", w.cutLen, w.cutOrig, w.cut, snap)
+	}
+	if w.long > 0 {
+		add(w.longAt, "%d bytes captured, longer than the snapshot length the file declares (%d): %d such frames, read anyway", w.longLen, w.longSnap, w.long)
+	}
+	if w.back > 0 {
+		add(w.backAt, "its time is %v earlier than frame %d's: %d frames go back in time, times are used as given", w.backBy, w.backAt-1, w.back)
+	}
+	// Link types dissect skipped in this file.
+	now := w.an.Stats().LinkTypes
+	type skipped struct {
+		lt    layers.LinkType
+		frame int
+		n     int64
+	}
+	var sk []skipped
+	for lt, frame := range w.ltAt {
+		if n := now[lt.String()] - w.lts[lt.String()]; n > 0 {
+			sk = append(sk, skipped{lt, frame, n})
+		}
+	}
+	slices.SortFunc(sk, func(a, b skipped) int { return a.frame - b.frame })
+	for _, s := range sk {
+		name := fmt.Sprintf("%s (%d)", s.lt, int(s.lt))
+		if strings.HasPrefix(s.lt.String(), "Unknown") {
+			name = strconv.Itoa(int(s.lt))
+		}
+		add(s.frame, "link type %s is not supported: %d frames skipped", name, s.n)
+	}
+	return out
+}
