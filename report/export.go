@@ -20,6 +20,7 @@ type Exporter struct {
 	dir     string
 	force   bool
 	seen    map[string]bool
+	bases   map[string]int // distinct chains written under each base name
 	written []string
 	notes   []string
 }
@@ -29,7 +30,7 @@ func NewExporter(dir string, force bool) (*Exporter, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("report: --export-certs: %w", err)
 	}
-	return &Exporter{dir: dir, force: force, seen: map[string]bool{}}, nil
+	return &Exporter{dir: dir, force: force, seen: map[string]bool{}, bases: map[string]int{}}, nil
 }
 
 func safeName(s string) string {
@@ -58,7 +59,7 @@ func (e *Exporter) write(name string, der []byte) error {
 	f, err := os.OpenFile(path, flag, 0o644)
 	if err != nil {
 		if errors.Is(err, fs.ErrExist) {
-			return fmt.Errorf("report: %s exists (use --force to overwrite)", path)
+			return fmt.Errorf("--export-certs: %s already exists (use --force to overwrite it)", path)
 		}
 		return fmt.Errorf("report: %w", err)
 	}
@@ -87,6 +88,13 @@ func (e *Exporter) Add(c *dissect.Conn, r *diagnose.Result) error {
 	base := safeName(strings.ReplaceAll(c.Server.String(), ":", "_"))
 	if sni := c.SNI(); sni != "" {
 		base += "_" + safeName(sni)
+	}
+	// Another chain from the same server and name (a certificate
+	// renewed, two servers behind one address) gets names of its own:
+	// never write over a file of this run, even with force.
+	e.bases[base]++
+	if n := e.bases[base]; n > 1 {
+		base += fmt.Sprintf("_chain%d", n)
 	}
 	for i, ci := range c.Chain {
 		role := "intermediate"
