@@ -3,6 +3,7 @@ package dissect
 import (
 	"context"
 	"errors"
+	"hash/maphash"
 	"io"
 	"net/netip"
 	"slices"
@@ -89,7 +90,8 @@ type Analyzer struct {
 	o        Options
 	emit     func(*Conn)
 	conns    map[flowKey]*conn
-	tombs    map[flowKey]time.Time
+	tombs    map[uint64]time.Time // tombstones by tombKey (expiry.go)
+	seed     maphash.Seed
 	file     string
 	frame    int
 	now      time.Time
@@ -113,7 +115,8 @@ func NewAnalyzer(o Options, emit func(*Conn)) *Analyzer {
 		o:     o,
 		emit:  emit,
 		conns: make(map[flowKey]*conn),
-		tombs: make(map[flowKey]time.Time),
+		tombs: make(map[uint64]time.Time),
+		seed:  maphash.MakeSeed(),
 		heaps: [2]connHeap{{h: heapIdle}, {h: heapLinger}},
 	}
 }
@@ -234,8 +237,9 @@ func (a *Analyzer) scan(all bool) {
 	for _, cs := range done {
 		delete(a.conns, cs.key)
 		if cs.closed {
-			a.tombs[cs.key] = a.now
-			a.tombQ.push(cs.key, a.now)
+			k := a.tombKey(cs.key)
+			a.tombs[k] = a.now
+			a.tombQ.push(k, a.now)
 		}
 	}
 	a.expireTombs()

@@ -1,6 +1,9 @@
 package dissect
 
-import "time"
+import (
+	"hash/maphash"
+	"time"
+)
 
 // Connections are handed over when idle (Options.Idle) or, once closed,
 // when Linger has passed since their last packet; closed connections leave
@@ -161,9 +164,18 @@ func (a *Analyzer) due(done []*conn) []*conn {
 	return done
 }
 
+// tombKey is the key of a tombstone: a hash of the flow key, with the
+// Analyzer's random seed. Tombstones outnumber live connections on a busy
+// link (a closed connection keeps one for Idle), and a flow key with its
+// two addresses is 64 bytes; the hash is 8. Two flow keys with the same
+// hash are not to be expected (one chance in 2^64 per lookup, and the seed
+// is random, so it cannot be forged): one would make segments of a
+// connection picked up mid-stream count as late.
+func (a *Analyzer) tombKey(k flowKey) uint64 { return maphash.Comparable(a.seed, k) }
+
 // tomb is a tombstone in the order tombstones were made.
 type tomb struct {
-	key flowKey
+	key uint64
 	at  time.Time
 }
 
@@ -174,7 +186,7 @@ type tombQueue struct {
 	head int
 }
 
-func (t *tombQueue) push(k flowKey, at time.Time) {
+func (t *tombQueue) push(k uint64, at time.Time) {
 	if t.head > 0 && t.head == len(t.q) {
 		t.q, t.head = t.q[:0], 0
 	}

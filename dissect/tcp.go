@@ -113,11 +113,14 @@ func (a *Analyzer) tcp(s *segment, ts time.Time) {
 		cs = nil
 	}
 	if cs == nil {
-		if _, late := a.tombs[key]; late && !syn {
-			a.stats.LateSegments++
-			return
+		if len(a.tombs) > 0 {
+			tk := a.tombKey(key)
+			if _, late := a.tombs[tk]; late && !syn {
+				a.stats.LateSegments++
+				return
+			}
+			delete(a.tombs, tk)
 		}
-		delete(a.tombs, key)
 		cs = a.newConn(key, s, ts)
 	}
 	c := cs.c
@@ -391,7 +394,20 @@ func (a *Analyzer) closeFlag(cs *conn, side Side, s *segment, ts time.Time) {
 	}
 }
 
+// flagStrings are flagString's results, made once.
+var flagStrings = func() (s [32]string) {
+	for f := range s {
+		s[f] = makeFlagString(uint8(f))
+	}
+	return s
+}()
+
+// flagString names the SYN, FIN, RST, PSH and ACK bits of f ("FIN,ACK").
 func flagString(f uint8) string {
+	return flagStrings[f&(flagSYN|flagFIN|flagRST|flagPSH|flagACK)]
+}
+
+func makeFlagString(f uint8) string {
 	var b []byte
 	add := func(s string) {
 		if len(b) > 0 {
@@ -440,6 +456,12 @@ func (cs *conn) event(a *Analyzer, e Event) {
 			c.Dropped++
 			return
 		}
+	}
+	if len(c.Events) == cap(c.Events) && len(c.Events) >= 4 && len(c.Events) < 32 {
+		// A TLS connection records 15 to 30 events: grow to 32 at
+		// once rather than through 8 and 16. (Up to 4, a connection
+		// that never gets further, a scan or a flood, stays small.)
+		c.Events = append(make([]Event, 0, 32), c.Events...)
 	}
 	c.Events = append(c.Events, e)
 }

@@ -1,6 +1,7 @@
 package dissect
 
 import (
+	"bytes"
 	"fmt"
 	"strconv"
 	"strings"
@@ -174,6 +175,20 @@ func (a *Analyzer) feedTLS(cs *conn, side Side, p []byte, off int64, ts time.Tim
 				t.need = h.Length
 				t.keep = a.keepBody(cs, side, h)
 				t.body = t.body[:0]
+				if t.keep && t.need > 0 && t.need <= len(p) && t.dec == nil {
+					// The whole body is in this segment: the record is
+					// handled from the segment itself, without a copy.
+					// (record copies what outlives it; decryption, which
+					// may work in place, gets a copy.)
+					own := t.body
+					t.body = p[:t.need:t.need]
+					p = p[t.need:]
+					off += int64(t.need)
+					t.need = 0
+					a.record(cs, side, ts)
+					t.body = own
+					continue
+				}
 				if t.need == 0 {
 					a.record(cs, side, ts)
 				}
@@ -305,13 +320,41 @@ func (a *Analyzer) record(cs *conn, side Side, ts time.Time) {
 			a.encrypted(cs, side, base)
 			return
 		}
-		if t.hs == nil {
-			t.hs = tlsparse.NewHandshakeBuffer(t.maxHS)
-		}
 		if t.hsFailed {
 			return
 		}
-		t.hs.Write(t.body)
+		body := t.body
+		if t.hs == nil || t.hs.Buffered() == 0 {
+			// The whole messages at the start of a record, with nothing
+			// buffered before them, are handled from the record's buffer:
+			// only the messages the Conn keeps are copied. What is left
+			// goes through the handshake buffer, as everything used to.
+			limit := t.maxHS
+			if limit <= 0 {
+				limit = tlsparse.DefaultMaxHandshake
+			}
+			limit = max(limit, tlsparse.HandshakeHeaderLen)
+			for len(body) >= tlsparse.HandshakeHeaderLen {
+				n := tlsparse.HandshakeHeaderLen + (int(body[1])<<16 | int(body[2])<<8 | int(body[3]))
+				if n > len(body) || n > limit {
+					break
+				}
+				typ, msg := tlsparse.HandshakeType(body[0]), body[:n:n]
+				body = body[n:]
+				switch typ {
+				case tlsparse.ClientHelloType, tlsparse.ServerHelloType, tlsparse.CertificateRequestType:
+					msg = bytes.Clone(msg) // the parsed message aliases it
+				}
+				a.handshake(cs, side, typ, msg, base)
+			}
+			if len(body) == 0 {
+				return
+			}
+		}
+		if t.hs == nil {
+			t.hs = tlsparse.NewHandshakeBuffer(t.maxHS)
+		}
+		t.hs.Write(body)
 		for {
 			typ, msg, err := t.hs.Next()
 			if err != nil {
@@ -526,7 +569,7 @@ func (a *Analyzer) handshake(cs *conn, side Side, typ tlsparse.HandshakeType, ms
 			c.ClientSentCertificate = true
 			c.ClientChain = chain
 		}
-		base.Detail = strconv.Itoa(len(chain)) + " certificates"
+		base.Detail = certCount(len(chain))
 		cs.event(a, base)
 	case tlsparse.CertificateRequestType:
 		base.Kind = EvCertificateRequest
@@ -581,4 +624,19 @@ func (a *Analyzer) notTLS(cs *conn, side Side, p []byte, ts time.Time) {
 	t.plainEv = true
 	cs.c.Sides[side].NotTLS = true
 	cs.event(a, Event{Kind: EvNotTLS, From: side, Frame: a.frame, Time: ts, PeerAck: -1, Detail: string(preview)})
+}
+
+// certCounts are the details of Certificate events, made once.
+var certCounts = func() (s [10]string) {
+	for i := range s {
+		s[i] = strconv.Itoa(i) + " certificates"
+	}
+	return s
+}()
+
+func certCount(n int) string {
+	if n < len(certCounts) {
+		return certCounts[n]
+	}
+	return strconv.Itoa(n) + " certificates"
 }

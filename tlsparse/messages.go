@@ -68,7 +68,16 @@ func readExtensions(s *cryptobyte.String) ([]Extension, bool) {
 	if !s.ReadUint16LengthPrefixed(&block) || !s.Empty() {
 		return nil, false
 	}
-	exts := []Extension{}
+	// Count first: one allocation of the right size.
+	n := 0
+	for b := block; !b.Empty(); n++ {
+		var typ uint16
+		var data cryptobyte.String
+		if !b.ReadUint16(&typ) || !b.ReadUint16LengthPrefixed(&data) {
+			return nil, false
+		}
+	}
+	exts := make([]Extension, 0, n)
 	for !block.Empty() {
 		var e Extension
 		if !block.ReadUint16(&e.Type) || !block.ReadUint16LengthPrefixed((*cryptobyte.String)(&e.Data)) {
@@ -77,6 +86,28 @@ func readExtensions(s *cryptobyte.String) ([]Extension, bool) {
 		exts = append(exts, e)
 	}
 	return exts, true
+}
+
+// duplicate reports whether the extension at i has the type of an earlier
+// one. Messages carry a few dozen extensions at most in practice; a long
+// list is checked with a map made on first need.
+func duplicate(exts []Extension, i int, seen *map[uint16]bool) bool {
+	if len(exts) <= 64 {
+		for _, e := range exts[:i] {
+			if e.Type == exts[i].Type {
+				return true
+			}
+		}
+		return false
+	}
+	if *seen == nil {
+		*seen = make(map[uint16]bool, len(exts))
+	}
+	if (*seen)[exts[i].Type] {
+		return true
+	}
+	(*seen)[exts[i].Type] = true
+	return false
 }
 
 // readUint16List reads a list of uint16 values from s until it is empty.
@@ -174,13 +205,12 @@ func (ch *ClientHello) unmarshal(msg []byte) bool {
 	if ch.Extensions, ok = readExtensions(&body); !ok {
 		return false
 	}
-	seen := make(map[uint16]bool, len(ch.Extensions))
+	var seen map[uint16]bool
 	for i, e := range ch.Extensions {
-		if seen[e.Type] {
+		if duplicate(ch.Extensions, i, &seen) {
 			ch.anomaly("duplicate extension %s (0x%04x)", ExtensionName(e.Type), e.Type)
 			continue
 		}
-		seen[e.Type] = true
 		if !ch.parseExtension(e) {
 			ch.anomaly("malformed extension %s (0x%04x)", ExtensionName(e.Type), e.Type)
 		}
@@ -383,13 +413,12 @@ func (sh *ServerHello) unmarshal(msg []byte) bool {
 			return false
 		}
 	}
-	seen := make(map[uint16]bool, len(sh.Extensions))
-	for _, e := range sh.Extensions {
-		if seen[e.Type] {
+	var seen map[uint16]bool
+	for i, e := range sh.Extensions {
+		if duplicate(sh.Extensions, i, &seen) {
 			sh.anomaly("duplicate extension %s (0x%04x)", ExtensionName(e.Type), e.Type)
 			continue
 		}
-		seen[e.Type] = true
 		if !sh.parseExtension(e) {
 			sh.anomaly("malformed extension %s (0x%04x)", ExtensionName(e.Type), e.Type)
 		}
