@@ -176,20 +176,29 @@ type JSON struct {
 	enc     *json.Encoder
 	sum     *Summary
 	summary bool
+	fast    *jsonEncoder
+	buf     []byte
 }
 
 // NewJSON returns an NDJSON writer; withSummary adds the summary object.
 func NewJSON(w io.Writer, withSummary bool) *JSON {
 	enc := json.NewEncoder(w)
 	enc.SetEscapeHTML(false)
-	return &JSON{w: w, enc: enc, sum: NewSummary(), summary: withSummary}
+	return &JSON{w: w, enc: enc, sum: NewSummary(), summary: withSummary, fast: newJSONEncoder()}
 }
 
-// Conn writes one connection.
+// Conn writes one connection, in one Write call. The bytes are those
+// encoding/json writes for NewRecord(c, r), made without reflection.
 func (j *JSON) Conn(c *dissect.Conn, r *diagnose.Result) error {
-	rec := NewRecord(c, r)
-	j.sum.Add(rec)
-	return j.enc.Encode(rec)
+	var rec Record
+	j.buf = j.fast.appendRecord(j.buf[:0], c, r, &rec)
+	rec.Server = c.Server.String()
+	j.sum.Add(&rec)
+	_, err := j.w.Write(j.buf)
+	if cap(j.buf) > 1<<20 {
+		j.buf = nil // one huge record does not pin its buffer
+	}
+	return err
 }
 
 // Close writes the summary object when asked for.
