@@ -105,6 +105,7 @@ type Alert struct {
 	Level       string `json:"level"`
 	Description string `json:"description"`
 	Encrypted   bool   `json:"encrypted"`
+	Decrypted   bool   `json:"decrypted,omitempty"` // read from an encrypted record with the key log
 	Frame       int    `json:"frame"`
 	Time        string `json:"time"`
 	Note        string `json:"note,omitempty"`
@@ -118,6 +119,9 @@ type TimelineEvent struct {
 	From   string  `json:"from"`
 	Event  string  `json:"event"`
 	Detail string  `json:"detail,omitempty"`
+	// Decrypted is set on messages and alerts read from encrypted records
+	// with the key log.
+	Decrypted bool `json:"decrypted,omitempty"`
 }
 
 const timeLayout = "2006-01-02T15:04:05.000000Z07:00"
@@ -193,7 +197,7 @@ func NewRecord(c *dissect.Conn, r *diagnose.Result) *Record {
 	for i := range c.Events {
 		e := &c.Events[i]
 		if e.Kind == dissect.EvAlert || e.Kind == dissect.EvEncryptedAlert {
-			a := Alert{From: e.From.String(), Frame: e.Frame, Time: rfc3339(e.Time), Encrypted: e.Kind == dissect.EvEncryptedAlert, Note: e.Detail}
+			a := Alert{From: e.From.String(), Frame: e.Frame, Time: rfc3339(e.Time), Encrypted: e.Kind == dissect.EvEncryptedAlert, Decrypted: e.Decrypted, Note: e.Detail}
 			if !a.Encrypted {
 				a.Level = e.Alert.Level.String()
 				a.Description = e.Alert.Description.String()
@@ -202,7 +206,7 @@ func NewRecord(c *dissect.Conn, r *diagnose.Result) *Record {
 		}
 		rec.Timeline = append(rec.Timeline, TimelineEvent{
 			Frame: e.Frame, Time: rfc3339(e.Time), RelMS: ms(e.Time.Sub(start)),
-			From: e.From.String(), Event: eventName(e), Detail: eventDetail(c, e),
+			From: e.From.String(), Event: eventName(e), Detail: eventDetail(c, e), Decrypted: e.Decrypted,
 		})
 	}
 	return rec

@@ -92,7 +92,12 @@ func (t *Text) Conn(c *dissect.Conn, r *diagnose.Result) error {
 		}
 		t.printf("\n")
 	}
-	t.printf("  %s, frames %d-%d, %s, lasted %s\n", Escape(rec.File), c.FirstFrame, c.LastFrame, rec.Start, fmtMS(rec.DurationMS))
+	if c.FirstFrame == 0 {
+		// Not from a capture (tlstriage probe): no frames to point at.
+		t.printf("  %s, %s, lasted %s\n", Escape(rec.File), rec.Start, fmtMS(rec.DurationMS))
+	} else {
+		t.printf("  %s, frames %d-%d, %s, lasted %s\n", Escape(rec.File), c.FirstFrame, c.LastFrame, rec.Start, fmtMS(rec.DurationMS))
+	}
 	if rec.Upgrade != "" {
 		t.printf("  TLS started inside a plaintext %s session (%d plaintext bytes from the client before the ClientHello)\n", rec.Upgrade, c.Sides[dissect.Client].PlainBytes)
 	}
@@ -110,7 +115,9 @@ func (t *Text) Conn(c *dissect.Conn, r *diagnose.Result) error {
 		t.printf("\n")
 		return t.err
 	}
-	t.timeline(rec)
+	if len(rec.Timeline) > 0 {
+		t.timeline(rec)
+	}
 	t.chain(rec, r)
 	t.printf("  Verdict: %s: %s\n", verdict, Escape(rec.VerdictDetail))
 	if rec.Cause != "" {
@@ -148,6 +155,9 @@ func (t *Text) timeline(rec *Record) {
 		detail := ""
 		if e.Detail != "" {
 			detail = "  " + Escape(e.Detail)
+		}
+		if e.Decrypted {
+			detail += "  (decrypted)"
 		}
 		t.printf("    #%-6d %10s  %s  %s%s\n", e.Frame, "+"+fmtMS(e.RelMS), arrow, name, detail)
 	}
