@@ -14,6 +14,7 @@ import (
 	"github.com/tlstriage/tlstriage/diagnose"
 	"github.com/tlstriage/tlstriage/dissect"
 	"github.com/tlstriage/tlstriage/report"
+	"github.com/tlstriage/tlstriage/tlsdecrypt"
 	"github.com/tlstriage/tlstriage/truststore"
 )
 
@@ -40,12 +41,15 @@ type config struct {
 	all         bool
 	filter      string
 	live        liveConfig
+	keylogs     []string
+	keys        *tlsdecrypt.KeyLog // --keylog files, then the captures' secrets blocks
 }
 
 func usage(fs *pflag.FlagSet, w io.Writer) {
 	fmt.Fprintf(w, `Usage: tlstriage -r FILE [-r FILE...] [options] [filter expression]
        tlstriage -i IFACE [-w FILE] [-c N] [options] [filter expression]
        tlstriage -D
+       tlstriage probe HOST[:PORT] [--sni NAME] [--truststore PATH] [--json]
 
 tlstriage reads packet captures (pcap or pcapng, optionally gzip-compressed;
 "-" is standard input), follows every TLS handshake in them and tells, for
@@ -63,6 +67,9 @@ Options:
 }
 
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	if len(args) > 0 && args[0] == "probe" {
+		return runProbe(ctx, args[1:], stdout, stderr)
+	}
 	var cfg config
 	fs := pflag.NewFlagSet("tlstriage", pflag.ContinueOnError)
 	fs.SetOutput(io.Discard)
@@ -72,6 +79,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	fs.StringArrayVar(&cfg.truststores, "truststore", nil, "the client's truststore: PEM bundle, directory, JKS or PKCS#12 `PATH`; repeatable (default: built-in Mozilla roots)")
 	fs.StringVar(&cfg.password, "truststore-password", "changeit", "password of JKS/PKCS#12 truststores")
 	fs.StringVar(&cfg.host, "host", "", "the host `NAME` the client meant to reach (default: the SNI)")
+	fs.StringArrayVar(&cfg.keylogs, "keylog", nil, "decrypt TLS 1.3 handshakes and TLS 1.2 alerts with the client's key log `FILE` (NSS format, SSLKEYLOGFILE); repeatable. Secrets blocks of pcapng files are used too")
 	fs.StringVar(&cfg.exportDir, "export-certs", "", "write every distinct chain seen as PEM files into `DIR`")
 	fs.BoolVar(&cfg.force, "force", false, "overwrite existing files")
 	fs.BoolVarP(&cfg.verbose, "verbose", "v", false, "show successful connections in full too")
@@ -121,6 +129,16 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		}
 	} else {
 		trust = truststore.Mozilla()
+	}
+	if cfg.live.iface != "" && len(cfg.keylogs) > 0 {
+		errorf(stderr, "--keylog works on capture files only")
+		hint(stderr, "capture with -w FILE (or tcpdump), then run tlstriage -r FILE --keylog KEYLOG")
+		return exitUsage
+	}
+	cfg.keys = new(tlsdecrypt.KeyLog)
+	if err := loadKeyLogs(cfg.keys, cfg.keylogs, stderr); err != nil {
+		errorf(stderr, "%v", err)
+		return exitUsage
 	}
 	if cfg.live.iface != "" {
 		return runLive(ctx, &cfg, trust, stdout, stderr)
@@ -207,6 +225,10 @@ func analyzeFiles(ctx context.Context, cfg *config, trust *truststore.Store, fil
 	if filter != nil {
 		dopts.Filter = filter.Match
 	}
+	if cfg.keys == nil {
+		cfg.keys = new(tlsdecrypt.KeyLog)
+	}
+	dopts.Keys = cfg.keys
 	an := dissect.NewAnalyzer(dopts, emit)
 	var warnings []string
 	unreadable, damaged := false, false
@@ -225,9 +247,11 @@ func analyzeFiles(ctx context.Context, cfg *config, trust *truststore.Store, fil
 			continue
 		}
 		an.SetFile(name)
-		seen := newWatch(f, f, an)
+		src := newSecretsSource(f, cfg.keys)
+		seen := newWatch(src, f, an)
 		err = an.Run(ctx, seen)
 		f.Close()
+		src.report(name, stderr)
 		for _, msg := range seen.notes(name) {
 			warnf(stderr, "%s", msg)
 			warnings = append(warnings, msg)

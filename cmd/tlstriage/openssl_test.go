@@ -1,0 +1,264 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/x509"
+	"encoding/pem"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gopacket/gopacket/layers"
+
+	"github.com/tlstriage/tlstriage/internal/pcaptest"
+)
+
+// relay accepts one connection on 127.0.0.1, connects it to target and
+// records what each side wrote, in order: a capture without a capture tool.
+type relay struct {
+	addr string
+	mu   sync.Mutex
+	conv pcaptest.Conversation
+	done chan struct{}
+}
+
+func startRelay(t *testing.T, target string) *relay {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := &relay{addr: ln.Addr().String(), done: make(chan struct{})}
+	go func() {
+		defer close(r.done)
+		defer ln.Close()
+		c, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		defer c.Close()
+		s, err := net.Dial("tcp", target)
+		if err != nil {
+			return
+		}
+		defer s.Close()
+		var wg sync.WaitGroup
+		pipe := func(dst, src net.Conn, d pcaptest.Dir) {
+			defer wg.Done()
+			buf := make([]byte, 1<<16)
+			for {
+				src.SetReadDeadline(time.Now().Add(10 * time.Second))
+				n, err := src.Read(buf)
+				if n > 0 {
+					r.mu.Lock()
+					r.conv.Events = append(r.conv.Events, pcaptest.Event{Dir: d, Kind: pcaptest.Data, Data: bytes.Clone(buf[:n]), Delay: 300 * time.Microsecond})
+					r.mu.Unlock()
+					dst.Write(buf[:n])
+				}
+				if err != nil {
+					if tc, ok := dst.(*net.TCPConn); ok {
+						tc.CloseWrite()
+					}
+					return
+				}
+			}
+		}
+		wg.Add(2)
+		go pipe(s, c, pcaptest.ClientToServer)
+		go pipe(c, s, pcaptest.ServerToClient)
+		wg.Wait()
+	}()
+	return r
+}
+
+func (r *relay) conversation(t *testing.T) *pcaptest.Conversation {
+	t.Helper()
+	select {
+	case <-r.done:
+	case <-time.After(15 * time.Second):
+		t.Fatal("the relayed connection did not end")
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	c := r.conv
+	c.Events = append(c.Events, pcaptest.Event{Dir: pcaptest.ClientToServer, Kind: pcaptest.FIN}, pcaptest.Event{Dir: pcaptest.ServerToClient, Kind: pcaptest.FIN})
+	return &c
+}
+
+// TestKeyLogOpenSSL decrypts real OpenSSL handshakes (openssl s_client
+// against openssl s_server, relayed on 127.0.0.1) with the key log
+// s_client writes: the TLS 1.3 suites crypto/tls does not choose (AES-256-GCM,
+// ChaCha20-Poly1305), OpenSSL's rejection, and TLS 1.2 AES-CBC-SHA384 with
+// encrypt_then_mac. Skipped without an openssl binary.
+func TestKeyLogOpenSSL(t *testing.T) {
+	openssl, err := exec.LookPath("openssl")
+	if err != nil {
+		t.Skip("no openssl binary")
+	}
+	now := time.Now()
+	pki, err := pcaptest.NewPKI(pcaptest.PKIOptions{Now: now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	other, _, err := pcaptest.NewOtherRoot(now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	write := func(name string, b []byte) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	keyDER, err := x509.MarshalPKCS8PrivateKey(pki.LeafKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	certPEM := write("leaf.pem", pcaptest.PEM(pki.Leaf))
+	chainPEM := write("chain.pem", pcaptest.PEM(pki.Intermediate))
+	keyPEM := write("key.pem", pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER}))
+	rootPEM := write("root.pem", pcaptest.PEM(pki.Root))
+	otherPEM := write("other.pem", pcaptest.PEM(other))
+
+	for _, tc := range []struct {
+		name       string
+		server     []string
+		client     []string
+		clientCA   string
+		trust      string
+		cipher     string
+		verdict    string
+		cause      string
+		alert      string // the client's alert, "" for none
+		decrypted  bool   // the client's alert was encrypted and decrypted
+		minRecords int    // records decrypted at least
+	}{
+		{"TLS 1.3 AES-256-GCM, OpenSSL rejects the chain", []string{"-ciphersuites", "TLS_AES_256_GCM_SHA384"}, []string{"-tls1_3"}, otherPEM, otherPEM,
+			"TLS_AES_256_GCM_SHA384", "client_rejected_certificate", "truststore_missing_root", "unknown_ca", false, 4},
+		{"TLS 1.3 ChaCha20-Poly1305, OpenSSL rejects the chain", []string{"-ciphersuites", "TLS_CHACHA20_POLY1305_SHA256"}, []string{"-tls1_3"}, otherPEM, otherPEM,
+			"TLS_CHACHA20_POLY1305_SHA256", "client_rejected_certificate", "truststore_missing_root", "unknown_ca", false, 4},
+		{"TLS 1.3 ChaCha20-Poly1305, ok", []string{"-ciphersuites", "TLS_CHACHA20_POLY1305_SHA256"}, []string{"-tls1_3"}, rootPEM, rootPEM,
+			"TLS_CHACHA20_POLY1305_SHA256", "ok", "", "close_notify", true, 5},
+		{"TLS 1.2 AES-256-CBC-SHA384 with encrypt_then_mac", []string{"-cipher", "ECDHE-ECDSA-AES256-SHA384"}, []string{"-tls1_2"}, rootPEM, rootPEM,
+			"TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA384", "ok", "", "close_notify", true, 2},
+		{"TLS 1.2 AES-128-CBC-SHA without encrypt_then_mac", []string{"-cipher", "ECDHE-ECDSA-AES128-SHA", "-no_etm"}, []string{"-tls1_2"}, rootPEM, rootPEM,
+			"TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA", "ok", "", "close_notify", true, 2},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
+			defer cancel()
+			port := freePort(t)
+			srv := exec.CommandContext(ctx, openssl, append([]string{"s_server", "-accept", "127.0.0.1:" + port, "-naccept", "1",
+				"-cert", certPEM, "-cert_chain", chainPEM, "-key", keyPEM}, tc.server...)...)
+			stdin, err := srv.StdinPipe() // open: s_server ends at the end of its input
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer stdin.Close()
+			srvOut := &lockedOutput{accept: make(chan struct{})}
+			srv.Stdout, srv.Stderr = srvOut, srvOut
+			if err := srv.Start(); err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { srv.Process.Kill(); srv.Wait() })
+			select {
+			case <-srvOut.accept: // s_server prints ACCEPT once it listens
+			case <-time.After(10 * time.Second):
+				t.Fatalf("openssl s_server did not start:\n%s", srvOut)
+			}
+			rl := startRelay(t, "127.0.0.1:"+port)
+			keylog := filepath.Join(t.TempDir(), "keys.txt")
+			cli := exec.CommandContext(ctx, openssl, append([]string{"s_client", "-connect", rl.addr, "-servername", "backend.example.test",
+				"-keylogfile", keylog, "-CAfile", tc.clientCA, "-verify_return_error"}, tc.client...)...)
+			cli.Stdin = strings.NewReader("") // EOF: s_client sends close_notify and ends
+			out, _ := cli.CombinedOutput()
+			conv := rl.conversation(t)
+			pkts, err := pcaptest.Frame(conv, pcaptest.FrameOptions{Start: now})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var buf bytes.Buffer
+			if err := pcaptest.WritePcap(&buf, layers.LinkTypeEthernet, pkts); err != nil {
+				t.Fatal(err)
+			}
+			capture := writeTemp(t, "openssl.pcap", buf.Bytes())
+			code := 0
+			if tc.verdict != "ok" {
+				code = 1
+			}
+			o := runJSON(t, code, "-r", capture, "--keylog", keylog, "--truststore", tc.trust)[0]
+			if str(t, o, "cipher") != tc.cipher || str(t, o, "verdict") != tc.verdict || str(t, o, "cause") != tc.cause {
+				t.Errorf("cipher %q verdict %q cause %q, want %q %q %q\n  %s\n  %s\nopenssl s_client:\n%s\nopenssl s_server:\n%s",
+					str(t, o, "cipher"), str(t, o, "verdict"), str(t, o, "cause"), tc.cipher, tc.verdict, tc.cause,
+					str(t, o, "verdict_detail"), str(t, o, "cause_detail"), out, srvOut)
+			}
+			if len(array(t, o, "chain")) != 2 || boolean(t, o, "chain_hidden") {
+				t.Errorf("%d certificates, hidden %v", len(array(t, o, "chain")), boolean(t, o, "chain_hidden"))
+			}
+			var records int
+			for _, f := range array(t, o, "findings") {
+				switch str(t, f, "code") {
+				case "decrypted":
+					fmt.Sscanf(str(t, f, "summary"), "decrypted with the key log: %d records", &records)
+				case "keylog_mismatch", "decryption_failed":
+					t.Errorf("finding %s: %s", str(t, f, "code"), str(t, f, "summary"))
+				}
+			}
+			if records < tc.minRecords {
+				t.Errorf("%d server records decrypted, want at least %d: %v", records, tc.minRecords, findingCodes(t, o))
+			}
+			if tc.alert != "" {
+				a := clientAlert(t, o)
+				if str(t, a, "description") != tc.alert || (a["decrypted"] == true) != tc.decrypted {
+					t.Errorf("client alert %v, want %s (decrypted %v)", a, tc.alert, tc.decrypted)
+				}
+			}
+		})
+	}
+}
+
+func freePort(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	_, port, _ := net.SplitHostPort(ln.Addr().String())
+	return port
+}
+
+// lockedOutput collects a process's output and signals when it printed
+// ACCEPT.
+type lockedOutput struct {
+	mu     sync.Mutex
+	b      bytes.Buffer
+	accept chan struct{}
+	seen   bool
+}
+
+func (l *lockedOutput) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.b.Write(p)
+	if !l.seen && bytes.Contains(l.b.Bytes(), []byte("ACCEPT")) {
+		l.seen = true
+		close(l.accept)
+	}
+	return len(p), nil
+}
+
+func (l *lockedOutput) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
