@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -186,11 +187,13 @@ func useColor(mode string, w io.Writer) bool {
 }
 
 func analyzeFiles(ctx context.Context, cfg *config, trust *truststore.Store, filter *capture.FilterSet, stdin io.Reader, stdout, stderr io.Writer) int {
+	// Reading files, nobody waits for each line: the report is buffered.
+	out := bufio.NewWriterSize(stdout, 64<<10)
 	var w report.Writer
 	if cfg.json {
-		w = report.NewJSON(stdout, cfg.summary)
+		w = report.NewJSON(out, cfg.summary)
 	} else {
-		w = report.NewText(stdout, report.TextOptions{Color: useColor(cfg.color, stdout), Verbose: cfg.verbose, Brief: cfg.brief})
+		w = report.NewText(out, report.TextOptions{Color: useColor(cfg.color, stdout), Verbose: cfg.verbose, Brief: cfg.brief})
 	}
 	var exp *report.Exporter
 	if cfg.exportDir != "" {
@@ -273,6 +276,9 @@ func analyzeFiles(ctx context.Context, cfg *config, trust *truststore.Store, fil
 	an.Flush()
 	st := an.Stats()
 	if err := w.Close(&report.Summary{Stats: &st, TrustStore: trust.Name, Warnings: warnings}); err != nil && writeErr == nil {
+		writeErr = err
+	}
+	if err := out.Flush(); err != nil && writeErr == nil {
 		writeErr = err
 	}
 	if exp != nil {
