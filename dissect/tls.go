@@ -281,7 +281,7 @@ func (a *Analyzer) keepBody(cs *conn, side Side, h tlsparse.RecordHeader) bool {
 		return true
 	}
 	t := &cs.dirs[side].tls
-	tls13 := cs.c.Version() == tlsparse.VersionTLS13
+	tls13 := cs.c.Version().IsTLS13()
 	switch h.Type {
 	case tlsparse.TypeHandshake:
 		// After a TLS <= 1.2 ChangeCipherSpec, handshake records are
@@ -311,7 +311,7 @@ func (a *Analyzer) record(cs *conn, side Side, ts time.Time) {
 	if a.decrypt(cs, side, base) {
 		return
 	}
-	tls13 := c.Version() == tlsparse.VersionTLS13
+	tls13 := c.Version().IsTLS13()
 	switch h.Type {
 	case tlsparse.TypeHandshake:
 		if !t.keep {
@@ -490,7 +490,7 @@ func (a *Analyzer) checkDone(cs *conn) {
 	if c.ServerHello == nil {
 		return
 	}
-	if c.Version() == tlsparse.VersionTLS13 {
+	if c.Version().IsTLS13() {
 		// The client's first encrypted flight (its Finished) ends the
 		// handshake; after that, application data follows.
 		if c.Has(Client, EvEncryptedHandshake) && c.Has(Server, EvEncryptedHandshake) {
@@ -543,14 +543,14 @@ func (a *Analyzer) handshake(cs *conn, side Side, typ tlsparse.HandshakeType, ms
 			c.HRR = sh
 		} else {
 			c.ServerHello = sh
-			if sh.Version() == tlsparse.VersionTLS13 {
+			if sh.Version().IsTLS13() {
 				c.ChainHidden = true
 			}
 		}
 		cs.event(a, base)
 	case tlsparse.CertificateType:
 		base.Kind = EvCertificate
-		cert, err := tlsparse.ParseCertificate(msg, c.Version() == tlsparse.VersionTLS13)
+		cert, err := tlsparse.ParseCertificate(msg, c.Version().IsTLS13())
 		if err != nil {
 			cs.anomaly(Anomaly{Code: "bad_certificate_message", Frame: a.frame, Detail: err.Error()})
 			base.Detail = "malformed"
@@ -573,7 +573,7 @@ func (a *Analyzer) handshake(cs *conn, side Side, typ tlsparse.HandshakeType, ms
 		cs.event(a, base)
 	case tlsparse.CertificateRequestType:
 		base.Kind = EvCertificateRequest
-		if cr, err := tlsparse.ParseCertificateRequest(msg, c.Version() == tlsparse.VersionTLS13); err == nil {
+		if cr, err := tlsparse.ParseCertificateRequest(msg, c.Version().IsTLS13()); err == nil {
 			c.CertRequest = cr
 		} else {
 			c.CertRequest = &tlsparse.CertificateRequest{}
