@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"runtime"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -71,6 +72,7 @@ func benchmarkAnalyzer(b *testing.B, kind bigcap.Kind, sessions int) {
 	emitted := 0
 	var ms0, ms1 runtime.MemStats
 	runtime.ReadMemStats(&ms0)
+	cpu0 := cpuTime()
 	b.ResetTimer()
 	for b.Loop() {
 		an := NewAnalyzer(Options{}, func(c *Conn) { emitted++ })
@@ -80,6 +82,7 @@ func benchmarkAnalyzer(b *testing.B, kind bigcap.Kind, sessions int) {
 		an.Flush()
 	}
 	b.StopTimer()
+	cpu := cpuTime() - cpu0
 	runtime.ReadMemStats(&ms1)
 	if emitted != b.N*bc.sessions {
 		b.Fatalf("%d connections emitted, want %d", emitted, b.N*bc.sessions)
@@ -88,6 +91,19 @@ func benchmarkAnalyzer(b *testing.B, kind bigcap.Kind, sessions int) {
 	b.ReportMetric(float64(b.N*bc.sessions)/sec, "handshakes/s")
 	b.ReportMetric(float64(b.N*len(bc.frames))/sec, "packets/s")
 	b.ReportMetric(float64(ms1.Mallocs-ms0.Mallocs)/float64(b.N*len(bc.frames)), "allocs/packet")
+	// CPU time (all threads, the garbage collector's included) says more
+	// than wall time on a machine shared with other work.
+	b.ReportMetric(float64(b.N*bc.sessions)/cpu.Seconds(), "handshakes/cpu-s")
+	b.ReportMetric(float64(bc.bytes*int64(b.N))/1e6/cpu.Seconds(), "MB/cpu-s")
+}
+
+// cpuTime is the CPU time used by the process so far.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // BenchmarkAnalyzerBulk: 200 sessions of about 100 KB (20 MB).
