@@ -95,37 +95,24 @@ func (a *Analyzer) shed() {
 }
 
 // evict makes room in a full flow table by handing over the least recently
-// active tenth of it; among connections last active at the same time, the
-// older ones (by ID), so that the choice does not depend on the map order.
-// Only the times are sorted (plain integers, no pointer chasing): the
-// flow table may hold hundreds of thousands of connections.
+// active tenth of it, taken from the idle heap (expiry.go) rather than by
+// walking and sorting the table: the flow table may hold tens of thousands
+// of connections and a flood fills it again and again. Heap keys are lower
+// bounds of the last activity; a connection active since its key is put
+// back with its real one, as expiry does.
 func (a *Analyzer) evict() {
-	type key struct {
-		t  int64
-		cs *conn
-	}
-	keys := make([]key, 0, len(a.conns))
-	times := make([]int64, 0, len(a.conns))
-	for _, cs := range a.conns {
-		t := cs.lastSeen.UnixNano()
-		keys = append(keys, key{t, cs})
-		times = append(times, t)
-	}
-	n := len(keys)/10 + 1
-	slices.Sort(times)
-	last := times[n-1] // the n-th least recent activity
+	q := &a.heaps[heapIdle]
+	n := len(a.conns)/10 + 1
 	victims := make([]*conn, 0, n)
-	var ties []*conn
-	for _, k := range keys {
-		switch {
-		case k.t < last:
-			victims = append(victims, k.cs)
-		case k.t == last:
-			ties = append(ties, k.cs)
+	for len(victims) < n && len(q.cs) > 0 {
+		cs := q.cs[0]
+		if cs.lastSeen.After(cs.hkey[heapIdle]) {
+			q.rekey(cs, cs.lastSeen)
+			continue
 		}
+		q.remove(cs)
+		victims = append(victims, cs)
 	}
-	slices.SortFunc(ties, func(x, y *conn) int { return x.c.ID - y.c.ID })
-	victims = append(victims, ties[:n-len(victims)]...)
 	for _, cs := range victims {
 		delete(a.conns, cs.key)
 		cs.c.Ended = "evicted"
