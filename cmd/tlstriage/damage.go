@@ -53,6 +53,10 @@ type watch struct {
 	lts   map[string]int64 // unsupported link types counted before this file
 	frame int
 	last  time.Time
+	// The link type and snapshot lengths of the frames so far, to look
+	// up only when they change.
+	lastLT layers.LinkType
+	snaps  []int // by interface; -1 unknown yet
 
 	empty, cut, long, back   int // frames
 	emptyAt, cutAt, longAt   int // the first of each
@@ -73,11 +77,13 @@ func (w *watch) ReadPacketData() ([]byte, gopacket.CaptureInfo, error) {
 		return data, ci, err
 	}
 	w.frame++
-	lt := w.PacketSource.LinkType()
-	if _, ok := w.ltAt[lt]; !ok && len(w.ltAt) < 64 {
-		w.ltAt[lt] = w.frame
+	if lt := w.PacketSource.LinkType(); lt != w.lastLT || w.frame == 1 {
+		w.lastLT = lt
+		if _, ok := w.ltAt[lt]; !ok && len(w.ltAt) < 64 {
+			w.ltAt[lt] = w.frame
+		}
 	}
-	snap := w.file.InterfaceSnaplen(ci.InterfaceIndex)
+	snap := w.snaplen(ci.InterfaceIndex)
 	switch {
 	case ci.CaptureLength == 0:
 		if w.empty++; w.empty == 1 {
@@ -101,6 +107,20 @@ func (w *watch) ReadPacketData() ([]byte, gopacket.CaptureInfo, error) {
 		w.last = ci.Timestamp
 	}
 	return data, ci, nil
+}
+
+// snaplen is the snapshot length of interface i, looked up once.
+func (w *watch) snaplen(i int) int {
+	if i < 0 || i >= 1<<16 {
+		return 0
+	}
+	for len(w.snaps) <= i {
+		w.snaps = append(w.snaps, -1)
+	}
+	if w.snaps[i] < 0 {
+		w.snaps[i] = w.file.InterfaceSnaplen(i)
+	}
+	return w.snaps[i]
 }
 
 // notes returns the warning lines about the file read.
