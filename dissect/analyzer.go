@@ -104,6 +104,8 @@ type Analyzer struct {
 	// tombstones by age (expiry.go).
 	heaps [2]connHeap
 	tombQ tombQueue
+	// onNew, when set, is called when a connection is made (Sharded).
+	onNew func()
 }
 
 // NewAnalyzer returns an Analyzer that hands every finished connection to

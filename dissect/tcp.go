@@ -76,6 +76,9 @@ func (a *Analyzer) newConn(key flowKey, s *segment, ts time.Time) *conn {
 	cs.dirs[Server].tls.init(a.o.MaxHandshake)
 	a.conns[key] = cs
 	a.heaps[heapIdle].push(cs, ts)
+	if a.onNew != nil {
+		a.onNew()
+	}
 	return cs
 }
 
@@ -433,6 +436,10 @@ func makeFlagString(f uint8) string {
 	return string(b)
 }
 
+// eventsGrowTo is the capacity events grow to from 4: 22 events of 120
+// bytes fill a 2688-byte size class of the allocator.
+const eventsGrowTo = 22
+
 // event records e, within the per-connection cap.
 func (cs *conn) event(a *Analyzer, e Event) {
 	c := cs.c
@@ -457,11 +464,11 @@ func (cs *conn) event(a *Analyzer, e Event) {
 			return
 		}
 	}
-	if len(c.Events) == cap(c.Events) && len(c.Events) >= 4 && len(c.Events) < 32 {
-		// A TLS connection records 15 to 30 events: grow to 32 at
-		// once rather than through 8 and 16. (Up to 4, a connection
-		// that never gets further, a scan or a flood, stays small.)
-		c.Events = append(make([]Event, 0, 32), c.Events...)
+	if len(c.Events) == cap(c.Events) && len(c.Events) >= 4 && len(c.Events) < eventsGrowTo {
+		// A TLS connection records 10 to 20 events: grow to 22 at once
+		// rather than through 8 and 16. (Up to 4, a connection that
+		// never gets further, a scan or a flood, stays small.)
+		c.Events = append(make([]Event, 0, eventsGrowTo), c.Events...)
 	}
 	c.Events = append(c.Events, e)
 }

@@ -1,6 +1,7 @@
 package report
 
 import (
+	"bytes"
 	"encoding/binary"
 	"fmt"
 	"math"
@@ -31,6 +32,8 @@ type jsonEncoder struct {
 	// The last second formatted by appendTime, and its text.
 	sec     int64
 	secText []byte
+	// Where appendRecord last wrote the ID's digits.
+	idStart, idEnd int
 }
 
 // maxCache bounds each map of remembered fragments; past it, the map starts
@@ -76,7 +79,9 @@ func (e *jsonEncoder) appendRecord(b []byte, c *dissect.Conn, r *diagnose.Result
 	b = append(b, `{"type":"connection","file":`...)
 	b = appendString(b, c.File)
 	b = append(b, `,"id":`...)
+	e.idStart = len(b)
 	b = strconv.AppendInt(b, int64(c.ID), 10)
+	e.idEnd = len(b)
 	b = append(b, `,"client":`...)
 	b = e.appendAddrPort(b, c.Client)
 	b = append(b, `,"server":`...)
@@ -332,6 +337,38 @@ func (e *jsonEncoder) appendRecord(b []byte, c *dissect.Conn, r *diagnose.Result
 		b = strconv.AppendInt(b, int64(c.Dropped), 10)
 	}
 	return append(b, "}\n"...)
+}
+
+// Encoder makes the JSON form of connections before they are written, on
+// another goroutine than the writer's: one Encoder per goroutine. The
+// connection's ID may not be known yet; JSON.WriteEncoded writes the ID
+// the connection has then.
+type Encoder struct {
+	e   *jsonEncoder
+	buf []byte
+}
+
+// NewEncoder returns an Encoder.
+func NewEncoder() *Encoder { return &Encoder{e: newJSONEncoder()} }
+
+// Encoded is a connection's JSON record, made by an Encoder.
+type Encoded struct {
+	b              []byte
+	idStart, idEnd int
+	sum            Record // what the summary counts
+}
+
+// Encode makes the JSON record of c diagnosed as r.
+func (x *Encoder) Encode(c *dissect.Conn, r *diagnose.Result) *Encoded {
+	enc := &Encoded{}
+	x.buf = x.e.appendRecord(x.buf[:0], c, r, &enc.sum)
+	enc.b = bytes.Clone(x.buf)
+	if cap(x.buf) > 1<<20 {
+		x.buf = nil // one huge record does not pin its buffer
+	}
+	enc.idStart, enc.idEnd = x.e.idStart, x.e.idEnd
+	enc.sum.Server = c.Server.String()
+	return enc
 }
 
 // maxKinds bounds the event kinds the frames table tracks.

@@ -49,7 +49,7 @@ func isDamage(err error) bool {
 type watch struct {
 	dissect.PacketSource
 	file  *capture.File
-	an    *dissect.Analyzer
+	an    interface{ Stats() dissect.Stats }
 	lts   map[string]int64 // unsupported link types counted before this file
 	frame int
 	last  time.Time
@@ -67,7 +67,7 @@ type watch struct {
 	ltAt                     map[layers.LinkType]int // first frame of each link type
 }
 
-func newWatch(src dissect.PacketSource, f *capture.File, an *dissect.Analyzer) *watch {
+func newWatch(src dissect.PacketSource, f *capture.File, an interface{ Stats() dissect.Stats }) *watch {
 	return &watch{PacketSource: src, file: f, an: an, lts: maps.Clone(an.Stats().LinkTypes), ltAt: map[layers.LinkType]int{}}
 }
 

@@ -45,13 +45,14 @@ func loadKeyLogs(keys *tlsdecrypt.KeyLog, paths []string, stderr io.Writer) erro
 type secretsSource struct {
 	*capture.File
 	keys    *tlsdecrypt.KeyLog
-	secrets int // secrets added from the file
-	skipped int // lines not understood
-	other   int // secrets blocks of other types
+	sync    func() // if set, called before secrets are added (-j: the frames before them are analysed first)
+	secrets int    // secrets added from the file
+	skipped int    // lines not understood
+	other   int    // secrets blocks of other types
 }
 
-func newSecretsSource(f *capture.File, keys *tlsdecrypt.KeyLog) *secretsSource {
-	s := &secretsSource{File: f, keys: keys}
+func newSecretsSource(f *capture.File, keys *tlsdecrypt.KeyLog, sync func()) *secretsSource {
+	s := &secretsSource{File: f, keys: keys, sync: sync}
 	s.take()
 	return s
 }
@@ -63,7 +64,11 @@ func (s *secretsSource) ReadPacketData() ([]byte, gopacket.CaptureInfo, error) {
 }
 
 func (s *secretsSource) take() {
-	for _, sec := range s.File.Secrets() {
+	secrets := s.File.Secrets()
+	if len(secrets) > 0 && s.sync != nil {
+		s.sync()
+	}
+	for _, sec := range secrets {
 		if sec.Type != capture.SecretsTLSKeyLog {
 			s.other++
 			continue

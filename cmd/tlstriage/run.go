@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime"
 	"strings"
 
 	"github.com/spf13/pflag"
@@ -42,6 +43,7 @@ type config struct {
 	all         bool
 	filter      string
 	live        liveConfig
+	jobs        int
 	keylogs     []string
 	keys        *tlsdecrypt.KeyLog // --keylog files, then the captures' secrets blocks
 }
@@ -87,6 +89,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	fs.BoolVar(&cfg.brief, "brief", false, "one line per connection")
 	fs.BoolVar(&cfg.all, "all", false, "report TCP connections that carried no TLS too (as not_tls)")
 	fs.StringVar(&cfg.color, "color", "auto", "colour the text report: auto, always, never (NO_COLOR disables auto)")
+	fs.IntVarP(&cfg.jobs, "jobs", "j", runtime.NumCPU(), "analyse the flows of files on `N` workers (the report is the same as with -j 1)")
 	addLiveFlags(fs, &cfg.live)
 	help := fs.BoolP("help", "h", false, "show this help")
 	if err := fs.Parse(args); err != nil {
@@ -207,20 +210,40 @@ func analyzeFiles(ctx context.Context, cfg *config, trust *truststore.Store, fil
 	opts := diagnose.Options{Trust: trust, Host: cfg.host}
 	failed := false
 	var writeErr error
-	emit := func(c *dissect.Conn) {
+	// diagnosed is what work makes of a connection, for report.
+	type diagnosed struct {
+		r   *diagnose.Result
+		enc *report.Encoded // the JSON record, made by the worker
+	}
+	work := func(c *dissect.Conn, enc *report.Encoder) *diagnosed {
 		if !c.TLS && !c.UpgradeRefused && !cfg.all {
+			return nil
+		}
+		d := &diagnosed{r: diagnose.Diagnose(c, opts)}
+		if enc != nil {
+			d.enc = enc.Encode(c, d.r)
+		}
+		return d
+	}
+	deliver := func(c *dissect.Conn, d *diagnosed) {
+		if d == nil {
 			return
 		}
-		r := diagnose.Diagnose(c, opts)
-		if r.Failed {
+		if d.r.Failed {
 			failed = true
 		}
 		if exp != nil {
-			if err := exp.Add(c, r); err != nil && writeErr == nil {
+			if err := exp.Add(c, d.r); err != nil && writeErr == nil {
 				writeErr = err
 			}
 		}
-		if err := w.Conn(c, r); err != nil && writeErr == nil {
+		var err error
+		if d.enc != nil {
+			err = w.(*report.JSON).WriteEncoded(c, d.enc)
+		} else {
+			err = w.Conn(c, d.r)
+		}
+		if err != nil && writeErr == nil {
 			writeErr = err
 		}
 	}
@@ -232,7 +255,25 @@ func analyzeFiles(ctx context.Context, cfg *config, trust *truststore.Store, fil
 		cfg.keys = new(tlsdecrypt.KeyLog)
 	}
 	dopts.Keys = cfg.keys
-	an := dissect.NewAnalyzer(dopts, emit)
+	var an analyzer
+	var sync func() // before secrets found in a file are used
+	if cfg.jobs > 1 {
+		// Flows analysed, diagnosed and encoded on cfg.jobs workers; the
+		// report is the same as with one.
+		encs := make([]*report.Encoder, cfg.jobs)
+		for i := range encs {
+			if cfg.json {
+				encs[i] = report.NewEncoder()
+			}
+		}
+		sh := dissect.NewSharded(dopts, cfg.jobs,
+			func(shard int, c *dissect.Conn) any { return work(c, encs[shard]) },
+			func(c *dissect.Conn, v any) { deliver(c, v.(*diagnosed)) })
+		defer sh.Close()
+		an, sync = sh, sh.Sync
+	} else {
+		an = dissect.NewAnalyzer(dopts, func(c *dissect.Conn) { deliver(c, work(c, nil)) })
+	}
 	var warnings []string
 	unreadable, damaged := false, false
 	for _, name := range cfg.files {
@@ -250,7 +291,7 @@ func analyzeFiles(ctx context.Context, cfg *config, trust *truststore.Store, fil
 			continue
 		}
 		an.SetFile(name)
-		src := newSecretsSource(f, cfg.keys)
+		src := newSecretsSource(f, cfg.keys, sync)
 		seen := newWatch(src, f, an)
 		err = an.Run(ctx, seen)
 		f.Close()
@@ -302,6 +343,16 @@ func analyzeFiles(ctx context.Context, cfg *config, trust *truststore.Store, fil
 		return exitFailed
 	}
 	return exitOK
+}
+
+// analyzer is what analyzeFiles drives: a dissect.Analyzer, or a
+// dissect.Sharded for -j.
+type analyzer interface {
+	SetFile(name string)
+	Run(ctx context.Context, src dissect.PacketSource) error
+	Flush()
+	Frame() int
+	Stats() dissect.Stats
 }
 
 func notDecoded(st *dissect.Stats) string {

@@ -1,0 +1,539 @@
+package dissect
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"io"
+	"math"
+	"sync"
+	"time"
+
+	"github.com/gopacket/gopacket"
+	"github.com/gopacket/gopacket/layers"
+)
+
+// Sharded analyses the flows of the input on several workers and hands the
+// connections over in the order, with the IDs, that one Analyzer reading
+// the same frames gives (STYLE habit 23: shard by flow hash only when
+// profiling demands it).
+//
+// The caller's goroutine reads and decodes each frame, keeps the clock and
+// decides when connections are due (exactly as Analyzer.Packet does), and
+// passes the TCP segment, with a copy of its payload, to the worker that
+// owns its flow: a hash of the flow key, the same both ways. Each worker
+// runs an Analyzer on its flows and calls work (in parallel, e.g. to
+// diagnose and encode) on each connection it hands over. Every connection
+// handed over is tagged with the moment it was, in the single Analyzer's
+// terms: the scan at frame F (all workers scan then, and a scan hands over
+// by ID), or frame F itself (a port reused, an eviction); the connections
+// each worker made are noted by frame. emit then gets the connections, on
+// the caller's goroutine, merged by that moment once every worker is past
+// it, with the IDs one Analyzer would have given: a connection's rank in
+// the order of the frames that made them.
+//
+// The flow table and the buffered bytes are capped per worker
+// (MaxConns/n, MaxBuffered/n): under a flood that reaches the caps, which
+// connections are handed over early may differ from one Analyzer's
+// choice (and stays the same from run to run).
+type Sharded struct {
+	o    Options
+	work func(shard int, c *Conn) any
+	emit func(c *Conn, v any)
+
+	// The reader's state, as in Analyzer.Packet.
+	fileSeq  int
+	frame    int
+	now      time.Time
+	lastScan time.Time
+	stats    Stats // frames read, and those not decoded
+	seg      segment
+
+	shards []*shard
+	free   chan *batch
+	notify chan struct{} // a worker published results
+	wg     sync.WaitGroup
+	closed bool
+
+	// The merger's state (the caller's goroutine).
+	nextID int
+	ids    map[pos]int // IDs given to connections not handed over yet
+}
+
+// pos is a moment of the analysis: a frame of a file, before (phase 0: the
+// scan) or while (phase 1) the frame is analysed.
+type pos struct {
+	file, frame, phase int
+}
+
+func (p pos) cmp(q pos) int {
+	switch {
+	case p.file != q.file:
+		return p.file - q.file
+	case p.frame != q.frame:
+		return p.frame - q.frame
+	}
+	return p.phase - q.phase
+}
+
+// endOfFile is the frame of the moment a file is flushed.
+const endOfFile = math.MaxInt
+
+type opKind uint8
+
+const (
+	opPacket opKind = iota
+	opScan          // scan at ts, before the frame
+	opFile          // SetFile(name)
+	opFlush         // Flush
+)
+
+// op is what a worker is told to do.
+type op struct {
+	kind   opKind
+	frame  int
+	ts     time.Time
+	seg    segment // opPacket; its payload is data[off:off+n] of the batch
+	off, n int
+	name   string
+}
+
+// batch is a run of ops for one worker, with the payload bytes they need.
+type batch struct {
+	ops  []op
+	data []byte
+}
+
+const (
+	batchOps   = 512
+	batchBytes = 256 << 10
+)
+
+// out is a connection handed over by a worker.
+type out struct {
+	at  pos
+	sub int // order among those handed over at the same moment
+	c   *Conn
+	v   any
+}
+
+// shard is one worker.
+type shard struct {
+	id  int
+	an  *Analyzer
+	in  chan *batch
+	cur *batch // being filled by the reader
+
+	// The worker's state while it works.
+	at   pos
+	seq  int
+	outs []out
+	made []pos
+
+	// Published to the merger, under mu.
+	mu      sync.Mutex
+	pubOut  []out
+	pubMade []pos
+	prog    pos
+	stats   Stats
+	worked  int // batches done
+
+	shipped int // batches given (the reader's)
+
+	// The merger's queues (the caller's goroutine).
+	pendOut  []out
+	pendMade []pos
+}
+
+// NewSharded returns a Sharded on n workers (at least 1). work is called on
+// the worker's goroutine with every connection handed over (and the
+// worker's number, 0 to n-1); emit is called in order on the goroutine that
+// calls Packet, Run, SetFile and Flush, with work's result. Call Close when
+// done.
+func NewSharded(o Options, n int, work func(shard int, c *Conn) any, emit func(c *Conn, v any)) *Sharded {
+	o.defaults()
+	n = max(n, 1)
+	s := &Sharded{o: o, work: work, emit: emit, free: make(chan *batch, 4*n+4), notify: make(chan struct{}, 1), ids: map[pos]int{}}
+	so := o
+	so.MaxConns = max(o.MaxConns/n, 1)
+	so.MaxBuffered = max(o.MaxBuffered/n, 1)
+	for i := range n {
+		sh := &shard{id: i, in: make(chan *batch, 2)}
+		sh.an = NewAnalyzer(so, func(c *Conn) { sh.handOver(s, c) })
+		sh.an.onNew = func() { sh.made = append(sh.made, pos{sh.at.file, sh.an.frame, 0}) }
+		s.shards = append(s.shards, sh)
+		s.wg.Add(1)
+		go s.worker(sh)
+	}
+	for _, sh := range s.shards {
+		sh.cur = s.newBatch()
+	}
+	return s
+}
+
+func (s *Sharded) newBatch() *batch {
+	select {
+	case b := <-s.free:
+		b.ops, b.data = b.ops[:0], b.data[:0]
+		return b
+	default:
+		return &batch{ops: make([]op, 0, batchOps), data: make([]byte, 0, batchBytes)}
+	}
+}
+
+// handOver is the emit function of a worker's Analyzer.
+func (sh *shard) handOver(s *Sharded, c *Conn) {
+	o := out{at: sh.at, c: c}
+	if sh.at.phase == 0 {
+		o.sub = c.FirstFrame // a scan hands over by ID: by first frame
+	} else {
+		o.sub = sh.seq
+		sh.seq++
+	}
+	if s.work != nil {
+		o.v = s.work(sh.id, c)
+	}
+	sh.outs = append(sh.outs, o)
+}
+
+func (s *Sharded) worker(sh *shard) {
+	defer s.wg.Done()
+	an := sh.an
+	for b := range sh.in {
+		for i := range b.ops {
+			o := &b.ops[i]
+			switch o.kind {
+			case opPacket:
+				sh.at = pos{sh.at.file, o.frame, 1}
+				an.frame = o.frame
+				o.seg.payload = b.data[o.off : o.off+o.n : o.off+o.n]
+				an.tcp(&o.seg, o.ts)
+				o.seg.payload = nil
+			case opScan:
+				sh.at = pos{sh.at.file, o.frame, 0}
+				an.now = o.ts
+				an.scan(false)
+			case opFlush:
+				sh.at = pos{sh.at.file, endOfFile, 0}
+				an.Flush()
+			case opFile:
+				sh.at = pos{sh.at.file, endOfFile, 0}
+				an.SetFile(o.name)
+				sh.at = pos{sh.at.file + 1, 0, 0}
+			}
+		}
+		select {
+		case s.free <- b:
+		default:
+		}
+		sh.mu.Lock()
+		sh.pubOut = append(sh.pubOut, sh.outs...)
+		sh.pubMade = append(sh.pubMade, sh.made...)
+		sh.prog = sh.at
+		sh.worked++
+		sh.stats = an.stats
+		sh.stats.LimitsReached = cloneCounts(an.stats.LimitsReached)
+		sh.mu.Unlock()
+		clear(sh.outs)
+		sh.outs, sh.made = sh.outs[:0], sh.made[:0]
+		select {
+		case s.notify <- struct{}{}:
+		default:
+		}
+	}
+}
+
+func cloneCounts(m map[string]int64) map[string]int64 {
+	if m == nil {
+		return nil
+	}
+	c := make(map[string]int64, len(m))
+	for k, v := range m {
+		c[k] = v
+	}
+	return c
+}
+
+// shardOf picks the worker of a flow: a hash of the flow key, which is the
+// same both ways, fixed so that runs repeat.
+func (s *Sharded) shardOf(k flowKey) *shard {
+	if len(s.shards) == 1 {
+		return s.shards[0]
+	}
+	a, b := k.a.Addr().As16(), k.b.Addr().As16()
+	h := binary.LittleEndian.Uint64(a[:8]) ^ binary.LittleEndian.Uint64(a[8:])*0x9e3779b97f4a7c15
+	h ^= (binary.LittleEndian.Uint64(b[:8]) ^ binary.LittleEndian.Uint64(b[8:])*0xc2b2ae3d27d4eb4f) * 0x165667b19e3779f9
+	h ^= uint64(k.a.Port())<<16 | uint64(k.b.Port())
+	h ^= h >> 33
+	h *= 0xff51afd7ed558ccd
+	h ^= h >> 33
+	return s.shards[h%uint64(len(s.shards))]
+}
+
+// send queues o (and the payload p) for sh.
+func (s *Sharded) send(sh *shard, o op, p []byte) {
+	b := sh.cur
+	if len(p) > 0 {
+		o.off, o.n = len(b.data), len(p)
+		b.data = append(b.data, p...)
+	}
+	b.ops = append(b.ops, o)
+	if len(b.ops) >= batchOps || len(b.data) >= batchBytes {
+		s.ship(sh)
+	}
+}
+
+// ship hands sh its batch, and merges what the workers have published.
+func (s *Sharded) ship(sh *shard) {
+	if len(sh.cur.ops) == 0 {
+		return
+	}
+	b := sh.cur
+	sh.cur = s.newBatch()
+	sh.shipped++ // given, from the merger's point of view, even while queued
+	for {
+		select {
+		case sh.in <- b:
+			s.merge()
+			return
+		case <-s.notify:
+			s.merge() // while the worker is busy, hand over what is ready
+		}
+	}
+}
+
+// broadcast queues o for every worker.
+func (s *Sharded) broadcast(o op) {
+	for _, sh := range s.shards {
+		s.send(sh, o, nil)
+	}
+}
+
+// Packet analyses one frame. data is not retained.
+func (s *Sharded) Packet(data []byte, ci gopacket.CaptureInfo, lt layers.LinkType) {
+	s.frame++
+	s.stats.Packets++
+	s.stats.Bytes += int64(len(data))
+	ts := ci.Timestamp
+	if ts.After(s.now) {
+		s.now = ts
+	}
+	if s.now.Sub(s.lastScan) >= s.o.Linger/2 || s.lastScan.IsZero() {
+		s.broadcast(op{kind: opScan, frame: s.frame, ts: s.now})
+		s.lastScan = s.now
+	}
+	if len(data) == 0 {
+		s.stats.notDecoded(SkipZeroLength)
+		return
+	}
+	if s.o.Filter != nil && !s.o.Filter(data, lt) {
+		s.stats.notDecoded(SkipFiltered)
+		return
+	}
+	seg := &s.seg
+	if why := decodeFrame(data, lt, seg); why != "" {
+		s.stats.notDecoded(why)
+		if why == SkipLinkType {
+			if s.stats.LinkTypes == nil {
+				s.stats.LinkTypes = make(map[string]int64)
+			}
+			s.stats.LinkTypes[lt.String()]++
+		}
+		return
+	}
+	if seg.missing > 0 {
+		s.stats.Truncated++
+	}
+	p := seg.payload
+	o := op{kind: opPacket, frame: s.frame, ts: ts, seg: *seg}
+	o.seg.payload = nil
+	s.send(s.shardOf(keyOf(seg.src, seg.dst)), o, p)
+}
+
+// Run reads src to its end and analyses every frame, as Analyzer.Run does.
+func (s *Sharded) Run(ctx context.Context, src PacketSource) error {
+	for n := 0; ; n++ {
+		if n&1023 == 0 {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+		}
+		data, ci, err := src.ReadPacketData()
+		if err != nil {
+			if errors.Is(err, io.EOF) {
+				return nil
+			}
+			return err
+		}
+		s.Packet(data, ci, src.LinkType())
+	}
+}
+
+// SetFile starts a new input, as Analyzer.SetFile does.
+func (s *Sharded) SetFile(name string) {
+	s.broadcast(op{kind: opFile, name: name})
+	s.sync()
+	s.fileSeq++
+	s.frame = 0
+	s.now = time.Time{}
+	s.lastScan = time.Time{}
+	s.stats.Files++
+}
+
+// Flush hands over every connection still open, as at the end of input,
+// and returns once emit has had them all.
+func (s *Sharded) Flush() {
+	s.broadcast(op{kind: opFlush})
+	s.sync()
+}
+
+// Sync returns once the workers have analysed every frame given so far and
+// emit has had every connection they handed over. (Decryption secrets
+// found in a file must not reach the workers before the frames read ahead
+// of them: Sync first.)
+func (s *Sharded) Sync() {
+	s.sync()
+}
+
+// sync ships every batch and merges until every worker is past the last
+// op given.
+func (s *Sharded) sync() {
+	for _, sh := range s.shards {
+		s.ship(sh)
+	}
+	for {
+		if s.merge() {
+			return
+		}
+		<-s.notify
+	}
+}
+
+// Frame is the number of the last frame read from the current file.
+func (s *Sharded) Frame() int { return s.frame }
+
+// Stats returns the counters so far: the reader's, and the workers' as of
+// their last published batch (all of them after Flush or Sync).
+func (s *Sharded) Stats() Stats {
+	st := s.stats
+	st.NotDecoded = cloneCounts(s.stats.NotDecoded)
+	st.LinkTypes = cloneCounts(s.stats.LinkTypes)
+	for _, sh := range s.shards {
+		sh.mu.Lock()
+		w := sh.stats
+		sh.mu.Unlock()
+		st.TCPConns += w.TCPConns
+		st.TLSConns += w.TLSConns
+		st.Retransmits += w.Retransmits
+		st.Gaps += w.Gaps
+		st.Evicted += w.Evicted
+		st.LateSegments += w.LateSegments
+		for k, v := range w.LimitsReached {
+			if st.LimitsReached == nil {
+				st.LimitsReached = map[string]int64{}
+			}
+			st.LimitsReached[k] += v
+		}
+	}
+	return st
+}
+
+// Close stops the workers. Connections not flushed are dropped.
+func (s *Sharded) Close() {
+	if s.closed {
+		return
+	}
+	s.closed = true
+	for _, sh := range s.shards {
+		close(sh.in)
+	}
+	s.wg.Wait()
+}
+
+// merge takes what the workers published, gives IDs to the connections
+// made before every worker's progress, and emits, in order, the
+// connections handed over before it. It reports whether every worker has
+// done all it was given (shipped).
+func (s *Sharded) merge() bool {
+	done := true
+	low := pos{math.MaxInt, 0, 0}
+	for _, sh := range s.shards {
+		sh.mu.Lock()
+		sh.pendOut = append(sh.pendOut, sh.pubOut...)
+		sh.pendMade = append(sh.pendMade, sh.pubMade...)
+		clear(sh.pubOut)
+		sh.pubOut, sh.pubMade = sh.pubOut[:0], sh.pubMade[:0]
+		prog, worked := sh.prog, sh.worked
+		sh.mu.Unlock()
+		if prog.cmp(low) < 0 {
+			low = prog
+		}
+		if worked != sh.shipped || len(sh.cur.ops) > 0 {
+			done = false
+		}
+	}
+	if done {
+		// Every op given has been done: whatever a worker handed over
+		// is final, even past the others' last op.
+		low = pos{math.MaxInt, math.MaxInt, math.MaxInt}
+	}
+	// IDs, in the order of the frames that made the connections.
+	for {
+		var first *shard
+		for _, sh := range s.shards {
+			if len(sh.pendMade) > 0 && sh.pendMade[0].cmp(low) <= 0 && (first == nil || sh.pendMade[0].cmp(first.pendMade[0]) < 0) {
+				first = sh
+			}
+		}
+		if first == nil {
+			break
+		}
+		s.nextID++
+		s.ids[pos{first.pendMade[0].file, first.pendMade[0].frame, 0}] = s.nextID
+		first.pendMade = first.pendMade[1:]
+	}
+	// Connections, in the order one Analyzer hands them over.
+	for {
+		var first *shard
+		for _, sh := range s.shards {
+			if len(sh.pendOut) == 0 || sh.pendOut[0].at.cmp(low) > 0 {
+				continue
+			}
+			if first == nil {
+				first = sh
+				continue
+			}
+			a, b := &sh.pendOut[0], &first.pendOut[0]
+			if c := a.at.cmp(b.at); c < 0 || c == 0 && a.sub < b.sub {
+				first = sh
+			}
+		}
+		if first == nil {
+			break
+		}
+		o := first.pendOut[0]
+		first.pendOut[0] = out{}
+		first.pendOut = first.pendOut[1:]
+		k := pos{o.at.file, o.c.FirstFrame, 0}
+		o.c.ID = s.ids[k]
+		delete(s.ids, k)
+		s.emit(o.c, o.v)
+	}
+	for _, sh := range s.shards {
+		if len(sh.pendOut) == 0 {
+			sh.pendOut = sh.pendOut[:0:0]
+		}
+		if len(sh.pendMade) == 0 {
+			sh.pendMade = sh.pendMade[:0:0]
+		}
+	}
+	if !done {
+		return false
+	}
+	for _, sh := range s.shards {
+		if len(sh.pendOut) > 0 {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,205 @@
+package dissect
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gopacket/gopacket"
+	"github.com/gopacket/gopacket/layers"
+	"github.com/gopacket/gopacket/pcapgo"
+
+	"github.com/tlstriage/tlstriage/internal/bigcap"
+)
+
+// frames is an input: files of frames.
+type frames struct {
+	names []string
+	files [][]inFrame
+}
+
+type inFrame struct {
+	data []byte
+	ci   gopacket.CaptureInfo
+	lt   layers.LinkType
+}
+
+// sequential runs the frames through one Analyzer.
+func sequential(o Options, in frames) ([]*Conn, Stats) {
+	var got []*Conn
+	a := NewAnalyzer(o, func(c *Conn) { got = append(got, c) })
+	for i, f := range in.files {
+		a.SetFile(in.names[i])
+		for _, fr := range f {
+			a.Packet(fr.data, fr.ci, fr.lt)
+		}
+		a.Flush()
+	}
+	return got, a.Stats()
+}
+
+// sharded runs the frames through a Sharded on n workers, with a Sync now
+// and then as decryption secrets would.
+func sharded(o Options, n int, in frames, syncEvery int) ([]*Conn, Stats) {
+	var got []*Conn
+	worked := map[*Conn]bool{}
+	s := NewSharded(o, n, func(shard int, c *Conn) any { return c }, func(c *Conn, v any) {
+		if v.(*Conn) != c {
+			panic("work's result lost")
+		}
+		got = append(got, c)
+		worked[c] = true
+	})
+	defer s.Close()
+	for i, f := range in.files {
+		s.SetFile(in.names[i])
+		for j, fr := range f {
+			s.Packet(fr.data, fr.ci, fr.lt)
+			if syncEvery > 0 && j%syncEvery == syncEvery-1 {
+				s.Sync()
+			}
+		}
+		s.Flush()
+	}
+	return got, s.Stats()
+}
+
+func compareRuns(t *testing.T, what string, o Options, in frames) {
+	t.Helper()
+	want, wst := sequential(o, in)
+	for _, n := range []int{1, 2, 3, 5} {
+		for _, syncEvery := range []int{0, 97} {
+			got, gst := sharded(o, n, in, syncEvery)
+			if len(got) != len(want) {
+				t.Fatalf("%s, %d workers: %d connections, want %d", what, n, len(got), len(want))
+			}
+			for i := range want {
+				if !reflect.DeepEqual(got[i], want[i]) {
+					t.Fatalf("%s, %d workers: connection %d differs: got ID %d frame %d %s, want ID %d frame %d %s",
+						what, n, i, got[i].ID, got[i].FirstFrame, got[i].Ended, want[i].ID, want[i].FirstFrame, want[i].Ended)
+				}
+			}
+			wst.Files, gst.Files = 0, 0
+			if !reflect.DeepEqual(gst, wst) {
+				t.Fatalf("%s, %d workers: stats\n%+v\nwant\n%+v", what, n, gst, wst)
+			}
+		}
+	}
+}
+
+// readCapture reads a pcap or pcapng file.
+func readCapture(t *testing.T, data []byte) []inFrame {
+	t.Helper()
+	var out []inFrame
+	if bytes.HasPrefix(data, []byte{0x0a, 0x0d, 0x0d, 0x0a}) {
+		r, err := pcapgo.NewNgReader(bytes.NewReader(data), pcapgo.NgReaderOptions{WantMixedLinkType: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for {
+			d, ci, err := r.ReadPacketData()
+			if err == io.EOF {
+				return out
+			} else if err != nil {
+				t.Fatal(err)
+			}
+			lt := r.LinkType()
+			if len(ci.AncillaryData) > 0 {
+				lt = ci.AncillaryData[0].(layers.LinkType)
+			}
+			out = append(out, inFrame{d, ci, lt})
+		}
+	}
+	r, err := pcapgo.NewReader(bytes.NewReader(data))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for {
+		d, ci, err := r.ReadPacketData()
+		if err == io.EOF || err == io.ErrUnexpectedEOF {
+			return out
+		} else if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, inFrame{d, ci, r.LinkType()})
+	}
+}
+
+// TestShardedMatchesAnalyzer checks that a Sharded hands over the same
+// connections, in the same order, with the same IDs and contents, and
+// counts the same, as one Analyzer: on every committed capture (one run of
+// them all, as several files), on generated captures of many
+// connections, and on random traffic with port reuse and a clock that
+// steps back.
+func TestShardedMatchesAnalyzer(t *testing.T) {
+	paths, err := filepath.Glob(filepath.Join("..", "testdata", "pcap", "*.pcap*"))
+	if err != nil || len(paths) == 0 {
+		t.Fatal("no captures", err)
+	}
+	var all frames
+	for _, p := range paths {
+		if strings.HasSuffix(p, ".gz") {
+			continue
+		}
+		data, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		all.names = append(all.names, p)
+		all.files = append(all.files, readCapture(t, data))
+	}
+	compareRuns(t, "committed captures", Options{}, all)
+
+	for _, k := range []bigcap.Kind{bigcap.Bulk, bigcap.Handshake} {
+		ts, err := bigcap.NewTemplates(k, 16<<10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var buf bytes.Buffer
+		if _, err := ts.Write(&buf, bigcap.Options{Sessions: 300, Span: 20 * time.Minute}); err != nil {
+			t.Fatal(err)
+		}
+		in := frames{names: []string{"gen"}, files: [][]inFrame{readCapture(t, buf.Bytes())}}
+		compareRuns(t, k.String(), Options{}, in)
+		// Caps reached: the same as long as no worker hits its share.
+		compareRuns(t, k.String()+" small linger", Options{Linger: 50 * time.Millisecond, Idle: 2 * time.Second}, in)
+	}
+
+	rng := rand.New(rand.NewPCG(5, 6))
+	var random []inFrame
+	now := t0
+	seqs := map[uint16]uint32{}
+	for range 3000 {
+		switch r := rng.IntN(100); {
+		case r < 3:
+			now = now.Add(-time.Duration(rng.IntN(2000)) * time.Millisecond)
+		case r < 6:
+			now = now.Add(time.Duration(rng.IntN(8000)) * time.Millisecond)
+		default:
+			now = now.Add(time.Duration(rng.IntN(50)) * time.Millisecond)
+		}
+		port := uint16(40000 + rng.IntN(100))
+		s := seg{clientPort: port, seq: seqs[port], flags: "A", payload: []byte(fmt.Sprint(port))}
+		switch r := rng.IntN(100); {
+		case r < 8:
+			s.flags, s.payload = "S", nil
+		case r < 14:
+			s.flags = "FA"
+		case r < 17:
+			s.flags = "RA"
+		case r < 30:
+			s.fromServer = true
+		}
+		seqs[port] += uint32(len(s.payload)) + 1
+		data := frame(t, s)
+		random = append(random, inFrame{data, gopacket.CaptureInfo{Timestamp: now, CaptureLength: len(data), Length: len(data)}, layers.LinkTypeEthernet})
+	}
+	compareRuns(t, "random", Options{Idle: 3 * time.Second, Linger: time.Second}, frames{names: []string{"a", "b"}, files: [][]inFrame{random[:1500], random[1500:]}})
+}
