@@ -160,7 +160,7 @@ func AnalyzeChain(chain []*dissect.CertInfo, trust *truststore.Store, at time.Ti
 		cc.SelfSigned = selfSigned(c)
 		cc.IsCA = c.BasicConstraintsValid && c.IsCA
 		cc.Role = role(i, len(chain), cc.SelfSigned, cc.IsCA)
-		if m, how := trust.Contains(c); m != nil {
+		if m, how := contains(trust, c); m != nil {
 			cc.InTruststore, cc.TrustMatch, cc.TrustAlias = true, how, m.Alias
 		}
 		cc.Validity = validityAt(c, at)
@@ -204,7 +204,7 @@ func (r *ChainReport) buildPath(chain []*dissect.CertInfo, trust *truststore.Sto
 	used := map[int]bool{0: true}
 	for depth := 0; depth < 12; depth++ {
 		r.Path = append(r.Path, fmt.Sprintf("#%d", pos))
-		if m, _ := trust.Contains(cur); m != nil {
+		if m, _ := contains(trust, cur); m != nil {
 			r.Trusted, r.Anchor = true, m
 			r.Path[len(r.Path)-1] += " (in truststore)"
 			return
@@ -265,7 +265,7 @@ func anchorBeyond(chain []*dissect.CertInfo, trust *truststore.Store, onPath map
 		used := map[int]bool{start: true}
 		cur := ci.Cert
 		for depth := 0; depth < 12; depth++ {
-			if m, _ := trust.Contains(cur); m != nil {
+			if m, _ := contains(trust, cur); m != nil {
 				return m, start
 			}
 			for _, cand := range trust.BySubject(cur.RawIssuer) {

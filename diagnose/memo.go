@@ -4,6 +4,8 @@ import (
 	"crypto/x509"
 	"sync"
 	"weak"
+
+	"github.com/tlstriage/tlstriage/truststore"
 )
 
 // sigCache remembers the signature checks already made. Connections to the
@@ -113,4 +115,44 @@ func nameMatches(c *x509.Certificate, host string) (bool, string) {
 	hostMemo.m[k] = r
 	hostMemo.Unlock()
 	return r.ok, r.why
+}
+
+// trustMemo remembers whether a truststore holds a certificate: the store
+// hashes the certificate (SHA-256) to find out, for every certificate of
+// every connection, and the same certificates come back.
+var trustMemo = struct {
+	sync.Mutex
+	m map[trustKey]trustHit
+}{m: make(map[trustKey]trustHit)}
+
+type trustKey struct {
+	store *truststore.Store
+	cert  weak.Pointer[x509.Certificate]
+}
+
+type trustHit struct {
+	match *truststore.Cert
+	how   string
+}
+
+// contains is trust.Contains(c), remembered.
+func contains(trust *truststore.Store, c *x509.Certificate) (*truststore.Cert, string) {
+	if trust == nil || c == nil {
+		return trust.Contains(c)
+	}
+	k := trustKey{trust, weak.Make(c)}
+	trustMemo.Lock()
+	h, found := trustMemo.m[k]
+	trustMemo.Unlock()
+	if found {
+		return h.match, h.how
+	}
+	h.match, h.how = trust.Contains(c)
+	trustMemo.Lock()
+	if len(trustMemo.m) >= maxSigCache {
+		clear(trustMemo.m)
+	}
+	trustMemo.m[k] = h
+	trustMemo.Unlock()
+	return h.match, h.how
 }

@@ -1,12 +1,12 @@
 package report
 
 import (
-	"bytes"
 	"encoding/binary"
 	"fmt"
 	"math"
 	"net/netip"
 	"strconv"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -344,9 +344,11 @@ func (e *jsonEncoder) appendRecord(b []byte, c *dissect.Conn, r *diagnose.Result
 // connection's ID may not be known yet; JSON.WriteEncoded writes the ID
 // the connection has then.
 type Encoder struct {
-	e   *jsonEncoder
-	buf []byte
+	e *jsonEncoder
 }
+
+// encodedBufs recycles the buffers of Encoded records once written.
+var encodedBufs sync.Pool
 
 // NewEncoder returns an Encoder.
 func NewEncoder() *Encoder { return &Encoder{e: newJSONEncoder()} }
@@ -361,11 +363,11 @@ type Encoded struct {
 // Encode makes the JSON record of c diagnosed as r.
 func (x *Encoder) Encode(c *dissect.Conn, r *diagnose.Result) *Encoded {
 	enc := &Encoded{}
-	x.buf = x.e.appendRecord(x.buf[:0], c, r, &enc.sum)
-	enc.b = bytes.Clone(x.buf)
-	if cap(x.buf) > 1<<20 {
-		x.buf = nil // one huge record does not pin its buffer
+	var b []byte
+	if p, ok := encodedBufs.Get().(*[]byte); ok {
+		b = (*p)[:0]
 	}
+	enc.b = x.e.appendRecord(b, c, r, &enc.sum)
 	enc.idStart, enc.idEnd = x.e.idStart, x.e.idEnd
 	enc.sum.Server = c.Server.String()
 	return enc

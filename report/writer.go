@@ -204,7 +204,7 @@ func (j *JSON) Conn(c *dissect.Conn, r *diagnose.Result) error {
 
 // WriteEncoded writes a connection encoded ahead of time (Encoder), with
 // c.ID as its ID: the bytes Conn writes, in three Write calls (the JSON
-// writer is given a buffered writer).
+// writer is given a buffered writer). x is spent: its buffer is reused.
 func (j *JSON) WriteEncoded(c *dissect.Conn, x *Encoded) error {
 	j.sum.Add(&x.sum)
 	if _, err := j.w.Write(x.b[:x.idStart]); err != nil {
@@ -215,6 +215,11 @@ func (j *JSON) WriteEncoded(c *dissect.Conn, x *Encoded) error {
 		return err
 	}
 	_, err := j.w.Write(x.b[x.idEnd:])
+	if cap(x.b) <= 64<<10 { // one huge record does not stay pooled
+		b := x.b[:0]
+		encodedBufs.Put(&b)
+	}
+	x.b = nil
 	return err
 }
 
