@@ -225,6 +225,28 @@ func (f *File) SecretsSkipped() int {
 	return f.secrets.dropped
 }
 
+// Block says which read buffer the frame last returned by ReadPacketData
+// lies in, for Hold: 0 when it cannot be held (pcapng files, and frames
+// larger than the read buffer).
+func (f *File) Block() uint64 {
+	if f.records == nil || f.records.inBig {
+		return 0
+	}
+	f.records.holdable()
+	return f.records.blk.id
+}
+
+// Hold keeps the read buffer of the frame last returned by ReadPacketData,
+// whose Block is not 0, unchanged until release is called: its frames stay
+// valid while later ones are read (into other buffers). release may be
+// called from any goroutine.
+func (f *File) Hold() (release func()) {
+	p := f.records
+	b := p.blk
+	b.refs.Add(1)
+	return func() { p.release(b) }
+}
+
 // LinkType is the link type of the frame last read.
 func (f *File) LinkType() layers.LinkType { return f.lt }
 

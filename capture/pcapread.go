@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"sync/atomic"
 	"time"
 
 	"github.com/gopacket/gopacket"
@@ -27,6 +28,69 @@ type pcapRecords struct {
 	end     int // end of the bytes read into buf
 	eof     error
 	big     []byte // a record larger than buf
+	inBig   bool   // the last frame returned lies in big
+
+	// When frames may be held (File.Hold), buf is blk's and is never
+	// written over while a frame of it is held: reading goes on in
+	// another block.
+	blk    *recBlock
+	blocks uint64 // blocks made
+	free   chan *recBlock
+}
+
+// recBlock is a read buffer whose frames can be held past the next read.
+type recBlock struct {
+	buf  []byte
+	id   uint64
+	refs atomic.Int32 // the reader's (while it reads into it) and one per hold
+}
+
+// holdable turns on holding: buf becomes the first block.
+func (p *pcapRecords) holdable() {
+	if p.blk != nil {
+		return
+	}
+	p.free = make(chan *recBlock, 16)
+	p.blk = p.newBlock(0)
+	p.blk.buf = p.buf
+}
+
+func (p *pcapRecords) newBlock(size int) *recBlock {
+	var b *recBlock
+	select {
+	case b = <-p.free:
+		if len(b.buf) < size {
+			b = nil
+		}
+	default:
+	}
+	if b == nil {
+		b = &recBlock{buf: make([]byte, size)}
+	}
+	p.blocks++
+	b.id = p.blocks
+	b.refs.Store(1)
+	return b
+}
+
+// release drops a reference to b; the last one gives it back.
+func (p *pcapRecords) release(b *recBlock) {
+	if b.refs.Add(-1) == 0 {
+		select {
+		case p.free <- b:
+		default:
+		}
+	}
+}
+
+// moveTo continues reading in a new block of size bytes (at least what is
+// buffered), with the bytes not read yet.
+func (p *pcapRecords) moveTo(size int) {
+	nb := p.newBlock(max(size, p.end-p.start))
+	p.end = copy(nb.buf, p.buf[p.start:p.end])
+	p.start = 0
+	p.release(p.blk)
+	p.blk, p.buf = nb, nb.buf
 }
 
 // pcapBlock is the size the read buffer grows to: large reads, few system
@@ -59,13 +123,22 @@ func (p *pcapRecords) fill(n int) bool {
 		if p.end == len(p.buf) {
 			size = max(size, min(2*size, pcapBlock))
 		}
-		p.end = copy(p.buf, p.buf[p.start:p.end])
-		p.start = 0
+		if p.blk != nil && p.blk.refs.Load() > 1 {
+			// Frames of this block are held: read on in another.
+			p.moveTo(max(size, n))
+		} else {
+			p.end = copy(p.buf, p.buf[p.start:p.end])
+			p.start = 0
+		}
 	}
 	if size = max(size, n); size > len(p.buf) && p.eof == nil {
-		b := make([]byte, size)
-		copy(b, p.buf[:p.end])
-		p.buf = b
+		if p.blk != nil {
+			p.moveTo(size)
+		} else {
+			b := make([]byte, size)
+			copy(b, p.buf[:p.end])
+			p.buf = b
+		}
 	}
 	for p.end < n && p.eof == nil {
 		m, err := p.r.Read(p.buf[p.end:])
@@ -115,7 +188,8 @@ func (p *pcapRecords) next() (data []byte, ci gopacket.CaptureInfo, err error) {
 		return nil, ci, fmt.Errorf("capture length exceeds original packet length: %d > %d", ci.CaptureLength, ci.Length)
 	}
 	n := ci.CaptureLength
-	if n > pcapEagerMax {
+	p.inBig = n > pcapEagerMax
+	if p.inBig {
 		return p.readBig(n, ci)
 	}
 	if !p.fill(n) {

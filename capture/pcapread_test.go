@@ -95,3 +95,77 @@ func TestPcapRecordsOddRecords(t *testing.T) {
 		}
 	}
 }
+
+// TestHold checks that the frames of held buffers stay unchanged while the
+// file is read on (into other buffers), whatever the read sizes.
+func TestHold(t *testing.T) {
+	var file bytes.Buffer
+	file.Write([]byte{0xd4, 0xc3, 0xb2, 0xa1, 2, 0, 4, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 4, 0, 1, 0, 0, 0})
+	var want [][]byte
+	for i := range 5000 {
+		n := 60 + i*7%1400
+		frame := bytes.Repeat([]byte{byte(i), byte(i >> 8)}, n/2)
+		want = append(want, frame)
+		file.Write([]byte{byte(i), 0, 0, 0, 0, 0, 0, 0, byte(len(frame)), byte(len(frame) >> 8), 0, 0, byte(len(frame)), byte(len(frame) >> 8), 0, 0})
+		file.Write(frame)
+	}
+	for _, half := range []bool{false, true} {
+		var r io.Reader = bytes.NewReader(file.Bytes())
+		if half {
+			r = iotest.HalfReader(r)
+		}
+		f, err := NewReader("held.pcap", r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		type held struct {
+			release func()
+			frames  []int // indexes of frames in the held buffer
+			data    [][]byte
+		}
+		var holds []*held
+		var cur *held
+		last := uint64(0)
+		n := 0
+		for i := 0; ; i++ {
+			data, _, err := f.ReadPacketData()
+			if err == io.EOF {
+				break
+			} else if err != nil {
+				t.Fatal(err)
+			}
+			n++
+			if !bytes.Equal(data, want[i]) {
+				t.Fatalf("frame %d wrong", i)
+			}
+			if b := f.Block(); b != last {
+				last, cur = b, nil
+				if b%3 == 0 { // hold one buffer in three
+					cur = &held{release: f.Hold()}
+					holds = append(holds, cur)
+				}
+			}
+			if cur != nil {
+				cur.frames = append(cur.frames, i)
+				cur.data = append(cur.data, data)
+			}
+			if len(holds) > 4 {
+				holds[0].release()
+				holds = holds[1:]
+			}
+			for _, h := range holds {
+				for k, j := range h.frames {
+					if !bytes.Equal(h.data[k], want[j]) {
+						t.Fatalf("held frame %d changed while frame %d was read", j, i)
+					}
+				}
+			}
+		}
+		if n != len(want) {
+			t.Fatalf("%d frames, want %d", n, len(want))
+		}
+		if f.records.blocks < 3 { // holding made it read on in other blocks
+			t.Fatalf("only %d blocks for %d bytes", f.records.blocks, file.Len())
+		}
+	}
+}

@@ -50,6 +50,7 @@ type Sharded struct {
 	seg      segment
 
 	shards []*shard
+	holder Holder
 	free   chan *batch
 	notify chan struct{} // a worker published results
 	wg     sync.WaitGroup
@@ -98,10 +99,24 @@ type op struct {
 	name   string
 }
 
-// batch is a run of ops for one worker, with the payload bytes they need.
+// batch is a run of ops for one worker, with the payload bytes they need:
+// copied into data, or held where the source read them (releases).
 type batch struct {
-	ops  []op
-	data []byte
+	ops      []op
+	data     []byte
+	releases []func()
+	held     uint64 // the source's block last held for this batch
+}
+
+// Holder keeps the frames a source returns valid past the next read:
+// capture.File does, for pcap files, block by block.
+type Holder interface {
+	// Block is the number of the block the frame last read lies in, 0
+	// when it cannot be held.
+	Block() uint64
+	// Hold keeps that block unchanged until release is called (from any
+	// goroutine).
+	Hold() (release func())
 }
 
 const (
@@ -174,7 +189,7 @@ func NewSharded(o Options, n int, work func(shard int, c *Conn) any, emit func(c
 func (s *Sharded) newBatch() *batch {
 	select {
 	case b := <-s.free:
-		b.ops, b.data = b.ops[:0], b.data[:0]
+		b.ops, b.data, b.held = b.ops[:0], b.data[:0], 0
 		return b
 	default:
 		return &batch{ops: make([]op, 0, batchOps), data: make([]byte, 0, batchBytes)}
@@ -206,7 +221,9 @@ func (s *Sharded) worker(sh *shard) {
 			case opPacket:
 				sh.at = pos{sh.at.file, o.frame, 1}
 				an.frame = o.frame
-				o.seg.payload = b.data[o.off : o.off+o.n : o.off+o.n]
+				if o.off >= 0 {
+					o.seg.payload = b.data[o.off : o.off+o.n : o.off+o.n]
+				}
 				an.tcp(&o.seg, o.ts)
 				o.seg.payload = nil
 			case opScan:
@@ -222,6 +239,11 @@ func (s *Sharded) worker(sh *shard) {
 				sh.at = pos{sh.at.file + 1, 0, 0}
 			}
 		}
+		for i, release := range b.releases {
+			release()
+			b.releases[i] = nil
+		}
+		b.releases = b.releases[:0]
 		select {
 		case s.free <- b:
 		default:
@@ -274,8 +296,17 @@ func (s *Sharded) shardOf(k flowKey) *shard {
 func (s *Sharded) send(sh *shard, o op, p []byte) {
 	b := sh.cur
 	if len(p) > 0 {
-		o.off, o.n = len(b.data), len(p)
-		b.data = append(b.data, p...)
+		if id := s.heldBlock(); id != 0 {
+			// The payload stays where the source read it.
+			if b.held != id {
+				b.releases = append(b.releases, s.holder.Hold())
+				b.held = id
+			}
+			o.off, o.seg.payload = -1, p
+		} else {
+			o.off, o.n = len(b.data), len(p)
+			b.data = append(b.data, p...)
+		}
 	}
 	b.ops = append(b.ops, o)
 	if len(b.ops) >= batchOps || len(b.data) >= batchBytes {
@@ -301,6 +332,20 @@ func (s *Sharded) ship(sh *shard) {
 		}
 	}
 }
+
+// heldBlock is the block of the holder the frame being read lies in, 0
+// when there is none.
+func (s *Sharded) heldBlock() uint64 {
+	if s.holder == nil {
+		return 0
+	}
+	return s.holder.Block()
+}
+
+// SetHolder says that the frames of the source read next can be held by h:
+// their payloads are then passed to the workers where they lie, not
+// copied. nil (the start, and after SetFile) copies them.
+func (s *Sharded) SetHolder(h Holder) { s.holder = h }
 
 // broadcast queues o for every worker.
 func (s *Sharded) broadcast(o op) {
@@ -348,6 +393,7 @@ func (s *Sharded) Packet(data []byte, ci gopacket.CaptureInfo, lt layers.LinkTyp
 	o := op{kind: opPacket, frame: s.frame, ts: ts, seg: *seg}
 	o.seg.payload = nil
 	s.send(s.shardOf(keyOf(seg.src, seg.dst)), o, p)
+	seg.payload = nil
 }
 
 // Run reads src to its end and analyses every frame, as Analyzer.Run does.
@@ -373,6 +419,7 @@ func (s *Sharded) Run(ctx context.Context, src PacketSource) error {
 func (s *Sharded) SetFile(name string) {
 	s.broadcast(op{kind: opFile, name: name})
 	s.sync()
+	s.holder = nil
 	s.fileSeq++
 	s.frame = 0
 	s.now = time.Time{}

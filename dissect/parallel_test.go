@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -45,9 +46,36 @@ func sequential(o Options, in frames) ([]*Conn, Stats) {
 	return got, a.Stats()
 }
 
+// blocks is a Holder over in-memory frames: every 7 frames make a block.
+type blocks struct {
+	frame   int
+	holds   atomic.Int64
+	release atomic.Int64
+}
+
+func (b *blocks) Block() uint64 {
+	if b.frame%11 == 10 {
+		return 0 // one frame in eleven cannot be held
+	}
+	return uint64(b.frame/7 + 1)
+}
+
+func (b *blocks) Hold() func() {
+	b.holds.Add(1)
+	return func() { b.release.Add(1) }
+}
+
 // sharded runs the frames through a Sharded on n workers, with a Sync now
-// and then as decryption secrets would.
+// and then as decryption secrets would, and frames held in place or copied.
 func sharded(o Options, n int, in frames, syncEvery int) ([]*Conn, Stats) {
+	got, st, b := shardedHeld(o, n, in, syncEvery, syncEvery > 0)
+	if b != nil && b.holds.Load() != b.release.Load() {
+		panic(fmt.Sprintf("%d holds, %d released", b.holds.Load(), b.release.Load()))
+	}
+	return got, st
+}
+
+func shardedHeld(o Options, n int, in frames, syncEvery int, hold bool) ([]*Conn, Stats, *blocks) {
 	var got []*Conn
 	worked := map[*Conn]bool{}
 	s := NewSharded(o, n, func(shard int, c *Conn) any { return c }, func(c *Conn, v any) {
@@ -58,9 +86,17 @@ func sharded(o Options, n int, in frames, syncEvery int) ([]*Conn, Stats) {
 		worked[c] = true
 	})
 	defer s.Close()
+	var b *blocks
 	for i, f := range in.files {
 		s.SetFile(in.names[i])
+		if hold {
+			b = &blocks{}
+			s.SetHolder(b)
+		}
 		for j, fr := range f {
+			if b != nil {
+				b.frame = j
+			}
 			s.Packet(fr.data, fr.ci, fr.lt)
 			if syncEvery > 0 && j%syncEvery == syncEvery-1 {
 				s.Sync()
@@ -68,7 +104,7 @@ func sharded(o Options, n int, in frames, syncEvery int) ([]*Conn, Stats) {
 		}
 		s.Flush()
 	}
-	return got, s.Stats()
+	return got, s.Stats(), b
 }
 
 func compareRuns(t *testing.T, what string, o Options, in frames) {

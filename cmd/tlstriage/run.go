@@ -291,6 +291,9 @@ func analyzeFiles(ctx context.Context, cfg *config, trust *truststore.Store, fil
 			continue
 		}
 		an.SetFile(name)
+		if sh, ok := an.(*dissect.Sharded); ok {
+			sh.SetHolder(f) // the workers read the payloads where f read them
+		}
 		src := newSecretsSource(f, cfg.keys, sync)
 		seen := newWatch(src, f, an)
 		err = an.Run(ctx, seen)
