@@ -184,29 +184,37 @@ func (a *Analyzer) Packet(data []byte, ci gopacket.CaptureInfo, lt layers.LinkTy
 		a.scan(false)
 		a.lastScan = a.now
 	}
+	if !a.stats.admit(data, lt, a.o.Filter, &a.seg) {
+		return
+	}
+	a.tcp(&a.seg, ts)
+}
+
+// admit decodes a frame down to TCP into seg, counting the frames it skips
+// and why; it reports whether seg holds a TCP segment.
+func (s *Stats) admit(data []byte, lt layers.LinkType, filter func([]byte, layers.LinkType) bool, seg *segment) bool {
 	if len(data) == 0 {
-		a.stats.notDecoded(SkipZeroLength)
-		return
+		s.notDecoded(SkipZeroLength)
+		return false
 	}
-	if a.o.Filter != nil && !a.o.Filter(data, lt) {
-		a.stats.notDecoded(SkipFiltered)
-		return
+	if filter != nil && !filter(data, lt) {
+		s.notDecoded(SkipFiltered)
+		return false
 	}
-	s := &a.seg
-	if why := decodeFrame(data, lt, s); why != "" {
-		a.stats.notDecoded(why)
+	if why := decodeFrame(data, lt, seg); why != "" {
+		s.notDecoded(why)
 		if why == SkipLinkType {
-			if a.stats.LinkTypes == nil {
-				a.stats.LinkTypes = make(map[string]int64)
+			if s.LinkTypes == nil {
+				s.LinkTypes = make(map[string]int64)
 			}
-			a.stats.LinkTypes[lt.String()]++
+			s.LinkTypes[lt.String()]++
 		}
-		return
+		return false
 	}
-	if s.missing > 0 {
-		a.stats.Truncated++
+	if seg.missing > 0 {
+		s.Truncated++
 	}
-	a.tcp(s, ts)
+	return true
 }
 
 // Flush hands over every connection still open, as at the end of input.

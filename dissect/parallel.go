@@ -367,28 +367,10 @@ func (s *Sharded) Packet(data []byte, ci gopacket.CaptureInfo, lt layers.LinkTyp
 		s.broadcast(op{kind: opScan, frame: s.frame, ts: s.now})
 		s.lastScan = s.now
 	}
-	if len(data) == 0 {
-		s.stats.notDecoded(SkipZeroLength)
-		return
-	}
-	if s.o.Filter != nil && !s.o.Filter(data, lt) {
-		s.stats.notDecoded(SkipFiltered)
+	if !s.stats.admit(data, lt, s.o.Filter, &s.seg) {
 		return
 	}
 	seg := &s.seg
-	if why := decodeFrame(data, lt, seg); why != "" {
-		s.stats.notDecoded(why)
-		if why == SkipLinkType {
-			if s.stats.LinkTypes == nil {
-				s.stats.LinkTypes = make(map[string]int64)
-			}
-			s.stats.LinkTypes[lt.String()]++
-		}
-		return
-	}
-	if seg.missing > 0 {
-		s.stats.Truncated++
-	}
 	p := seg.payload
 	o := op{kind: opPacket, frame: s.frame, ts: ts, seg: *seg}
 	o.seg.payload = nil
