@@ -154,6 +154,12 @@ type PacketSource interface {
 // end of input, ctx's error when cancelled, or the read error that stopped
 // it (connections read so far stay in the Analyzer: call Flush).
 func (a *Analyzer) Run(ctx context.Context, src PacketSource) error {
+	return runSource(ctx, src, a.Packet)
+}
+
+// runSource feeds every frame of src to packet until the end of input, a
+// read error or ctx's cancellation (checked every 1024 frames).
+func runSource(ctx context.Context, src PacketSource, packet func([]byte, gopacket.CaptureInfo, layers.LinkType)) error {
 	for n := 0; ; n++ {
 		if n&1023 == 0 {
 			if err := ctx.Err(); err != nil {
@@ -167,7 +173,7 @@ func (a *Analyzer) Run(ctx context.Context, src PacketSource) error {
 			}
 			return err
 		}
-		a.Packet(data, ci, src.LinkType())
+		packet(data, ci, src.LinkType())
 	}
 }
 

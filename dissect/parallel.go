@@ -3,8 +3,6 @@ package dissect
 import (
 	"context"
 	"encoding/binary"
-	"errors"
-	"io"
 	"math"
 	"sync"
 	"time"
@@ -380,21 +378,7 @@ func (s *Sharded) Packet(data []byte, ci gopacket.CaptureInfo, lt layers.LinkTyp
 
 // Run reads src to its end and analyses every frame, as Analyzer.Run does.
 func (s *Sharded) Run(ctx context.Context, src PacketSource) error {
-	for n := 0; ; n++ {
-		if n&1023 == 0 {
-			if err := ctx.Err(); err != nil {
-				return err
-			}
-		}
-		data, ci, err := src.ReadPacketData()
-		if err != nil {
-			if errors.Is(err, io.EOF) {
-				return nil
-			}
-			return err
-		}
-		s.Packet(data, ci, src.LinkType())
-	}
+	return runSource(ctx, src, s.Packet)
 }
 
 // SetFile starts a new input, as Analyzer.SetFile does.
