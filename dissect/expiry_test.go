@@ -43,27 +43,8 @@ func TestExpiry(t *testing.T) {
 		now := t0
 		seqs := map[uint16]uint32{}
 		for i := range 4000 {
-			switch r := rng.IntN(100); {
-			case r < 3:
-				now = now.Add(-time.Duration(rng.IntN(2000)) * time.Millisecond)
-			case r < 6:
-				now = now.Add(time.Duration(rng.IntN(8000)) * time.Millisecond)
-			default:
-				now = now.Add(time.Duration(rng.IntN(50)) * time.Millisecond)
-			}
-			port := uint16(40000 + rng.IntN(150))
-			s := seg{clientPort: port, seq: seqs[port], flags: "A", payload: []byte("x")}
-			switch r := rng.IntN(100); {
-			case r < 8:
-				s.flags, s.payload = "S", nil
-			case r < 14:
-				s.flags = "FA"
-			case r < 17:
-				s.flags = "RA"
-			case r < 30:
-				s.fromServer = true
-			}
-			seqs[port] += uint32(len(s.payload)) + 1
+			var s seg
+			now, s = randomStep(rng, now, seqs, 150, func(uint16) []byte { return []byte("x") })
 			data := frame(t, s)
 			cur = s
 			before := a.lastScan
@@ -126,4 +107,32 @@ func checkHeaps(t *testing.T, a *Analyzer) {
 	if len(linger.cs) != closed {
 		t.Fatalf("linger heap holds %d connections, %d closed in the table", len(linger.cs), closed)
 	}
+}
+
+// randomStep moves the clock by a random step (now and then backwards or
+// far ahead) and returns a random segment of one of ports client ports:
+// SYN, FIN, RST or data from either side, sequence numbers kept per port.
+func randomStep(rng *rand.Rand, now time.Time, seqs map[uint16]uint32, ports int, payload func(port uint16) []byte) (time.Time, seg) {
+	switch r := rng.IntN(100); {
+	case r < 3:
+		now = now.Add(-time.Duration(rng.IntN(2000)) * time.Millisecond)
+	case r < 6:
+		now = now.Add(time.Duration(rng.IntN(8000)) * time.Millisecond)
+	default:
+		now = now.Add(time.Duration(rng.IntN(50)) * time.Millisecond)
+	}
+	port := uint16(40000 + rng.IntN(ports))
+	s := seg{clientPort: port, seq: seqs[port], flags: "A", payload: payload(port)}
+	switch r := rng.IntN(100); {
+	case r < 8:
+		s.flags, s.payload = "S", nil
+	case r < 14:
+		s.flags = "FA"
+	case r < 17:
+		s.flags = "RA"
+	case r < 30:
+		s.fromServer = true
+	}
+	seqs[port] += uint32(len(s.payload)) + 1
+	return now, s
 }

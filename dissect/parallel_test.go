@@ -213,27 +213,8 @@ func TestShardedMatchesAnalyzer(t *testing.T) {
 	now := t0
 	seqs := map[uint16]uint32{}
 	for range 3000 {
-		switch r := rng.IntN(100); {
-		case r < 3:
-			now = now.Add(-time.Duration(rng.IntN(2000)) * time.Millisecond)
-		case r < 6:
-			now = now.Add(time.Duration(rng.IntN(8000)) * time.Millisecond)
-		default:
-			now = now.Add(time.Duration(rng.IntN(50)) * time.Millisecond)
-		}
-		port := uint16(40000 + rng.IntN(100))
-		s := seg{clientPort: port, seq: seqs[port], flags: "A", payload: []byte(fmt.Sprint(port))}
-		switch r := rng.IntN(100); {
-		case r < 8:
-			s.flags, s.payload = "S", nil
-		case r < 14:
-			s.flags = "FA"
-		case r < 17:
-			s.flags = "RA"
-		case r < 30:
-			s.fromServer = true
-		}
-		seqs[port] += uint32(len(s.payload)) + 1
+		var s seg
+		now, s = randomStep(rng, now, seqs, 100, func(port uint16) []byte { return []byte(fmt.Sprint(port)) })
 		data := frame(t, s)
 		random = append(random, inFrame{data, gopacket.CaptureInfo{Timestamp: now, CaptureLength: len(data), Length: len(data)}, layers.LinkTypeEthernet})
 	}
