@@ -204,44 +204,24 @@ func decodeFrame(data []byte, lt layers.LinkType, s *segment) string {
 				if i > 8 {
 					return SkipMalformed
 				}
-				switch next {
-				case 0, 43, 60, 135, 139, 140: // hop-by-hop, routing, destination, mobility, HIP, shim6
-					if len(data) < 8 {
-						return SkipTruncated
-					}
-					n := (int(data[1]) + 1) * 8
-					if len(data) < n || plen < n {
-						return SkipTruncated
-					}
-					next = data[0]
-					data = data[n:]
-					plen -= n
-					continue
-				case 44: // fragment
-					if len(data) < 8 {
-						return SkipTruncated
-					}
+				if !ipv6ExtHeader(next) {
+					break
+				}
+				if len(data) < 8 {
+					return SkipTruncated
+				}
+				if next == 44 { // fragment: only a first fragment with no more to come is whole
 					if off := binary.BigEndian.Uint16(data[2:4]); off&0xfff9 != 0 {
 						return SkipFragment
 					}
-					next = data[0]
-					data = data[8:]
-					plen -= 8
-					continue
-				case 51: // AH
-					if len(data) < 8 {
-						return SkipTruncated
-					}
-					n := (int(data[1]) + 2) * 4
-					if len(data) < n || plen < n {
-						return SkipTruncated
-					}
-					next = data[0]
-					data = data[n:]
-					plen -= n
-					continue
 				}
-				break
+				n := ipv6ExtLen(next, data)
+				if len(data) < n || plen < n {
+					return SkipTruncated
+				}
+				next = data[0]
+				data = data[n:]
+				plen -= n
 			}
 			proto = next
 			ipPayloadLen = plen
@@ -356,4 +336,28 @@ func innerEthernet(data []byte) (uint16, []byte, string) {
 		return 0, nil, SkipTruncated
 	}
 	return binary.BigEndian.Uint16(data[12:14]), data[14:], ""
+}
+
+// ipv6ExtHeader reports whether next is an IPv6 extension header tlstriage
+// skips: hop-by-hop, routing, fragment, destination options, AH, mobility,
+// HIP, shim6 (RFC 8200, Section 4).
+func ipv6ExtHeader(next uint8) bool {
+	switch next {
+	case 0, 43, 44, 51, 60, 135, 139, 140:
+		return true
+	}
+	return false
+}
+
+// ipv6ExtLen is the length of the extension header of type next that data
+// starts with (at least 8 bytes): fixed for a fragment header, in 4-byte
+// units for AH (RFC 4302), in 8-byte units otherwise.
+func ipv6ExtLen(next uint8, data []byte) int {
+	switch next {
+	case 44:
+		return 8
+	case 51:
+		return (int(data[1]) + 2) * 4
+	}
+	return (int(data[1]) + 1) * 8
 }

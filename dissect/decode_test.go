@@ -62,3 +62,51 @@ func TestDecodeTunnels(t *testing.T) {
 		})
 	}
 }
+
+// TestDecodeIPv6ExtensionHeaders: hop-by-hop options, AH and an atomic
+// fragment header are skipped to the TCP header; a later fragment is not
+// decoded.
+func TestDecodeIPv6ExtensionHeaders(t *testing.T) {
+	tcp := &layers.TCP{SrcPort: 40000, DstPort: 443, Seq: 7, SYN: true, DataOffset: 5}
+	tb := gopacket.NewSerializeBuffer()
+	if err := tcp.SerializeTo(tb, gopacket.SerializeOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	// build makes an IPv6 packet whose first extension header is of type
+	// first; each header's byte 0 names the next.
+	build := func(first uint8, exts ...[]byte) []byte {
+		var payload []byte
+		for _, e := range exts {
+			payload = append(payload, e...)
+		}
+		payload = append(payload, tb.Bytes()...)
+		ip := make([]byte, 40)
+		ip[0] = 0x60
+		ip[4], ip[5] = byte(len(payload)>>8), byte(len(payload))
+		ip[6] = first
+		ip[8], ip[23] = 0x20, 1
+		ip[24], ip[39] = 0x20, 2
+		return append(ip, payload...)
+	}
+	hopByHop := []byte{51, 0, 1, 4, 0, 0, 0, 0} // next AH; 8 bytes
+	ah := make([]byte, 24)                      // (4+2)*4 bytes
+	ah[0], ah[1] = 44, 4                        // next fragment
+	atomic := []byte{6, 0, 0, 0, 0, 0, 0, 1}    // next TCP; offset 0, no more fragments
+	var s segment
+	if why := decodeFrame(build(0, hopByHop, ah, atomic), layers.LinkTypeRaw, &s); why != "" {
+		t.Fatalf("skipped: %s", why)
+	}
+	if s.src.String() != "[2000::1]:40000" || s.dst.Port() != 443 || s.seq != 7 {
+		t.Errorf("segment %v -> %v seq %d", s.src, s.dst, s.seq)
+	}
+	later := []byte{6, 0, 0, 8, 0, 0, 0, 1} // offset 8 bytes
+	if why := decodeFrame(build(44, later), layers.LinkTypeRaw, &s); why != SkipFragment {
+		t.Errorf("a later fragment: %q, want %q", why, SkipFragment)
+	}
+	// An AH header claiming more bytes than the packet has.
+	bigAH := make([]byte, 8)
+	bigAH[0], bigAH[1] = 6, 200
+	if why := decodeFrame(build(51, bigAH), layers.LinkTypeRaw, &s); why != SkipTruncated {
+		t.Errorf("oversized AH: %q, want %q", why, SkipTruncated)
+	}
+}
