@@ -18,12 +18,35 @@ import (
 // alive, and a certificate collected and another allocated at its address
 // get different keys. It is bounded: past maxSigCache entries it starts
 // again empty.
-var sigCache = struct {
-	sync.Mutex
-	m map[sigKey]bool
-}{m: make(map[sigKey]bool)}
+var sigCache memo[sigKey, bool]
 
 const maxSigCache = 1 << 16
+
+// memo is a bounded, concurrency-safe map from keys to values computed
+// once: past maxSigCache entries it starts again empty.
+type memo[K comparable, V any] struct {
+	mu sync.Mutex
+	m  map[K]V
+}
+
+// get returns the value remembered for k, computing and remembering it
+// with compute the first time. compute runs without the lock held.
+func (c *memo[K, V]) get(k K, compute func() V) V {
+	c.mu.Lock()
+	v, found := c.m[k]
+	c.mu.Unlock()
+	if found {
+		return v
+	}
+	v = compute()
+	c.mu.Lock()
+	if c.m == nil || len(c.m) >= maxSigCache {
+		c.m = make(map[K]V)
+	}
+	c.m[k] = v
+	c.mu.Unlock()
+	return v
+}
 
 type sigKey struct {
 	child, parent weak.Pointer[x509.Certificate]
@@ -32,30 +55,14 @@ type sigKey struct {
 // cachedCheckSig is checkSig, remembered.
 func cachedCheckSig(child, parent *x509.Certificate) bool {
 	k := sigKey{weak.Make(child), weak.Make(parent)}
-	sigCache.Lock()
-	ok, found := sigCache.m[k]
-	sigCache.Unlock()
-	if found {
-		return ok
-	}
-	ok = verifySig(child, parent)
-	sigCache.Lock()
-	if len(sigCache.m) >= maxSigCache {
-		clear(sigCache.m)
-	}
-	sigCache.m[k] = ok
-	sigCache.Unlock()
-	return ok
+	return sigCache.get(k, func() bool { return verifySig(child, parent) })
 }
 
 // certMemo remembers what is derived from a certificate alone and written
 // into every report of a connection that sends it: its subject's one-line
 // name, the description of its issuer, its key. Keyed and bounded as
 // sigCache.
-var certMemo = struct {
-	sync.Mutex
-	m map[weak.Pointer[x509.Certificate]]*certStrings
-}{m: make(map[weak.Pointer[x509.Certificate]]*certStrings)}
+var certMemo memo[weak.Pointer[x509.Certificate], *certStrings]
 
 type certStrings struct {
 	name, issuer, key string
@@ -63,30 +70,16 @@ type certStrings struct {
 }
 
 func memoOf(c *x509.Certificate) *certStrings {
-	k := weak.Make(c)
-	certMemo.Lock()
-	s := certMemo.m[k]
-	certMemo.Unlock()
-	if s != nil {
+	return certMemo.get(weak.Make(c), func() *certStrings {
+		s := &certStrings{name: c.Subject.String(), issuer: issuerDesc(c)}
+		s.key, s.bits = keyDescOf(c)
 		return s
-	}
-	s = &certStrings{name: c.Subject.String(), issuer: issuerDesc(c)}
-	s.key, s.bits = keyDescOf(c)
-	certMemo.Lock()
-	if len(certMemo.m) >= maxSigCache {
-		clear(certMemo.m)
-	}
-	certMemo.m[k] = s
-	certMemo.Unlock()
-	return s
+	})
 }
 
 // hostMemo remembers name checks: the same leaf and host come back
 // connection after connection, and crypto/x509's check allocates.
-var hostMemo = struct {
-	sync.Mutex
-	m map[hostKey]hostResult
-}{m: make(map[hostKey]hostResult)}
+var hostMemo memo[hostKey, hostResult]
 
 type hostKey struct {
 	cert weak.Pointer[x509.Certificate]
@@ -100,30 +93,18 @@ type hostResult struct {
 
 // nameMatches is checkName, remembered.
 func nameMatches(c *x509.Certificate, host string) (bool, string) {
-	k := hostKey{weak.Make(c), host}
-	hostMemo.Lock()
-	r, found := hostMemo.m[k]
-	hostMemo.Unlock()
-	if found {
-		return r.ok, r.why
-	}
-	r.ok, r.why = checkName(c, host)
-	hostMemo.Lock()
-	if len(hostMemo.m) >= maxSigCache {
-		clear(hostMemo.m)
-	}
-	hostMemo.m[k] = r
-	hostMemo.Unlock()
+	r := hostMemo.get(hostKey{weak.Make(c), host}, func() hostResult {
+		var r hostResult
+		r.ok, r.why = checkName(c, host)
+		return r
+	})
 	return r.ok, r.why
 }
 
 // trustMemo remembers whether a truststore holds a certificate: the store
 // hashes the certificate (SHA-256) to find out, for every certificate of
 // every connection, and the same certificates come back.
-var trustMemo = struct {
-	sync.Mutex
-	m map[trustKey]trustHit
-}{m: make(map[trustKey]trustHit)}
+var trustMemo memo[trustKey, trustHit]
 
 type trustKey struct {
 	store *truststore.Store
@@ -140,19 +121,10 @@ func contains(trust *truststore.Store, c *x509.Certificate) (*truststore.Cert, s
 	if trust == nil || c == nil {
 		return trust.Contains(c)
 	}
-	k := trustKey{trust, weak.Make(c)}
-	trustMemo.Lock()
-	h, found := trustMemo.m[k]
-	trustMemo.Unlock()
-	if found {
-		return h.match, h.how
-	}
-	h.match, h.how = trust.Contains(c)
-	trustMemo.Lock()
-	if len(trustMemo.m) >= maxSigCache {
-		clear(trustMemo.m)
-	}
-	trustMemo.m[k] = h
-	trustMemo.Unlock()
+	h := trustMemo.get(trustKey{trust, weak.Make(c)}, func() trustHit {
+		var h trustHit
+		h.match, h.how = trust.Contains(c)
+		return h
+	})
 	return h.match, h.how
 }
