@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 
@@ -68,7 +69,8 @@ func runBench(b *testing.B, args []string, stdin func() io.Reader) int {
 	return tlsConns
 }
 
-// BenchmarkFile runs on the capture $TLSTRIAGE_BENCH_FILE (a path).
+// BenchmarkFile runs on the capture $TLSTRIAGE_BENCH_FILE (a path), with
+// the extra flags in $TLSTRIAGE_BENCH_ARGS (say "-j 1").
 func BenchmarkFile(b *testing.B) {
 	f := os.Getenv("TLSTRIAGE_BENCH_FILE")
 	if f == "" {
@@ -79,7 +81,7 @@ func BenchmarkFile(b *testing.B) {
 		b.Fatal(err)
 	}
 	b.Setenv("TLSTRIAGE_BENCH_DIR", filepath.Dir(abs))
-	benchFile(b, filepath.Base(abs), 0)
+	benchFile(b, filepath.Base(abs), 0, strings.Fields(os.Getenv("TLSTRIAGE_BENCH_ARGS"))...)
 }
 
 func BenchmarkBulk2GB(b *testing.B)       { benchFile(b, "bulk-2g.pcap", 0) }
