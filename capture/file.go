@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"sync/atomic"
 
 	"github.com/gopacket/gopacket"
 	"github.com/gopacket/gopacket/layers"
@@ -87,15 +88,16 @@ func unwrapPathError(err error, name string) error {
 }
 
 // countingReader counts the bytes read from the underlying (compressed or
-// not) stream, for progress reports.
+// not) stream, for progress reports. n is atomic: a progress bar reads it
+// from another goroutine (one add per read call, not per packet).
 type countingReader struct {
 	r io.Reader
-	n int64
+	n atomic.Int64
 }
 
 func (c *countingReader) Read(p []byte) (int, error) {
 	n, err := c.r.Read(p)
-	c.n += int64(n)
+	c.n.Add(int64(n))
 	return n, err
 }
 
@@ -259,8 +261,8 @@ func (f *File) Snaplen() int {
 }
 
 // BytesRead is how many bytes of the file (compressed, if it is) have been
-// read so far.
-func (f *File) BytesRead() int64 { return f.counter.n }
+// read so far. It may be called from any goroutine.
+func (f *File) BytesRead() int64 { return f.counter.n.Load() }
 
 // Size is the size of the file on disk, -1 when unknown (standard input).
 func (f *File) Size() int64 { return f.size }

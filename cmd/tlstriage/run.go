@@ -40,6 +40,7 @@ type config struct {
 	verbose     bool
 	brief       bool
 	color       string
+	progress    string
 	all         bool
 	filter      string
 	live        liveConfig
@@ -89,6 +90,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	fs.BoolVar(&cfg.brief, "brief", false, "one line per connection")
 	fs.BoolVar(&cfg.all, "all", false, "report TCP connections that carried no TLS too (as not_tls)")
 	fs.StringVar(&cfg.color, "color", "auto", "colour the text report: auto, always, never (NO_COLOR disables auto)")
+	fs.StringVar(&cfg.progress, "progress", "auto", "show a progress line on stderr while reading files: auto (when stderr is a terminal), always, never")
 	fs.IntVarP(&cfg.jobs, "jobs", "j", runtime.NumCPU(), "analyse the flows of files on `N` workers (the report is the same as with -j 1)")
 	addLiveFlags(fs, &cfg.live)
 	help := fs.BoolP("help", "h", false, "show this help")
@@ -118,6 +120,12 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	case "auto", "always", "never":
 	default:
 		errorf(stderr, "--color takes auto, always or never, not %q", cfg.color)
+		return exitUsage
+	}
+	switch cfg.progress {
+	case "auto", "always", "never":
+	default:
+		errorf(stderr, "--progress takes auto, always or never, not %q", cfg.progress)
 		return exitUsage
 	}
 	var trust *truststore.Store
@@ -181,15 +189,12 @@ func useColor(mode string, w io.Writer) bool {
 	if os.Getenv("NO_COLOR") != "" {
 		return false
 	}
-	f, ok := w.(*os.File)
-	if !ok {
-		return false
-	}
-	st, err := f.Stat()
-	return err == nil && st.Mode()&os.ModeCharDevice != 0
+	return isTerminal(w)
 }
 
 func analyzeFiles(ctx context.Context, cfg *config, trust *truststore.Store, filter *capture.FilterSet, stdin io.Reader, stdout, stderr io.Writer) int {
+	bar, stdout, stderr := startProgress(cfg.progress, len(cfg.files), stdout, stderr)
+	defer bar.stop()
 	// Reading files, nobody waits for each line: the report is buffered.
 	out := bufio.NewWriterSize(stdout, 64<<10)
 	var w report.Writer
@@ -232,6 +237,7 @@ func analyzeFiles(ctx context.Context, cfg *config, trust *truststore.Store, fil
 		if d.r.Failed {
 			failed = true
 		}
+		bar.count(d.r.Failed)
 		if exp != nil {
 			if err := exp.Add(c, d.r); err != nil && writeErr == nil {
 				writeErr = err
@@ -276,7 +282,7 @@ func analyzeFiles(ctx context.Context, cfg *config, trust *truststore.Store, fil
 	}
 	var warnings []string
 	unreadable, damaged := false, false
-	for _, name := range cfg.files {
+	for i, name := range cfg.files {
 		f, err := capture.OpenFile(name, stdin)
 		if err != nil {
 			if isDamage(err) {
@@ -291,6 +297,7 @@ func analyzeFiles(ctx context.Context, cfg *config, trust *truststore.Store, fil
 			continue
 		}
 		an.SetFile(name)
+		bar.setFile(i+1, name, f)
 		if sh, ok := an.(*dissect.Sharded); ok {
 			sh.SetHolder(f) // the workers read the payloads where f read them
 		}
@@ -317,6 +324,7 @@ func analyzeFiles(ctx context.Context, cfg *config, trust *truststore.Store, fil
 		}
 		an.Flush()
 	}
+	bar.stop()
 	an.Flush()
 	st := an.Stats()
 	if err := w.Close(&report.Summary{Stats: &st, TrustStore: trust.Name, Warnings: warnings}); err != nil && writeErr == nil {
