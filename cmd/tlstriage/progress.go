@@ -76,17 +76,13 @@ func startProgress(mode string, files int, stdout, stderr io.Writer) (*progress,
 	return p, stdout, &progressErr{p}
 }
 
-// isTerminal reports whether w is a terminal (a character device).
+// isTerminal reports whether w is a terminal (tty_*.go).
 func isTerminal(w io.Writer) bool {
 	if o, ok := w.(*progressOut); ok {
 		w = o.p.out
 	}
 	f, ok := w.(*os.File)
-	if !ok {
-		return false
-	}
-	st, err := f.Stat()
-	return err == nil && st.Mode()&os.ModeCharDevice != 0
+	return ok && isTTY(f)
 }
 
 // sameFile reports whether a and b write to the same place, as stdout and

@@ -143,17 +143,12 @@ func TestProgressAuto(t *testing.T) {
 	}
 }
 
-// TestProgressStart: auto shows the line on a character device (a
-// terminal; the null device stands in for one), unless TERM is dumb; never
-// on a buffer or a plain file.
+// TestProgressStart: auto shows the line on a terminal (testTerminal),
+// unless TERM is dumb; never on a buffer or a plain file.
 func TestProgressStart(t *testing.T) {
-	dev, err := os.OpenFile(os.DevNull, os.O_WRONLY, 0)
-	if err != nil {
-		t.Skip(err)
-	}
-	defer dev.Close()
+	dev := testTerminal(t)
 	if !isTerminal(dev) {
-		t.Skipf("%s is not a character device here", os.DevNull)
+		t.Skipf("%s is not a terminal here", dev.Name())
 	}
 	plain, err := os.Create(t.TempDir() + "/stderr")
 	if err != nil {
