@@ -79,12 +79,18 @@ func (k EventKind) String() string {
 	return "event"
 }
 
-// Event is one thing a side did, in capture order.
+// Event is one thing a side did, in capture order. (The small fields come
+// first: a connection keeps 10 to 20 events, 104 bytes each.)
 type Event struct {
-	Kind  EventKind
-	From  Side
-	Frame int       // frame (packet) number in its file, from 1, where the event completed
-	Time  time.Time // capture timestamp of that frame
+	Kind   EventKind
+	From   Side
+	HSType tlsparse.HandshakeType
+	Alert  tlsparse.Alert // EvAlert
+	// Decrypted is set on messages and alerts read from encrypted records
+	// with a key log.
+	Decrypted bool
+	Frame     int       // frame (packet) number in its file, from 1, where the event completed
+	Time      time.Time // capture timestamp of that frame
 	// Offset is the position in the sender's byte stream (bytes after its
 	// SYN, or after its first byte seen) where the event starts; for FIN
 	// and RST it is the sequence position of the flag.
@@ -92,15 +98,10 @@ type Event struct {
 	// PeerAck is how many bytes of the peer's stream the sender had
 	// acknowledged in the frame (-1 when the frame carried no ACK).
 	PeerAck int64
-	Alert   tlsparse.Alert // EvAlert
-	Length  int            // record payload length, for encrypted records; gap size for EvGap
-	Count   int            // how many records this event stands for (runs of encrypted records)
-	HSType  tlsparse.HandshakeType
+	Length  int    // record payload length, for encrypted records; gap size for EvGap
+	Count   int    // how many records this event stands for (runs of encrypted records)
 	Flags   string // TCP flags of the frame for EvFIN/EvRST/EvSYN ("FIN,ACK")
 	Detail  string // free text (untrusted bytes escaped by the report)
-	// Decrypted is set on messages and alerts read from encrypted records
-	// with a key log.
-	Decrypted bool
 }
 
 // CertInfo is one certificate as sent on the wire, parsed once and shared

@@ -196,6 +196,11 @@ func (a *Analyzer) feedTLS(cs *conn, side Side, p []byte, off int64, ts time.Tim
 			}
 			n := min(len(p), t.need)
 			if t.keep {
+				if len(t.body) == 0 && cap(t.body) < t.need {
+					// The record's length is known (and capped): one
+					// allocation rather than a doubling per segment.
+					t.body = make([]byte, 0, t.need)
+				}
 				t.body = append(t.body, p[:n]...)
 			}
 			t.need -= n

@@ -105,7 +105,7 @@ func (e *jsonEncoder) appendRecord(b []byte, c *dissect.Conn, r *diagnose.Result
 	b = append(b, `,"start":`...)
 	b = e.appendTime(b, c.FirstTime)
 	b = append(b, `,"duration_ms":`...)
-	b = appendFloat(b, ms(c.LastTime.Sub(c.FirstTime)))
+	b = appendMS(b, c.LastTime.Sub(c.FirstTime))
 
 	// frames, in the order of their sorted keys.
 	var first [2][maxKinds]int
@@ -261,7 +261,7 @@ func (e *jsonEncoder) appendRecord(b []byte, c *dissect.Conn, r *diagnose.Result
 	b = appendString(b, r.NameCheck)
 	if r.CloseAfterCert > 0 {
 		b = append(b, `,"close_after_certificate_ms":`...)
-		b = appendFloat(b, ms(r.CloseAfterCert))
+		b = appendMS(b, r.CloseAfterCert)
 	}
 	var hj *helloJSON
 	if ch := c.ClientHello; ch != nil {
@@ -320,9 +320,9 @@ func (e *jsonEncoder) appendRecord(b []byte, c *dissect.Conn, r *diagnose.Result
 		b = append(b, `,"time":`...)
 		b = e.appendTime(b, ev.Time)
 		b = append(b, `,"rel_ms":`...)
-		b = appendFloat(b, ms(ev.Time.Sub(start)))
+		b = appendMS(b, ev.Time.Sub(start))
 		b = append(b, `,"from":`...)
-		b = appendString(b, ev.From.String())
+		b = append(b, quoted.side[ev.From]...)
 		b = append(b, `,"event":`...)
 		b = e.appendEventName(b, ev)
 		b = e.appendEventDetail(b, c, ev, hj)
@@ -397,8 +397,17 @@ func (e *jsonEncoder) appendEventName(b []byte, ev *dissect.Event) []byte {
 		e.scratch = s
 		return appendString(b, s)
 	}
-	return appendString(b, ev.Kind.String())
+	return append(b, quoted.kind[ev.Kind]...)
 }
+
+// quoted holds the JSON strings of the event kinds and sides, made once.
+var quoted = func() (q struct{ kind, side [256][]byte }) {
+	for i := range 256 {
+		q.kind[i] = appendString(nil, dissect.EventKind(i).String())
+		q.side[i] = appendString(nil, dissect.Side(i).String())
+	}
+	return q
+}()
 
 // appendEventDetail appends ,"detail":... when the event has one: what
 // eventDetail returns.
@@ -680,6 +689,31 @@ func appendStrings(b []byte, ss []string) []byte {
 }
 
 // appendFloat appends f as encoding/json writes a float64.
+// appendMS appends ms(d) as appendFloat would: whole microseconds as
+// milliseconds with up to three decimals, trailing zeros cut. (ms(d) is
+// the double nearest that decimal, which has at most 15 significant
+// digits here: the shortest form of the double is the decimal itself.)
+func appendMS(b []byte, d time.Duration) []byte {
+	us := d.Microseconds()
+	if us <= -1e15 || us >= 1e15 {
+		return appendFloat(b, ms(d))
+	}
+	if us < 0 {
+		b = append(b, '-')
+		us = -us
+	}
+	b = strconv.AppendInt(b, us/1000, 10)
+	if frac := us % 1000; frac != 0 {
+		digits := [3]byte{byte('0' + frac/100), byte('0' + frac/10%10), byte('0' + frac%10)}
+		n := 3
+		for digits[n-1] == '0' {
+			n--
+		}
+		b = append(append(b, '.'), digits[:n]...)
+	}
+	return b
+}
+
 func appendFloat(b []byte, f float64) []byte {
 	if math.IsInf(f, 0) || math.IsNaN(f) {
 		panic(fmt.Sprintf("report: %v in JSON", f))

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"math"
+	"math/rand/v2"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -199,6 +201,24 @@ func TestFastJSONFields(t *testing.T) {
 		if !slices.Equal(got, known) {
 			t.Errorf("%v has the fields\n\t%s\nand fastjson.go knows\n\t%s\nteach appendRecord (and the cache keys of appendChainCert) the change, then update this test",
 				typ, strings.Join(got, " "), fields)
+		}
+	}
+}
+
+// TestAppendMS: the fast form of a duration in milliseconds is what
+// appendFloat writes of ms(d), around the edges of its range too.
+func TestAppendMS(t *testing.T) {
+	ds := []time.Duration{0, 1, 999, 1000, 1001, 10 * time.Microsecond, 100 * time.Microsecond, time.Millisecond,
+		51900 * time.Microsecond, 127230 * time.Microsecond, -time.Microsecond, -1500 * time.Microsecond,
+		time.Duration(1e15-1) * time.Microsecond, time.Duration(1e15) * time.Microsecond, -time.Duration(1e15) * time.Microsecond,
+		math.MaxInt64, math.MinInt64}
+	rng := rand.New(rand.NewPCG(1, 2))
+	for range 100000 {
+		ds = append(ds, time.Duration(rng.Int64N(1<<uint(rng.IntN(62)+1)))-time.Duration(rng.IntN(2))*time.Duration(rng.Int64N(1<<40)))
+	}
+	for _, d := range ds {
+		if got, want := string(appendMS(nil, d)), string(appendFloat(nil, ms(d))); got != want {
+			t.Fatalf("appendMS(%d) = %s, want %s", int64(d), got, want)
 		}
 	}
 }
