@@ -5,7 +5,6 @@ import (
 	"encoding/binary"
 	"math"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/gopacket/gopacket"
@@ -17,15 +16,12 @@ import (
 // the same frames gives (STYLE habit 23: shard by flow hash only when
 // profiling demands it).
 //
-// The caller's goroutine only reads: it passes every frame (where the
-// source read it, or a copy) to every worker, in batches. Each worker keeps
-// the clock and decides when connections are due exactly as
-// Analyzer.Packet does, decodes every frame down to TCP and analyses the
-// segments of the flows it owns: a hash of the flow key, the same both
-// ways. Decoding is cheap next to the analysis, and done this way it
-// leaves the reader free to read. Each worker runs an Analyzer on its
-// flows and calls work (in parallel, e.g. to diagnose and encode) on each
-// connection it hands over. Every connection
+// The caller's goroutine reads and decodes each frame, keeps the clock and
+// decides when connections are due (exactly as Analyzer.Packet does), and
+// passes the TCP segment, with a copy of its payload, to the worker that
+// owns its flow: a hash of the flow key, the same both ways. Each worker
+// runs an Analyzer on its flows and calls work (in parallel, e.g. to
+// diagnose and encode) on each connection it hands over. Every connection
 // handed over is tagged with the moment it was, in the single Analyzer's
 // terms: the scan at frame F (all workers scan then, and a scan hands over
 // by ID), or frame F itself (a port reused, an eviction); the connections
@@ -43,13 +39,15 @@ type Sharded struct {
 	work func(shard int, c *Conn) any
 	emit func(c *Conn, v any)
 
-	// The reader's state.
-	fileSeq int
-	frame   int
-	stats   Stats // frames read, and those the filter dropped
+	// The reader's state, as in Analyzer.Packet.
+	fileSeq  int
+	frame    int
+	now      time.Time
+	lastScan time.Time
+	stats    Stats // frames read, and those not decoded
+	seg      segment
 
 	shards []*shard
-	cur    *batch // being filled, for every worker
 	holder Holder
 	free   chan *batch
 	notify chan struct{} // a worker published results
@@ -83,32 +81,29 @@ const endOfFile = math.MaxInt
 type opKind uint8
 
 const (
-	opFrame opKind = iota
-	opFile         // SetFile(name)
-	opFlush        // Flush
+	opPacket opKind = iota
+	opScan          // scan at ts, before the frame
+	opFile          // SetFile(name)
+	opFlush         // Flush
 )
 
-// op is what the workers are told to do.
+// op is what a worker is told to do.
 type op struct {
 	kind   opKind
-	skip   bool // opFrame: the filter dropped it (only the clock moves)
-	lt     layers.LinkType
 	frame  int
 	ts     time.Time
-	data   []byte // opFrame: the frame where the source read it, or
-	off, n int    // data[off:off+n] of the batch (off -1: data)
+	seg    segment // opPacket; its payload is data[off:off+n] of the batch
+	off, n int
 	name   string
 }
 
-// batch is a run of ops for every worker, with the frames they need:
-// copied into data, or held where the source read them (releases, called
-// by the last worker done with the batch).
+// batch is a run of ops for one worker, with the payload bytes they need:
+// copied into data, or held where the source read them (releases).
 type batch struct {
 	ops      []op
 	data     []byte
 	releases []func()
-	held     uint64       // the source's block last held for this batch
-	refs     atomic.Int32 // workers not done with it
+	held     uint64 // the source's block last held for this batch
 }
 
 // Holder keeps the frames a source returns valid past the next read:
@@ -135,37 +130,43 @@ type out struct {
 	v   any
 }
 
-// shard is one worker.
+// shard is one worker. Its fields are grouped by the goroutine that writes
+// them, with padding between the groups: the reader touches its shard for
+// every frame and the worker for every op, and a cache line both write
+// would travel between the cores each time.
 type shard struct {
-	id  int
-	an  *Analyzer
-	in  chan *batch
-	cur *batch // being filled by the reader
+	_    [128]byte
+	id   int
+	an   *Analyzer
+	in   chan *batch
+	work func(shard int, c *Conn) any
 
-	// The worker's state while it works: the clock as in
-	// Analyzer.Packet, the frame being decoded.
-	at       pos
-	seq      int
-	outs     []out
-	made     []pos
-	now      time.Time
-	lastScan time.Time
-	seg      segment
-	scratch  Stats // frame counters of the workers after the first
+	// The reader's.
+	_   [128]byte
+	cur *batch // being filled
+
+	// The worker's state while it works.
+	_    [128]byte
+	at   pos
+	seq  int
+	outs []out
+	made []pos
 
 	// Published to the merger, under mu.
+	_       [128]byte
 	mu      sync.Mutex
 	pubOut  []out
 	pubMade []pos
 	prog    pos
-	stats   Stats // the Analyzer's; the first worker's also counts the frames not decoded
-	worked  int   // batches done
+	stats   Stats
+	worked  int // batches done
 
 	shipped int // batches given (the reader's)
 
 	// The merger's queues (the caller's goroutine).
 	pendOut  []out
 	pendMade []pos
+	_        [128]byte
 }
 
 // NewSharded returns a Sharded on n workers (at least 1). work is called on
@@ -181,21 +182,22 @@ func NewSharded(o Options, n int, work func(shard int, c *Conn) any, emit func(c
 	so.MaxConns = max(o.MaxConns/n, 1)
 	so.MaxBuffered = max(o.MaxBuffered/n, 1)
 	for i := range n {
-		sh := &shard{id: i, in: make(chan *batch, 4)}
+		sh := &shard{id: i, in: make(chan *batch, 2), work: work}
 		sh.an = NewAnalyzer(so, func(c *Conn) { sh.handOver(s, c) })
 		sh.an.onNew = func() { sh.made = append(sh.made, pos{sh.at.file, sh.an.frame, 0}) }
 		s.shards = append(s.shards, sh)
 		s.wg.Add(1)
 		go s.worker(sh)
 	}
-	s.cur = s.newBatch()
+	for _, sh := range s.shards {
+		sh.cur = s.newBatch()
+	}
 	return s
 }
 
 func (s *Sharded) newBatch() *batch {
 	select {
 	case b := <-s.free:
-		clear(b.ops) // the frames held
 		b.ops, b.data, b.held = b.ops[:0], b.data[:0], 0
 		return b
 	default:
@@ -212,8 +214,8 @@ func (sh *shard) handOver(s *Sharded, c *Conn) {
 		o.sub = sh.seq
 		sh.seq++
 	}
-	if s.work != nil {
-		o.v = s.work(sh.id, c)
+	if sh.work != nil {
+		o.v = sh.work(sh.id, c)
 	}
 	sh.outs = append(sh.outs, o)
 }
@@ -221,18 +223,22 @@ func (sh *shard) handOver(s *Sharded, c *Conn) {
 func (s *Sharded) worker(sh *shard) {
 	defer s.wg.Done()
 	an := sh.an
-	// The first worker counts the frames not decoded, in its Analyzer's
-	// Stats; the others' counts are the same and go nowhere.
-	fst := &sh.scratch
-	if sh.id == 0 {
-		fst = &an.stats
-	}
 	for b := range sh.in {
 		for i := range b.ops {
 			o := &b.ops[i]
 			switch o.kind {
-			case opFrame:
-				sh.frame(s, o, b, fst)
+			case opPacket:
+				sh.at = pos{sh.at.file, o.frame, 1}
+				an.frame = o.frame
+				if o.off >= 0 {
+					o.seg.payload = b.data[o.off : o.off+o.n : o.off+o.n]
+				}
+				an.tcp(&o.seg, o.ts)
+				o.seg.payload = nil
+			case opScan:
+				sh.at = pos{sh.at.file, o.frame, 0}
+				an.now = o.ts
+				an.scan(false)
 			case opFlush:
 				sh.at = pos{sh.at.file, endOfFile, 0}
 				an.Flush()
@@ -240,19 +246,16 @@ func (s *Sharded) worker(sh *shard) {
 				sh.at = pos{sh.at.file, endOfFile, 0}
 				an.SetFile(o.name)
 				sh.at = pos{sh.at.file + 1, 0, 0}
-				sh.now, sh.lastScan = time.Time{}, time.Time{}
 			}
 		}
-		if b.refs.Add(-1) == 0 {
-			for i, release := range b.releases {
-				release()
-				b.releases[i] = nil
-			}
-			b.releases = b.releases[:0]
-			select {
-			case s.free <- b:
-			default:
-			}
+		for i, release := range b.releases {
+			release()
+			b.releases[i] = nil
+		}
+		b.releases = b.releases[:0]
+		select {
+		case s.free <- b:
+		default:
 		}
 		sh.mu.Lock()
 		sh.pubOut = append(sh.pubOut, sh.outs...)
@@ -261,8 +264,6 @@ func (s *Sharded) worker(sh *shard) {
 		sh.worked++
 		sh.stats = an.stats
 		sh.stats.LimitsReached = cloneCounts(an.stats.LimitsReached)
-		sh.stats.NotDecoded = cloneCounts(an.stats.NotDecoded)
-		sh.stats.LinkTypes = cloneCounts(an.stats.LinkTypes)
 		sh.mu.Unlock()
 		clear(sh.outs)
 		sh.outs, sh.made = sh.outs[:0], sh.made[:0]
@@ -271,39 +272,6 @@ func (s *Sharded) worker(sh *shard) {
 		default:
 		}
 	}
-}
-
-// frame is Analyzer.Packet on a worker: the clock moves and connections
-// due are handed over whatever the frame is; the frame is decoded, and
-// analysed when its flow is the worker's.
-func (sh *shard) frame(s *Sharded, o *op, b *batch, fst *Stats) {
-	an := sh.an
-	if o.ts.After(sh.now) {
-		sh.now = o.ts
-	}
-	if sh.now.Sub(sh.lastScan) >= s.o.Linger/2 || sh.lastScan.IsZero() {
-		sh.at = pos{sh.at.file, o.frame, 0}
-		an.now = sh.now
-		an.scan(false)
-		sh.lastScan = sh.now
-	}
-	sh.at = pos{sh.at.file, o.frame, 1}
-	if o.skip {
-		return
-	}
-	data := o.data
-	if o.off >= 0 {
-		data = b.data[o.off : o.off+o.n : o.off+o.n]
-	}
-	seg := &sh.seg
-	if !fst.admit(data, o.lt, nil, seg) {
-		return
-	}
-	if s.shardOf(keyOf(seg.src, seg.dst)) == sh {
-		an.frame = o.frame
-		an.tcp(seg, o.ts)
-	}
-	seg.payload = nil
 }
 
 func cloneCounts(m map[string]int64) map[string]int64 {
@@ -333,18 +301,17 @@ func (s *Sharded) shardOf(k flowKey) *shard {
 	return s.shards[h%uint64(len(s.shards))]
 }
 
-// send queues o (and the frame p) for the workers.
-func (s *Sharded) send(o op, p []byte) {
-	b := s.cur
-	o.off = -1
+// send queues o (and the payload p) for sh.
+func (s *Sharded) send(sh *shard, o op, p []byte) {
+	b := sh.cur
 	if len(p) > 0 {
 		if id := s.heldBlock(); id != 0 {
-			// The frame stays where the source read it.
+			// The payload stays where the source read it.
 			if b.held != id {
 				b.releases = append(b.releases, s.holder.Hold())
 				b.held = id
 			}
-			o.data = p
+			o.off, o.seg.payload = -1, p
 		} else {
 			o.off, o.n = len(b.data), len(p)
 			b.data = append(b.data, p...)
@@ -352,31 +319,27 @@ func (s *Sharded) send(o op, p []byte) {
 	}
 	b.ops = append(b.ops, o)
 	if len(b.ops) >= batchOps || len(b.data) >= batchBytes {
-		s.ship()
+		s.ship(sh)
 	}
 }
 
-// ship hands every worker the batch, and merges what the workers have
-// published.
-func (s *Sharded) ship() {
-	if len(s.cur.ops) == 0 {
+// ship hands sh its batch, and merges what the workers have published.
+func (s *Sharded) ship(sh *shard) {
+	if len(sh.cur.ops) == 0 {
 		return
 	}
-	b := s.cur
-	s.cur = s.newBatch()
-	b.refs.Store(int32(len(s.shards)))
-	for _, sh := range s.shards {
-		sh.shipped++ // given, from the merger's point of view, even while queued
-		for sent := false; !sent; {
-			select {
-			case sh.in <- b:
-				sent = true
-			case <-s.notify:
-				s.merge() // while the worker is busy, hand over what is ready
-			}
+	b := sh.cur
+	sh.cur = s.newBatch()
+	sh.shipped++ // given, from the merger's point of view, even while queued
+	for {
+		select {
+		case sh.in <- b:
+			s.merge()
+			return
+		case <-s.notify:
+			s.merge() // while the worker is busy, hand over what is ready
 		}
 	}
-	s.merge()
 }
 
 // heldBlock is the block of the holder the frame being read lies in, 0
@@ -393,46 +356,58 @@ func (s *Sharded) heldBlock() uint64 {
 // copied. nil (the start, and after SetFile) copies them.
 func (s *Sharded) SetHolder(h Holder) { s.holder = h }
 
-// Packet analyses one frame. data is not retained (unless it can be held:
-// SetHolder).
+// broadcast queues o for every worker.
+func (s *Sharded) broadcast(o op) {
+	for _, sh := range s.shards {
+		s.send(sh, o, nil)
+	}
+}
+
+// Packet analyses one frame. data is not retained.
 func (s *Sharded) Packet(data []byte, ci gopacket.CaptureInfo, lt layers.LinkType) {
 	s.frame++
 	s.stats.Packets++
 	s.stats.Bytes += int64(len(data))
-	o := op{kind: opFrame, frame: s.frame, ts: ci.Timestamp, lt: lt}
-	if len(data) > 0 && s.o.Filter != nil && !s.o.Filter(data, lt) {
-		// Filtered here, once (admit's order: an empty frame is counted
-		// as such by the workers).
-		s.stats.notDecoded(SkipFiltered)
-		o.skip = true
-		data = nil
+	ts := ci.Timestamp
+	if ts.After(s.now) {
+		s.now = ts
 	}
-	s.send(o, data)
+	if s.now.Sub(s.lastScan) >= s.o.Linger/2 || s.lastScan.IsZero() {
+		s.broadcast(op{kind: opScan, frame: s.frame, ts: s.now})
+		s.lastScan = s.now
+	}
+	if !s.stats.admit(data, lt, s.o.Filter, &s.seg) {
+		return
+	}
+	seg := &s.seg
+	p := seg.payload
+	o := op{kind: opPacket, frame: s.frame, ts: ts, seg: *seg}
+	o.seg.payload = nil
+	s.send(s.shardOf(keyOf(seg.src, seg.dst)), o, p)
+	seg.payload = nil
 }
 
-// Run reads src to its end and analyses every frame, as Analyzer.Run does:
-// when it returns, the workers are done with the frames (Stats counts them
-// all) and emit has had what they handed over.
+// Run reads src to its end and analyses every frame, as Analyzer.Run does.
 func (s *Sharded) Run(ctx context.Context, src PacketSource) error {
-	err := runSource(ctx, src, s.Packet)
-	s.sync()
-	return err
+	return runSource(ctx, src, s.Packet)
 }
 
 // SetFile starts a new input, as Analyzer.SetFile does.
 func (s *Sharded) SetFile(name string) {
-	s.send(op{kind: opFile, name: name}, nil)
+	s.broadcast(op{kind: opFile, name: name})
 	s.sync()
 	s.holder = nil
 	s.fileSeq++
 	s.frame = 0
+	s.now = time.Time{}
+	s.lastScan = time.Time{}
 	s.stats.Files++
 }
 
 // Flush hands over every connection still open, as at the end of input,
 // and returns once emit has had them all.
 func (s *Sharded) Flush() {
-	s.send(op{kind: opFlush}, nil)
+	s.broadcast(op{kind: opFlush})
 	s.sync()
 }
 
@@ -447,7 +422,9 @@ func (s *Sharded) Sync() {
 // sync ships every batch and merges until every worker is past the last
 // op given.
 func (s *Sharded) sync() {
-	s.ship()
+	for _, sh := range s.shards {
+		s.ship(sh)
+	}
 	for {
 		if s.merge() {
 			return
@@ -469,17 +446,6 @@ func (s *Sharded) Stats() Stats {
 		sh.mu.Lock()
 		w := sh.stats
 		sh.mu.Unlock()
-		if sh.id == 0 {
-			// The frames not decoded, counted by the first worker.
-			for k, v := range w.NotDecoded {
-				if st.NotDecoded == nil {
-					st.NotDecoded = map[string]int64{}
-				}
-				st.NotDecoded[k] += v
-			}
-			st.LinkTypes = cloneCounts(w.LinkTypes)
-			st.Truncated += w.Truncated
-		}
 		st.TCPConns += w.TCPConns
 		st.TLSConns += w.TLSConns
 		st.Retransmits += w.Retransmits
@@ -526,7 +492,7 @@ func (s *Sharded) merge() bool {
 		if prog.cmp(low) < 0 {
 			low = prog
 		}
-		if worked != sh.shipped || len(s.cur.ops) > 0 {
+		if worked != sh.shipped || len(sh.cur.ops) > 0 {
 			done = false
 		}
 	}
