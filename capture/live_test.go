@@ -329,3 +329,379 @@ func TestLiveBadFilter(t *testing.T) {
 	}
 	t.Log(err)
 }
+
+// holder is what the AF_PACKET source offers to keep its ring blocks.
+type holder interface {
+	Block() uint64
+	Hold() (release func())
+}
+
+// noter is what the AF_PACKET source says when it has no ring.
+type noter interface{ Note() string }
+
+// withoutRing makes OpenLive read packet by packet, as when the kernel
+// refuses the ring, until the test ends.
+func withoutRing(t *testing.T) {
+	if pcapBuild || runtime.GOOS != "linux" {
+		t.Skip("the packet ring is the AF_PACKET source's")
+	}
+	ringDisabled = true
+	t.Cleanup(func() { ringDisabled = false })
+}
+
+// ringMappings counts the packet rings mapped into the process.
+func ringMappings(t *testing.T) int {
+	t.Helper()
+	b, err := os.ReadFile("/proc/self/maps")
+	if err != nil {
+		t.Skipf("no /proc/self/maps: %v", err)
+	}
+	return bytes.Count(b, []byte(" socket:["))
+}
+
+// TestLiveOnce captures a TLS handshake on the loopback interface and on
+// "any", with and without the packet ring, and checks that every packet is
+// seen once: the loopback interface's outgoing copies are not delivered
+// (and, when the kernel discards them, not counted either).
+func TestLiveOnce(t *testing.T) {
+	requireLive(t)
+	for _, tc := range []struct {
+		name, iface string
+		ring        bool
+	}{
+		{"lo/ring", "lo", true},
+		{"any/ring", AnyInterface, true},
+		{"lo/recvmsg", "lo", false},
+		{"any/recvmsg", AnyInterface, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if runtime.GOOS != "linux" {
+				t.Skip("Linux only")
+			}
+			if !tc.ring {
+				withoutRing(t)
+			}
+			testLiveOnce(t, tc.iface, tc.ring)
+		})
+	}
+}
+
+func testLiveOnce(t *testing.T, iface string, ring bool) {
+	ln, err := tls.Listen("tcp", "127.0.0.1:0", &tls.Config{Certificates: []tls.Certificate{testCert(t)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	defer func() {
+		ln.Close()
+		wg.Wait()
+	}()
+	wg.Go(func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			io.Copy(io.Discard, c)
+			c.Close()
+		}
+	})
+	port := ln.Addr().(*net.TCPAddr).Port
+	maps := ringMappings(t)
+	src := openLive(t, iface, LiveOptions{Filter: fmt.Sprintf("tcp port %d", port)})
+	if n, ok := src.(noter); ok && !pcapBuild {
+		if note := n.Note(); (note == "") != ring {
+			t.Errorf("Note() = %q with ring %v", note, ring)
+		}
+	}
+	if ring && !pcapBuild {
+		if got := ringMappings(t); got != maps+1 {
+			t.Errorf("%d rings mapped after OpenLive, want %d", got, maps+1)
+		}
+	}
+
+	// Three connections, each with a handshake and a line of data.
+	var clients []int
+	for i := range 3 {
+		c, err := tls.Dial("tcp", ln.Addr().String(), &tls.Config{InsecureSkipVerify: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		fmt.Fprintf(c, "line %d\n", i)
+		clients = append(clients, c.LocalAddr().(*net.TCPAddr).Port)
+		c.Close()
+	}
+	sentinel := []byte("sentinel-" + rand.Text())
+	sc, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	sc.Write(sentinel)
+	sc.Close()
+
+	type read struct {
+		frame
+		block uint64
+	}
+	var (
+		got  []read
+		rerr error
+	)
+	h, _ := src.(holder)
+	deadline := time.AfterFunc(10*time.Second, func() { src.Close() })
+	defer deadline.Stop()
+	var quiet *time.Timer
+	for {
+		data, ci, err := src.ReadPacketData()
+		if err != nil {
+			rerr = err
+			break
+		}
+		f := read{frame: frame{append([]byte{}, data...), ci}}
+		if h != nil {
+			f.block = h.Block()
+		}
+		got = append(got, f)
+		if bytes.Contains(data, sentinel) && quiet == nil {
+			// Late copies would come within the ring's timeout.
+			quiet = time.AfterFunc(300*time.Millisecond, func() { src.Close() })
+		}
+	}
+	if quiet == nil {
+		t.Fatalf("sentinel not captured within 10s (%d frames, %v)", len(got), rerr)
+	}
+	if rerr != io.EOF {
+		t.Errorf("ReadPacketData after Close: %v, want io.EOF", rerr)
+	}
+	st, _ := src.(StatsSource).Stats()
+
+	syns := map[int]int{} // by client port
+	seen := map[string]int{}
+	for i, f := range got {
+		if n := seen[string(f.data)]; n > 0 {
+			t.Errorf("frame %d is frame %d again", i, n-1)
+		}
+		seen[string(f.data)] = i + 1
+		if ring && !pcapBuild && h != nil && f.block == 0 {
+			t.Errorf("frame %d: Block() = 0 with a ring", i)
+		}
+		if !ring && h != nil && f.block != 0 {
+			t.Errorf("frame %d: Block() = %d without a ring", i, f.block)
+		}
+		p := gopacket.NewPacket(f.data, src.LinkType(), gopacket.NoCopy)
+		switch sll := p.LinkLayer().(type) {
+		case *layers.LinuxSLL2:
+			if sll.PacketType == layers.LinuxSLL2PacketTypeOutgoing {
+				t.Errorf("frame %d: an outgoing copy", i)
+			}
+			if lo, err := net.InterfaceByName("lo"); err == nil && (int(sll.InterfaceIndex) != lo.Index || sll.ProtocolType != layers.EthernetTypeIPv4 || sll.ARPHardwareType != 772) {
+				t.Errorf("frame %d: SLL2 header: interface %d, protocol %v, hardware type %d; want %d, IPv4, 772", i, sll.InterfaceIndex, sll.ProtocolType, sll.ARPHardwareType, lo.Index)
+			}
+		case *layers.LinuxSLL:
+			if sll.AddrType == 4 { // the packet type: outgoing
+				t.Errorf("frame %d: an outgoing copy", i)
+			}
+		}
+		tcp, _ := p.Layer(layers.LayerTypeTCP).(*layers.TCP)
+		if tcp == nil {
+			t.Errorf("frame %d: no TCP layer: %v", i, p)
+			continue
+		}
+		if tcp.SYN && !tcp.ACK {
+			syns[int(tcp.SrcPort)]++
+		}
+	}
+	for _, c := range clients {
+		if syns[c] != 1 {
+			t.Errorf("client port %d: %d SYNs captured, want 1", c, syns[c])
+		}
+	}
+	t.Logf("%s: %d frames, stats %+v", iface, len(got), st)
+	if !st.Known || st.KernelDrops != 0 || st.Received < uint64(len(got)) {
+		t.Errorf("stats %+v for %d frames, want Known, no drops and Received >= %d", st, len(got), len(got))
+	}
+	if !pcapBuild && st.Received != uint64(len(got)) {
+		// Kernel 4.20 and later (and "any"): outgoing copies are not counted.
+		t.Errorf("Received %d for %d frames: the kernel counted copies not delivered", st.Received, len(got))
+	}
+	if ring && !pcapBuild {
+		if n := ringMappings(t); n != maps {
+			t.Errorf("%d rings mapped after Close and io.EOF, want %d", n, maps)
+		}
+	}
+}
+
+// udpBurst sends n datagrams of size bytes to a UDP socket on 127.0.0.1
+// and returns its port.
+func udpBurst(t *testing.T, n, size int) (port int, send func()) {
+	t.Helper()
+	rx, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { rx.Close() })
+	go io.Copy(io.Discard, rx)
+	tx, err := net.DialUDP("udp4", nil, rx.LocalAddr().(*net.UDPAddr))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { tx.Close() })
+	return rx.LocalAddr().(*net.UDPAddr).Port, func() {
+		b := make([]byte, size)
+		for i := range n {
+			b[0], b[1] = byte(i>>8), byte(i)
+			if _, err := tx.Write(b); err != nil {
+				t.Errorf("sending datagram %d: %v", i, err)
+				return
+			}
+		}
+	}
+}
+
+// TestLiveBurstCounters sends bursts of loopback datagrams and checks that
+// what was read and what the kernel dropped add up to what was sent and to
+// what the kernel received: once with the reader keeping up, once with a
+// small ring read only after the burst, so that the kernel drops.
+func TestLiveBurstCounters(t *testing.T) {
+	requireLive(t)
+	if runtime.GOOS != "linux" {
+		t.Skip("Linux only")
+	}
+	for _, tc := range []struct {
+		name       string
+		iface      string
+		buffer     int
+		readLater  bool
+		n, size    int
+		wantDrops  bool
+		ringNeeded bool
+	}{
+		{name: "lo/keeping-up", iface: "lo", n: 5000, size: 200},
+		{name: "any/keeping-up", iface: AnyInterface, n: 5000, size: 200},
+		{name: "lo/small-ring-read-later", iface: "lo", buffer: 1 << 20, readLater: true, n: 4000, size: 1000, wantDrops: true, ringNeeded: true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			port, send := udpBurst(t, tc.n, tc.size)
+			src := openLive(t, tc.iface, LiveOptions{BufferSize: tc.buffer, Filter: fmt.Sprintf("udp dst port %d", port)})
+			if _, ok := src.(holder); tc.ringNeeded && (!ok || pcapBuild) {
+				t.Skip("needs the AF_PACKET ring")
+			}
+			read := 0
+			done := make(chan error, 1)
+			reader := func() {
+				for {
+					_, _, err := src.ReadPacketData()
+					if err != nil {
+						done <- err
+						return
+					}
+					read++
+				}
+			}
+			if !tc.readLater {
+				go reader()
+			}
+			send()
+			if tc.readLater {
+				go reader()
+			}
+			// Every datagram is delivered within the ring's timeout: wait
+			// until the counters stop moving.
+			ss := src.(StatsSource)
+			var st Stats
+			for last, stable := uint64(0), 0; stable < 5; {
+				time.Sleep(100 * time.Millisecond)
+				var err error
+				if st, err = ss.Stats(); err != nil {
+					t.Fatal(err)
+				}
+				if st.Received == last {
+					stable++
+				} else {
+					last, stable = st.Received, 0
+				}
+			}
+			src.Close()
+			if err := <-done; err != io.EOF {
+				t.Errorf("reader: %v, want io.EOF", err)
+			}
+			st, _ = ss.Stats()
+			t.Logf("sent %d, read %d, stats %+v", tc.n, read, st)
+			if uint64(read)+st.KernelDrops != uint64(tc.n) {
+				t.Errorf("read %d + dropped %d = %d, want the %d sent", read, st.KernelDrops, uint64(read)+st.KernelDrops, tc.n)
+			}
+			if !pcapBuild && st.Received != uint64(tc.n) {
+				t.Errorf("Received %d, want the %d sent (each once)", st.Received, tc.n)
+			}
+			if tc.wantDrops && st.KernelDrops == 0 {
+				t.Errorf("no drops with a %d KiB ring read after the burst of %d x %d bytes", tc.buffer>>10, tc.n, tc.size)
+			}
+			if !tc.wantDrops && st.KernelDrops != 0 {
+				t.Logf("%d drops while keeping up (a loaded machine?)", st.KernelDrops)
+			}
+		})
+	}
+}
+
+// TestLiveHold holds the ring block of a frame while reading on into
+// later blocks, and after Close: the frame is unchanged until released,
+// and the ring is unmapped once every hold is released.
+func TestLiveHold(t *testing.T) {
+	requireLive(t)
+	maps := ringMappings(t)
+	port, send := udpBurst(t, 600, 1000)
+	src := openLive(t, "lo", LiveOptions{BufferSize: 1 << 20, Filter: fmt.Sprintf("udp dst port %d", port)})
+	h, ok := src.(holder)
+	if !ok || pcapBuild {
+		t.Skip("needs the AF_PACKET ring")
+	}
+	go send()
+	type held struct {
+		data, want []byte
+		block      uint64
+		release    func()
+	}
+	var holds []held
+	blocks := map[uint64]bool{}
+	for n := 0; n < 600; n++ {
+		data, _, err := src.ReadPacketData()
+		if err != nil {
+			t.Fatal(err)
+		}
+		b := h.Block()
+		if b == 0 {
+			t.Fatal("Block() = 0 with a ring")
+		}
+		if !blocks[b] {
+			blocks[b] = true
+			if len(holds) < 3 {
+				holds = append(holds, held{data: data, want: append([]byte{}, data...), block: b, release: h.Hold()})
+			}
+		}
+	}
+	if len(blocks) < 4 {
+		t.Fatalf("600 datagrams of 1000 bytes in %d blocks of a 1 MiB ring, want more", len(blocks))
+	}
+	check := func(when string) {
+		for _, hd := range holds {
+			if !bytes.Equal(hd.data, hd.want) {
+				t.Errorf("%s: a frame of held block %d changed", when, hd.block)
+			}
+		}
+	}
+	check("after reading on")
+	src.Close()
+	if _, _, err := src.ReadPacketData(); err != io.EOF {
+		t.Errorf("ReadPacketData after Close: %v, want io.EOF", err)
+	}
+	check("after Close")
+	if n := ringMappings(t); n != maps+1 {
+		t.Errorf("%d rings mapped while blocks are held, want %d", n, maps+1)
+	}
+	for _, hd := range holds {
+		hd.release()
+	}
+	if n := ringMappings(t); n != maps {
+		t.Errorf("%d rings mapped after the releases, want %d", n, maps)
+	}
+}
