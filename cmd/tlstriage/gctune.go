@@ -5,6 +5,7 @@ import (
 	"runtime"
 	"runtime/debug"
 	"runtime/metrics"
+	"sync"
 )
 
 // gcHeapGoal is the heap size the collector may let the heap grow to
@@ -20,13 +21,14 @@ const gcHeapGoal = 32 << 20
 // next one starts at gcHeapGoal, or at twice the live heap when that is
 // larger (GOGC=100 then, the default). It does nothing when the user set
 // GOGC or GOMEMLIMIT.
-func tuneGC() {
+// (Once per process: run calls it.)
+var tuneGC = sync.OnceFunc(func() {
 	if os.Getenv("GOGC") != "" || os.Getenv("GOMEMLIMIT") != "" {
 		return
 	}
 	t := &gcTuner{sample: []metrics.Sample{{Name: "/gc/heap/live:bytes"}, {Name: "/gc/scan/globals:bytes"}, {Name: "/gc/scan/stack:bytes"}}}
 	t.arm()
-}
+})
 
 type gcTuner struct {
 	sample []metrics.Sample
