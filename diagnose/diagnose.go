@@ -110,28 +110,29 @@ func (r *Result) checkCerts(c *dissect.Conn) {
 		if cert == nil {
 			continue
 		}
-		label := fmt.Sprintf("%s #%d (%s)", cc.Role, cc.Position, Name(cert))
+		// The certificate as findings name it (most chains need none).
+		label := func() string { return fmt.Sprintf("%s #%d (%s)", cc.Role, cc.Position, Name(cert)) }
 		switch cc.Validity {
 		case "expired":
-			r.add(Finding{Code: "expired", Severity: SevError, Summary: fmt.Sprintf("%s expired on %s, before the capture (%s)", label, fmtTime(cert.NotAfter), fmtTime(ch.At))})
+			r.add(Finding{Code: "expired", Severity: SevError, Summary: fmt.Sprintf("%s expired on %s, before the capture (%s)", label(), fmtTime(cert.NotAfter), fmtTime(ch.At))})
 		case "not_yet_valid":
-			r.add(Finding{Code: "not_yet_valid", Severity: SevError, Summary: fmt.Sprintf("%s is valid only from %s, after the capture (%s)", label, fmtTime(cert.NotBefore), fmtTime(ch.At))})
+			r.add(Finding{Code: "not_yet_valid", Severity: SevError, Summary: fmt.Sprintf("%s is valid only from %s, after the capture (%s)", label(), fmtTime(cert.NotBefore), fmtTime(ch.At))})
 		default:
 			if left := cert.NotAfter.Sub(ch.At); left < 30*24*time.Hour {
-				r.add(Finding{Code: "expires_soon", Severity: SevWarning, Summary: fmt.Sprintf("%s expires on %s, %d days after the capture", label, fmtTime(cert.NotAfter), int(left.Hours()/24))})
+				r.add(Finding{Code: "expires_soon", Severity: SevWarning, Summary: fmt.Sprintf("%s expires on %s, %d days after the capture", label(), fmtTime(cert.NotAfter), int(left.Hours()/24))})
 			}
 		}
 		if cc.KeyBits > 0 && strings.HasPrefix(cc.Key, "RSA") && cc.KeyBits < 2048 {
-			r.add(Finding{Code: "weak_key", Severity: SevError, Summary: fmt.Sprintf("%s has a %s key: clients require at least 2048 bits", label, cc.Key)})
+			r.add(Finding{Code: "weak_key", Severity: SevError, Summary: fmt.Sprintf("%s has a %s key: clients require at least 2048 bits", label(), cc.Key)})
 		}
 		if !cc.SelfSigned || cc.Position == 0 {
 			switch cert.SignatureAlgorithm {
 			case x509.SHA1WithRSA, x509.DSAWithSHA1, x509.ECDSAWithSHA1, x509.MD5WithRSA, x509.MD2WithRSA:
-				r.add(Finding{Code: "weak_signature", Severity: SevError, Summary: fmt.Sprintf("%s is signed with %s: rejected by current clients", label, cert.SignatureAlgorithm)})
+				r.add(Finding{Code: "weak_signature", Severity: SevError, Summary: fmt.Sprintf("%s is signed with %s: rejected by current clients", label(), cert.SignatureAlgorithm)})
 			}
 		}
 		if cc.Position > 0 && !cc.IsCA {
-			r.add(Finding{Code: "intermediate_not_ca", Severity: SevError, Summary: fmt.Sprintf("%s is used as an issuer but has no CA basic constraint", label)})
+			r.add(Finding{Code: "intermediate_not_ca", Severity: SevError, Summary: fmt.Sprintf("%s is used as an issuer but has no CA basic constraint", label())})
 		}
 	}
 	if len(leaf.ExtKeyUsage) > 0 && !hasServerAuth(leaf) {
