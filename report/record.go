@@ -131,7 +131,12 @@ func rfc3339(t time.Time) string { return t.UTC().Format(timeLayout) }
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 
 // NewRecord builds the JSON form of a diagnosed connection.
-func NewRecord(c *dissect.Conn, r *diagnose.Result) *Record {
+func NewRecord(c *dissect.Conn, r *diagnose.Result) *Record { return newRecord(c, r, false) }
+
+// newRecord is NewRecord; lean leaves out what the text report shows only
+// for failures and with -v: the ClientHello's lists, the frames, alerts
+// and timeline.
+func newRecord(c *dissect.Conn, r *diagnose.Result, lean bool) *Record {
 	rec := &Record{
 		Type: "connection", File: c.File, ID: c.ID,
 		Client: c.Client.String(), Server: c.Server.String(),
@@ -152,13 +157,26 @@ func NewRecord(c *dissect.Conn, r *diagnose.Result) *Record {
 		rec.JA3SString, rec.JA3S = tlsparse.JA3S(c.ServerHello)
 	}
 	if ch := c.ClientHello; ch != nil {
-		rec.ClientHello = newHello(ch)
+		if !lean {
+			rec.ClientHello = newHello(ch)
+		}
 		rec.JA3String, rec.JA3 = tlsparse.JA3(ch)
 		rec.JA4 = tlsparse.JA4(ch, false)
 	}
 	if r.CloseAfterCert > 0 {
 		v := ms(r.CloseAfterCert)
 		rec.CloseAfterCertMS = &v
+	}
+	if ch := r.Chain; ch != nil {
+		t := ch.Trusted
+		rec.Trusted = &t
+		rec.TrustPath = ch.Path
+		for _, cc := range ch.Certs {
+			rec.Chain = append(rec.Chain, newChainCert(cc))
+		}
+	}
+	if lean {
+		return rec
 	}
 	frame := func(key string, e *dissect.Event) {
 		if e != nil {
@@ -183,14 +201,6 @@ func NewRecord(c *dissect.Conn, r *diagnose.Result) *Record {
 		}
 		if si.RST != nil {
 			rec.Frames[s.String()+"_rst"] = si.RST.Frame
-		}
-	}
-	if ch := r.Chain; ch != nil {
-		t := ch.Trusted
-		rec.Trusted = &t
-		rec.TrustPath = ch.Path
-		for _, cc := range ch.Certs {
-			rec.Chain = append(rec.Chain, newChainCert(cc))
 		}
 	}
 	start := c.FirstTime

@@ -57,7 +57,9 @@ func (t *Text) printf(format string, args ...any) {
 // Conn writes one connection: a header, the timeline, the chain with the
 // truststore comparison, the verdict, the cause and the fix.
 func (t *Text) Conn(c *dissect.Conn, r *diagnose.Result) error {
-	rec := NewRecord(c, r)
+	// A connection that went well gets a few lines (unless -v), a brief
+	// report one: the rest of the record is not made.
+	rec := newRecord(c, r, t.o.Brief || !r.Failed && !t.o.Verbose && r.Verdict == diagnose.VerdictOK)
 	t.sum.Add(rec)
 	verdict := rec.Verdict
 	switch {

@@ -42,6 +42,9 @@ func benchFile(b *testing.B, name string, sessions int, extra ...string) {
 	}
 	b.SetBytes(st.Size())
 	args := append([]string{"-r", path, "--json"}, extra...)
+	if os.Getenv("TLSTRIAGE_BENCH_TEXT") != "" {
+		args = append([]string{"-r", path}, extra...) // the text report
+	}
 	conns := runBench(b, args, func() io.Reader { return nil })
 	if sessions == 0 {
 		sessions = conns
@@ -70,7 +73,8 @@ func runBench(b *testing.B, args []string, stdin func() io.Reader) int {
 }
 
 // BenchmarkFile runs on the capture $TLSTRIAGE_BENCH_FILE (a path), with
-// the extra flags in $TLSTRIAGE_BENCH_ARGS (say "-j 1").
+// the extra flags in $TLSTRIAGE_BENCH_ARGS (say "-j 1"); the text report
+// instead of JSON when $TLSTRIAGE_BENCH_TEXT is set.
 func BenchmarkFile(b *testing.B) {
 	f := os.Getenv("TLSTRIAGE_BENCH_FILE")
 	if f == "" {
