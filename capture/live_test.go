@@ -448,7 +448,15 @@ func testLiveOnce(t *testing.T, iface string, ring bool) {
 		rerr error
 	)
 	h, _ := src.(holder)
-	deadline := time.AfterFunc(10*time.Second, func() { src.Close() })
+	closed := make(chan struct{})
+	var closeOnce sync.Once
+	closeSrc := func() {
+		closeOnce.Do(func() {
+			src.Close()
+			close(closed)
+		})
+	}
+	deadline := time.AfterFunc(10*time.Second, closeSrc)
 	defer deadline.Stop()
 	var quiet *time.Timer
 	for {
@@ -464,7 +472,7 @@ func testLiveOnce(t *testing.T, iface string, ring bool) {
 		got = append(got, f)
 		if bytes.Contains(data, sentinel) && quiet == nil {
 			// Late copies would come within the ring's timeout.
-			quiet = time.AfterFunc(300*time.Millisecond, func() { src.Close() })
+			quiet = time.AfterFunc(300*time.Millisecond, closeSrc)
 		}
 	}
 	if quiet == nil {
@@ -473,6 +481,7 @@ func testLiveOnce(t *testing.T, iface string, ring bool) {
 	if rerr != io.EOF {
 		t.Errorf("ReadPacketData after Close: %v, want io.EOF", rerr)
 	}
+	<-closed
 	st, _ := src.(StatsSource).Stats()
 
 	syns := map[int]int{} // by client port
