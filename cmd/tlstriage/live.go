@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime"
+	"sync"
 	"syscall"
 	"time"
 
@@ -24,14 +25,26 @@ import (
 )
 
 // Live capture timing. The analyzer's clock follows the wall clock between
-// packets, so a closed connection is reported liveLinger after its last
-// packet, within liveTick.
+// packets, minus liveDelay, so a closed connection is reported liveLinger
+// after its last packet, within liveTick plus liveDelay.
 const (
 	liveLinger = time.Second
 	liveTick   = 200 * time.Millisecond
 	statsTicks = 5 // ticks between two looks at the drop counters
+	// liveDelay is how late the kernel may hand packets over (the packet
+	// ring's block timeout, libpcap's buffer timeout): the clock stays
+	// that far behind, so that they are not late for their connection.
+	liveDelay = capture.DefaultTimeout
 
 	dropWarnEvery = 10 * time.Second
+)
+
+// Bounds of a batch of frames handed over by the capture goroutine (see
+// liveQueue): at most liveBatchBytes of frame data (less with a small
+// capture buffer, of which a batch may hold blocks), and liveBatchPackets.
+const (
+	liveBatchBytes   = 1 << 20
+	liveBatchPackets = 4096
 )
 
 // Bounds of the packets kept for -w until their connection's verdict.
@@ -49,6 +62,7 @@ type liveConfig struct {
 	count     int
 	duration  time.Duration
 	snaplen   int
+	bufferKiB int
 	noPromisc bool
 	write     string
 	writeAll  bool
@@ -65,6 +79,7 @@ func addLiveFlags(fs *pflag.FlagSet, lc *liveConfig) {
 	fs.IntVarP(&lc.count, "count", "c", 0, "with -i, stop after `N` handshakes")
 	fs.DurationVar(&lc.duration, "duration", 0, "with -i, stop after `D` (such as 30s or 5m)")
 	fs.IntVarP(&lc.snaplen, "snapshot-length", "s", 0, "with -i, keep at most `SNAPLEN` bytes of each packet (default 262144)")
+	fs.IntVarP(&lc.bufferKiB, "buffer-size", "B", capture.DefaultBufferSize>>10, "with -i, the kernel's capture buffer in `KiB`, as tcpdump -B")
 	fs.BoolVarP(&lc.noPromisc, "no-promiscuous-mode", "p", false, "with -i, don't put the interface into promiscuous mode")
 	fs.StringVarP(&lc.write, "write", "w", "", "with -i, write the packets of failed connections to `FILE` (pcapng)")
 	fs.BoolVar(&lc.writeAll, "write-all", false, "with -w, write every packet captured, not only those of failed connections")
@@ -79,7 +94,7 @@ func checkLiveFlags(fs *pflag.FlagSet, cfg *config, stdout, stderr io.Writer) (i
 		return listInterfaces(stdout, stderr), true
 	}
 	if lc.iface == "" {
-		for _, name := range []string{"count", "duration", "snapshot-length", "no-promiscuous-mode", "write", "write-all", "relinquish-privileges"} {
+		for _, name := range []string{"count", "duration", "snapshot-length", "buffer-size", "no-promiscuous-mode", "write", "write-all", "relinquish-privileges"} {
 			if fs.Changed(name) {
 				f := fs.Lookup(name)
 				flag := "--" + name
@@ -106,6 +121,9 @@ func checkLiveFlags(fs *pflag.FlagSet, cfg *config, stdout, stderr io.Writer) (i
 		return exitUsage, true
 	case lc.snaplen < 0:
 		errorf(stderr, "-s takes a positive number of bytes, not %d", lc.snaplen)
+		return exitUsage, true
+	case lc.bufferKiB <= 0 || lc.bufferKiB > maxBufferKiB:
+		errorf(stderr, "-B takes a number of KiB from 1 to %d, not %d", maxBufferKiB, lc.bufferKiB)
 		return exitUsage, true
 	case lc.writeAll && lc.write == "":
 		errorf(stderr, "--write-all needs -w FILE")
@@ -145,27 +163,168 @@ func listInterfaces(stdout, stderr io.Writer) int {
 	return exitOK
 }
 
-// livePacket is a captured frame the capture goroutine handed over; data
-// is a copy the main loop owns.
+// maxBufferKiB is the largest -B: 4 GiB.
+const maxBufferKiB = 4 << 20
+
+// livePacket is a captured frame the capture goroutine handed over. Its
+// data is valid until the main loop is done with its batch: whatever keeps
+// it longer copies it.
 type livePacket struct {
 	data []byte
 	ci   gopacket.CaptureInfo
 }
 
-// readLive reads src until it fails or is closed, and then closes pkts. A
-// read error other than the end of the capture goes to errc first.
-func readLive(src capture.Source, pkts chan<- livePacket, errc chan<- error) {
-	defer close(pkts)
+// liveBatch is frames handed over at once: copied into arena, or left in
+// the source's buffer, in blocks held until the batch is recycled.
+type liveBatch struct {
+	pkts     []livePacket
+	arena    []byte   // copies of the frames the source cannot hold
+	releases []func() // the blocks held for pkts
+	held     uint64   // the source's block held last
+	bytes    int      // frame bytes, copied or held
+}
+
+// full reports whether a frame of n bytes must wait for the next batch.
+func (b *liveBatch) full(n, maxBytes int) bool {
+	return len(b.pkts) > 0 && (len(b.pkts) >= liveBatchPackets || b.bytes+n > maxBytes)
+}
+
+// copy returns a copy of data, in the arena (of size bytes) when it fits.
+func (b *liveBatch) copy(data []byte, size int) []byte {
+	if cap(b.arena)-len(b.arena) < len(data) {
+		if cap(b.arena) > 0 || len(data) > size {
+			return bytes.Clone(data)
+		}
+		b.arena = make([]byte, 0, size)
+	}
+	n := len(b.arena)
+	b.arena = append(b.arena, data...)
+	return b.arena[n:len(b.arena):len(b.arena)]
+}
+
+// liveQueue hands the frames the capture goroutine reads to the main loop
+// in batches, one channel operation each instead of one per packet (and
+// without a copy when the source can hold its buffers, as the AF_PACKET
+// ring does). The reader appends to the pending batch and signals ready
+// when it was empty; the main loop takes all that is pending at once. A
+// frame is never held back: batches are what was read while the main loop
+// was busy. A full batch makes the reader wait for the main loop, and the
+// kernel drop (and count) what no longer fits in its buffer.
+type liveQueue struct {
+	src      capture.Source
+	hold     dissect.Holder // nil when src cannot hold its buffers
+	maxBytes int
+
+	ready chan struct{} // 1 slot: frames are pending, or the reader stopped
+	taken chan struct{} // 1 slot: the main loop took a batch
+
+	mu      sync.Mutex
+	pending *liveBatch
+	spare   *liveBatch // recycled
+	done    bool       // the reader stopped
+	err     error      // why, when it is not the end of the capture
+}
+
+func newLiveQueue(src capture.Source, maxBytes int) *liveQueue {
+	q := &liveQueue{
+		src:      src,
+		maxBytes: maxBytes,
+		ready:    make(chan struct{}, 1),
+		taken:    make(chan struct{}, 1),
+		pending:  &liveBatch{},
+	}
+	q.hold, _ = src.(dissect.Holder)
+	return q
+}
+
+func signal1(c chan struct{}) {
+	select {
+	case c <- struct{}{}:
+	default:
+	}
+}
+
+// read reads the source until it fails or is closed (the capture
+// goroutine).
+func (q *liveQueue) read() {
 	for {
-		data, ci, err := src.ReadPacketData()
+		data, ci, err := q.src.ReadPacketData()
 		if err != nil {
+			q.mu.Lock()
+			q.done = true
 			if !errors.Is(err, io.EOF) {
-				errc <- err
+				q.err = err
 			}
+			q.mu.Unlock()
+			signal1(q.ready)
 			return
 		}
-		pkts <- livePacket{data: bytes.Clone(data), ci: ci}
+		q.put(data, ci)
 	}
+}
+
+// put adds a frame to the pending batch, waiting while it is full.
+func (q *liveQueue) put(data []byte, ci gopacket.CaptureInfo) {
+	q.mu.Lock()
+	for q.pending.full(len(data), q.maxBytes) {
+		q.mu.Unlock()
+		<-q.taken
+		q.mu.Lock()
+	}
+	b := q.pending
+	var blk uint64
+	if q.hold != nil {
+		blk = q.hold.Block()
+	}
+	if blk == 0 {
+		data = b.copy(data, q.maxBytes)
+	} else if blk != b.held {
+		b.releases = append(b.releases, q.hold.Hold())
+		b.held = blk
+	}
+	b.pkts = append(b.pkts, livePacket{data: data, ci: ci})
+	b.bytes += len(data)
+	first := len(b.pkts) == 1
+	q.mu.Unlock()
+	if first {
+		signal1(q.ready)
+	}
+}
+
+// take returns the pending frames (nil when there are none) and whether
+// the reader has stopped, after which no more frames come.
+func (q *liveQueue) take() (*liveBatch, bool) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if len(q.pending.pkts) == 0 {
+		return nil, q.done
+	}
+	b := q.pending
+	q.pending, q.spare = q.spare, nil
+	if q.pending == nil {
+		q.pending = &liveBatch{}
+	}
+	signal1(q.taken)
+	return b, q.done
+}
+
+// idle reports whether no frame is pending.
+func (q *liveQueue) idle() bool {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return len(q.pending.pkts) == 0
+}
+
+// recycle gives back the buffers of a batch the main loop is done with.
+func (q *liveQueue) recycle(b *liveBatch) {
+	for _, release := range b.releases {
+		release()
+	}
+	clear(b.pkts) // no stale references into released blocks
+	*b = liveBatch{pkts: b.pkts[:0], arena: b.arena[:0], releases: b.releases[:0]}
+	q.mu.Lock()
+	q.spare = b
+	q.mu.Unlock()
 }
 
 // runLive captures on an interface, reports every connection as soon as
@@ -174,12 +333,16 @@ func readLive(src capture.Source, pkts chan<- livePacket, errc chan<- error) {
 // the capture's drop counters.
 func runLive(ctx context.Context, cfg *config, trust *truststore.Store, stdout, stderr io.Writer) int {
 	lc := &cfg.live
-	src, err := openLive(lc.iface, capture.LiveOptions{Snaplen: lc.snaplen, Promisc: !lc.noPromisc, Filter: cfg.filter})
+	bufSize := lc.bufferKiB << 10
+	src, err := openLive(lc.iface, capture.LiveOptions{Snaplen: lc.snaplen, Promisc: !lc.noPromisc, Filter: cfg.filter, BufferSize: bufSize})
 	if err != nil {
 		errorf(stderr, "%v", err)
 		return exitUsage
 	}
 	defer src.Close()
+	if n, ok := src.(interface{ Note() string }); ok && n.Note() != "" {
+		fmt.Fprintf(stderr, "tlstriage: note: %s\n", n.Note())
+	}
 	if lc.user != "" {
 		if err := dropPrivileges(lc.user); err != nil {
 			errorf(stderr, "%v", err)
@@ -258,17 +421,23 @@ func runLive(ctx context.Context, cfg *config, trust *truststore.Store, stdout, 
 	}
 	an := dissect.NewAnalyzer(dissect.Options{Linger: liveLinger}, emit)
 	an.SetFile("interface " + lc.iface)
-	feed := func(p livePacket) {
-		if enough {
+	q := newLiveQueue(src, max(64<<10, min(liveBatchBytes, bufSize/8)))
+	// analyse feeds a batch to the analyzer (and -w), and gives its
+	// buffers back.
+	analyse := func(b *liveBatch) {
+		if b == nil {
 			return
 		}
-		id := an.PacketConn(p.data, p.ci, lt)
-		pw.add(id, p)
+		for _, p := range b.pkts {
+			if enough {
+				break
+			}
+			id := an.PacketConn(p.data, p.ci, lt)
+			pw.add(id, p)
+		}
+		q.recycle(b)
 	}
-
-	pkts := make(chan livePacket, 4096)
-	readErrc := make(chan error, 1)
-	go readLive(src, pkts, readErrc)
+	go q.read()
 	ticker := time.NewTicker(liveTick)
 	defer ticker.Stop()
 	var deadline <-chan time.Time
@@ -299,18 +468,16 @@ func runLive(ctx context.Context, cfg *config, trust *truststore.Store, stdout, 
 loop:
 	for !enough {
 		select {
-		case p, ok := <-pkts:
-			if !ok {
+		case <-q.ready:
+			b, stopped := q.take()
+			analyse(b)
+			pw.flush(stderr)
+			if stopped {
 				break loop // the capture failed
 			}
-			feed(p)
-			for n := len(pkts); n > 0 && !enough; n-- {
-				feed(<-pkts)
-			}
-			pw.flush(stderr)
 		case <-ticker.C:
-			if len(pkts) == 0 {
-				an.Advance(time.Now().Round(0))
+			if q.idle() {
+				an.Advance(time.Now().Add(-liveDelay).Round(0))
 				pw.flush(stderr)
 			}
 			if ticks++; ticks%statsTicks == 0 {
@@ -327,8 +494,13 @@ loop:
 		defer exitOnSignal(stderr)()
 	}
 	src.Close()
-	for p := range pkts { // what was captured before the stop
-		feed(p)
+	for { // what was captured before the stop
+		b, stopped := q.take()
+		analyse(b)
+		if stopped {
+			break
+		}
+		<-q.ready
 	}
 	if !enough {
 		an.Flush()
@@ -336,13 +508,11 @@ loop:
 	pw.flush(stderr)
 	var warnings []string
 	damaged := false
-	select {
-	case err := <-readErrc:
+	if err := q.err; err != nil { // q.done: the reader is gone
 		msg := fmt.Sprintf("capture stopped: %v: the report covers the packets before", err)
 		warnf(stderr, "%s", msg)
 		warnings = append(warnings, msg)
 		damaged = true
-	default:
 	}
 
 	st := an.Stats()
@@ -478,7 +648,8 @@ func createPacketWriter(name string, force, all bool, intf pcapgo.NgInterface) (
 	return pw, nil
 }
 
-// add takes a packet of connection id (0: of none).
+// add takes a packet of connection id (0: of none); it copies what it
+// keeps.
 func (pw *packetWriter) add(id int, p livePacket) {
 	if pw == nil || pw.err != nil {
 		return
@@ -505,7 +676,7 @@ func (pw *packetWriter) add(id int, p livePacket) {
 		pw.evicted++
 		return
 	}
-	hc.pkts = append(hc.pkts, p)
+	hc.pkts = append(hc.pkts, livePacket{data: bytes.Clone(p.data), ci: p.ci})
 	hc.bytes += n
 	pw.held += n
 }

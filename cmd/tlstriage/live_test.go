@@ -92,6 +92,7 @@ type liveRun struct {
 	stdout, stderr liveBuffer
 	cancel         context.CancelFunc
 	done           chan int
+	src            capture.Source // set once the capture is open
 }
 
 // startLive runs the command with args in a goroutine and returns once the
@@ -100,14 +101,17 @@ func startLive(t *testing.T, args ...string) *liveRun {
 	t.Helper()
 	ready := make(chan struct{})
 	var once sync.Once
+	ctx, cancel := context.WithCancel(context.Background())
+	r := &liveRun{cancel: cancel, done: make(chan int, 1)}
 	openLive = func(iface string, o capture.LiveOptions) (capture.Source, error) {
 		src, err := capture.OpenLive(iface, o)
-		once.Do(func() { close(ready) })
+		once.Do(func() {
+			r.src = src
+			close(ready)
+		})
 		return src, err
 	}
 	t.Cleanup(func() { openLive = capture.OpenLive })
-	ctx, cancel := context.WithCancel(context.Background())
-	r := &liveRun{cancel: cancel, done: make(chan int, 1)}
 	go func() { r.done <- run(ctx, args, strings.NewReader(""), &r.stdout, &r.stderr) }()
 	t.Cleanup(func() {
 		cancel()
@@ -515,6 +519,9 @@ func TestLiveFlagErrors(t *testing.T) {
 		{[]string{"-i", "lo", "--write-all"}, "--write-all needs -w FILE"},
 		{[]string{"-i", "lo", "-c", "-1"}, "-c takes a positive number"},
 		{[]string{"-i", "lo", "--duration", "-1s"}, "--duration takes a positive duration"},
+		{[]string{"-r", "x.pcap", "-B", "1024"}, "-B works with live capture only"},
+		{[]string{"-i", "lo", "-B", "0"}, "-B takes a number of KiB"},
+		{[]string{"-i", "lo", "--buffer-size", "-5"}, "-B takes a number of KiB"},
 		{[]string{"-i", "lo", "-w", "-"}, "-w - is not supported"},
 		{[]string{"-i", "lo", "-w", existing}, existing + " already exists"},
 		{[]string{"-i", "nosuch0"}, "nosuch0"},
@@ -915,5 +922,108 @@ func TestLiveDropsAndVerdicts(t *testing.T) {
 		if conns[client] == nil || c["verdict"] != verdict {
 			t.Errorf("-w file: connection from %s, verdict %v; want the one reported live", client, c["verdict"])
 		}
+	}
+}
+
+// TestLiveSmallRing captures with a small capture buffer (-B 1024: a ring
+// of eight 128 KiB blocks) that loopback datagrams refill several times
+// between a failed handshake and its verdict: the packets kept for -w are
+// copies, not the ring's reused blocks; every packet is analysed once; and
+// captured plus dropped is what the kernel received.
+func TestLiveSmallRing(t *testing.T) {
+	requireLiveCapture(t)
+	pki := newLivePKI(t)
+	addr := startLiveServer(t, pki)
+	rx, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rx.Close()
+	go io.Copy(io.Discard, rx)
+	udp := rx.LocalAddr().(*net.UDPAddr)
+	file := filepath.Join(t.TempDir(), "failed.pcapng")
+	r := startLive(t, "-i", liveLoopback(), "--json", "--summary", "-B", "1024", "-w", file,
+		fmt.Sprintf("tcp port %d or udp port %d", addr.Port, udp.Port))
+	_, ring := r.src.(interface{ Block() uint64 })
+	if ring {
+		maps, _ := os.ReadFile("/proc/self/maps")
+		found := false
+		for line := range strings.Lines(string(maps)) {
+			var lo, hi uint64
+			if _, err := fmt.Sscanf(line, "%x-%x", &lo, &hi); err == nil && strings.Contains(line, " socket:[") && hi-lo == 1<<20 {
+				found = true
+			}
+		}
+		if !found {
+			t.Errorf("-B 1024: no ring of 1 MiB mapped")
+		}
+	}
+
+	rejectAddr, err := liveClient(t, addr, &tls.Config{RootCAs: x509.NewCertPool(), ServerName: "localhost", MaxVersion: tls.VersionTLS12})
+	if err == nil {
+		t.Fatal("a client without the root completed the handshake")
+	}
+	const datagrams = 3000 // of 1000 bytes: the ring three times over
+	tx, err := net.DialUDP("udp4", nil, udp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Close()
+	payload := make([]byte, 1000)
+	for i := range datagrams {
+		if _, err := tx.Write(payload); err != nil {
+			t.Fatal(err)
+		}
+		if i%100 == 99 {
+			time.Sleep(time.Millisecond)
+		}
+	}
+	okAddr, err := liveClient(t, addr, &tls.Config{RootCAs: pki.roots, ServerName: "localhost"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for start := time.Now(); len(liveObjects(t, r.stdout.String())) < 2; time.Sleep(20 * time.Millisecond) {
+		if time.Since(start) > 10*time.Second {
+			t.Fatalf("2 verdicts not reported within 10s; stdout:\n%s\nstderr:\n%s", r.stdout.String(), r.stderr.String())
+		}
+	}
+	r.cancel()
+	code := r.wait(t)
+	stderr := r.stderr.String()
+	t.Logf("stderr:\n%s", stderr)
+	if code != exitFailed {
+		t.Errorf("exit status %d, want %d", code, exitFailed)
+	}
+	conns, _ := liveConns(t, r.stdout.String())
+	if c := conns[rejectAddr]; c == nil || c["verdict"] != "client_rejected_certificate" {
+		t.Errorf("connection from %s: %v, want client_rejected_certificate", rejectAddr, c)
+	}
+	if c := conns[okAddr]; c == nil || c["verdict"] != "ok" {
+		t.Errorf("connection from %s: %v, want ok", okAddr, c)
+	}
+
+	var captured, received, dropped int
+	i := strings.Index(stderr, "capture on "+liveLoopback()+": ")
+	if i < 0 {
+		t.Fatal("no capture line")
+	}
+	if _, err := fmt.Sscanf(stderr[i:], "capture on "+liveLoopback()+": %d packets captured, %d received by the filter, %d dropped by the kernel", &captured, &received, &dropped); err != nil {
+		t.Fatalf("capture line: %v", err)
+	}
+	if captured < 20 || (dropped == 0 && captured < datagrams) {
+		t.Errorf("%d packets captured, %d dropped; want the %d datagrams and two handshakes", captured, dropped, datagrams)
+	}
+	if ring && captured+dropped != received {
+		t.Errorf("%d captured + %d dropped != %d received: each packet once", captured, dropped, received)
+	}
+
+	// The failed connection's packets, kept while the ring was reused.
+	var out, errOut bytes.Buffer
+	if code := run(context.Background(), []string{"-r", file, "--json"}, nil, &out, &errOut); code != exitFailed {
+		t.Errorf("tlstriage -r %s: exit status %d, want %d; stderr:\n%s", file, code, exitFailed, errOut.String())
+	}
+	saved, _ := liveConns(t, out.String())
+	if c := saved[rejectAddr]; len(saved) != 1 || c == nil || c["verdict"] != "client_rejected_certificate" || c["partial"] != false {
+		t.Errorf("-w file: want the failed connection from %s, whole:\n%s", rejectAddr, out.String())
 	}
 }
