@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"strings"
 	"time"
+	"weak"
 
 	"github.com/tlstriage/tlstriage/dissect"
 	"github.com/tlstriage/tlstriage/truststore"
@@ -68,6 +69,8 @@ type ChainReport struct {
 	BeyondGap     *truststore.Cert
 	BeyondGapFrom int
 	Findings      []Finding
+
+	allValid bool // every certificate that parses is valid at At
 }
 
 // keyDesc describes c's key ("RSA 2048") and gives its size in bits.
@@ -139,8 +142,39 @@ func Name(c *x509.Certificate) string {
 }
 
 // AnalyzeChain compares the server's chain with the truststore at time at.
+// The report is shared with other connections that send the same chain
+// (chainMemo): it must not be changed.
 func AnalyzeChain(chain []*dissect.CertInfo, trust *truststore.Store, at time.Time) *ChainReport {
-	r := &ChainReport{At: at}
+	if len(chain) == 0 || len(chain) > len(chainKey{}.certs) || trust == nil {
+		return analyzeChain(chain, trust, at)
+	}
+	k := chainKey{store: trust, n: len(chain)}
+	for i, ci := range chain {
+		k.certs[i] = weak.Make(ci)
+	}
+	m := chainMemo.get(k, func() *ChainReport { return analyzeChain(chain, trust, at) })
+	if !m.allValid || !validAt(chain, at) {
+		// Validity is all that depends on the time.
+		return analyzeChain(chain, trust, at)
+	}
+	r := *m
+	r.At = at
+	return &r
+}
+
+// validAt reports whether every certificate of chain that parses is valid
+// at time at.
+func validAt(chain []*dissect.CertInfo, at time.Time) bool {
+	for _, ci := range chain {
+		if ci.Cert != nil && validityAt(ci.Cert, at) != "" {
+			return false
+		}
+	}
+	return true
+}
+
+func analyzeChain(chain []*dissect.CertInfo, trust *truststore.Store, at time.Time) *ChainReport {
+	r := &ChainReport{At: at, allValid: validAt(chain, at)}
 	seen := map[string]int{}
 	for i, ci := range chain {
 		cc := ChainCert{Info: ci, Position: i}

@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"crypto/tls"
 	"crypto/x509"
+	"reflect"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/tlstriage/tlstriage/diagnose"
 	"github.com/tlstriage/tlstriage/dissect"
@@ -411,5 +413,37 @@ func TestTLS13AfterClientFinished(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestChainMemo: the report of a chain remembered from one connection is
+// the one a fresh analysis gives for another, at its own time: the same
+// while the certificates are valid, expired once the leaf is (a remembered
+// report must not carry a validity over).
+func TestChainMemo(t *testing.T) {
+	p := getPKI(t)
+	c := handshake(t, java(p.pki, p.pki.Root), "")
+	if len(c.Chain) == 0 {
+		t.Fatal("no chain")
+	}
+	trust := store(p.pki.Root)
+	leaf := c.Chain[0].Cert
+	for _, at := range []time.Time{
+		leaf.NotBefore.Add(time.Hour), leaf.NotBefore.Add(2 * time.Hour), // both remembered
+		leaf.NotAfter.Add(time.Hour),   // expired
+		leaf.NotBefore.Add(-time.Hour), // not yet valid
+		leaf.NotBefore.Add(3 * time.Hour),
+	} {
+		got := diagnose.AnalyzeChain(c.Chain, trust, at)
+		want := diagnose.AnalyzeChainFresh(c.Chain, trust, at)
+		if !reflect.DeepEqual(got, want) {
+			t.Errorf("at %v: remembered report\n%+v\nwant\n%+v", at, got, want)
+		}
+		if !got.At.Equal(at) {
+			t.Errorf("at %v: report at %v", at, got.At)
+		}
+	}
+	if r := diagnose.AnalyzeChain(c.Chain, trust, leaf.NotAfter.Add(time.Hour)); r.Certs[0].Validity != "expired" {
+		t.Errorf("leaf validity after NotAfter: %q, want expired", r.Certs[0].Validity)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"sync"
 	"weak"
 
+	"github.com/tlstriage/tlstriage/dissect"
 	"github.com/tlstriage/tlstriage/truststore"
 )
 
@@ -99,6 +100,19 @@ func nameMatches(c *x509.Certificate, host string) (bool, string) {
 		return r
 	})
 	return r.ok, r.why
+}
+
+// chainMemo remembers chain reports: connections to the same server send
+// the same chain (the same CertInfos, shared through dissect's CertCache),
+// and its comparison with the truststore gives the same answer as long as
+// every certificate is valid at the connection's time (AnalyzeChain).
+// Chains of up to four certificates; keyed and bounded as sigCache.
+var chainMemo memo[chainKey, *ChainReport]
+
+type chainKey struct {
+	store *truststore.Store
+	n     int
+	certs [4]weak.Pointer[dissect.CertInfo]
 }
 
 // trustMemo remembers whether a truststore holds a certificate: the store

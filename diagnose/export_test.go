@@ -1,0 +1,4 @@
+package diagnose
+
+// AnalyzeChainFresh is AnalyzeChain without the memo, for the tests.
+var AnalyzeChainFresh = analyzeChain
