@@ -84,7 +84,7 @@ func (a *Analyzer) shed() {
 		}
 		a.held -= cs.held
 		cs.held = 0
-		delete(a.conns, cs.key)
+		a.forget(cs)
 		cs.c.Ended = "evicted"
 		cs.c.Anomalies = append(cs.c.Anomalies, Anomaly{Code: "limit_reached", Frame: a.frame, Detail: "buffer memory full: connection handed over before its end"})
 		a.stats.limit("buffer memory")
@@ -114,7 +114,7 @@ func (a *Analyzer) evict() {
 		victims = append(victims, cs)
 	}
 	for _, cs := range victims {
-		delete(a.conns, cs.key)
+		a.forget(cs)
 		cs.c.Ended = "evicted"
 		cs.c.Anomalies = append(cs.c.Anomalies, Anomaly{Code: "limit_reached", Detail: "flow table full: connection evicted before its end"})
 		a.stats.limit("flow table")

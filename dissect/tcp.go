@@ -75,6 +75,7 @@ func (a *Analyzer) newConn(key flowKey, s *segment, ts time.Time) *conn {
 	cs.dirs[Client].tls.init(a.o.MaxHandshake)
 	cs.dirs[Server].tls.init(a.o.MaxHandshake)
 	a.conns[key] = cs
+	a.recent[0], a.recent[1] = cs, a.recent[0]
 	a.heaps[heapIdle].push(cs, ts)
 	if a.onNew != nil {
 		a.onNew()
@@ -106,11 +107,11 @@ func (cs *conn) swapSides() {
 
 func (a *Analyzer) tcp(s *segment, ts time.Time) {
 	key := keyOf(s.src, s.dst)
-	cs := a.conns[key]
+	cs := a.lookup(key)
 	syn := s.flags&flagSYN != 0
 	if cs != nil && syn && s.flags&flagACK == 0 && cs.closed {
 		// Port reuse: a new connection on the same four-tuple.
-		delete(a.conns, key)
+		a.forget(cs)
 		cs.c.Ended = "closed"
 		a.finish([]*conn{cs})
 		cs = nil
