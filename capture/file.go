@@ -176,35 +176,42 @@ func isPcapMagic(m []byte) bool {
 // call. At the end of the file it returns io.EOF; a file cut short returns
 // io.ErrUnexpectedEOF wrapped in an error that says so.
 func (f *File) ReadPacketData() ([]byte, gopacket.CaptureInfo, error) {
+	var ci gopacket.CaptureInfo
+	data, err := f.ReadFrame(&ci)
+	return data, ci, err
+}
+
+// ReadFrame is ReadPacketData filling in *ci: readers of millions of
+// frames copy no CaptureInfo per frame.
+func (f *File) ReadFrame(ci *gopacket.CaptureInfo) ([]byte, error) {
 	var (
 		data []byte
-		ci   gopacket.CaptureInfo
 		err  error
 	)
 	if f.ng != nil {
-		data, ci, err = f.ng.ZeroCopyReadPacketData()
+		data, *ci, err = f.ng.ZeroCopyReadPacketData()
 		if err == nil && len(ci.AncillaryData) > 0 {
 			if lt, ok := ci.AncillaryData[0].(layers.LinkType); ok {
 				f.lt = lt
 			}
 		}
 	} else {
-		data, ci, err = f.records.next()
+		data, err = f.records.nextInto(ci)
 	}
 	if err != nil {
 		if d := f.explain(err, f.frames+1); d != err {
-			return nil, ci, d
+			return nil, d
 		}
 		if err == io.EOF {
-			return nil, ci, io.EOF
+			return nil, io.EOF
 		}
 		if errors.Is(err, io.ErrUnexpectedEOF) {
-			return nil, ci, fmt.Errorf("file truncated: %w", io.ErrUnexpectedEOF)
+			return nil, fmt.Errorf("file truncated: %w", io.ErrUnexpectedEOF)
 		}
-		return nil, ci, err
+		return nil, err
 	}
 	f.frames++
-	return data, ci, nil
+	return data, nil
 }
 
 // Secrets returns the pcapng Decryption Secrets Blocks read since the last

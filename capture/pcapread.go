@@ -167,10 +167,16 @@ func (p *pcapRecords) err(got int) error {
 // next returns the next frame; data points into the buffer and is valid
 // until the next call.
 func (p *pcapRecords) next() (data []byte, ci gopacket.CaptureInfo, err error) {
+	data, err = p.nextInto(&ci)
+	return data, ci, err
+}
+
+// nextInto is next, filling in *ci: no copy of a CaptureInfo per frame.
+func (p *pcapRecords) nextInto(ci *gopacket.CaptureInfo) ([]byte, error) {
 	if !p.fill(16) {
 		n := p.end - p.start
 		p.start = p.end
-		return nil, ci, p.err(n)
+		return nil, p.err(n)
 	}
 	h := p.buf[p.start : p.start+16]
 	p.start += 16
@@ -182,29 +188,29 @@ func (p *pcapRecords) next() (data []byte, ci gopacket.CaptureInfo, err error) {
 		max = int(p.snaplen)
 	}
 	if ci.CaptureLength > max {
-		return nil, ci, fmt.Errorf("capture length exceeds snap length: %d > %d", ci.CaptureLength, p.snaplen)
+		return nil, fmt.Errorf("capture length exceeds snap length: %d > %d", ci.CaptureLength, p.snaplen)
 	}
 	if ci.CaptureLength > ci.Length {
-		return nil, ci, fmt.Errorf("capture length exceeds original packet length: %d > %d", ci.CaptureLength, ci.Length)
+		return nil, fmt.Errorf("capture length exceeds original packet length: %d > %d", ci.CaptureLength, ci.Length)
 	}
 	n := ci.CaptureLength
 	p.inBig = n > pcapEagerMax
 	if p.inBig {
-		return p.readBig(n, ci)
+		return p.readBig(n)
 	}
 	if !p.fill(n) {
 		got := p.end - p.start
 		p.start = p.end
-		return nil, ci, p.err(got)
+		return nil, p.err(got)
 	}
-	data = p.buf[p.start : p.start+n : p.start+n]
+	data := p.buf[p.start : p.start+n : p.start+n]
 	p.start += n
-	return data, ci, nil
+	return data, nil
 }
 
 // readBig reads a frame larger than pcapEagerMax, growing its buffer as
 // the bytes come, as pcapgo does.
-func (p *pcapRecords) readBig(n int, ci gopacket.CaptureInfo) ([]byte, gopacket.CaptureInfo, error) {
+func (p *pcapRecords) readBig(n int) ([]byte, error) {
 	b := bytes.NewBuffer(p.big[:0])
 	have := min(n, p.end-p.start)
 	b.Write(p.buf[p.start : p.start+have])
@@ -220,11 +226,11 @@ func (p *pcapRecords) readBig(n int, ci gopacket.CaptureInfo) ([]byte, gopacket.
 	if have < n {
 		if errors.Is(p.eof, io.EOF) {
 			if have == 0 {
-				return nil, ci, io.EOF
+				return nil, io.EOF
 			}
-			return nil, ci, io.ErrUnexpectedEOF
+			return nil, io.ErrUnexpectedEOF
 		}
-		return nil, ci, p.eof
+		return nil, p.eof
 	}
-	return p.big, ci, nil
+	return p.big, nil
 }

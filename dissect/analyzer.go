@@ -151,16 +151,42 @@ type PacketSource interface {
 	LinkType() layers.LinkType
 }
 
+// FrameReader is a PacketSource that can fill in the caller's CaptureInfo
+// rather than return one (capture.File does): millions of frames, no copy
+// of a CaptureInfo each through every layer.
+type FrameReader interface {
+	PacketSource
+	ReadFrame(ci *gopacket.CaptureInfo) ([]byte, error)
+}
+
 // Run reads src to its end and analyses every frame. It returns nil at the
 // end of input, ctx's error when cancelled, or the read error that stopped
 // it (connections read so far stay in the Analyzer: call Flush).
 func (a *Analyzer) Run(ctx context.Context, src PacketSource) error {
-	return runSource(ctx, src, a.Packet)
+	return runSource(ctx, src, a.packet)
 }
 
 // runSource feeds every frame of src to packet until the end of input, a
 // read error or ctx's cancellation (checked every 1024 frames).
-func runSource(ctx context.Context, src PacketSource, packet func([]byte, gopacket.CaptureInfo, layers.LinkType)) error {
+func runSource(ctx context.Context, src PacketSource, packet func([]byte, time.Time, layers.LinkType)) error {
+	if fr, ok := src.(FrameReader); ok {
+		var ci gopacket.CaptureInfo
+		for n := 0; ; n++ {
+			if n&1023 == 0 {
+				if err := ctx.Err(); err != nil {
+					return err
+				}
+			}
+			data, err := fr.ReadFrame(&ci)
+			if err != nil {
+				if errors.Is(err, io.EOF) {
+					return nil
+				}
+				return err
+			}
+			packet(data, ci.Timestamp, fr.LinkType())
+		}
+	}
 	for n := 0; ; n++ {
 		if n&1023 == 0 {
 			if err := ctx.Err(); err != nil {
@@ -174,16 +200,20 @@ func runSource(ctx context.Context, src PacketSource, packet func([]byte, gopack
 			}
 			return err
 		}
-		packet(data, ci, src.LinkType())
+		packet(data, ci.Timestamp, src.LinkType())
 	}
 }
 
 // Packet analyses one frame. data is not retained.
 func (a *Analyzer) Packet(data []byte, ci gopacket.CaptureInfo, lt layers.LinkType) {
+	a.packet(data, ci.Timestamp, lt)
+}
+
+// packet is Packet: the time is all it needs of the CaptureInfo.
+func (a *Analyzer) packet(data []byte, ts time.Time, lt layers.LinkType) {
 	a.frame++
 	a.stats.Packets++
 	a.stats.Bytes += int64(len(data))
-	ts := ci.Timestamp
 	if ts.After(a.now) {
 		a.now = ts
 	}

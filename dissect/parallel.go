@@ -365,10 +365,14 @@ func (s *Sharded) broadcast(o op) {
 
 // Packet analyses one frame. data is not retained.
 func (s *Sharded) Packet(data []byte, ci gopacket.CaptureInfo, lt layers.LinkType) {
+	s.packet(data, ci.Timestamp, lt)
+}
+
+// packet is Packet: the time is all it needs of the CaptureInfo.
+func (s *Sharded) packet(data []byte, ts time.Time, lt layers.LinkType) {
 	s.frame++
 	s.stats.Packets++
 	s.stats.Bytes += int64(len(data))
-	ts := ci.Timestamp
 	if ts.After(s.now) {
 		s.now = ts
 	}
@@ -389,7 +393,7 @@ func (s *Sharded) Packet(data []byte, ci gopacket.CaptureInfo, lt layers.LinkTyp
 
 // Run reads src to its end and analyses every frame, as Analyzer.Run does.
 func (s *Sharded) Run(ctx context.Context, src PacketSource) error {
-	return runSource(ctx, src, s.Packet)
+	return runSource(ctx, src, s.packet)
 }
 
 // SetFile starts a new input, as Analyzer.SetFile does.

@@ -48,6 +48,7 @@ func isDamage(err error) bool {
 // decode. Each names the first frame concerned.
 type watch struct {
 	dissect.PacketSource
+	fr    dissect.FrameReader // the source, when it is one
 	file  *capture.File
 	an    interface{ Stats() dissect.Stats }
 	lts   map[string]int64 // unsupported link types counted before this file
@@ -68,13 +69,28 @@ type watch struct {
 }
 
 func newWatch(src dissect.PacketSource, f *capture.File, an interface{ Stats() dissect.Stats }) *watch {
-	return &watch{PacketSource: src, file: f, an: an, lts: maps.Clone(an.Stats().LinkTypes), ltAt: map[layers.LinkType]int{}}
+	w := &watch{PacketSource: src, file: f, an: an, lts: maps.Clone(an.Stats().LinkTypes), ltAt: map[layers.LinkType]int{}}
+	w.fr, _ = src.(dissect.FrameReader)
+	return w
 }
 
 func (w *watch) ReadPacketData() ([]byte, gopacket.CaptureInfo, error) {
-	data, ci, err := w.PacketSource.ReadPacketData()
+	var ci gopacket.CaptureInfo
+	data, err := w.ReadFrame(&ci)
+	return data, ci, err
+}
+
+// ReadFrame is ReadPacketData filling in *ci (dissect.FrameReader).
+func (w *watch) ReadFrame(ci *gopacket.CaptureInfo) ([]byte, error) {
+	var data []byte
+	var err error
+	if w.fr != nil {
+		data, err = w.fr.ReadFrame(ci)
+	} else {
+		data, *ci, err = w.PacketSource.ReadPacketData()
+	}
 	if err != nil {
-		return data, ci, err
+		return data, err
 	}
 	w.frame++
 	if lt := w.PacketSource.LinkType(); lt != w.lastLT || w.frame == 1 {
@@ -106,7 +122,7 @@ func (w *watch) ReadPacketData() ([]byte, gopacket.CaptureInfo, error) {
 	} else {
 		w.last = ci.Timestamp
 	}
-	return data, ci, nil
+	return data, nil
 }
 
 // snaplen is the snapshot length of interface i, looked up once.

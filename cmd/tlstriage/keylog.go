@@ -63,6 +63,14 @@ func (s *secretsSource) ReadPacketData() ([]byte, gopacket.CaptureInfo, error) {
 	return data, ci, err
 }
 
+// ReadFrame is ReadPacketData filling in *ci (dissect.FrameReader); the
+// File's own would skip the secrets.
+func (s *secretsSource) ReadFrame(ci *gopacket.CaptureInfo) ([]byte, error) {
+	data, err := s.File.ReadFrame(ci)
+	s.take()
+	return data, err
+}
+
 func (s *secretsSource) take() {
 	secrets := s.File.Secrets()
 	if len(secrets) > 0 && s.sync != nil {
