@@ -120,6 +120,26 @@ func TestLiveAnyTLS(t *testing.T) {
 	testLiveTLS(t, AnyInterface)
 }
 
+// discardAll accepts the connections to ln and reads each to its end, until
+// the test ends: then ln is closed and the accept loop waited for.
+func discardAll(t *testing.T, ln net.Listener) {
+	var wg sync.WaitGroup
+	t.Cleanup(func() {
+		ln.Close() // before waiting for the accept loop
+		wg.Wait()
+	})
+	wg.Go(func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			io.Copy(io.Discard, c)
+			c.Close()
+		}
+	})
+}
+
 func testLiveTLS(t *testing.T, iface string) {
 	if iface == "lo" && runtime.GOOS == "darwin" {
 		iface = "lo0"
@@ -133,27 +153,8 @@ func testLiveTLS(t *testing.T, iface string) {
 		ln.Close()
 		t.Fatal(err)
 	}
-	var wg sync.WaitGroup
-	// Close the listeners before waiting for their accept loops.
-	defer func() {
-		ln.Close()
-		other.Close()
-		wg.Wait()
-	}()
-	for _, l := range []net.Listener{ln, other} {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				c, err := l.Accept()
-				if err != nil {
-					return
-				}
-				io.Copy(io.Discard, c)
-				c.Close()
-			}
-		}()
-	}
+	discardAll(t, ln)
+	discardAll(t, other)
 	port := ln.Addr().(*net.TCPAddr).Port
 
 	src := openLive(t, iface, LiveOptions{Filter: fmt.Sprintf("tcp port %d", port)})
@@ -391,21 +392,7 @@ func testLiveOnce(t *testing.T, iface string, ring bool) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var wg sync.WaitGroup
-	defer func() {
-		ln.Close()
-		wg.Wait()
-	}()
-	wg.Go(func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			io.Copy(io.Discard, c)
-			c.Close()
-		}
-	})
+	discardAll(t, ln)
 	port := ln.Addr().(*net.TCPAddr).Port
 	maps := ringMappings(t)
 	src := openLive(t, iface, LiveOptions{Filter: fmt.Sprintf("tcp port %d", port)})
