@@ -32,7 +32,7 @@ type Summary struct {
 	Counters           map[string]any        `json:"counters"`
 	TrustStore         string                `json:"trust_store"`
 	Warnings           []string              `json:"warnings"`
-	servers            map[string]*ServerSummary
+	servers            map[serverKey]*ServerSummary
 	fps                map[string]*FingerprintSummary
 }
 
@@ -59,10 +59,13 @@ type FingerprintSummary struct {
 
 // NewSummary returns an empty summary.
 func NewSummary() *Summary {
-	return &Summary{Verdicts: map[string]int{}, Causes: map[string]int{}, servers: map[string]*ServerSummary{}, fps: map[string]*FingerprintSummary{}}
+	return &Summary{Verdicts: map[string]int{}, Causes: map[string]int{}, servers: map[serverKey]*ServerSummary{}, fps: map[string]*FingerprintSummary{}}
 }
 
 // Add counts one connection.
+// serverKey is a server and the name asked of it.
+type serverKey struct{ server, sni string }
+
 func (s *Summary) Add(rec *Record) {
 	s.Connections++
 	s.Verdicts[rec.Verdict]++
@@ -72,7 +75,7 @@ func (s *Summary) Add(rec *Record) {
 	if rec.Cause != "" {
 		s.Causes[rec.Cause]++
 	}
-	key := rec.Server + " " + rec.SNI
+	key := serverKey{rec.Server, rec.SNI}
 	ss := s.servers[key]
 	if ss == nil {
 		ss = &ServerSummary{Server: rec.Server, SNI: rec.SNI, Verdicts: map[string]int{}, Causes: map[string]int{}, first: len(s.servers)}
