@@ -126,6 +126,39 @@ func readUint16List(s cryptobyte.String) ([]uint16, bool) {
 	return out, true
 }
 
+// uint16s holds the uint16 lists of one message in one array: its lists are
+// slices of it, capped at their length (appending to one copies it).
+type uint16s []uint16
+
+// list is readUint16List into u.
+func (u *uint16s) list(s cryptobyte.String) ([]uint16, bool) {
+	if len(s)%2 != 0 {
+		return nil, false
+	}
+	a := *u
+	if cap(a)-len(a) < len(s)/2 {
+		return readUint16List(s)
+	}
+	start := len(a)
+	for !s.Empty() {
+		var v uint16
+		s.ReadUint16(&v) // len(s) is even
+		a = append(a, v)
+	}
+	*u = a
+	return a[start:len(a):len(a)], true
+}
+
+// vector is readUint16Vector into u.
+func (u *uint16s) vector(data []byte) ([]uint16, bool) {
+	s := cryptobyte.String(data)
+	var list cryptobyte.String
+	if !s.ReadUint16LengthPrefixed(&list) || !s.Empty() {
+		return nil, false
+	}
+	return u.list(list)
+}
+
 // readUint16Vector reads a uint16-prefixed list of uint16 values that must
 // fill data exactly.
 func readUint16Vector(data []byte) ([]uint16, bool) {
@@ -186,7 +219,10 @@ func (ch *ClientHello) unmarshal(msg []byte) bool {
 		return false
 	}
 	ch.LegacyVersion = Version(version)
-	if ch.CipherSuites, ok = readUint16List(ciphers); !ok {
+	// The uint16 lists of the message in one array (128 values hold a
+	// browser's; longer lists get their own).
+	u16 := make(uint16s, 0, min(len(msg)/2, 128))
+	if ch.CipherSuites, ok = u16.list(ciphers); !ok {
 		return false
 	}
 	ch.CompressionMethods = []uint8(comp)
@@ -211,7 +247,7 @@ func (ch *ClientHello) unmarshal(msg []byte) bool {
 			ch.anomaly("duplicate extension %s (0x%04x)", ExtensionName(e.Type), e.Type)
 			continue
 		}
-		if !ch.parseExtension(e) {
+		if !ch.parseExtension(e, &u16) {
 			ch.anomaly("malformed extension %s (0x%04x)", ExtensionName(e.Type), e.Type)
 		}
 		if e.Type == extPreSharedKey && i != len(ch.Extensions)-1 {
@@ -223,8 +259,9 @@ func (ch *ClientHello) unmarshal(msg []byte) bool {
 }
 
 // parseExtension decodes the content of one ClientHello extension into the
-// typed fields. It reports whether the content was well formed.
-func (ch *ClientHello) parseExtension(e Extension) bool {
+// typed fields, its uint16 lists into u16. It reports whether the content
+// was well formed.
+func (ch *ClientHello) parseExtension(e Extension, u16 *uint16s) bool {
 	var ok bool
 	switch e.Type {
 	case extServerName: // RFC 6066, Section 3
@@ -275,16 +312,16 @@ func (ch *ClientHello) parseExtension(e Extension) bool {
 		if !s.ReadUint8LengthPrefixed(&list) || !s.Empty() {
 			return false
 		}
-		ch.SupportedVersions, ok = readUint16List(list)
+		ch.SupportedVersions, ok = u16.list(list)
 		return ok && len(ch.SupportedVersions) > 0
 	case extSupportedGroups: // RFC 8446, Section 4.2.7
-		ch.SupportedGroups, ok = readUint16Vector(e.Data)
+		ch.SupportedGroups, ok = u16.vector(e.Data)
 		return ok
 	case extECPointFormats: // RFC 8422, Section 5.1.2
 		ch.ECPointFormats, ok = readUint8Vector(e.Data)
 		return ok
 	case extSignatureAlgorithms: // RFC 8446, Section 4.2.3
-		ch.SignatureAlgorithms, ok = readUint16Vector(e.Data)
+		ch.SignatureAlgorithms, ok = u16.vector(e.Data)
 		return ok
 	case extKeyShare: // RFC 8446, Section 4.2.8
 		s := cryptobyte.String(e.Data)

@@ -666,3 +666,31 @@ func TestParseErrors(t *testing.T) {
 		t.Errorf("Error() = %q", s)
 	}
 }
+
+// TestClientHelloListsApart: the uint16 lists of a ClientHello share one
+// array, each capped at its length: appending to one (as callers may) does
+// not write over the next.
+func TestClientHelloListsApart(t *testing.T) {
+	h := handshakeCases[0].run(t)
+	msg := findMessage(plaintextMessages(t, h.client), ClientHelloType)
+	ch, err := ParseClientHello(msg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lists := [][]uint16{ch.CipherSuites, ch.SupportedVersions, ch.SupportedGroups, ch.SignatureAlgorithms}
+	var before [][]uint16
+	for i, l := range lists {
+		if len(l) == 0 {
+			t.Fatalf("list %d empty: %+v", i, ch)
+		}
+		before = append(before, slices.Clone(l))
+	}
+	for i := range lists {
+		_ = append(lists[i], 0xffff, 0xffff, 0xffff)
+	}
+	for i, l := range [][]uint16{ch.CipherSuites, ch.SupportedVersions, ch.SupportedGroups, ch.SignatureAlgorithms} {
+		if !slices.Equal(l, before[i]) {
+			t.Errorf("list %d changed by an append to another: %v, was %v", i, l, before[i])
+		}
+	}
+}
