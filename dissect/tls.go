@@ -80,6 +80,15 @@ func (a *Analyzer) feedTLS(cs *conn, side Side, p []byte, off int64, ts time.Tim
 	for len(p) > 0 && t.wantsBytes() {
 		switch t.mode {
 		case modeUnknown:
+			if len(t.first) == 0 && len(p) >= 8 && tlsparse.LooksLikeTLS(p[:8]) {
+				if _, err := tlsparse.ReadRecordHeader(p[:8]); err == nil {
+					// The first bytes, all in this segment, start a TLS
+					// record: framed from here, without collecting them.
+					t.mode = modeTLS
+					cs.c.TLS = true
+					continue
+				}
+			}
 			n := min(len(p), 8-len(t.first))
 			t.first = append(t.first, p[:n]...)
 			switch {
