@@ -465,6 +465,11 @@ func (cs *conn) event(a *Analyzer, e Event) {
 			return
 		}
 	}
+	if len(c.Events) == 1 && cap(c.Events) == 1 {
+		// The first event (a SYN, in a flood the only one) has room for
+		// itself only; from the second, room for 4 (not through 2).
+		c.Events = append(make([]Event, 0, 4), c.Events...)
+	}
 	if len(c.Events) == cap(c.Events) && len(c.Events) >= 4 && len(c.Events) < eventsGrowTo {
 		// A TLS connection records 10 to 20 events: grow to 22 at once
 		// rather than through 8 and 16. (Up to 4, a connection that
