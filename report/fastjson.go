@@ -26,6 +26,7 @@ import (
 type jsonEncoder struct {
 	hellos  map[string]*helloJSON
 	servers map[string]*serverJSON
+	addrs   map[netip.AddrPort]string // serverString
 	certs   map[certKey][]byte
 	key     []byte // scratch for cache keys
 	scratch []byte // scratch for strings built before escaping
@@ -44,6 +45,7 @@ func newJSONEncoder() *jsonEncoder {
 	return &jsonEncoder{
 		hellos:  make(map[string]*helloJSON),
 		servers: make(map[string]*serverJSON),
+		addrs:   make(map[netip.AddrPort]string),
 		certs:   make(map[certKey][]byte),
 		sec:     math.MinInt64,
 	}
@@ -74,7 +76,7 @@ type certKey struct {
 
 // appendRecord appends the JSON form of a diagnosed connection and a
 // newline, and fills sum with the fields the summary counts.
-func (e *jsonEncoder) appendRecord(b []byte, c *dissect.Conn, r *diagnose.Result, sum *Record) []byte {
+func (e *jsonEncoder) appendRecord(b []byte, c *dissect.Conn, r *diagnose.Result, sum *counted) []byte {
 	sum.Verdict, sum.Failed, sum.Cause = r.Verdict, r.Failed, r.Cause
 	b = append(b, `{"type":"connection","file":`...)
 	b = appendString(b, c.File)
@@ -357,7 +359,7 @@ func NewEncoder() *Encoder { return &Encoder{e: newJSONEncoder()} }
 type Encoded struct {
 	b              []byte
 	idStart, idEnd int
-	sum            Record // what the summary counts
+	sum            counted // what the summary counts
 }
 
 // Encode makes the JSON record of c diagnosed as r.
@@ -369,12 +371,26 @@ func (x *Encoder) Encode(c *dissect.Conn, r *diagnose.Result) *Encoded {
 	}
 	enc.b = x.e.appendRecord(b, c, r, &enc.sum)
 	enc.idStart, enc.idEnd = x.e.idStart, x.e.idEnd
-	enc.sum.Server = c.Server.String()
+	enc.sum.Server = x.e.serverString(c.Server)
 	return enc
 }
 
 // maxKinds bounds the event kinds the frames table tracks.
 const maxKinds = 64
+
+// serverString is ap.String(), remembered: the same servers come back
+// connection after connection.
+func (e *jsonEncoder) serverString(ap netip.AddrPort) string {
+	if s, ok := e.addrs[ap]; ok {
+		return s
+	}
+	s := ap.String()
+	if len(e.addrs) >= maxCache {
+		clear(e.addrs)
+	}
+	e.addrs[ap] = s
+	return s
+}
 
 func (e *jsonEncoder) appendAddrPort(b []byte, ap netip.AddrPort) []byte {
 	e.scratch = ap.AppendTo(e.scratch[:0])

@@ -41,7 +41,7 @@ func slowJSON(t *testing.T, c *dissect.Conn, r *diagnose.Result) []byte {
 func compareConn(t *testing.T, e *jsonEncoder, what string, c *dissect.Conn, r *diagnose.Result) {
 	t.Helper()
 	want := slowJSON(t, c, r)
-	var rec Record
+	var rec counted
 	got := e.appendRecord(nil, c, r, &rec)
 	if !bytes.Equal(got, want) {
 		t.Fatalf("%s: connection %d:\n got %s\nwant %s", what, c.ID, got, want)

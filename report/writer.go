@@ -67,6 +67,17 @@ func NewSummary() *Summary {
 type serverKey struct{ server, sni string }
 
 func (s *Summary) Add(rec *Record) {
+	k := counted{Verdict: rec.Verdict, Cause: rec.Cause, Server: rec.Server, SNI: rec.SNI, JA3: rec.JA3, JA4: rec.JA4, Failed: rec.Failed}
+	s.add(&k)
+}
+
+// counted is what the summary counts of a connection.
+type counted struct {
+	Verdict, Cause, Server, SNI, JA3, JA4 string
+	Failed                                bool
+}
+
+func (s *Summary) add(rec *counted) {
 	s.Connections++
 	s.Verdicts[rec.Verdict]++
 	if rec.Failed {
@@ -194,10 +205,10 @@ func NewJSON(w io.Writer, withSummary bool) *JSON {
 // Conn writes one connection, in one Write call. The bytes are those
 // encoding/json writes for NewRecord(c, r), made without reflection.
 func (j *JSON) Conn(c *dissect.Conn, r *diagnose.Result) error {
-	var rec Record
-	j.buf = j.fast.appendRecord(j.buf[:0], c, r, &rec)
-	rec.Server = c.Server.String()
-	j.sum.Add(&rec)
+	var k counted
+	j.buf = j.fast.appendRecord(j.buf[:0], c, r, &k)
+	k.Server = j.fast.serverString(c.Server)
+	j.sum.add(&k)
 	_, err := j.w.Write(j.buf)
 	if cap(j.buf) > 1<<20 {
 		j.buf = nil // one huge record does not pin its buffer
@@ -209,7 +220,7 @@ func (j *JSON) Conn(c *dissect.Conn, r *diagnose.Result) error {
 // c.ID as its ID: the bytes Conn writes, in three Write calls (the JSON
 // writer is given a buffered writer). x is spent: its buffer is reused.
 func (j *JSON) WriteEncoded(c *dissect.Conn, x *Encoded) error {
-	j.sum.Add(&x.sum)
+	j.sum.add(&x.sum)
 	if _, err := j.w.Write(x.b[:x.idStart]); err != nil {
 		return err
 	}
