@@ -346,7 +346,8 @@ func (e *jsonEncoder) appendRecord(b []byte, c *dissect.Conn, r *diagnose.Result
 // connection's ID may not be known yet; JSON.WriteEncoded writes the ID
 // the connection has then.
 type Encoder struct {
-	e *jsonEncoder
+	e    *jsonEncoder
+	size int // the capacity a new record's buffer starts with
 }
 
 // encodedBufs recycles the buffers of Encoded records once written.
@@ -369,7 +370,14 @@ func (x *Encoder) Encode(c *dissect.Conn, r *diagnose.Result) *Encoded {
 	if p, ok := encodedBufs.Get().(*[]byte); ok {
 		b = (*p)[:0]
 	}
+	if cap(b) < x.size {
+		// The pool is emptied by every collection, and filled on the
+		// writer's goroutine: a record grown from nothing would be copied
+		// a dozen times on its way to a few kilobytes.
+		b = make([]byte, 0, x.size)
+	}
 	enc.b = x.e.appendRecord(b, c, r, &enc.sum)
+	x.size = min(max(x.size, len(enc.b)+len(enc.b)/4), 64<<10)
 	enc.idStart, enc.idEnd = x.e.idStart, x.e.idEnd
 	enc.sum.Server = x.e.serverString(c.Server)
 	return enc
