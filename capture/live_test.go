@@ -120,6 +120,16 @@ func TestLiveAnyTLS(t *testing.T) {
 	testLiveTLS(t, AnyInterface)
 }
 
+// sendTo connects to ln, writes data and closes the connection.
+func sendTo(t *testing.T, ln net.Listener, data []byte) {
+	c, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Write(data)
+	c.Close()
+}
+
 // discardAll accepts the connections to ln and reads each to its end, until
 // the test ends: then ln is closed and the accept loop waited for.
 func discardAll(t *testing.T, ln net.Listener) {
@@ -183,22 +193,12 @@ func testLiveTLS(t *testing.T, iface string) {
 
 	// Traffic on another port must be filtered out.
 	otherMarker := []byte("other-port-marker-" + rand.Text())
-	oc, err := net.Dial("tcp", other.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	oc.Write(otherMarker)
-	oc.Close()
+	sendTo(t, other, otherMarker)
 
 	// A sentinel on the filtered port tells the reader everything before it
 	// (both copies of the ClientHello, if there were two) has arrived.
 	sentinel := []byte("sentinel-" + rand.Text())
-	sc, err := net.Dial("tcp", ln.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	sc.Write(sentinel)
-	sc.Close()
+	sendTo(t, ln, sentinel)
 
 	var got []frame
 	timeout := time.After(10 * time.Second)
@@ -419,12 +419,7 @@ func testLiveOnce(t *testing.T, iface string, ring bool) {
 		c.Close()
 	}
 	sentinel := []byte("sentinel-" + rand.Text())
-	sc, err := net.Dial("tcp", ln.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	sc.Write(sentinel)
-	sc.Close()
+	sendTo(t, ln, sentinel)
 
 	type read struct {
 		frame
