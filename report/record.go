@@ -4,7 +4,9 @@ import (
 	"crypto/x509"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
+	"weak"
 
 	"github.com/tlstriage/tlstriage/diagnose"
 	"github.com/tlstriage/tlstriage/dissect"
@@ -273,18 +275,54 @@ func newChainCert(cc diagnose.ChainCert) ChainCert {
 		out.ParseError = fmt.Sprint(cc.Info.Err)
 		return out
 	}
-	out.Subject = c.Subject.String()
-	out.Issuer = c.Issuer.String()
-	out.Serial = serialHex(c)
-	out.NotBefore = c.NotBefore.UTC().Format(time.RFC3339)
-	out.NotAfter = c.NotAfter.UTC().Format(time.RFC3339)
+	f := certFieldsOf(c)
+	out.Subject, out.Issuer, out.Serial = f.subject, f.issuer, f.serial
+	out.NotBefore, out.NotAfter = f.notBefore, f.notAfter
 	out.DNSNames = append(out.DNSNames, c.DNSNames...)
-	for _, ip := range c.IPAddresses {
-		out.IPAddresses = append(out.IPAddresses, ip.String())
-	}
-	out.SignatureAlgorithm = c.SignatureAlgorithm.String()
+	out.IPAddresses = append(out.IPAddresses, f.ips...)
+	out.SignatureAlgorithm = f.sigAlg
 	out.AIAIssuers = c.IssuingCertificateURL
 	return out
+}
+
+// certFields are the strings of a certificate's record that depend on the
+// certificate alone: made once per certificate (dissect shares one parsed
+// certificate between the connections that send it), not per connection.
+type certFields struct {
+	subject, issuer, serial, notBefore, notAfter, sigAlg string
+	ips                                                  []string
+}
+
+// certMemo holds certFields by certificate, weakly (a certificate collected
+// and another allocated at its address get different keys), bounded.
+var certMemo struct {
+	sync.Mutex
+	m map[weak.Pointer[x509.Certificate]]*certFields
+}
+
+func certFieldsOf(c *x509.Certificate) *certFields {
+	k := weak.Make(c)
+	certMemo.Lock()
+	f := certMemo.m[k]
+	certMemo.Unlock()
+	if f != nil {
+		return f
+	}
+	f = &certFields{
+		subject: c.Subject.String(), issuer: c.Issuer.String(), serial: serialHex(c),
+		notBefore: c.NotBefore.UTC().Format(time.RFC3339), notAfter: c.NotAfter.UTC().Format(time.RFC3339),
+		sigAlg: c.SignatureAlgorithm.String(),
+	}
+	for _, ip := range c.IPAddresses {
+		f.ips = append(f.ips, ip.String())
+	}
+	certMemo.Lock()
+	if certMemo.m == nil || len(certMemo.m) >= maxCache {
+		certMemo.m = make(map[weak.Pointer[x509.Certificate]]*certFields)
+	}
+	certMemo.m[k] = f
+	certMemo.Unlock()
+	return f
 }
 
 func serialHex(c *x509.Certificate) string {
