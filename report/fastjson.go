@@ -63,7 +63,8 @@ type helloJSON struct {
 
 // serverJSON is what a ServerHello contributes: ,"ja3s":...,"ja3s_string":...
 type serverJSON struct {
-	ja3s []byte
+	ja3s     []byte
+	ja3sHash string
 }
 
 // certKey identifies the encoded form of one certificate of a chain.
@@ -617,7 +618,7 @@ func (e *jsonEncoder) server(sh *tlsparse.ServerHello) *serverJSON {
 		return s
 	}
 	str, sum := tlsparse.JA3S(sh)
-	s := &serverJSON{}
+	s := &serverJSON{ja3sHash: sum}
 	s.ja3s = append(s.ja3s, `,"ja3s":`...)
 	s.ja3s = appendString(s.ja3s, sum)
 	s.ja3s = append(s.ja3s, `,"ja3s_string":`...)

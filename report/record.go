@@ -136,8 +136,9 @@ func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 func NewRecord(c *dissect.Conn, r *diagnose.Result) *Record { return newRecord(c, r, false) }
 
 // newRecord is NewRecord; lean leaves out what the text report shows only
-// for failures and with -v: the ClientHello's lists, the frames, alerts
-// and timeline.
+// for failures and with -v (the ClientHello's lists, the frames, alerts
+// and timeline) and the fingerprints (the text report takes the hashes
+// from its cache).
 func newRecord(c *dissect.Conn, r *diagnose.Result, lean bool) *Record {
 	rec := &Record{
 		Type: "connection", File: c.File, ID: c.ID,
@@ -156,12 +157,12 @@ func newRecord(c *dissect.Conn, r *diagnose.Result, lean bool) *Record {
 		rec.Version = v.String()
 		rec.Cipher = c.ServerHello.CipherSuite.String()
 		rec.ALPN = c.ServerHello.ALPN
-		rec.JA3SString, rec.JA3S = tlsparse.JA3S(c.ServerHello)
-	}
-	if ch := c.ClientHello; ch != nil {
 		if !lean {
-			rec.ClientHello = newHello(ch)
+			rec.JA3SString, rec.JA3S = tlsparse.JA3S(c.ServerHello)
 		}
+	}
+	if ch := c.ClientHello; ch != nil && !lean {
+		rec.ClientHello = newHello(ch)
 		rec.JA3String, rec.JA3 = tlsparse.JA3(ch)
 		rec.JA4 = tlsparse.JA4(ch, false)
 	}

@@ -25,11 +25,12 @@ type Text struct {
 	o   TextOptions
 	sum *Summary
 	err error
+	fp  *jsonEncoder // its caches give the fingerprints of hellos seen before
 }
 
 // NewText returns a text writer.
 func NewText(w io.Writer, o TextOptions) *Text {
-	return &Text{w: w, o: o, sum: NewSummary()}
+	return &Text{w: w, o: o, sum: NewSummary(), fp: newJSONEncoder()}
 }
 
 const (
@@ -59,7 +60,17 @@ func (t *Text) printf(format string, args ...any) {
 func (t *Text) Conn(c *dissect.Conn, r *diagnose.Result) error {
 	// A connection that went well gets a few lines (unless -v), a brief
 	// report one: the rest of the record is not made.
-	rec := newRecord(c, r, t.o.Brief || !r.Failed && !t.o.Verbose && r.Verdict == diagnose.VerdictOK)
+	lean := t.o.Brief || !r.Failed && !t.o.Verbose && r.Verdict == diagnose.VerdictOK
+	rec := newRecord(c, r, lean)
+	if lean {
+		if c.ClientHello != nil {
+			hj := t.fp.hello(c.ClientHello)
+			rec.JA3, rec.JA4 = hj.ja3Hash, hj.ja4Value
+		}
+		if c.Version() != 0 {
+			rec.JA3S = t.fp.server(c.ServerHello).ja3sHash
+		}
+	}
 	t.sum.Add(rec)
 	verdict := rec.Verdict
 	switch {
