@@ -144,7 +144,7 @@ func newRecord(c *dissect.Conn, r *diagnose.Result, lean bool) *Record {
 		Type: "connection", File: c.File, ID: c.ID,
 		Client: c.Client.String(), Server: c.Server.String(),
 		SNI: c.SNI(), Start: rfc3339(c.FirstTime), DurationMS: ms(c.LastTime.Sub(c.FirstTime)),
-		Frames: map[string]int{}, Chain: []ChainCert{}, Alerts: []Alert{}, Findings: r.Findings, Timeline: []TimelineEvent{},
+		Chain: []ChainCert{}, Alerts: []Alert{}, Findings: r.Findings, Timeline: []TimelineEvent{},
 		Verdict: r.Verdict, VerdictDetail: r.Detail, Failed: r.Failed, Cause: r.Cause, CauseDetail: r.CauseDetail, Fix: r.Fix,
 		TrustStore: r.TrustStore, Host: r.Host, NameCheck: r.NameCheck, ChainHidden: c.ChainHidden,
 		HelloRetry: c.HRR != nil, ClientCertRequested: c.CertRequest != nil,
@@ -181,6 +181,7 @@ func newRecord(c *dissect.Conn, r *diagnose.Result, lean bool) *Record {
 	if lean {
 		return rec
 	}
+	rec.Frames = map[string]int{}
 	frame := func(key string, e *dissect.Event) {
 		if e != nil {
 			rec.Frames[key] = e.Frame
