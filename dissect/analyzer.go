@@ -87,20 +87,18 @@ func keyOf(src, dst netip.AddrPort) flowKey {
 // Analyzer turns frames into connections. It is not safe for concurrent
 // use. Feed it with Packet (or Run), then call Flush at the end of input.
 type Analyzer struct {
-	o        Options
-	emit     func(*Conn)
-	conns    map[flowKey]*conn
-	recent   [2]*conn             // the last two connections looked up (lookup)
-	tombs    map[uint64]time.Time // tombstones by tombKey (expiry.go)
-	seed     maphash.Seed
-	file     string
-	frame    int
-	now      time.Time
-	lastScan time.Time
-	nextID   int
-	stats    Stats
-	seg      segment
-	held     int // bytes buffered by all connections (limits.go)
+	o      Options
+	emit   func(*Conn)
+	conns  map[flowKey]*conn
+	recent [2]*conn             // the last two connections looked up (lookup)
+	tombs  map[uint64]time.Time // tombstones by tombKey (expiry.go)
+	seed   maphash.Seed
+	file   string
+	clock
+	nextID int
+	stats  Stats
+	seg    segment
+	held   int // bytes buffered by all connections (limits.go)
 	// heaps order the connections by last activity, tombQ the
 	// tombstones by age (expiry.go).
 	heaps [2]connHeap
@@ -130,9 +128,7 @@ func NewAnalyzer(o Options, emit func(*Conn)) *Analyzer {
 func (a *Analyzer) SetFile(name string) {
 	a.Flush()
 	a.file = name
-	a.frame = 0
-	a.now = time.Time{}
-	a.lastScan = time.Time{}
+	a.clock = clock{}
 	clear(a.tombs)
 	a.tombQ.reset()
 	a.stats.Files++
@@ -204,6 +200,31 @@ func runSource(ctx context.Context, src PacketSource, packet func([]byte, time.T
 	}
 }
 
+// clock is the capture's time as its frames come, for Analyzer and
+// Sharded alike: the frame number in the file, the latest time seen (a
+// clock stepping back does not go back), and when connections were last
+// looked over.
+type clock struct {
+	frame    int
+	now      time.Time
+	lastScan time.Time
+}
+
+// tick counts a frame at ts and reports whether connections are to be
+// looked over (handed over when due) before it: every linger/2 of
+// capture time, and at the first frame.
+func (c *clock) tick(ts time.Time, linger time.Duration) bool {
+	c.frame++
+	if ts.After(c.now) {
+		c.now = ts
+	}
+	if c.now.Sub(c.lastScan) >= linger/2 || c.lastScan.IsZero() {
+		c.lastScan = c.now
+		return true
+	}
+	return false
+}
+
 // Packet analyses one frame. data is not retained.
 func (a *Analyzer) Packet(data []byte, ci gopacket.CaptureInfo, lt layers.LinkType) {
 	a.packet(data, ci.Timestamp, lt)
@@ -211,15 +232,10 @@ func (a *Analyzer) Packet(data []byte, ci gopacket.CaptureInfo, lt layers.LinkTy
 
 // packet is Packet: the time is all it needs of the CaptureInfo.
 func (a *Analyzer) packet(data []byte, ts time.Time, lt layers.LinkType) {
-	a.frame++
 	a.stats.Packets++
 	a.stats.Bytes += int64(len(data))
-	if ts.After(a.now) {
-		a.now = ts
-	}
-	if a.now.Sub(a.lastScan) >= a.o.Linger/2 || a.lastScan.IsZero() {
+	if a.tick(ts, a.o.Linger) {
 		a.scan(false)
-		a.lastScan = a.now
 	}
 	if !a.stats.admit(data, lt, a.o.Filter, &a.seg) {
 		return

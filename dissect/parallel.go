@@ -40,12 +40,10 @@ type Sharded struct {
 	emit func(c *Conn, v any)
 
 	// The reader's state, as in Analyzer.Packet.
-	fileSeq  int
-	frame    int
-	now      time.Time
-	lastScan time.Time
-	stats    Stats // frames read, and those not decoded
-	seg      segment
+	fileSeq int
+	clock
+	stats Stats // frames read, and those not decoded
+	seg   segment
 
 	shards []*shard
 	holder Holder
@@ -370,15 +368,10 @@ func (s *Sharded) Packet(data []byte, ci gopacket.CaptureInfo, lt layers.LinkTyp
 
 // packet is Packet: the time is all it needs of the CaptureInfo.
 func (s *Sharded) packet(data []byte, ts time.Time, lt layers.LinkType) {
-	s.frame++
 	s.stats.Packets++
 	s.stats.Bytes += int64(len(data))
-	if ts.After(s.now) {
-		s.now = ts
-	}
-	if s.now.Sub(s.lastScan) >= s.o.Linger/2 || s.lastScan.IsZero() {
+	if s.tick(ts, s.o.Linger) {
 		s.broadcast(op{kind: opScan, frame: s.frame, ts: s.now})
-		s.lastScan = s.now
 	}
 	if !s.stats.admit(data, lt, s.o.Filter, &s.seg) {
 		return
@@ -402,9 +395,7 @@ func (s *Sharded) SetFile(name string) {
 	s.sync()
 	s.holder = nil
 	s.fileSeq++
-	s.frame = 0
-	s.now = time.Time{}
-	s.lastScan = time.Time{}
+	s.clock = clock{}
 	s.stats.Files++
 }
 
