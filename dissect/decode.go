@@ -85,16 +85,9 @@ func decodeFrame(data []byte, lt layers.LinkType, s *segment) string {
 			return SkipNotIP
 		}
 	case layers.LinkTypeRaw, layers.LinkType(12), layers.LinkType(14), layers.LinkTypeIPv4, layers.LinkTypeIPv6:
-		if len(data) < 1 {
-			return SkipTruncated
-		}
-		switch data[0] >> 4 {
-		case 4:
-			ethType = 0x0800
-		case 6:
-			ethType = 0x86dd
-		default:
-			return SkipNotIP
+		var why string
+		if ethType, why = ipVersion(data); why != "" {
+			return why
 		}
 	default:
 		return SkipLinkType
@@ -140,16 +133,9 @@ func decodeFrame(data []byte, lt layers.LinkType, s *segment) string {
 					break
 				}
 			}
-			if len(data) < 1 {
-				return SkipTruncated
-			}
-			switch data[0] >> 4 {
-			case 4:
-				ethType = 0x0800
-			case 6:
-				ethType = 0x86dd
-			default:
-				return SkipNotIP
+			var why string
+			if ethType, why = ipVersion(data); why != "" {
+				return why
 			}
 		}
 		switch ethType {
@@ -282,6 +268,21 @@ func decodeFrame(data []byte, lt layers.LinkType, s *segment) string {
 	}
 	s.payload = p
 	return ""
+}
+
+// ipVersion is the ethertype of the IP packet data starts with, told by
+// its version: for links and labels that do not say (raw IP, MPLS).
+func ipVersion(data []byte) (uint16, string) {
+	if len(data) < 1 {
+		return 0, SkipTruncated
+	}
+	switch data[0] >> 4 {
+	case 4:
+		return 0x0800, ""
+	case 6:
+		return 0x86dd, ""
+	}
+	return 0, SkipNotIP
 }
 
 // gre skips a GRE header (RFC 2784, RFC 2890) and returns the protocol it
