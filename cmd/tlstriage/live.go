@@ -373,12 +373,7 @@ func runLive(ctx context.Context, cfg *config, trust *truststore.Store, stdout, 
 		defer pw.close()
 	}
 
-	var w report.Writer
-	if cfg.json {
-		w = report.NewJSON(stdout, cfg.summary)
-	} else {
-		w = report.NewText(stdout, report.TextOptions{Color: useColor(cfg.color, stdout), Verbose: cfg.verbose, Brief: cfg.brief})
-	}
+	w := newWriter(cfg, stdout, stdout)
 	var exp *report.Exporter
 	if cfg.exportDir != "" {
 		exp, err = report.NewExporter(cfg.exportDir, cfg.force)

@@ -208,12 +208,7 @@ func analyzeFiles(ctx context.Context, cfg *config, trust *truststore.Store, fil
 	defer bar.stop()
 	// Reading files, nobody waits for each line: the report is buffered.
 	out := bufio.NewWriterSize(stdout, 64<<10)
-	var w report.Writer
-	if cfg.json {
-		w = report.NewJSON(out, cfg.summary)
-	} else {
-		w = report.NewText(out, report.TextOptions{Color: useColor(cfg.color, stdout), Verbose: cfg.verbose, Brief: cfg.brief})
-	}
+	w := newWriter(cfg, out, stdout)
 	var exp *report.Exporter
 	if cfg.exportDir != "" {
 		var err error
@@ -365,6 +360,15 @@ func analyzeFiles(ctx context.Context, cfg *config, trust *truststore.Store, fil
 		return exitFailed
 	}
 	return exitOK
+}
+
+// newWriter is the report writer the flags ask for, writing to out;
+// colour is judged on term, where out's bytes end up.
+func newWriter(cfg *config, out, term io.Writer) report.Writer {
+	if cfg.json {
+		return report.NewJSON(out, cfg.summary)
+	}
+	return report.NewText(out, report.TextOptions{Color: useColor(cfg.color, term), Verbose: cfg.verbose, Brief: cfg.brief})
 }
 
 // analyzer is what analyzeFiles drives: a dissect.Analyzer, or a
