@@ -36,6 +36,10 @@ type Options struct {
 	// Linger is how long, in capture time, a closed connection waits for
 	// stray packets (a RST after a FIN) before it is handed over.
 	Linger time.Duration
+	// Grace is Linger for a connection closed in full: both FINs
+	// acknowledged, no byte missing. Its verdict is final; it waits only
+	// for a RST answering a segment that crossed the FINs.
+	Grace time.Duration
 	// Filter, when set, drops frames for which it returns false.
 	Filter func(data []byte, lt layers.LinkType) bool
 	// Certs caches parsed certificates; one is made when nil.
@@ -67,6 +71,10 @@ func (o *Options) defaults() {
 	if o.Linger <= 0 {
 		o.Linger = 5 * time.Second
 	}
+	if o.Grace <= 0 {
+		o.Grace = time.Second
+	}
+	o.Grace = min(o.Grace, o.Linger)
 	if o.Certs == nil {
 		o.Certs = NewCertCache(0)
 	}
@@ -90,8 +98,8 @@ type Analyzer struct {
 	o      Options
 	emit   func(*Conn)
 	conns  map[flowKey]*conn
-	recent [2]*conn             // the last two connections looked up (lookup)
-	tombs  map[uint64]time.Time // tombstones by tombKey (expiry.go)
+	recent [2]*conn         // the last two connections looked up (lookup)
+	tombs  map[uint64]int64 // tombstones by tombKey: when, in µs (expiry.go)
 	seed   maphash.Seed
 	file   string
 	clock
@@ -116,7 +124,7 @@ func NewAnalyzer(o Options, emit func(*Conn)) *Analyzer {
 		o:     o,
 		emit:  emit,
 		conns: make(map[flowKey]*conn),
-		tombs: make(map[uint64]time.Time),
+		tombs: make(map[uint64]int64),
 		seed:  maphash.MakeSeed(),
 		heaps: [2]connHeap{{h: heapIdle}, {h: heapLinger}},
 	}
@@ -211,14 +219,15 @@ type clock struct {
 }
 
 // tick counts a frame at ts and reports whether connections are to be
-// looked over (handed over when due) before it: every linger/2 of
-// capture time, and at the first frame.
-func (c *clock) tick(ts time.Time, linger time.Duration) bool {
+// looked over (handed over when due) before it: every wait/2 of capture
+// time (wait: the shortest a connection waits, Options.Grace), and at the
+// first frame.
+func (c *clock) tick(ts time.Time, wait time.Duration) bool {
 	c.frame++
 	if ts.After(c.now) {
 		c.now = ts
 	}
-	if c.now.Sub(c.lastScan) >= linger/2 || c.lastScan.IsZero() {
+	if c.now.Sub(c.lastScan) >= wait/2 || c.lastScan.IsZero() {
 		c.lastScan = c.now
 		return true
 	}
@@ -234,7 +243,7 @@ func (a *Analyzer) Packet(data []byte, ci gopacket.CaptureInfo, lt layers.LinkTy
 func (a *Analyzer) packet(data []byte, ts time.Time, lt layers.LinkType) {
 	a.stats.Packets++
 	a.stats.Bytes += int64(len(data))
-	if a.tick(ts, a.o.Linger) {
+	if a.tick(ts, a.o.Grace) {
 		a.scan(false)
 	}
 	if !a.stats.admit(data, lt, a.o.Filter, &a.seg) {
@@ -329,13 +338,18 @@ func (a *Analyzer) scan(all bool) {
 	for _, cs := range done {
 		a.forget(cs)
 		if cs.closed {
-			k := a.tombKey(cs.key)
-			a.tombs[k] = a.now
-			a.tombQ.push(k, a.now)
+			a.bury(cs)
 		}
 	}
 	a.expireTombs()
 	a.finish(done)
+}
+
+// bury leaves a tombstone for cs, closed and leaving the flow table.
+func (a *Analyzer) bury(cs *conn) {
+	k, at := a.tombKey(cs.key), a.now.UnixMicro()
+	a.tombs[k] = at
+	a.tombQ.push(k, at)
 }
 
 // finish hands connections over in the order they started, so output is
@@ -343,9 +357,13 @@ func (a *Analyzer) scan(all bool) {
 func (a *Analyzer) finish(done []*conn) {
 	slices.SortFunc(done, func(x, y *conn) int { return x.c.ID - y.c.ID })
 	for _, cs := range done {
-		a.heaps[heapIdle].remove(cs)
-		a.heaps[heapLinger].remove(cs)
-		cs.finish(a)
-		a.emit(cs.c)
+		a.finishOne(cs)
 	}
+}
+
+func (a *Analyzer) finishOne(cs *conn) {
+	a.heaps[heapIdle].remove(cs)
+	a.heaps[heapLinger].remove(cs)
+	cs.finish(a)
+	a.emit(cs.c)
 }

@@ -126,7 +126,17 @@ func (q *connHeap) reset() {
 // seen notes a packet of cs at ts (after cs.lastSeen = ts).
 func (a *Analyzer) seen(cs *conn, ts time.Time) {
 	a.heaps[heapIdle].lower(cs, ts)
-	a.heaps[heapLinger].lower(cs, ts)
+	a.heaps[heapLinger].lower(cs, a.lingerKey(cs, ts))
+}
+
+// lingerKey is the key in the Linger heap of cs last active at t: t, or
+// earlier by the difference for one closed in full, which waits Grace
+// rather than Linger (the heap is ordered by when they come due).
+func (a *Analyzer) lingerKey(cs *conn, t time.Time) time.Time {
+	if cs.done {
+		return t.Add(a.o.Grace - a.o.Linger)
+	}
+	return t
 }
 
 // closing puts cs, just closed, in the Linger heap.
@@ -147,13 +157,17 @@ func (a *Analyzer) due(done []*conn) []*conn {
 				break
 			}
 			switch {
-			case cs.closed && a.now.Sub(cs.lastSeen) >= a.o.Linger:
+			case cs.closed && !a.now.Before(a.lingerKey(cs, cs.lastSeen).Add(a.o.Linger)):
 				cs.c.Ended = "closed"
 			case a.now.Sub(cs.lastSeen) >= a.o.Idle:
 				cs.c.Ended = "idle"
 			default:
 				// Active since its key: due later.
-				q.rekey(cs, cs.lastSeen)
+				if h == heapLinger {
+					q.rekey(cs, a.lingerKey(cs, cs.lastSeen))
+				} else {
+					q.rekey(cs, cs.lastSeen)
+				}
 				continue
 			}
 			a.heaps[heapIdle].remove(cs)
@@ -173,10 +187,12 @@ func (a *Analyzer) due(done []*conn) []*conn {
 // connection picked up mid-stream count as late.
 func (a *Analyzer) tombKey(k flowKey) uint64 { return maphash.Comparable(a.seed, k) }
 
-// tomb is a tombstone in the order tombstones were made.
+// tomb is a tombstone in the order tombstones were made. Times are in
+// microseconds since 1970 (16 bytes a tombstone, not 32: there are as many
+// as connections closed within Idle).
 type tomb struct {
 	key uint64
-	at  time.Time
+	at  int64
 }
 
 // tombQueue is a FIFO of tombstones; Analyzer.tombs maps a key to the time
@@ -186,7 +202,7 @@ type tombQueue struct {
 	head int
 }
 
-func (t *tombQueue) push(k uint64, at time.Time) {
+func (t *tombQueue) push(k uint64, at int64) {
 	if t.head > 0 && t.head == len(t.q) {
 		t.q, t.head = t.q[:0], 0
 	}
@@ -197,12 +213,13 @@ func (t *tombQueue) push(k uint64, at time.Time) {
 // Analyzer.now, which never goes back: the queue is in time order.
 func (a *Analyzer) expireTombs() {
 	t := &a.tombQ
+	cutoff := a.now.Add(-a.o.Idle).UnixMicro()
 	for t.head < len(t.q) {
 		e := t.q[t.head]
-		if a.now.Sub(e.at) < a.o.Idle {
+		if e.at > cutoff {
 			break
 		}
-		if at, ok := a.tombs[e.key]; ok && at.Equal(e.at) {
+		if at, ok := a.tombs[e.key]; ok && at == e.at {
 			delete(a.tombs, e.key)
 		}
 		t.q[t.head] = tomb{}

@@ -3,6 +3,7 @@ package dissect
 import (
 	"math/rand/v2"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -18,9 +19,11 @@ import (
 // FIN, RST, port reuse, a clock that mostly advances, sometimes leaps and
 // sometimes steps back.
 func TestExpiry(t *testing.T) {
+	closedInFull := 0
 	for seed := range uint64(20) {
 		rng := rand.New(rand.NewPCG(seed, 99))
-		o := Options{Idle: 3 * time.Second, Linger: time.Second, MaxConns: 40 + int(seed)*10}
+		o := Options{Idle: 3 * time.Second, Linger: time.Second, Grace: 300 * time.Millisecond, MaxConns: 40 + int(seed)*10}
+		done := map[int]bool{} // connections seen closed in full
 		var handed []*Conn
 		var a *Analyzer
 		var cur seg // the frame being analysed
@@ -31,7 +34,7 @@ func TestExpiry(t *testing.T) {
 			}
 			switch c.Ended {
 			case "closed":
-				if a.now.Sub(c.LastTime) < a.o.Linger {
+				if wait := a.o.Linger; a.now.Sub(c.LastTime) < wait && (!done[c.ID] || a.now.Sub(c.LastTime) < a.o.Grace) {
 					t.Fatalf("seed %d: connection %d handed over closed %v after its last packet", seed, c.ID, a.now.Sub(c.LastTime))
 				}
 			case "idle":
@@ -41,20 +44,29 @@ func TestExpiry(t *testing.T) {
 			}
 		})
 		now := t0
-		seqs := map[uint16]uint32{}
+		seqs := map[uint32]uint32{}
 		for i := range 4000 {
 			var s seg
-			now, s = randomStep(rng, now, seqs, 150, func(uint16) []byte { return []byte("x") })
+			now, s = randomStep(rng, now, seqs, 40, func(uint16) []byte { return []byte("x") })
 			data := frame(t, s)
 			cur = s
 			before := a.lastScan
 			a.Packet(data, gopacket.CaptureInfo{Timestamp: now, CaptureLength: len(data), Length: len(data)}, layers.LinkTypeEthernet)
+			for _, cs := range a.conns {
+				if cs.done {
+					done[cs.c.ID] = true
+				}
+			}
 			if !a.lastScan.Equal(before) { // this frame started with a scan
 				for _, cs := range a.conns {
 					if cs.c.LastFrame == a.frame {
 						continue // this frame's, after the scan
 					}
-					if (cs.closed && a.now.Sub(cs.lastSeen) >= a.o.Linger) || a.now.Sub(cs.lastSeen) >= a.o.Idle {
+					wait := a.o.Linger
+					if cs.done {
+						wait = a.o.Grace
+					}
+					if (cs.closed && a.now.Sub(cs.lastSeen) >= wait) || a.now.Sub(cs.lastSeen) >= a.o.Idle {
 						t.Fatalf("seed %d, frame %d: connection %d due but kept", seed, i+1, cs.c.ID)
 					}
 				}
@@ -71,9 +83,14 @@ func TestExpiry(t *testing.T) {
 		if len(slices.Compact(ids)) != len(handed) || len(handed) != int(a.stats.TCPConns) {
 			t.Fatalf("seed %d: %d connections made, %d handed over (some twice?)", seed, a.stats.TCPConns, len(handed))
 		}
+		closedInFull += len(done)
 		if len(a.heaps[heapIdle].cs)+len(a.heaps[heapLinger].cs)+len(a.tombs) != 0 {
 			t.Fatalf("seed %d: heaps or tombstones left after Flush", seed)
 		}
+	}
+	t.Logf("%d connections closed in full", closedInFull)
+	if closedInFull < 20 {
+		t.Fatalf("%d connections closed in full: the traffic does not test Grace", closedInFull)
 	}
 }
 
@@ -96,7 +113,7 @@ func checkHeaps(t *testing.T, a *Analyzer) {
 				}
 				continue
 			}
-			if q.cs[i] != cs || cs.lastSeen.Before(cs.hkey[h]) {
+			if q.cs[i] != cs || cs.lastSeen.Before(cs.hkey[h]) || h == heapLinger && a.lingerKey(cs, cs.lastSeen).Before(cs.hkey[h]) {
 				t.Fatalf("connection %d: heap %d index or key wrong", cs.c.ID, h)
 			}
 			if i > 0 && q.cs[i].hkey[h].Before(q.cs[(i-1)/2].hkey[h]) {
@@ -111,28 +128,114 @@ func checkHeaps(t *testing.T, a *Analyzer) {
 
 // randomStep moves the clock by a random step (now and then backwards or
 // far ahead) and returns a random segment of one of ports client ports:
-// SYN, FIN, RST or data from either side, sequence numbers kept per port.
-func randomStep(rng *rand.Rand, now time.Time, seqs map[uint16]uint32, ports int, payload func(port uint16) []byte) (time.Time, seg) {
+// SYN, FIN, RST or data from either side. Each side of a port keeps its
+// sequence numbers (in seqs) and acknowledges what the other sent, so that
+// connections close in full too; now and then a segment leaves a hole.
+func randomStep(rng *rand.Rand, now time.Time, seqs map[uint32]uint32, ports int, payload func(port uint16) []byte) (time.Time, seg) {
 	switch r := rng.IntN(100); {
-	case r < 3:
+	case r < 2:
 		now = now.Add(-time.Duration(rng.IntN(2000)) * time.Millisecond)
-	case r < 6:
+	case r < 3:
 		now = now.Add(time.Duration(rng.IntN(8000)) * time.Millisecond)
 	default:
 		now = now.Add(time.Duration(rng.IntN(50)) * time.Millisecond)
 	}
 	port := uint16(40000 + rng.IntN(ports))
-	s := seg{clientPort: port, seq: seqs[port], flags: "A", payload: payload(port)}
+	s := seg{clientPort: port, flags: "A", payload: payload(port)}
 	switch r := rng.IntN(100); {
-	case r < 8:
+	case r < 6:
 		s.flags, s.payload = "S", nil
-	case r < 14:
+	case r < 16:
 		s.flags = "FA"
-	case r < 17:
+	case r < 18:
 		s.flags = "RA"
-	case r < 30:
-		s.fromServer = true
+	case r < 35:
+		s.payload = nil
 	}
-	seqs[port] += uint32(len(s.payload)) + 1
+	s.fromServer = s.flags != "S" && rng.IntN(2) == 0
+	me, peer := uint32(port)<<1, uint32(port)<<1|1
+	if s.fromServer {
+		me, peer = peer, me
+	}
+	s.seq, s.ack = seqs[me], seqs[peer]
+	n := uint32(len(s.payload))
+	switch {
+	case s.flags == "S":
+		s.seq-- // the stream (new, or the same one) goes on at seqs[me]
+	case strings.Contains(s.flags, "F"):
+		n++
+	}
+	if rng.IntN(60) == 0 {
+		n++ // a hole
+	}
+	seqs[me] += n
 	return now, s
+}
+
+// TestGrace: a connection closed in full (both FINs acknowledged, every
+// byte captured) is handed over Grace after its last packet, with a RST
+// that follows within Grace in its timeline; one whose last FIN is not
+// acknowledged, or one with a byte missing, waits for Linger.
+func TestGrace(t *testing.T) {
+	conv := conversation(t)
+	whole := func(_ int, b []byte) [][]byte { return [][]byte{b} }
+	o := Options{Linger: 5 * time.Second, Grace: time.Second}
+	for _, c := range []struct {
+		name   string
+		end    func(segs []seg, fin [2]uint32) []seg
+		wait   time.Duration
+		events string // the close events, in order
+	}{
+		{"closed in full", func(segs []seg, fin [2]uint32) []seg {
+			return append(segs, seg{fromServer: true, seq: fin[1], ack: fin[0] + 1, flags: "FA"}, seg{seq: fin[0] + 1, ack: fin[1] + 1, flags: "A"})
+		}, time.Second, "client FIN, server FIN"},
+		{"RST after the close", func(segs []seg, fin [2]uint32) []seg {
+			return append(segs, seg{fromServer: true, seq: fin[1], ack: fin[0] + 1, flags: "FA"}, seg{seq: fin[0] + 1, ack: fin[1] + 1, flags: "A"}, seg{seq: fin[0] + 1, flags: "R"})
+		}, time.Second, "client FIN, server FIN, client RST"},
+		{"last FIN not acknowledged", func(segs []seg, fin [2]uint32) []seg {
+			return append(segs, seg{fromServer: true, seq: fin[1], ack: fin[0] + 1, flags: "FA"})
+		}, 5 * time.Second, "client FIN, server FIN"},
+		{"a byte missing", func(segs []seg, fin [2]uint32) []seg {
+			return append(segs, seg{fromServer: true, seq: fin[1] + 1, ack: fin[0] + 1, flags: "FA"}, seg{seq: fin[0] + 1, ack: fin[1] + 2, flags: "A"})
+		}, 5 * time.Second, "client FIN, server FIN"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			segs := stream{cut: whole}.segments(conv)
+			last := segs[len(segs)-1] // the client's FIN
+			segs = c.end(segs, [2]uint32{last.seq, last.ack})
+			var got []*Conn
+			a := NewAnalyzer(o, func(c *Conn) { got = append(got, c) })
+			ts := t0
+			for _, s := range segs {
+				data := frame(t, s)
+				a.Packet(data, gopacket.CaptureInfo{Timestamp: ts, CaptureLength: len(data), Length: len(data)}, layers.LinkTypeEthernet)
+				ts = ts.Add(10 * time.Millisecond)
+			}
+			end := ts.Add(-10 * time.Millisecond)
+			// Frames of another connection move the clock on, 100 ms apart.
+			other := seg{clientPort: 50000, seq: 1, flags: "S"}
+			for len(got) == 0 && ts.Sub(end) < 10*time.Second {
+				data := frame(t, other)
+				a.Packet(data, gopacket.CaptureInfo{Timestamp: ts, CaptureLength: len(data), Length: len(data)}, layers.LinkTypeEthernet)
+				ts = ts.Add(100 * time.Millisecond)
+			}
+			if len(got) != 1 {
+				t.Fatalf("%d connections handed over", len(got))
+			}
+			// Handed over at the first scan at least wait after its last
+			// packet: scans come every Grace/2.
+			if waited := ts.Add(-100 * time.Millisecond).Sub(end); waited < c.wait || waited > c.wait+o.Grace/2+100*time.Millisecond {
+				t.Errorf("handed over %v after its last packet, want %v", waited, c.wait)
+			}
+			var closes []string
+			for _, e := range got[0].Events {
+				if e.Kind == EvFIN || e.Kind == EvRST {
+					closes = append(closes, e.From.String()+" "+e.Kind.String())
+				}
+			}
+			if s := strings.Join(closes, ", "); s != c.events || got[0].Ended != "closed" {
+				t.Errorf("close events %q, ended %q; want %q, closed", s, got[0].Ended, c.events)
+			}
+		})
+	}
 }

@@ -11,6 +11,7 @@ type conn struct {
 	key      flowKey
 	dirs     [2]dir
 	closed   bool
+	done     bool // closed in full (complete): handed over after Grace
 	lastSeen time.Time
 	hsDone   bool // handshake complete: stop buffering beyond headers
 	reserve  int  // events recorded beyond MaxEvents (alerts, FIN, RST)
@@ -113,7 +114,7 @@ func (a *Analyzer) tcp(s *segment, ts time.Time) {
 		// Port reuse: a new connection on the same four-tuple.
 		a.forget(cs)
 		cs.c.Ended = "closed"
-		a.finish([]*conn{cs})
+		a.finishOne(cs)
 		cs = nil
 	}
 	if cs == nil {
@@ -183,6 +184,27 @@ func (a *Analyzer) tcp(s *segment, ts time.Time) {
 	}
 	cs.applySwap()
 	a.account(cs)
+	if cs.closed && !cs.done && cs.complete() {
+		cs.done = true
+		a.heaps[heapLinger].lower(cs, a.lingerKey(cs, cs.lastSeen))
+	}
+}
+
+// complete reports whether both sides closed with a FIN that the peer
+// acknowledged, every byte before it captured: TCP's own end of the
+// connection. Its verdict is final: it is handed over after Grace, not
+// Linger (the time a RST that answers a segment crossing the FINs takes to
+// come). A connection reset, or one with bytes missing, waits for Linger:
+// more RSTs may follow, a reordered segment may fill the hole.
+func (cs *conn) complete() bool {
+	for side := range cs.dirs {
+		d := &cs.dirs[side]
+		fin := cs.c.Sides[side].FIN
+		if fin == nil || len(d.pend) > 0 || d.off != fin.Offset || !d.acked || int32(d.maxAck-(d.next+1)) < 0 {
+			return false
+		}
+	}
+	return true
 }
 
 // applySwap exchanges the sides if a ClientHello asked for it.

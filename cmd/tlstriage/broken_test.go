@@ -2,11 +2,13 @@ package main
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -58,6 +60,7 @@ func TestBrokenCaptures(t *testing.T) {
 		if len(want) != 3 {
 			t.Fatalf("%s: good capture: %d connections", format, len(want))
 		}
+		byID(t, want) // reported as they end; last is in the order they start
 		cases, err := brokencaps.Cases(good, k)
 		if err != nil {
 			t.Fatal(err)
@@ -74,6 +77,7 @@ func TestBrokenCaptures(t *testing.T) {
 				}
 				checkSane(t, c.Name, true, r)
 				got, sum := records(t, r.stdout)
+				byID(t, got)
 				var warns []string
 				for _, l := range lines(r.stderr) {
 					if w, ok := strings.CutPrefix(l, "tlstriage: warning: "); ok {
@@ -182,6 +186,19 @@ func TestBrokenCaptures(t *testing.T) {
 
 // records splits --json --summary output into the connection records and
 // the summary object.
+// byID sorts connection records by ID: the order the connections started.
+func byID(t *testing.T, recs []obj) {
+	t.Helper()
+	id := func(o obj) int64 {
+		n, err := o["id"].(json.Number).Int64()
+		if err != nil {
+			t.Fatalf("id %v: %v", o["id"], err)
+		}
+		return n
+	}
+	slices.SortFunc(recs, func(x, y obj) int { return cmp.Compare(id(x), id(y)) })
+}
+
 func records(t *testing.T, out string) (recs []obj, sum obj) {
 	t.Helper()
 	for _, o := range ndjson(t, out) {
