@@ -370,7 +370,7 @@ func (s *Sharded) Packet(data []byte, ci gopacket.CaptureInfo, lt layers.LinkTyp
 func (s *Sharded) packet(data []byte, ts time.Time, lt layers.LinkType) {
 	s.stats.Packets++
 	s.stats.Bytes += int64(len(data))
-	if s.tick(ts, s.o.Linger) {
+	if s.tick(ts, s.o.Grace) {
 		s.broadcast(op{kind: opScan, frame: s.frame, ts: s.now})
 	}
 	if !s.stats.admit(data, lt, s.o.Filter, &s.seg) {
