@@ -765,10 +765,29 @@ const hexDigits = "0123456789abcdef"
 // appendString appends s as a JSON string, escaped as encoding/json does
 // with SetEscapeHTML(false): invalid UTF-8 becomes U+FFFD, and U+2028 and
 // U+2029 are escaped.
+// plain8 reports whether the 8 bytes of x are all ASCII that JSON keeps
+// as it is: none below 0x20, none 0x80 or above, no '"' and no '\\'.
+// (Each test is exact for "any byte": (v-0x01..) & ^v & 0x80.. has a bit
+// set only if some byte of v is zero.)
+func plain8(x uint64) bool {
+	const ones, highs = 0x0101010101010101, 0x8080808080808080
+	quote, bslash := x^(ones*'"'), x^(ones*'\\')
+	bad := x | (x - ones*0x20) | (quote-ones) & ^quote | (bslash-ones) & ^bslash
+	return bad&highs == 0
+}
+
 func appendString[S []byte | string](b []byte, s S) []byte {
 	b = append(b, '"')
 	start := 0
 	for i := 0; i < len(s); {
+		if i+8 <= len(s) {
+			x := uint64(s[i]) | uint64(s[i+1])<<8 | uint64(s[i+2])<<16 | uint64(s[i+3])<<24 |
+				uint64(s[i+4])<<32 | uint64(s[i+5])<<40 | uint64(s[i+6])<<48 | uint64(s[i+7])<<56
+			if plain8(x) {
+				i += 8
+				continue
+			}
+		}
 		if c := s[i]; c < utf8.RuneSelf {
 			if c >= 0x20 && c != '"' && c != '\\' {
 				i++
