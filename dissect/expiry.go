@@ -195,18 +195,25 @@ type tomb struct {
 	at  int64
 }
 
-// tombQueue is a FIFO of tombstones; Analyzer.tombs maps a key to the time
-// of its latest one, so an entry whose time differs is stale.
+// tombQueue is a FIFO of tombstones, a ring whose size is a power of two:
+// it grows (doubling, one copy) only when full, so a steady stream of
+// connections closing and tombstones expiring allocates nothing.
+// Analyzer.tombs maps a key to the time of its latest one, so an entry
+// whose time differs is stale.
 type tombQueue struct {
-	q    []tomb
-	head int
+	q          []tomb
+	head, size int
 }
 
 func (t *tombQueue) push(k uint64, at int64) {
-	if t.head > 0 && t.head == len(t.q) {
-		t.q, t.head = t.q[:0], 0
+	if t.size == len(t.q) {
+		q := make([]tomb, max(2*len(t.q), 1024))
+		n := copy(q, t.q[t.head:])
+		copy(q[n:], t.q[:t.head])
+		t.q, t.head = q, 0
 	}
-	t.q = append(t.q, tomb{k, at})
+	t.q[(t.head+t.size)&(len(t.q)-1)] = tomb{k, at}
+	t.size++
 }
 
 // expire removes the tombstones older than Idle. Tombstones are made at
@@ -214,7 +221,7 @@ func (t *tombQueue) push(k uint64, at int64) {
 func (a *Analyzer) expireTombs() {
 	t := &a.tombQ
 	cutoff := a.now.Add(-a.o.Idle).UnixMicro()
-	for t.head < len(t.q) {
+	for t.size > 0 {
 		e := t.q[t.head]
 		if e.at > cutoff {
 			break
@@ -222,18 +229,19 @@ func (a *Analyzer) expireTombs() {
 		if at, ok := a.tombs[e.key]; ok && at == e.at {
 			delete(a.tombs, e.key)
 		}
-		t.q[t.head] = tomb{}
-		t.head++
+		t.head = (t.head + 1) & (len(t.q) - 1)
+		t.size--
 	}
-	// Keep the backing array from growing without bound.
-	if t.head > 1024 && t.head > len(t.q)/2 {
-		n := copy(t.q, t.q[t.head:])
-		clear(t.q[n:])
-		t.q, t.head = t.q[:n], 0
+	// A ring four times larger than it needs after a burst is halved.
+	if len(t.q) > 1024 && t.size < len(t.q)/4 {
+		q := make([]tomb, len(t.q)/2)
+		for i := range t.size {
+			q[i] = t.q[(t.head+i)&(len(t.q)-1)]
+		}
+		t.q, t.head = q, 0
 	}
 }
 
 func (t *tombQueue) reset() {
-	clear(t.q)
-	t.q, t.head = t.q[:0], 0
+	t.head, t.size = 0, 0
 }

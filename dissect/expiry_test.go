@@ -239,3 +239,56 @@ func TestGrace(t *testing.T) {
 		})
 	}
 }
+
+// TestTombQueue checks the ring of tombstones against a plain slice: random
+// runs of pushes and expiries wrap it around, grow it and shrink it, and
+// the tombstones leave in the order they came, each once.
+func TestTombQueue(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	a := NewAnalyzer(Options{Idle: time.Second}, nil)
+	var model []tomb
+	now := t0
+	grew, shrank, wrapped := false, false, false
+	for range 20000 {
+		now = now.Add(time.Duration(rng.IntN(3)) * time.Millisecond)
+		a.now = now
+		for range rng.IntN(8) {
+			k := rng.Uint64()
+			at := now.UnixMicro()
+			a.tombs[k] = at
+			n := len(a.tombQ.q)
+			a.tombQ.push(k, at)
+			grew = grew || n > 0 && len(a.tombQ.q) > n
+			model = append(model, tomb{k, at})
+		}
+		wrapped = wrapped || a.tombQ.head+a.tombQ.size > len(a.tombQ.q)
+		if rng.IntN(5) == 0 {
+			if rng.IntN(50) == 0 {
+				now = now.Add(900 * time.Millisecond) // most of them expire
+			}
+			a.now = now
+			n := len(a.tombQ.q)
+			a.expireTombs()
+			shrank = shrank || len(a.tombQ.q) < n
+			cutoff := now.Add(-time.Second).UnixMicro()
+			for len(model) > 0 && model[0].at <= cutoff {
+				if _, ok := a.tombs[model[0].key]; ok {
+					t.Fatalf("tombstone %x expired but still in the map", model[0].key)
+				}
+				model = model[1:]
+			}
+		}
+		q := &a.tombQ
+		if q.size != len(model) {
+			t.Fatalf("ring holds %d, want %d", q.size, len(model))
+		}
+		for i, m := range model {
+			if got := q.q[(q.head+i)&(len(q.q)-1)]; got != m {
+				t.Fatalf("entry %d: %v, want %v", i, got, m)
+			}
+		}
+	}
+	if !grew || !shrank || !wrapped {
+		t.Fatalf("grew %v, shrank %v, wrapped %v: the test did not cover the ring", grew, shrank, wrapped)
+	}
+}
