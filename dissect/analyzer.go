@@ -216,6 +216,7 @@ type clock struct {
 	frame    int
 	now      time.Time
 	lastScan time.Time
+	nextScan time.Time // lastScan + wait/2
 }
 
 // tick counts a frame at ts and reports whether connections are to be
@@ -224,14 +225,24 @@ type clock struct {
 // first frame.
 func (c *clock) tick(ts time.Time, wait time.Duration) bool {
 	c.frame++
-	if ts.After(c.now) {
+	if !ts.After(c.now) {
+		// The clock did not move: due only at the first frame.
+		if !c.lastScan.IsZero() {
+			return false
+		}
+	} else {
 		c.now = ts
 	}
-	if c.now.Sub(c.lastScan) >= wait/2 || c.lastScan.IsZero() {
-		c.lastScan = c.now
+	if c.lastScan.IsZero() || !c.now.Before(c.nextScan) {
+		c.scanned(c.now, wait)
 		return true
 	}
 	return false
+}
+
+// scanned notes that connections were looked over at t.
+func (c *clock) scanned(t time.Time, wait time.Duration) {
+	c.lastScan, c.nextScan = t, t.Add(wait/2)
 }
 
 // Packet analyses one frame. data is not retained.

@@ -19,7 +19,7 @@ func (a *Analyzer) Advance(t time.Time) {
 	}
 	a.now = t
 	a.scan(false)
-	a.lastScan = t
+	a.scanned(t, a.o.Grace)
 }
 
 // PacketConn analyses one frame, as Packet does, and returns the ID of the
