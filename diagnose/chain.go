@@ -70,7 +70,8 @@ type ChainReport struct {
 	BeyondGapFrom int
 	Findings      []Finding
 
-	allValid bool // every certificate that parses is valid at At
+	allValid  bool   // every certificate that parses is valid at At
+	untrusted string // the "untrusted" finding's summary, when not Trusted
 }
 
 // keyDesc describes c's key ("RSA 2048") and gives its size in bits.
@@ -139,6 +140,14 @@ func Name(c *x509.Certificate) string {
 		return ""
 	}
 	return memoOf(c).name
+}
+
+// IssuerName is c's issuer as one line, as Name gives a subject.
+func IssuerName(c *x509.Certificate) string {
+	if c == nil {
+		return ""
+	}
+	return memoOf(c).issuerName
 }
 
 // AnalyzeChain compares the server's chain with the truststore at time at.
@@ -213,6 +222,9 @@ func analyzeChain(chain []*dissect.CertInfo, trust *truststore.Store, at time.Ti
 		}
 	}
 	r.buildPath(chain, trust)
+	if !r.Trusted {
+		r.untrusted = r.untrustedSummary()
+	}
 	return r
 }
 

@@ -145,7 +145,7 @@ func (r *Result) checkCerts(c *dissect.Conn) {
 	if ch.Trusted {
 		r.add(Finding{Code: "trusted", Severity: SevInfo, Summary: fmt.Sprintf("the chain builds to %s, which the truststore holds (alias %s)", Name(ch.Anchor.Cert), ch.Anchor.Alias)})
 	} else {
-		r.add(Finding{Code: "untrusted", Severity: SevError, Summary: r.untrustedSummary()})
+		r.add(Finding{Code: "untrusted", Severity: SevError, Summary: ch.untrusted})
 	}
 	for _, la := range ch.LookAlikes {
 		r.add(Finding{Code: "truststore_lookalike", Severity: SevWarning, Summary: fmt.Sprintf("the truststore holds %s (alias %s, SHA-256 %s), with the name the chain needs but another key or signature: a different certificate of the same name (renewed or re-keyed CA?)",
@@ -154,8 +154,9 @@ func (r *Result) checkCerts(c *dissect.Conn) {
 	_ = c
 }
 
-func (r *Result) untrustedSummary() string {
-	ch := r.Chain
+// untrustedSummary says where the path from the leaf stops (made once per
+// chain report, shared by the connections that send the chain).
+func (ch *ChainReport) untrustedSummary() string {
 	if ch.End == nil {
 		return "no path could be built from the leaf"
 	}
@@ -328,7 +329,7 @@ func (r *Result) chainCause(c *dissect.Conn, trust *truststore.Store) {
 			r.Cause = CauseTruststoreMissingIntermediate
 			r.CauseDetail = fmt.Sprintf("the truststore %s holds %s (alias %s), which the server's certificate #%d (%s) leads to, but the path from the leaf stops at %s: its issuer %s is neither sent by the server nor in the truststore.%s",
 				store, Name(ch.BeyondGap.Cert), ch.BeyondGap.Alias, ch.BeyondGapFrom, Name(from), Name(end), ch.MissingIssuer, alertNote)
-			r.Fix = fmt.Sprintf("import the intermediate %s into the truststore %s", end.Issuer, store)
+			r.Fix = fmt.Sprintf("import the intermediate %s into the truststore %s", IssuerName(end), store)
 			if len(end.IssuingCertificateURL) > 0 {
 				r.Fix += " (download it from " + strings.Join(end.IssuingCertificateURL, " ") + ")"
 			}
@@ -345,14 +346,14 @@ func (r *Result) chainCause(c *dissect.Conn, trust *truststore.Store) {
 					sent = fmt.Sprintf("the server sends the leaf %s with %d other certificates, none of which issued it", Name(leaf), n)
 				}
 				r.CauseDetail = fmt.Sprintf("%s; its issuer %s is not sent, and the truststore does not hold it, so the client cannot build a path.%s", sent, ch.MissingIssuer, alertNote)
-				r.Fix = fmt.Sprintf("ask the backend owner to send the intermediate %s with the leaf (configure the full chain file); or, as a workaround, add that intermediate to the truststore %s", leaf.Issuer, store)
+				r.Fix = fmt.Sprintf("ask the backend owner to send the intermediate %s with the leaf (configure the full chain file); or, as a workaround, add that intermediate to the truststore %s", IssuerName(leaf), store)
 			} else {
 				r.Cause = CauseTruststoreMissingRoot
 				if len(ch.LookAlikes) > 0 {
 					r.Cause = CauseUntrustedRoot
 				}
 				r.CauseDetail = fmt.Sprintf("the chain ends at %s, issued by %s, which the truststore %s does not hold (the server does not send the root, as is usual).%s", Name(end), ch.MissingIssuer, store, alertNote)
-				r.Fix = fmt.Sprintf("add the root %s to the truststore %s", end.Issuer, store)
+				r.Fix = fmt.Sprintf("add the root %s to the truststore %s", IssuerName(end), store)
 				if m := ch.MissingIssuerInMozilla; m != nil {
 					r.Fix += fmt.Sprintf(" (it is in the Mozilla root set: SHA-256 %s; --export-certs writes it)", truststore.SHA256Hex(m.Cert.Raw))
 				} else if len(end.IssuingCertificateURL) > 0 {

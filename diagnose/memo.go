@@ -67,12 +67,13 @@ var certMemo memo[weak.Pointer[x509.Certificate], *certStrings]
 
 type certStrings struct {
 	name, issuer, key string
+	issuerName        string // the issuer's one-line name
 	bits              int
 }
 
 func memoOf(c *x509.Certificate) *certStrings {
 	return certMemo.get(weak.Make(c), func() *certStrings {
-		s := &certStrings{name: c.Subject.String(), issuer: issuerDesc(c)}
+		s := &certStrings{name: c.Subject.String(), issuer: issuerDesc(c), issuerName: c.Issuer.String()}
 		s.key, s.bits = keyDescOf(c)
 		return s
 	})
