@@ -54,7 +54,7 @@ type Sharded struct {
 
 	// The merger's state (the caller's goroutine).
 	nextID int
-	ids    map[pos]int // IDs given to connections not handed over yet
+	ids    map[uint64]int // IDs given to connections not handed over yet, by idKey
 }
 
 // pos is a moment of the analysis: a frame of a file, before (phase 0: the
@@ -71,6 +71,14 @@ func (p pos) cmp(q pos) int {
 		return p.frame - q.frame
 	}
 	return p.phase - q.phase
+}
+
+// idKey is the key in Sharded.ids of the connection a file's frame made:
+// one word, which Go's map hashes on its fast path, not a 24-byte pos.
+// Frame numbers are below 2^40 (a capture of 2^40 frames would hold 16 TB
+// of record headers).
+func idKey(file, frame int) uint64 {
+	return uint64(file)<<40 | uint64(frame)&(1<<40-1)
 }
 
 // endOfFile is the frame of the moment a file is flushed.
@@ -175,7 +183,7 @@ type shard struct {
 func NewSharded(o Options, n int, work func(shard int, c *Conn) any, emit func(c *Conn, v any)) *Sharded {
 	o.defaults()
 	n = max(n, 1)
-	s := &Sharded{o: o, work: work, emit: emit, free: make(chan *batch, 4*n+4), notify: make(chan struct{}, 1), ids: map[pos]int{}}
+	s := &Sharded{o: o, work: work, emit: emit, free: make(chan *batch, 4*n+4), notify: make(chan struct{}, 1), ids: map[uint64]int{}}
 	so := o
 	so.MaxConns = max(o.MaxConns/n, 1)
 	so.MaxBuffered = max(o.MaxBuffered/n, 1)
@@ -508,7 +516,7 @@ func (s *Sharded) merge() bool {
 			break
 		}
 		s.nextID++
-		s.ids[pos{first.pendMade[0].file, first.pendMade[0].frame, 0}] = s.nextID
+		s.ids[idKey(first.pendMade[0].file, first.pendMade[0].frame)] = s.nextID
 		first.pendMade = first.pendMade[1:]
 	}
 	// Connections, in the order one Analyzer hands them over.
@@ -533,7 +541,7 @@ func (s *Sharded) merge() bool {
 		o := first.pendOut[0]
 		first.pendOut[0] = out{}
 		first.pendOut = first.pendOut[1:]
-		k := pos{o.at.file, o.c.FirstFrame, 0}
+		k := idKey(o.at.file, o.c.FirstFrame)
 		o.c.ID = s.ids[k]
 		delete(s.ids, k)
 		s.emit(o.c, o.v)
