@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/binary"
 	"math"
+	"net/netip"
 	"sync"
 	"time"
 
@@ -293,18 +294,31 @@ func cloneCounts(m map[string]int64) map[string]int64 {
 
 // shardOf picks the worker of a flow: a hash of the flow key, which is the
 // same both ways, fixed so that runs repeat.
-func (s *Sharded) shardOf(k flowKey) *shard {
+func (s *Sharded) shardOf(src, dst netip.AddrPort) *shard {
 	if len(s.shards) == 1 {
 		return s.shards[0]
 	}
-	a, b := k.a.Addr().As16(), k.b.Addr().As16()
-	h := binary.LittleEndian.Uint64(a[:8]) ^ binary.LittleEndian.Uint64(a[8:])*0x9e3779b97f4a7c15
-	h ^= (binary.LittleEndian.Uint64(b[:8]) ^ binary.LittleEndian.Uint64(b[8:])*0xc2b2ae3d27d4eb4f) * 0x165667b19e3779f9
-	h ^= uint64(k.a.Port())<<16 | uint64(k.b.Port())
+	h := endpointHash(src) + endpointHash(dst) // the same both ways
 	h ^= h >> 33
 	h *= 0xff51afd7ed558ccd
 	h ^= h >> 33
 	return s.shards[h%uint64(len(s.shards))]
+}
+
+// endpointHash mixes an address and port into a word (IPv4 addresses
+// without making their 16-byte form).
+func endpointHash(ap netip.AddrPort) uint64 {
+	a := ap.Addr()
+	var h uint64
+	if a.Is4() {
+		b := a.As4()
+		h = uint64(binary.BigEndian.Uint32(b[:]))
+	} else {
+		b := a.As16()
+		h = binary.LittleEndian.Uint64(b[:8])*0x9e3779b97f4a7c15 ^ binary.LittleEndian.Uint64(b[8:])
+	}
+	h = (h<<16 | uint64(ap.Port())) * 0xc2b2ae3d27d4eb4f
+	return h ^ h>>29
 }
 
 // send queues o (and the payload p) for sh.
@@ -388,7 +402,7 @@ func (s *Sharded) packet(data []byte, ts time.Time, lt layers.LinkType) {
 	p := seg.payload
 	o := op{kind: opPacket, frame: s.frame, ts: ts, seg: *seg}
 	o.seg.payload = nil
-	s.send(s.shardOf(keyOf(seg.src, seg.dst)), o, p)
+	s.send(s.shardOf(seg.src, seg.dst), o, p)
 	seg.payload = nil
 }
 
