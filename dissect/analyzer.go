@@ -47,6 +47,10 @@ type Options struct {
 	// Keys, when set, supplies key log secrets: encrypted handshake
 	// records, alerts and Finished are then decrypted (decrypt.go).
 	Keys KeySource
+	// ReuseEvents says that emit does not keep a Conn's Events past its
+	// return (the Conn itself it may keep): their array is then reused
+	// for the connections that follow, and Events is nil after emit.
+	ReuseEvents bool
 }
 
 func (o *Options) defaults() {
@@ -113,6 +117,7 @@ type Analyzer struct {
 	tombQ tombQueue
 	// onNew, when set, is called when a connection is made (Sharded).
 	onNew func()
+	events eventPool
 }
 
 // NewAnalyzer returns an Analyzer that hands every finished connection to
@@ -377,4 +382,8 @@ func (a *Analyzer) finishOne(cs *conn) {
 	a.heaps[heapLinger].remove(cs)
 	cs.finish(a)
 	a.emit(cs.c)
+	if a.o.ReuseEvents {
+		a.events.put(cs.c.Events)
+		cs.c.Events = nil
+	}
 }

@@ -111,6 +111,9 @@ type batch struct {
 	data     []byte
 	releases []func()
 	held     uint64 // the source's block last held for this batch
+	// events are the event arrays of connections the worker handed over
+	// and emit is done with (Options.ReuseEvents), back to its pool.
+	events [][]Event
 }
 
 // Holder keeps the frames a source returns valid past the next read:
@@ -186,6 +189,7 @@ func NewSharded(o Options, n int, work func(shard int, c *Conn) any, emit func(c
 	n = max(n, 1)
 	s := &Sharded{o: o, work: work, emit: emit, free: make(chan *batch, 4*n+4), notify: make(chan struct{}, 1), ids: map[uint64]int{}}
 	so := o
+	so.ReuseEvents = false // the merger gives them back, after emit
 	so.MaxConns = max(o.MaxConns/n, 1)
 	so.MaxBuffered = max(o.MaxBuffered/n, 1)
 	for i := range n {
@@ -231,6 +235,11 @@ func (s *Sharded) worker(sh *shard) {
 	defer s.wg.Done()
 	an := sh.an
 	for b := range sh.in {
+		for i, ev := range b.events {
+			an.events.put(ev)
+			b.events[i] = nil
+		}
+		b.events = b.events[:0]
 		for i := range b.ops {
 			o := &b.ops[i]
 			switch o.kind {
@@ -559,6 +568,11 @@ func (s *Sharded) merge() bool {
 		o.c.ID = s.ids[k]
 		delete(s.ids, k)
 		s.emit(o.c, o.v)
+		if s.o.ReuseEvents && cap(o.c.Events) > 0 {
+			// Back to the worker's pool with its next batch.
+			first.cur.events = append(first.cur.events, o.c.Events)
+			o.c.Events = nil
+		}
 	}
 	for _, sh := range s.shards {
 		if len(sh.pendOut) == 0 {

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -36,6 +37,16 @@ type inFrame struct {
 func sequential(o Options, in frames) ([]*Conn, Stats) {
 	var got []*Conn
 	a := NewAnalyzer(o, func(c *Conn) { got = append(got, c) })
+	runFrames(a, in)
+	return got, a.Stats()
+}
+
+// runFrames feeds every file of in to an Analyzer or a Sharded.
+func runFrames(a interface {
+	SetFile(string)
+	Packet([]byte, gopacket.CaptureInfo, layers.LinkType)
+	Flush()
+}, in frames) {
 	for i, f := range in.files {
 		a.SetFile(in.names[i])
 		for _, fr := range f {
@@ -43,7 +54,6 @@ func sequential(o Options, in frames) ([]*Conn, Stats) {
 		}
 		a.Flush()
 	}
-	return got, a.Stats()
 }
 
 // blocks is a Holder over in-memory frames: every 7 frames make a block.
@@ -219,4 +229,69 @@ func TestShardedMatchesAnalyzer(t *testing.T) {
 		random = append(random, inFrame{data, gopacket.CaptureInfo{Timestamp: now, CaptureLength: len(data), Length: len(data)}, layers.LinkTypeEthernet})
 	}
 	compareRuns(t, "random", Options{Idle: 3 * time.Second, Linger: time.Second, Grace: 200 * time.Millisecond}, frames{names: []string{"a", "b"}, files: [][]inFrame{random[:1500], random[1500:]}})
+}
+
+// TestReuseEvents: with Options.ReuseEvents, emit sees the events it sees
+// without (an array handed back serves only connections after), on one
+// Analyzer and on Sharded workers; Events is nil after emit, and arrays
+// are reused indeed.
+func TestReuseEvents(t *testing.T) {
+	ts, err := bigcap.NewTemplates(bigcap.Handshake, 16<<10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	if _, err := ts.Write(&buf, bigcap.Options{Sessions: 400, Span: 2 * time.Minute}); err != nil {
+		t.Fatal(err)
+	}
+	in := frames{names: []string{"a", "b"}, files: [][]inFrame{readCapture(t, buf.Bytes()), readCapture(t, buf.Bytes())}}
+
+	// run returns the events of each connection as emit saw them, by ID,
+	// and how many connections had an array another had before.
+	run := func(reuse bool, workers int) (map[int][]Event, int) {
+		o := Options{ReuseEvents: reuse, Linger: 2 * time.Second}
+		seen := map[int][]Event{}
+		var emitted []*Conn
+		arrays := map[*Event]bool{}
+		reused := 0
+		emit := func(c *Conn) {
+			if len(c.Events) > 0 {
+				if p := &c.Events[:1][0]; arrays[p] {
+					reused++
+				} else {
+					arrays[p] = true
+				}
+			}
+			seen[c.ID] = slices.Clone(c.Events)
+			emitted = append(emitted, c)
+		}
+		if workers == 0 {
+			runFrames(NewAnalyzer(o, emit), in)
+		} else {
+			s := NewSharded(o, workers, nil, func(c *Conn, _ any) { emit(c) })
+			runFrames(s, in)
+			s.Close()
+		}
+		for _, c := range emitted {
+			if reuse && c.Events != nil {
+				t.Fatalf("connection %d: Events kept after emit", c.ID)
+			}
+		}
+		return seen, reused
+	}
+	want, _ := run(false, 0)
+	for _, workers := range []int{0, 1, 2, 3} {
+		got, reused := run(true, workers)
+		if len(got) != len(want) {
+			t.Fatalf("%d workers: %d connections, want %d", workers, len(got), len(want))
+		}
+		for id, w := range want {
+			if !reflect.DeepEqual(got[id], w) {
+				t.Fatalf("%d workers: connection %d: events differ", workers, id)
+			}
+		}
+		if reused < len(want)/2 {
+			t.Fatalf("%d workers: %d of %d connections reused an array", workers, reused, len(want))
+		}
+	}
 }

@@ -487,16 +487,27 @@ func (cs *conn) event(a *Analyzer, e Event) {
 			return
 		}
 	}
-	if len(c.Events) == 1 && cap(c.Events) == 1 {
+	if len(c.Events) == cap(c.Events) {
 		// The first event (a SYN, in a flood the only one) has room for
-		// itself only; from the second, room for 4 (not through 2).
-		c.Events = append(make([]Event, 0, 4), c.Events...)
-	}
-	if len(c.Events) == cap(c.Events) && len(c.Events) >= 4 && len(c.Events) < eventsGrowTo {
-		// A TLS connection records 10 to 20 events: grow to 22 at once
-		// rather than through 8 and 16. (Up to 4, a connection that
-		// never gets further, a scan or a flood, stays small.)
-		c.Events = append(make([]Event, 0, eventsGrowTo), c.Events...)
+		// itself only; from the second, room for 4 (not through 2); a TLS
+		// connection records 10 to 20 events: from the fifth, room for
+		// 22 at once rather than through 8 and 16. (Up to 4, a connection
+		// that never gets further, a scan or a flood, stays small.) The
+		// arrays outgrown go back to the pool.
+		old := c.Events
+		switch n := len(old); {
+		case n == 0:
+			c.Events = a.events.get(1)
+		case n < 4:
+			c.Events = append(a.events.get(4), old...)
+		case n < eventsGrowTo:
+			c.Events = append(a.events.get(eventsGrowTo), old...)
+		default:
+			c.Events = append(old, e)
+			a.events.put(old)
+			return
+		}
+		a.events.put(old)
 	}
 	c.Events = append(c.Events, e)
 }

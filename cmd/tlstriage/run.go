@@ -267,6 +267,9 @@ func analyzeFiles(ctx context.Context, cfg *config, trust *truststore.Store, fil
 		cfg.keys = new(tlsdecrypt.KeyLog)
 	}
 	dopts.Keys = cfg.keys
+	// deliver (the report, the exporter) keeps nothing of a connection's
+	// events once it returns: their arrays serve the connections after.
+	dopts.ReuseEvents = true
 	var an analyzer
 	var sync func() // before secrets found in a file are used
 	if cfg.jobs > 1 {
