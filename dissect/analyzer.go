@@ -116,7 +116,7 @@ type Analyzer struct {
 	heaps [2]connHeap
 	tombQ tombQueue
 	// onNew, when set, is called when a connection is made (Sharded).
-	onNew func()
+	onNew  func()
 	events eventPool
 }
 
