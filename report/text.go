@@ -1,10 +1,12 @@
 package report
 
 import (
+	"bytes"
 	"fmt"
 	"io"
 	"maps"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -26,6 +28,10 @@ type Text struct {
 	sum *Summary
 	err error
 	fp  *jsonEncoder // its caches give the fingerprints of hellos seen before
+	// buf is w when rendering ahead of time (TextRenderer); idStart and
+	// idEnd are then where the connection's ID is in it.
+	buf            *bytes.Buffer
+	idStart, idEnd int
 }
 
 // NewText returns a text writer.
@@ -55,9 +61,74 @@ func (t *Text) printf(format string, args ...any) {
 	}
 }
 
+// id prints a connection's ID, noting where its digits are when rendering
+// ahead of time.
+func (t *Text) id(n int) {
+	if t.buf != nil {
+		t.idStart = t.buf.Len()
+	}
+	t.printf("%d", n)
+	if t.buf != nil {
+		t.idEnd = t.buf.Len()
+	}
+}
+
 // Conn writes one connection: a header, the timeline, the chain with the
 // truststore comparison, the verdict, the cause and the fix.
 func (t *Text) Conn(c *dissect.Conn, r *diagnose.Result) error {
+	k := t.render(c, r)
+	t.sum.add(&k)
+	return t.err
+}
+
+// TextRenderer makes, ahead of time and on another goroutine than the Text
+// writer's (-j), the bytes Text.Conn writes; the writer fills in the ID
+// (WriteRendered).
+type TextRenderer struct {
+	t   *Text
+	buf bytes.Buffer
+}
+
+// Renderer returns a renderer for t, with its options.
+func (t *Text) Renderer() *TextRenderer {
+	x := &TextRenderer{}
+	x.t = &Text{w: &x.buf, o: t.o, fp: newJSONEncoder(), buf: &x.buf}
+	return x
+}
+
+// Rendered is a connection's text, made by a TextRenderer.
+type Rendered struct {
+	b              []byte
+	idStart, idEnd int
+	sum            counted // what the summary counts
+}
+
+// Render makes the text of c diagnosed as r.
+func (x *TextRenderer) Render(c *dissect.Conn, r *diagnose.Result) *Rendered {
+	x.buf.Reset()
+	x.t.idStart, x.t.idEnd = 0, 0
+	k := x.t.render(c, r)
+	return &Rendered{b: bytes.Clone(x.buf.Bytes()), idStart: x.t.idStart, idEnd: x.t.idEnd, sum: k}
+}
+
+// WriteRendered writes a connection rendered ahead of time, with c.ID as
+// its ID: the bytes Conn writes.
+func (t *Text) WriteRendered(c *dissect.Conn, x *Rendered) error {
+	t.sum.add(&x.sum)
+	if t.err != nil {
+		return t.err
+	}
+	var id [20]byte
+	for _, p := range [][]byte{x.b[:x.idStart], strconv.AppendInt(id[:0], int64(c.ID), 10), x.b[x.idEnd:]} {
+		if _, t.err = t.w.Write(p); t.err != nil {
+			break
+		}
+	}
+	return t.err
+}
+
+// render writes c's report and returns what the summary counts of it.
+func (t *Text) render(c *dissect.Conn, r *diagnose.Result) counted {
 	// A connection that went well gets a few lines (unless -v), a brief
 	// report one: the rest of the record is not made.
 	lean := t.o.Brief || !r.Failed && !t.o.Verbose && r.Verdict == diagnose.VerdictOK
@@ -71,7 +142,7 @@ func (t *Text) Conn(c *dissect.Conn, r *diagnose.Result) error {
 			rec.JA3S = t.fp.server(c.ServerHello).ja3sHash
 		}
 	}
-	t.sum.Add(rec)
+	k := countedOf(rec)
 	verdict := rec.Verdict
 	switch {
 	case rec.Failed:
@@ -94,10 +165,19 @@ func (t *Text) Conn(c *dissect.Conn, r *diagnose.Result) error {
 		if rec.Cause != "" {
 			cause = " cause=" + rec.Cause
 		}
-		t.printf("%s #%d %s -> %s %s %s verdict=%s%s\n", rec.Start, rec.ID, rec.Client, rec.Server, sni, version, verdict, cause)
-		return t.err
+		t.printf("%s #", rec.Start)
+		t.id(rec.ID)
+		t.printf(" %s -> %s %s %s verdict=%s%s\n", rec.Client, rec.Server, sni, version, verdict, cause)
+		return k
 	}
-	t.printf("%s\n", t.color(bold, fmt.Sprintf("Connection %d: %s -> %s  %s  %s", rec.ID, rec.Client, rec.Server, sni, version)))
+	// In bold: "Connection ID: client -> server  SNI  version".
+	head, tail := "", ""
+	if t.o.Color {
+		head, tail = bold, reset
+	}
+	t.printf("%sConnection ", head)
+	t.id(rec.ID)
+	t.printf(": %s -> %s  %s  %s%s\n", rec.Client, rec.Server, sni, version, tail)
 	if rec.Cipher != "" {
 		t.printf("  cipher %s", rec.Cipher)
 		if rec.ALPN != "" {
@@ -126,7 +206,7 @@ func (t *Text) Conn(c *dissect.Conn, r *diagnose.Result) error {
 		t.chainShort(rec)
 		t.findings(rec, diagnose.SevWarning)
 		t.printf("\n")
-		return t.err
+		return k
 	}
 	if len(rec.Timeline) > 0 {
 		t.timeline(rec)
@@ -141,7 +221,7 @@ func (t *Text) Conn(c *dissect.Conn, r *diagnose.Result) error {
 	}
 	t.findings(rec, diagnose.SevWarning)
 	t.printf("\n")
-	return t.err
+	return k
 }
 
 func fmtMS(v float64) string {

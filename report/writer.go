@@ -67,8 +67,13 @@ func NewSummary() *Summary {
 type serverKey struct{ server, sni string }
 
 func (s *Summary) Add(rec *Record) {
-	k := counted{Verdict: rec.Verdict, Cause: rec.Cause, Server: rec.Server, SNI: rec.SNI, JA3: rec.JA3, JA4: rec.JA4, Failed: rec.Failed}
+	k := countedOf(rec)
 	s.add(&k)
+}
+
+// countedOf is what the summary counts of rec.
+func countedOf(rec *Record) counted {
+	return counted{Verdict: rec.Verdict, Cause: rec.Cause, Server: rec.Server, SNI: rec.SNI, JA3: rec.JA3, JA4: rec.JA4, Failed: rec.Failed}
 }
 
 // counted is what the summary counts of a connection.

@@ -43,7 +43,8 @@ func TestJobsSameOutput(t *testing.T) {
 		t.Fatal(err)
 	}
 	f.Close()
-	runs = append(runs, []string{"-r", gen, "--json", "--summary"}, []string{"-r", gen, "-r", gen, "--color", "never"})
+	runs = append(runs, []string{"-r", gen, "--json", "--summary"}, []string{"-r", gen, "-r", gen, "--color", "never"},
+		[]string{"-r", gen, "--color", "always"}, []string{"-r", gen, "--color", "always", "--brief"})
 	for _, args := range runs {
 		want := tlstriage(t, nil, append(args, "-j", "1")...)
 		for _, j := range []string{"2", "3", "8"} {

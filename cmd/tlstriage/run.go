@@ -224,15 +224,24 @@ func analyzeFiles(ctx context.Context, cfg *config, trust *truststore.Store, fil
 	// diagnosed is what work makes of a connection, for report.
 	type diagnosed struct {
 		r   *diagnose.Result
-		enc *report.Encoded // the JSON record, made by the worker
+		enc *report.Encoded  // the JSON record, made by the worker
+		txt *report.Rendered // or its text
 	}
-	work := func(c *dissect.Conn, enc *report.Encoder) *diagnosed {
+	// renderer makes a connection's report on a worker (-j).
+	type renderer struct {
+		enc *report.Encoder
+		txt *report.TextRenderer
+	}
+	work := func(c *dissect.Conn, x renderer) *diagnosed {
 		if !c.TLS && !c.UpgradeRefused && !cfg.all {
 			return nil
 		}
 		d := &diagnosed{r: diagnose.Diagnose(c, opts)}
-		if enc != nil {
-			d.enc = enc.Encode(c, d.r)
+		switch {
+		case x.enc != nil:
+			d.enc = x.enc.Encode(c, d.r)
+		case x.txt != nil:
+			d.txt = x.txt.Render(c, d.r)
 		}
 		return d
 	}
@@ -250,9 +259,12 @@ func analyzeFiles(ctx context.Context, cfg *config, trust *truststore.Store, fil
 			}
 		}
 		var err error
-		if d.enc != nil {
+		switch {
+		case d.enc != nil:
 			err = w.(*report.JSON).WriteEncoded(c, d.enc)
-		} else {
+		case d.txt != nil:
+			err = w.(*report.Text).WriteRendered(c, d.txt)
+		default:
 			err = w.Conn(c, d.r)
 		}
 		if err != nil && writeErr == nil {
@@ -275,19 +287,22 @@ func analyzeFiles(ctx context.Context, cfg *config, trust *truststore.Store, fil
 	if cfg.jobs > 1 {
 		// Flows analysed, diagnosed and encoded on cfg.jobs workers; the
 		// report is the same as with one.
-		encs := make([]*report.Encoder, cfg.jobs)
-		for i := range encs {
-			if cfg.json {
-				encs[i] = report.NewEncoder()
+		rs := make([]renderer, cfg.jobs)
+		for i := range rs {
+			switch tw := w.(type) {
+			case *report.JSON:
+				rs[i].enc = report.NewEncoder()
+			case *report.Text:
+				rs[i].txt = tw.Renderer()
 			}
 		}
 		sh := dissect.NewSharded(dopts, cfg.jobs,
-			func(shard int, c *dissect.Conn) any { return work(c, encs[shard]) },
+			func(shard int, c *dissect.Conn) any { return work(c, rs[shard]) },
 			func(c *dissect.Conn, v any) { deliver(c, v.(*diagnosed)) })
 		defer sh.Close()
 		an, sync = sh, sh.Sync
 	} else {
-		an = dissect.NewAnalyzer(dopts, func(c *dissect.Conn) { deliver(c, work(c, nil)) })
+		an = dissect.NewAnalyzer(dopts, func(c *dissect.Conn) { deliver(c, work(c, renderer{})) })
 	}
 	var warnings []string
 	unreadable, damaged := false, false
