@@ -133,13 +133,14 @@ func rfc3339(t time.Time) string { return t.UTC().Format(timeLayout) }
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 
 // NewRecord builds the JSON form of a diagnosed connection.
-func NewRecord(c *dissect.Conn, r *diagnose.Result) *Record { return newRecord(c, r, false) }
+func NewRecord(c *dissect.Conn, r *diagnose.Result) *Record { return newRecord(c, r, nil, false) }
 
-// newRecord is NewRecord; lean leaves out what the text report shows only
-// for failures and with -v (the ClientHello's lists, the frames, alerts
-// and timeline) and the fingerprints (the text report takes the hashes
-// from its cache).
-func newRecord(c *dissect.Conn, r *diagnose.Result, lean bool) *Record {
+// newRecord is NewRecord. For the text report (fp set) it leaves out what
+// that report never shows: the ClientHello's lists, the frames, the alerts,
+// the events' times and the fingerprints' strings (the hashes come from
+// fp's caches); lean, also the timeline, which it shows only for failures
+// and with -v.
+func newRecord(c *dissect.Conn, r *diagnose.Result, fp *jsonEncoder, lean bool) *Record {
 	rec := &Record{
 		Type: "connection", File: c.File, ID: c.ID,
 		Client: c.Client.String(), Server: c.Server.String(),
@@ -157,14 +158,23 @@ func newRecord(c *dissect.Conn, r *diagnose.Result, lean bool) *Record {
 		rec.Version = v.String()
 		rec.Cipher = c.ServerHello.CipherSuite.String()
 		rec.ALPN = c.ServerHello.ALPN
-		if !lean {
+		if fp != nil {
+			rec.JA3S = fp.server(c.ServerHello).ja3sHash
+		} else {
 			rec.JA3SString, rec.JA3S = tlsparse.JA3S(c.ServerHello)
 		}
 	}
-	if ch := c.ClientHello; ch != nil && !lean {
-		rec.ClientHello = newHello(ch)
-		rec.JA3String, rec.JA3 = tlsparse.JA3(ch)
-		rec.JA4 = tlsparse.JA4(ch, false)
+	versions := "" // what the ClientHello offers, for the timeline
+	if ch := c.ClientHello; ch != nil {
+		if fp != nil {
+			hj := fp.hello(ch)
+			rec.JA3, rec.JA4, versions = hj.ja3Hash, hj.ja4Value, hj.versionRange
+		} else {
+			rec.ClientHello = newHello(ch)
+			rec.JA3String, rec.JA3 = tlsparse.JA3(ch)
+			rec.JA4 = tlsparse.JA4(ch, false)
+			versions = rec.ClientHello.versionRange()
+		}
 	}
 	if r.CloseAfterCert > 0 {
 		v := ms(r.CloseAfterCert)
@@ -179,6 +189,17 @@ func newRecord(c *dissect.Conn, r *diagnose.Result, lean bool) *Record {
 		}
 	}
 	if lean {
+		return rec
+	}
+	if fp != nil {
+		start := c.FirstTime
+		for i := range c.Events {
+			e := &c.Events[i]
+			rec.Timeline = append(rec.Timeline, TimelineEvent{
+				Frame: e.Frame, RelMS: ms(e.Time.Sub(start)),
+				From: e.From.String(), Event: eventName(e), Detail: eventDetail(c, e, versions), Decrypted: e.Decrypted,
+			})
+		}
 		return rec
 	}
 	rec.Frames = map[string]int{}
@@ -220,7 +241,7 @@ func newRecord(c *dissect.Conn, r *diagnose.Result, lean bool) *Record {
 		}
 		rec.Timeline = append(rec.Timeline, TimelineEvent{
 			Frame: e.Frame, Time: rfc3339(e.Time), RelMS: ms(e.Time.Sub(start)),
-			From: e.From.String(), Event: eventName(e), Detail: eventDetail(c, e), Decrypted: e.Decrypted,
+			From: e.From.String(), Event: eventName(e), Detail: eventDetail(c, e, versions), Decrypted: e.Decrypted,
 		})
 	}
 	return rec
@@ -346,7 +367,9 @@ func eventName(e *dissect.Event) string {
 	return e.Kind.String()
 }
 
-func eventDetail(c *dissect.Conn, e *dissect.Event) string {
+// eventDetail is the detail of event e of c; versions is what c's
+// ClientHello offers (Hello.versionRange).
+func eventDetail(c *dissect.Conn, e *dissect.Event, versions string) string {
 	switch e.Kind {
 	case dissect.EvClientHello:
 		if ch := c.ClientHello; ch != nil {
@@ -354,7 +377,7 @@ func eventDetail(c *dissect.Conn, e *dissect.Event) string {
 			if ch.ServerName != "" {
 				parts = append(parts, "SNI "+ch.ServerName)
 			}
-			parts = append(parts, "offers "+newHello(ch).versionRange(), fmt.Sprintf("%d cipher suites", len(ch.CipherSuites)))
+			parts = append(parts, "offers "+versions, fmt.Sprintf("%d cipher suites", len(ch.CipherSuites)))
 			if len(ch.ALPN) > 0 {
 				parts = append(parts, "ALPN "+strings.Join(ch.ALPN, ","))
 			}

@@ -132,16 +132,7 @@ func (t *Text) render(c *dissect.Conn, r *diagnose.Result) counted {
 	// A connection that went well gets a few lines (unless -v), a brief
 	// report one: the rest of the record is not made.
 	lean := t.o.Brief || !r.Failed && !t.o.Verbose && r.Verdict == diagnose.VerdictOK
-	rec := newRecord(c, r, lean)
-	if lean {
-		if c.ClientHello != nil {
-			hj := t.fp.hello(c.ClientHello)
-			rec.JA3, rec.JA4 = hj.ja3Hash, hj.ja4Value
-		}
-		if c.Version() != 0 {
-			rec.JA3S = t.fp.server(c.ServerHello).ja3sHash
-		}
-	}
+	rec := newRecord(c, r, t.fp, lean)
 	k := countedOf(rec)
 	verdict := rec.Verdict
 	switch {
