@@ -118,6 +118,7 @@ type Analyzer struct {
 	// onNew, when set, is called when a connection is made (Sharded).
 	onNew  func()
 	events eventPool
+	bodies bodyPool
 }
 
 // NewAnalyzer returns an Analyzer that hands every finished connection to

@@ -20,8 +20,9 @@ const pendingOverhead = 64
 const bodyKeep = 1 << 10
 
 // trim releases the buffers a direction does not need between records.
-func (t *tlsStream) trim() {
+func (t *tlsStream) trim(bodies *bodyPool) {
 	if t.need == 0 && cap(t.body) > bodyKeep {
+		bodies.put(t.body)
 		t.body = nil
 	}
 	if t.hs != nil && t.hs.Buffered() == 0 && !t.hsFailed {
@@ -51,8 +52,8 @@ func (cs *conn) holding() int {
 // account updates the bytes cs buffers after a segment, and sheds
 // connections when all of them together hold more than MaxBuffered.
 func (a *Analyzer) account(cs *conn) {
-	cs.dirs[Client].tls.trim()
-	cs.dirs[Server].tls.trim()
+	cs.dirs[Client].tls.trim(&a.bodies)
+	cs.dirs[Server].tls.trim(&a.bodies)
 	h := cs.holding()
 	a.held += h - cs.held
 	cs.held = h

@@ -295,3 +295,34 @@ func TestReuseEvents(t *testing.T) {
 		}
 	}
 }
+
+// TestPoolsChangeNothing: the analysis of many interleaved connections
+// (real handshakes, some with records over several segments, retransmitted
+// and reordered) is the same with the pools of events arrays and record
+// bodies as without: nothing of an array or a buffer given back is used
+// after.
+func TestPoolsChangeNothing(t *testing.T) {
+	for _, k := range []bigcap.Kind{bigcap.Handshake, bigcap.Bulk} {
+		ts, err := bigcap.NewTemplates(k, 16<<10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var buf bytes.Buffer
+		if _, err := ts.Write(&buf, bigcap.Options{Sessions: 400, Span: 30 * time.Second}); err != nil {
+			t.Fatal(err)
+		}
+		in := frames{names: []string{"gen"}, files: [][]inFrame{readCapture(t, buf.Bytes())}}
+		noPools = true
+		want, _ := sequential(Options{}, in)
+		noPools = false
+		got, _ := sequential(Options{}, in)
+		if len(got) != len(want) {
+			t.Fatalf("%v: %d connections, want %d", k, len(got), len(want))
+		}
+		for i := range want {
+			if !reflect.DeepEqual(got[i], want[i]) {
+				t.Fatalf("%v: connection %d differs with the pools", k, want[i].ID)
+			}
+		}
+	}
+}

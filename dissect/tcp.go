@@ -547,7 +547,7 @@ func (cs *conn) finish(a *Analyzer) {
 			}
 		}
 		d.pend = nil
-		d.tls.release()
+		d.tls.release(&a.bodies)
 	}
 	cs.applySwap()
 	a.held -= cs.held

@@ -69,7 +69,8 @@ func (t *tlsStream) lost() {
 	t.body, t.v2 = nil, nil
 }
 
-func (t *tlsStream) release() {
+func (t *tlsStream) release(bodies *bodyPool) {
+	bodies.put(t.body)
 	t.body, t.v2, t.hs, t.first, t.dec = nil, nil, nil, nil, nil
 }
 
@@ -208,7 +209,8 @@ func (a *Analyzer) feedTLS(cs *conn, side Side, p []byte, off int64, ts time.Tim
 				if len(t.body) == 0 && cap(t.body) < t.need {
 					// The record's length is known (and capped): one
 					// allocation rather than a doubling per segment.
-					t.body = make([]byte, 0, t.need)
+					a.bodies.put(t.body)
+					t.body = a.bodies.get(t.need)
 				}
 				t.body = append(t.body, p[:n]...)
 			}
