@@ -191,21 +191,39 @@ func newRecord(c *dissect.Conn, r *diagnose.Result, fp *jsonEncoder, lean bool) 
 	if lean {
 		return rec
 	}
-	if fp != nil {
-		start := c.FirstTime
-		for i := range c.Events {
-			e := &c.Events[i]
-			rec.Timeline = append(rec.Timeline, TimelineEvent{
-				Frame: e.Frame, RelMS: ms(e.Time.Sub(start)),
-				From: e.From.String(), Event: eventName(e), Detail: eventDetail(c, e, versions), Decrypted: e.Decrypted,
-			})
-		}
-		return rec
+	text := fp != nil
+	if !text {
+		rec.Frames = frames(c)
 	}
-	rec.Frames = map[string]int{}
+	start := c.FirstTime
+	for i := range c.Events {
+		e := &c.Events[i]
+		if !text && (e.Kind == dissect.EvAlert || e.Kind == dissect.EvEncryptedAlert) {
+			a := Alert{From: e.From.String(), Frame: e.Frame, Time: rfc3339(e.Time), Encrypted: e.Kind == dissect.EvEncryptedAlert, Decrypted: e.Decrypted, Note: e.Detail}
+			if !a.Encrypted {
+				a.Level = e.Alert.Level.String()
+				a.Description = e.Alert.Description.String()
+			}
+			rec.Alerts = append(rec.Alerts, a)
+		}
+		te := TimelineEvent{
+			Frame: e.Frame, RelMS: ms(e.Time.Sub(start)),
+			From: e.From.String(), Event: eventName(e), Detail: eventDetail(c, e, versions), Decrypted: e.Decrypted,
+		}
+		if !text {
+			te.Time = rfc3339(e.Time)
+		}
+		rec.Timeline = append(rec.Timeline, te)
+	}
+	return rec
+}
+
+// frames is the frame of each step of c's handshake and close.
+func frames(c *dissect.Conn) map[string]int {
+	m := map[string]int{}
 	frame := func(key string, e *dissect.Event) {
 		if e != nil {
-			rec.Frames[key] = e.Frame
+			m[key] = e.Frame
 		}
 	}
 	frame("syn", c.First(dissect.Client, dissect.EvSYN))
@@ -222,29 +240,13 @@ func newRecord(c *dissect.Conn, r *diagnose.Result, fp *jsonEncoder, lean bool) 
 	for _, s := range []dissect.Side{dissect.Client, dissect.Server} {
 		si := c.Sides[s]
 		if si.FIN != nil {
-			rec.Frames[s.String()+"_fin"] = si.FIN.Frame
+			m[s.String()+"_fin"] = si.FIN.Frame
 		}
 		if si.RST != nil {
-			rec.Frames[s.String()+"_rst"] = si.RST.Frame
+			m[s.String()+"_rst"] = si.RST.Frame
 		}
 	}
-	start := c.FirstTime
-	for i := range c.Events {
-		e := &c.Events[i]
-		if e.Kind == dissect.EvAlert || e.Kind == dissect.EvEncryptedAlert {
-			a := Alert{From: e.From.String(), Frame: e.Frame, Time: rfc3339(e.Time), Encrypted: e.Kind == dissect.EvEncryptedAlert, Decrypted: e.Decrypted, Note: e.Detail}
-			if !a.Encrypted {
-				a.Level = e.Alert.Level.String()
-				a.Description = e.Alert.Description.String()
-			}
-			rec.Alerts = append(rec.Alerts, a)
-		}
-		rec.Timeline = append(rec.Timeline, TimelineEvent{
-			Frame: e.Frame, Time: rfc3339(e.Time), RelMS: ms(e.Time.Sub(start)),
-			From: e.From.String(), Event: eventName(e), Detail: eventDetail(c, e, versions), Decrypted: e.Decrypted,
-		})
-	}
-	return rec
+	return m
 }
 
 func newHello(ch *tlsparse.ClientHello) *Hello {
