@@ -204,15 +204,7 @@ func TestShardedMatchesAnalyzer(t *testing.T) {
 	compareRuns(t, "committed captures", Options{}, all)
 
 	for _, k := range []bigcap.Kind{bigcap.Bulk, bigcap.Handshake} {
-		ts, err := bigcap.NewTemplates(k, 16<<10)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var buf bytes.Buffer
-		if _, err := ts.Write(&buf, bigcap.Options{Sessions: 300, Span: 20 * time.Minute}); err != nil {
-			t.Fatal(err)
-		}
-		in := frames{names: []string{"gen"}, files: [][]inFrame{readCapture(t, buf.Bytes())}}
+		in := generated(t, k, 300, 20*time.Minute)
 		compareRuns(t, k.String(), Options{}, in)
 		// Caps reached: the same as long as no worker hits its share.
 		compareRuns(t, k.String()+" small linger", Options{Linger: 50 * time.Millisecond, Idle: 2 * time.Second}, in)
@@ -236,15 +228,8 @@ func TestShardedMatchesAnalyzer(t *testing.T) {
 // Analyzer and on Sharded workers; Events is nil after emit, and arrays
 // are reused indeed.
 func TestReuseEvents(t *testing.T) {
-	ts, err := bigcap.NewTemplates(bigcap.Handshake, 16<<10)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var buf bytes.Buffer
-	if _, err := ts.Write(&buf, bigcap.Options{Sessions: 400, Span: 2 * time.Minute}); err != nil {
-		t.Fatal(err)
-	}
-	in := frames{names: []string{"a", "b"}, files: [][]inFrame{readCapture(t, buf.Bytes()), readCapture(t, buf.Bytes())}}
+	gen := generated(t, bigcap.Handshake, 400, 2*time.Minute)
+	in := frames{names: []string{"a", "b"}, files: [][]inFrame{gen.files[0], gen.files[0]}}
 
 	// run returns the events of each connection as emit saw them, by ID,
 	// and how many connections had an array another had before.
@@ -303,15 +288,7 @@ func TestReuseEvents(t *testing.T) {
 // after.
 func TestPoolsChangeNothing(t *testing.T) {
 	for _, k := range []bigcap.Kind{bigcap.Handshake, bigcap.Bulk} {
-		ts, err := bigcap.NewTemplates(k, 16<<10)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var buf bytes.Buffer
-		if _, err := ts.Write(&buf, bigcap.Options{Sessions: 400, Span: 30 * time.Second}); err != nil {
-			t.Fatal(err)
-		}
-		in := frames{names: []string{"gen"}, files: [][]inFrame{readCapture(t, buf.Bytes())}}
+		in := generated(t, k, 400, 30*time.Second)
 		noPools = true
 		want, _ := sequential(Options{}, in)
 		noPools = false
@@ -325,4 +302,18 @@ func TestPoolsChangeNothing(t *testing.T) {
 			}
 		}
 	}
+}
+
+// generated is a capture made by bigcap: sessions of kind over span.
+func generated(t *testing.T, kind bigcap.Kind, sessions int, span time.Duration) frames {
+	t.Helper()
+	ts, err := bigcap.NewTemplates(kind, 16<<10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	if _, err := ts.Write(&buf, bigcap.Options{Sessions: sessions, Span: span}); err != nil {
+		t.Fatal(err)
+	}
+	return frames{names: []string{"gen"}, files: [][]inFrame{readCapture(t, buf.Bytes())}}
 }
