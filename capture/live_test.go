@@ -21,6 +21,8 @@ import (
 
 	"github.com/gopacket/gopacket"
 	"github.com/gopacket/gopacket/layers"
+
+	"github.com/tlstriage/tlstriage/internal/pcaptest"
 )
 
 // Live tests need root (or CAP_NET_RAW) and Linux, or the pcap build:
@@ -131,23 +133,9 @@ func sendTo(t *testing.T, ln net.Listener, data []byte) {
 }
 
 // discardAll accepts the connections to ln and reads each to its end, until
-// the test ends: then ln is closed and the accept loop waited for.
+// the test ends.
 func discardAll(t *testing.T, ln net.Listener) {
-	var wg sync.WaitGroup
-	t.Cleanup(func() {
-		ln.Close() // before waiting for the accept loop
-		wg.Wait()
-	})
-	wg.Go(func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			io.Copy(io.Discard, c)
-			c.Close()
-		}
-	})
+	pcaptest.Serve(t, ln, func(c net.Conn) { io.Copy(io.Discard, c) })
 }
 
 func testLiveTLS(t *testing.T, iface string) {

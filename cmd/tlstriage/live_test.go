@@ -38,6 +38,7 @@ import (
 	"github.com/gopacket/gopacket/pcapgo"
 
 	"github.com/tlstriage/tlstriage/capture"
+	"github.com/tlstriage/tlstriage/internal/pcaptest"
 )
 
 // Live tests capture on the loopback interface only. They need root or
@@ -241,24 +242,10 @@ func startLiveServer(t *testing.T, pki *livePKI) *net.TCPAddr {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var wg sync.WaitGroup
-	t.Cleanup(func() {
-		ln.Close() // before waiting for the accept loop
-		wg.Wait()
-	})
-	wg.Go(func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			wg.Go(func() {
-				defer c.Close()
-				c.SetDeadline(time.Now().Add(20 * time.Second))
-				if c.(*tls.Conn).Handshake() == nil {
-					io.Copy(io.Discard, c)
-				}
-			})
+	pcaptest.Serve(t, ln, func(c net.Conn) {
+		c.SetDeadline(time.Now().Add(20 * time.Second))
+		if c.(*tls.Conn).Handshake() == nil {
+			io.Copy(io.Discard, c)
 		}
 	})
 	return ln.Addr().(*net.TCPAddr)

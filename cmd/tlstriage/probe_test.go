@@ -43,22 +43,11 @@ func startProbeServer(t *testing.T, cfg *tls.Config) *probeServer {
 		s.mu.Unlock()
 		return nil, nil
 	}
-	var wg sync.WaitGroup
-	t.Cleanup(func() { ln.Close(); wg.Wait() })
-	wg.Go(func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			wg.Go(func() {
-				defer c.Close()
-				tc := tls.Server(c, cfg)
-				tc.SetDeadline(time.Now().Add(5 * time.Second))
-				if tc.Handshake() == nil {
-					tc.Read(make([]byte, 1)) // until the probe hangs up
-				}
-			})
+	pcaptest.Serve(t, ln, func(c net.Conn) {
+		tc := tls.Server(c, cfg)
+		tc.SetDeadline(time.Now().Add(5 * time.Second))
+		if tc.Handshake() == nil {
+			tc.Read(make([]byte, 1)) // until the probe hangs up
 		}
 	})
 	return s
@@ -71,17 +60,7 @@ func startRawServer(t *testing.T, serve func(net.Conn)) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var wg sync.WaitGroup
-	t.Cleanup(func() { ln.Close(); wg.Wait() })
-	wg.Go(func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			wg.Go(func() { defer c.Close(); serve(c) })
-		}
-	})
+	pcaptest.Serve(t, ln, serve)
 	return ln.Addr().String()
 }
 
