@@ -10,9 +10,9 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
-	"unicode"
 
 	"github.com/tlstriage/tlstriage/capture"
+	"github.com/tlstriage/tlstriage/report"
 )
 
 // progressEvery is how often the progress line is redrawn.
@@ -112,7 +112,7 @@ func (p *progress) setFile(i int, name string, f *capture.File) {
 	if name == "-" {
 		name = "stdin"
 	}
-	p.name = printable(filepath.Base(name))
+	p.name = report.Escape(filepath.Base(name))
 	if p.files > 1 {
 		p.suffix = fmt.Sprintf(" (%d/%d)", i, p.files)
 	}
@@ -223,16 +223,6 @@ func shorten(s string, n int) string {
 		return s
 	}
 	return "…" + string(r[len(r)-n+1:])
-}
-
-// printable replaces the control characters and escapes of a file name.
-func printable(s string) string {
-	return strings.Map(func(r rune) rune {
-		if !unicode.IsPrint(r) {
-			return '?'
-		}
-		return r
-	}, s)
 }
 
 // progressErr is stderr while the progress line is shown: what is written
