@@ -6,7 +6,6 @@ import (
 	"math"
 	"net/netip"
 	"strconv"
-	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -343,45 +342,21 @@ func (e *jsonEncoder) appendRecord(b []byte, c *dissect.Conn, r *diagnose.Result
 }
 
 // Encoder makes the JSON form of connections before they are written, on
-// another goroutine than the writer's: one Encoder per goroutine. The
-// connection's ID may not be known yet; JSON.WriteEncoded writes the ID
-// the connection has then.
+// another goroutine than the writer's: one Encoder per goroutine
+// (JSON.Preparer).
 type Encoder struct {
 	e    *jsonEncoder
 	size int // the capacity a new record's buffer starts with
 }
 
-// encodedBufs recycles the buffers of Encoded records once written.
-var encodedBufs sync.Pool
-
-// NewEncoder returns an Encoder.
-func NewEncoder() *Encoder { return &Encoder{e: newJSONEncoder()} }
-
-// Encoded is a connection's JSON record, made by an Encoder.
-type Encoded struct {
-	b              []byte
-	idStart, idEnd int
-	sum            counted // what the summary counts
-}
-
-// Encode makes the JSON record of c diagnosed as r.
-func (x *Encoder) Encode(c *dissect.Conn, r *diagnose.Result) *Encoded {
-	enc := &Encoded{}
-	var b []byte
-	if p, ok := encodedBufs.Get().(*[]byte); ok {
-		b = (*p)[:0]
-	}
-	if cap(b) < x.size {
-		// The pool is emptied by every collection, and filled on the
-		// writer's goroutine: a record grown from nothing would be copied
-		// a dozen times on its way to a few kilobytes.
-		b = make([]byte, 0, x.size)
-	}
-	enc.b = x.e.appendRecord(b, c, r, &enc.sum)
-	x.size = min(max(x.size, len(enc.b)+len(enc.b)/4), 64<<10)
-	enc.idStart, enc.idEnd = x.e.idStart, x.e.idEnd
-	enc.sum.Server = x.e.serverString(c.Server)
-	return enc
+// Prepare makes the JSON record of c diagnosed as r.
+func (x *Encoder) Prepare(c *dissect.Conn, r *diagnose.Result) *Prepared {
+	p := &Prepared{}
+	p.b = x.e.appendRecord(preparedBuf(x.size), c, r, &p.sum)
+	x.size = min(max(x.size, len(p.b)+len(p.b)/4), 64<<10)
+	p.idStart, p.idEnd = x.e.idStart, x.e.idEnd
+	p.sum.Server = x.e.serverString(c.Server)
+	return p
 }
 
 // maxKinds bounds the event kinds the frames table tracks.

@@ -6,7 +6,6 @@ import (
 	"io"
 	"maps"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -28,7 +27,7 @@ type Text struct {
 	sum *Summary
 	err error
 	fp  *jsonEncoder // its caches give the fingerprints of hellos seen before
-	// buf is w when rendering ahead of time (TextRenderer); idStart and
+	// buf is w when rendering ahead of time (textPreparer); idStart and
 	// idEnd are then where the connection's ID is in it.
 	buf            *bytes.Buffer
 	idStart, idEnd int
@@ -81,48 +80,34 @@ func (t *Text) Conn(c *dissect.Conn, r *diagnose.Result) error {
 	return t.err
 }
 
-// TextRenderer makes, ahead of time and on another goroutine than the Text
-// writer's (-j), the bytes Text.Conn writes; the writer fills in the ID
-// (WriteRendered).
-type TextRenderer struct {
+// textPreparer makes, ahead of time and on another goroutine than the
+// Text writer's (-j), the bytes Text.Conn writes.
+type textPreparer struct {
 	t   *Text
 	buf bytes.Buffer
 }
 
-// Renderer returns a renderer for t, with its options.
-func (t *Text) Renderer() *TextRenderer {
-	x := &TextRenderer{}
+// Preparer returns a maker of this writer's reports for another goroutine.
+func (t *Text) Preparer() Preparer {
+	x := &textPreparer{}
 	x.t = &Text{w: &x.buf, o: t.o, fp: newJSONEncoder(), buf: &x.buf}
 	return x
 }
 
-// Rendered is a connection's text, made by a TextRenderer.
-type Rendered struct {
-	b              []byte
-	idStart, idEnd int
-	sum            counted // what the summary counts
-}
-
-// Render makes the text of c diagnosed as r.
-func (x *TextRenderer) Render(c *dissect.Conn, r *diagnose.Result) *Rendered {
+// Prepare makes the text of c diagnosed as r.
+func (x *textPreparer) Prepare(c *dissect.Conn, r *diagnose.Result) *Prepared {
 	x.buf.Reset()
 	x.t.idStart, x.t.idEnd = 0, 0
 	k := x.t.render(c, r)
-	return &Rendered{b: bytes.Clone(x.buf.Bytes()), idStart: x.t.idStart, idEnd: x.t.idEnd, sum: k}
+	return &Prepared{b: append(preparedBuf(x.buf.Len()), x.buf.Bytes()...), idStart: x.t.idStart, idEnd: x.t.idEnd, sum: k}
 }
 
-// WriteRendered writes a connection rendered ahead of time, with c.ID as
-// its ID: the bytes Conn writes.
-func (t *Text) WriteRendered(c *dissect.Conn, x *Rendered) error {
+// WritePrepared writes a connection prepared ahead of time, with c.ID as
+// its ID: the bytes Conn writes. x is spent.
+func (t *Text) WritePrepared(c *dissect.Conn, x *Prepared) error {
 	t.sum.add(&x.sum)
-	if t.err != nil {
-		return t.err
-	}
-	var id [20]byte
-	for _, p := range [][]byte{x.b[:x.idStart], strconv.AppendInt(id[:0], int64(c.ID), 10), x.b[x.idEnd:]} {
-		if _, t.err = t.w.Write(p); t.err != nil {
-			break
-		}
+	if t.err == nil {
+		t.err = x.writeTo(t.w, c.ID)
 	}
 	return t.err
 }

@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/tlstriage/tlstriage/diagnose"
 	"github.com/tlstriage/tlstriage/dissect"
@@ -221,25 +222,15 @@ func (j *JSON) Conn(c *dissect.Conn, r *diagnose.Result) error {
 	return err
 }
 
-// WriteEncoded writes a connection encoded ahead of time (Encoder), with
-// c.ID as its ID: the bytes Conn writes, in three Write calls (the JSON
-// writer is given a buffered writer). x is spent: its buffer is reused.
-func (j *JSON) WriteEncoded(c *dissect.Conn, x *Encoded) error {
+// Preparer returns a maker of this writer's records for another goroutine.
+func (j *JSON) Preparer() Preparer { return &Encoder{e: newJSONEncoder()} }
+
+// WritePrepared writes a connection prepared ahead of time, with c.ID as
+// its ID: the bytes Conn writes (the JSON writer is given a buffered
+// writer). x is spent.
+func (j *JSON) WritePrepared(c *dissect.Conn, x *Prepared) error {
 	j.sum.add(&x.sum)
-	if _, err := j.w.Write(x.b[:x.idStart]); err != nil {
-		return err
-	}
-	j.buf = strconv.AppendInt(j.buf[:0], int64(c.ID), 10)
-	if _, err := j.w.Write(j.buf); err != nil {
-		return err
-	}
-	_, err := j.w.Write(x.b[x.idEnd:])
-	if cap(x.b) <= 64<<10 { // one huge record does not stay pooled
-		b := x.b[:0]
-		encodedBufs.Put(&b)
-	}
-	x.b = nil
-	return err
+	return x.writeTo(j.w, c.ID)
 }
 
 // Close writes the summary object when asked for.
@@ -262,3 +253,63 @@ func (j *JSON) Close(s *Summary) error {
 
 // Summary returns what the writer has counted so far.
 func (j *JSON) Summary() *Summary { return j.sum }
+
+// Ahead is a writer whose records can be made ahead of time, on other
+// goroutines (-j): one Preparer per goroutine, then WritePrepared in
+// order, on the writer's, with each connection's ID as it is then.
+type Ahead interface {
+	Writer
+	Preparer() Preparer
+	WritePrepared(c *dissect.Conn, x *Prepared) error
+}
+
+// Preparer makes what Writer.Conn writes for c diagnosed as r, but for the
+// ID, which is filled in when it is written (Ahead.WritePrepared).
+type Preparer interface {
+	Prepare(c *dissect.Conn, r *diagnose.Result) *Prepared
+}
+
+// Prepared is a connection's record made ahead of time: its bytes, where
+// its ID goes in them, and what the summary counts of it.
+type Prepared struct {
+	b              []byte
+	idStart, idEnd int
+	sum            counted
+}
+
+// preparedBufs recycles the buffers of Prepared records once written.
+var preparedBufs sync.Pool
+
+// preparedBuf returns an empty buffer of capacity size at least. (The pool
+// is emptied by every collection, and filled on the writer's goroutine: a
+// record grown from nothing would be copied a dozen times on its way to a
+// few kilobytes.)
+func preparedBuf(size int) []byte {
+	var b []byte
+	if p, ok := preparedBufs.Get().(*[]byte); ok {
+		b = (*p)[:0]
+	}
+	if cap(b) < size {
+		b = make([]byte, 0, size)
+	}
+	return b
+}
+
+// writeTo writes x with id in its place, in three Write calls, and gives
+// its buffer back: x is spent.
+func (x *Prepared) writeTo(w io.Writer, id int) error {
+	var digits [20]byte
+	_, err := w.Write(x.b[:x.idStart])
+	if err == nil {
+		_, err = w.Write(strconv.AppendInt(digits[:0], int64(id), 10))
+	}
+	if err == nil {
+		_, err = w.Write(x.b[x.idEnd:])
+	}
+	if cap(x.b) <= 64<<10 { // one huge record does not stay pooled
+		b := x.b[:0]
+		preparedBufs.Put(&b)
+	}
+	x.b = nil
+	return err
+}

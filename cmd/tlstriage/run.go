@@ -223,25 +223,16 @@ func analyzeFiles(ctx context.Context, cfg *config, trust *truststore.Store, fil
 	var writeErr error
 	// diagnosed is what work makes of a connection, for report.
 	type diagnosed struct {
-		r   *diagnose.Result
-		enc *report.Encoded  // the JSON record, made by the worker
-		txt *report.Rendered // or its text
+		r *diagnose.Result
+		x *report.Prepared // its report, made by the worker (-j)
 	}
-	// renderer makes a connection's report on a worker (-j).
-	type renderer struct {
-		enc *report.Encoder
-		txt *report.TextRenderer
-	}
-	work := func(c *dissect.Conn, x renderer) *diagnosed {
+	work := func(c *dissect.Conn, prep report.Preparer) *diagnosed {
 		if !c.TLS && !c.UpgradeRefused && !cfg.all {
 			return nil
 		}
 		d := &diagnosed{r: diagnose.Diagnose(c, opts)}
-		switch {
-		case x.enc != nil:
-			d.enc = x.enc.Encode(c, d.r)
-		case x.txt != nil:
-			d.txt = x.txt.Render(c, d.r)
+		if prep != nil {
+			d.x = prep.Prepare(c, d.r)
 		}
 		return d
 	}
@@ -259,12 +250,9 @@ func analyzeFiles(ctx context.Context, cfg *config, trust *truststore.Store, fil
 			}
 		}
 		var err error
-		switch {
-		case d.enc != nil:
-			err = w.(*report.JSON).WriteEncoded(c, d.enc)
-		case d.txt != nil:
-			err = w.(*report.Text).WriteRendered(c, d.txt)
-		default:
+		if d.x != nil {
+			err = w.(report.Ahead).WritePrepared(c, d.x)
+		} else {
 			err = w.Conn(c, d.r)
 		}
 		if err != nil && writeErr == nil {
@@ -287,22 +275,17 @@ func analyzeFiles(ctx context.Context, cfg *config, trust *truststore.Store, fil
 	if cfg.jobs > 1 {
 		// Flows analysed, diagnosed and encoded on cfg.jobs workers; the
 		// report is the same as with one.
-		rs := make([]renderer, cfg.jobs)
-		for i := range rs {
-			switch tw := w.(type) {
-			case *report.JSON:
-				rs[i].enc = report.NewEncoder()
-			case *report.Text:
-				rs[i].txt = tw.Renderer()
-			}
+		preps := make([]report.Preparer, cfg.jobs)
+		for i := range preps {
+			preps[i] = w.(report.Ahead).Preparer()
 		}
 		sh := dissect.NewSharded(dopts, cfg.jobs,
-			func(shard int, c *dissect.Conn) any { return work(c, rs[shard]) },
+			func(shard int, c *dissect.Conn) any { return work(c, preps[shard]) },
 			func(c *dissect.Conn, v any) { deliver(c, v.(*diagnosed)) })
 		defer sh.Close()
 		an, sync = sh, sh.Sync
 	} else {
-		an = dissect.NewAnalyzer(dopts, func(c *dissect.Conn) { deliver(c, work(c, renderer{})) })
+		an = dissect.NewAnalyzer(dopts, func(c *dissect.Conn) { deliver(c, work(c, nil)) })
 	}
 	var warnings []string
 	unreadable, damaged := false, false
