@@ -151,9 +151,8 @@ func (u *uint16s) list(s cryptobyte.String) ([]uint16, bool) {
 
 // vector is readUint16Vector into u.
 func (u *uint16s) vector(data []byte) ([]uint16, bool) {
-	s := cryptobyte.String(data)
-	var list cryptobyte.String
-	if !s.ReadUint16LengthPrefixed(&list) || !s.Empty() {
+	list, ok := vectorBody(data)
+	if !ok {
 		return nil, false
 	}
 	return u.list(list)
@@ -162,12 +161,18 @@ func (u *uint16s) vector(data []byte) ([]uint16, bool) {
 // readUint16Vector reads a uint16-prefixed list of uint16 values that must
 // fill data exactly.
 func readUint16Vector(data []byte) ([]uint16, bool) {
-	s := cryptobyte.String(data)
-	var list cryptobyte.String
-	if !s.ReadUint16LengthPrefixed(&list) || !s.Empty() {
+	list, ok := vectorBody(data)
+	if !ok {
 		return nil, false
 	}
 	return readUint16List(list)
+}
+
+// vectorBody is the body of the uint16-prefixed vector that fills data.
+func vectorBody(data []byte) (cryptobyte.String, bool) {
+	s := cryptobyte.String(data)
+	var list cryptobyte.String
+	return list, s.ReadUint16LengthPrefixed(&list) && s.Empty()
 }
 
 // readUint8Vector reads a uint8-prefixed list of bytes that must fill data
