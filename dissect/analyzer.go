@@ -176,41 +176,41 @@ func (a *Analyzer) Run(ctx context.Context, src PacketSource) error {
 	return runSource(ctx, src, a.packet)
 }
 
+// Frames is src as a FrameReader: src itself when it is one.
+func Frames(src PacketSource) FrameReader {
+	if fr, ok := src.(FrameReader); ok {
+		return fr
+	}
+	return sourceFrames{src}
+}
+
+// sourceFrames reads a PacketSource through ReadPacketData.
+type sourceFrames struct{ PacketSource }
+
+func (f sourceFrames) ReadFrame(ci *gopacket.CaptureInfo) (data []byte, err error) {
+	data, *ci, err = f.ReadPacketData()
+	return data, err
+}
+
 // runSource feeds every frame of src to packet until the end of input, a
 // read error or ctx's cancellation (checked every 1024 frames).
 func runSource(ctx context.Context, src PacketSource, packet func([]byte, time.Time, layers.LinkType)) error {
-	if fr, ok := src.(FrameReader); ok {
-		var ci gopacket.CaptureInfo
-		for n := 0; ; n++ {
-			if n&1023 == 0 {
-				if err := ctx.Err(); err != nil {
-					return err
-				}
-			}
-			data, err := fr.ReadFrame(&ci)
-			if err != nil {
-				if errors.Is(err, io.EOF) {
-					return nil
-				}
-				return err
-			}
-			packet(data, ci.Timestamp, fr.LinkType())
-		}
-	}
+	fr := Frames(src)
+	var ci gopacket.CaptureInfo
 	for n := 0; ; n++ {
 		if n&1023 == 0 {
 			if err := ctx.Err(); err != nil {
 				return err
 			}
 		}
-		data, ci, err := src.ReadPacketData()
+		data, err := fr.ReadFrame(&ci)
 		if err != nil {
 			if errors.Is(err, io.EOF) {
 				return nil
 			}
 			return err
 		}
-		packet(data, ci.Timestamp, src.LinkType())
+		packet(data, ci.Timestamp, fr.LinkType())
 	}
 }
 

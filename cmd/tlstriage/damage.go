@@ -48,7 +48,7 @@ func isDamage(err error) bool {
 // decode. Each names the first frame concerned.
 type watch struct {
 	dissect.PacketSource
-	fr    dissect.FrameReader // the source, when it is one
+	fr    dissect.FrameReader // the source, as a FrameReader
 	file  *capture.File
 	an    interface{ Stats() dissect.Stats }
 	lts   map[string]int64 // unsupported link types counted before this file
@@ -70,7 +70,7 @@ type watch struct {
 
 func newWatch(src dissect.PacketSource, f *capture.File, an interface{ Stats() dissect.Stats }) *watch {
 	w := &watch{PacketSource: src, file: f, an: an, lts: maps.Clone(an.Stats().LinkTypes), ltAt: map[layers.LinkType]int{}}
-	w.fr, _ = src.(dissect.FrameReader)
+	w.fr = dissect.Frames(src)
 	return w
 }
 
@@ -82,13 +82,7 @@ func (w *watch) ReadPacketData() ([]byte, gopacket.CaptureInfo, error) {
 
 // ReadFrame is ReadPacketData filling in *ci (dissect.FrameReader).
 func (w *watch) ReadFrame(ci *gopacket.CaptureInfo) ([]byte, error) {
-	var data []byte
-	var err error
-	if w.fr != nil {
-		data, err = w.fr.ReadFrame(ci)
-	} else {
-		data, *ci, err = w.PacketSource.ReadPacketData()
-	}
+	data, err := w.fr.ReadFrame(ci)
 	if err != nil {
 		return data, err
 	}
