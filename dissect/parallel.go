@@ -37,7 +37,6 @@ import (
 // choice (and stays the same from run to run).
 type Sharded struct {
 	o    Options
-	work func(shard int, c *Conn) any
 	emit func(c *Conn, v any)
 
 	// The reader's state, as in Analyzer.Packet.
@@ -187,7 +186,7 @@ type shard struct {
 func NewSharded(o Options, n int, work func(shard int, c *Conn) any, emit func(c *Conn, v any)) *Sharded {
 	o.defaults()
 	n = max(n, 1)
-	s := &Sharded{o: o, work: work, emit: emit, free: make(chan *batch, 4*n+4), notify: make(chan struct{}, 1), ids: map[uint64]int{}}
+	s := &Sharded{o: o, emit: emit, free: make(chan *batch, 4*n+4), notify: make(chan struct{}, 1), ids: map[uint64]int{}}
 	so := o
 	so.ReuseEvents = false // the merger gives them back, after emit
 	so.MaxConns = max(o.MaxConns/n, 1)
