@@ -104,12 +104,11 @@ type op struct {
 }
 
 // batch is a run of ops for one worker, with the payload bytes they need:
-// copied into data, or held where the source read them (releases).
+// copied into data, or held where the source read them (holds).
 type batch struct {
-	ops      []op
-	data     []byte
-	releases []func()
-	held     uint64 // the source's block last held for this batch
+	ops   []op
+	data  []byte
+	holds Holds // the source's blocks the payloads lie in
 	// events are the event arrays of connections the worker handed over
 	// and emit is done with (Options.ReuseEvents), back to its pool.
 	events [][]Event
@@ -124,6 +123,30 @@ type Holder interface {
 	// Hold keeps that block unchanged until release is called (from any
 	// goroutine).
 	Hold() (release func())
+}
+
+// Holds are the blocks of a Holder held for frames kept past the source's
+// next read: each block once, however many frames lie in it.
+type Holds struct {
+	releases []func()
+	last     uint64 // the block held last
+}
+
+// Hold holds block blk of h (from h.Block(), not 0) if it is not held yet.
+func (hs *Holds) Hold(h Holder, blk uint64) {
+	if blk != hs.last {
+		hs.releases = append(hs.releases, h.Hold())
+		hs.last = blk
+	}
+}
+
+// Release releases every block held, for reuse of hs.
+func (hs *Holds) Release() {
+	for i, release := range hs.releases {
+		release()
+		hs.releases[i] = nil
+	}
+	hs.releases, hs.last = hs.releases[:0], 0
 }
 
 const (
@@ -208,7 +231,7 @@ func NewSharded(o Options, n int, work func(shard int, c *Conn) any, emit func(c
 func (s *Sharded) newBatch() *batch {
 	select {
 	case b := <-s.free:
-		b.ops, b.data, b.held = b.ops[:0], b.data[:0], 0
+		b.ops, b.data = b.ops[:0], b.data[:0]
 		return b
 	default:
 		return &batch{ops: make([]op, 0, batchOps), data: make([]byte, 0, batchBytes)}
@@ -263,11 +286,7 @@ func (s *Sharded) worker(sh *shard) {
 				sh.at = pos{sh.at.file + 1, 0, 0}
 			}
 		}
-		for i, release := range b.releases {
-			release()
-			b.releases[i] = nil
-		}
-		b.releases = b.releases[:0]
+		b.holds.Release()
 		select {
 		case s.free <- b:
 		default:
@@ -335,10 +354,7 @@ func (s *Sharded) send(sh *shard, o op, p []byte) {
 	if len(p) > 0 {
 		if id := s.heldBlock(); id != 0 {
 			// The payload stays where the source read it.
-			if b.held != id {
-				b.releases = append(b.releases, s.holder.Hold())
-				b.held = id
-			}
+			b.holds.Hold(s.holder, id)
 			o.off, o.seg.payload = -1, p
 		} else {
 			o.off, o.n = len(b.data), len(p)

@@ -177,11 +177,10 @@ type livePacket struct {
 // liveBatch is frames handed over at once: copied into arena, or left in
 // the source's buffer, in blocks held until the batch is recycled.
 type liveBatch struct {
-	pkts     []livePacket
-	arena    []byte   // copies of the frames the source cannot hold
-	releases []func() // the blocks held for pkts
-	held     uint64   // the source's block held last
-	bytes    int      // frame bytes, copied or held
+	pkts  []livePacket
+	arena []byte        // copies of the frames the source cannot hold
+	holds dissect.Holds // the source's blocks held for pkts
+	bytes int           // frame bytes, copied or held
 }
 
 // full reports whether a frame of n bytes must wait for the next batch.
@@ -278,9 +277,8 @@ func (q *liveQueue) put(data []byte, ci gopacket.CaptureInfo) {
 	}
 	if blk == 0 {
 		data = b.copy(data, q.maxBytes)
-	} else if blk != b.held {
-		b.releases = append(b.releases, q.hold.Hold())
-		b.held = blk
+	} else {
+		b.holds.Hold(q.hold, blk)
 	}
 	b.pkts = append(b.pkts, livePacket{data: data, ci: ci})
 	b.bytes += len(data)
@@ -317,11 +315,9 @@ func (q *liveQueue) idle() bool {
 
 // recycle gives back the buffers of a batch the main loop is done with.
 func (q *liveQueue) recycle(b *liveBatch) {
-	for _, release := range b.releases {
-		release()
-	}
+	b.holds.Release()
 	clear(b.pkts) // no stale references into released blocks
-	*b = liveBatch{pkts: b.pkts[:0], arena: b.arena[:0], releases: b.releases[:0]}
+	*b = liveBatch{pkts: b.pkts[:0], arena: b.arena[:0], holds: b.holds}
 	q.mu.Lock()
 	q.spare = b
 	q.mu.Unlock()
