@@ -656,17 +656,17 @@ func (s *afPacket) nextFrame() ([]byte, gopacket.CaptureInfo, bool) {
 }
 
 // putSLL2Raw writes a Linux cooked v2 header from the kernel's struct
-// sockaddr_ll.
+// sockaddr_ll, as the ring holds it.
 func putSLL2Raw(h, sll []byte) {
-	copy(h[0:2], sll[2:4]) // protocol, in network order
-	h[2], h[3] = 0, 0
-	binary.BigEndian.PutUint32(h[4:8], binary.NativeEndian.Uint32(sll[4:8]))
-	binary.BigEndian.PutUint16(h[8:10], binary.NativeEndian.Uint16(sll[8:10]))
-	h[10] = sll[10] // packet type
-	halen := min(int(sll[11]), 8)
-	h[11] = sll[11]
-	copy(h[12:20], sll[12:12+halen])
-	clear(h[12+halen : 20])
+	l := unix.SockaddrLinklayer{
+		Protocol: binary.NativeEndian.Uint16(sll[2:4]), // in network order, as recvmsg gives it
+		Ifindex:  int(int32(binary.NativeEndian.Uint32(sll[4:8]))),
+		Hatype:   binary.NativeEndian.Uint16(sll[8:10]),
+		Pkttype:  sll[10],
+		Halen:    sll[11],
+	}
+	copy(l.Addr[:], sll[12:20])
+	putSLL2(h, &l)
 }
 
 // readMsg is ReadPacketData without a ring.
