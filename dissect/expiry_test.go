@@ -113,10 +113,10 @@ func checkHeaps(t *testing.T, a *Analyzer) {
 				}
 				continue
 			}
-			if q.cs[i] != cs || cs.lastSeen.Before(cs.hkey[h]) || h == heapLinger && a.lingerKey(cs, cs.lastSeen).Before(cs.hkey[h]) {
+			if q.cs[i].cs != cs || cs.lastSeen.Before(q.key(cs)) || h == heapLinger && a.lingerKey(cs, cs.lastSeen).Before(q.key(cs)) {
 				t.Fatalf("connection %d: heap %d index or key wrong", cs.c.ID, h)
 			}
-			if i > 0 && q.cs[i].hkey[h].Before(q.cs[(i-1)/2].hkey[h]) {
+			if i > 0 && q.cs[i].key.Before(q.cs[(i-1)/2].key) {
 				t.Fatalf("heap %d out of order at %d", h, i)
 			}
 		}

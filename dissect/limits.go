@@ -106,8 +106,8 @@ func (a *Analyzer) evict() {
 	n := len(a.conns)/10 + 1
 	victims := make([]*conn, 0, n)
 	for len(victims) < n && len(q.cs) > 0 {
-		cs := q.cs[0]
-		if cs.lastSeen.After(cs.hkey[heapIdle]) {
+		cs, key := q.min()
+		if cs.lastSeen.After(key) {
 			q.rekey(cs, cs.lastSeen)
 			continue
 		}

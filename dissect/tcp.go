@@ -16,9 +16,8 @@ type conn struct {
 	hsDone   bool // handshake complete: stop buffering beyond headers
 	reserve  int  // events recorded beyond MaxEvents (alerts, FIN, RST)
 	held     int  // bytes buffered, as last charged to Analyzer.held
-	// hkey and hidx are the connection's key and position in the
-	// Analyzer's expiry heaps (expiry.go); hidx is -1 out of a heap.
-	hkey [2]time.Time
+	// hidx is the connection's position in each of the Analyzer's expiry
+	// heaps (expiry.go), -1 out of a heap.
 	hidx [2]int
 	// swap is set when the side taken for the server sent the ClientHello.
 	// The sides are exchanged once the segment has been handled, never in
