@@ -473,14 +473,16 @@ func (e *jsonEncoder) appendEventDetail(b []byte, c *dissect.Conn, ev *dissect.E
 
 // appendTime appends t as rfc3339 formats it, in quotes.
 func (e *jsonEncoder) appendTime(b []byte, t time.Time) []byte {
-	t = t.UTC()
+	// Times of a capture come in runs within one second: the date and
+	// clock are formatted when the second changes, checked then to be in
+	// the years 1 to 9999 that the layout writes as RFC 3339.
 	sec := t.Unix()
-	if y := t.Year(); y < 1 || y > 9999 {
-		return appendString(b, rfc3339(t))
-	}
 	if sec != e.sec {
+		if sec < minLayoutSec || sec > maxLayoutSec {
+			return appendString(b, rfc3339(t))
+		}
 		e.sec = sec
-		e.secText = t.AppendFormat(e.secText[:0], "2006-01-02T15:04:05")
+		e.secText = t.UTC().AppendFormat(e.secText[:0], "2006-01-02T15:04:05")
 	}
 	b = append(b, '"')
 	b = append(b, e.secText...)
@@ -489,6 +491,12 @@ func (e *jsonEncoder) appendTime(b []byte, t time.Time) []byte {
 		byte('0'+us/100%10), byte('0'+us/10%10), byte('0'+us%10), 'Z', '"')
 	return b
 }
+
+// The seconds of the first and last instants of the years 1 to 9999.
+var (
+	minLayoutSec = time.Date(1, time.January, 1, 0, 0, 0, 0, time.UTC).Unix()
+	maxLayoutSec = time.Date(9999, time.December, 31, 23, 59, 59, 0, time.UTC).Unix()
+)
 
 // hello returns the encoded fragments of ch, from the cache when a
 // ClientHello with the same fields was seen.

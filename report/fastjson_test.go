@@ -222,3 +222,34 @@ func TestAppendMS(t *testing.T) {
 		}
 	}
 }
+
+// TestAppendTime: a time is written as encoding/json writes rfc3339 of it,
+// in any location, across the edges of the years the fast form covers, and
+// for runs of times within one second (the form's cache).
+func TestAppendTime(t *testing.T) {
+	east := time.FixedZone("east", 5*3600+30*60)
+	ts := []time.Time{
+		time.Date(0, time.December, 31, 23, 59, 59, 999999999, time.UTC),
+		time.Date(1, time.January, 1, 0, 0, 0, 0, time.UTC),
+		time.Date(1, time.January, 1, 0, 0, 0, 0, east),
+		time.Date(9999, time.December, 31, 23, 59, 59, 999999999, time.UTC),
+		time.Date(9999, time.December, 31, 23, 59, 59, 0, east),
+		time.Date(10000, time.January, 1, 0, 0, 0, 0, time.UTC),
+		time.Unix(0, 0), time.Unix(-1, 999999999), time.Unix(1<<40, 5), time.Unix(-1<<40, 5),
+	}
+	rng := rand.New(rand.NewPCG(3, 4))
+	for range 20000 {
+		base := time.Unix(rng.Int64N(1<<36)-1<<35, rng.Int64N(1e9))
+		if rng.IntN(2) == 0 {
+			base = base.In(east)
+		}
+		ts = append(ts, base, base.Add(time.Duration(rng.Int64N(int64(2*time.Second)))))
+	}
+	e := newJSONEncoder()
+	for _, tm := range ts {
+		want, _ := json.Marshal(rfc3339(tm))
+		if got := e.appendTime(nil, tm); string(got) != string(want) {
+			t.Fatalf("appendTime(%v) = %s, want %s", tm, got, want)
+		}
+	}
+}
