@@ -279,6 +279,9 @@ func (r *Result) cause(c *dissect.Conn, trust *truststore.Store) {
 		if c.ChainHidden {
 			r.CauseDetail = "TLS 1.3 encrypts the server's certificate, so the capture cannot show which chain the client rejected"
 			r.Fix = hiddenChainFix(c)
+		} else if e := c.First(dissect.Server, dissect.EvCertificate); e != nil && e.Cut {
+			r.CauseDetail = fmt.Sprintf("the server's Certificate (frame %d) was not captured whole, so the chain cannot be checked", e.Frame)
+			r.Fix = cutChainFix(c)
 		} else {
 			r.CauseDetail = "no certificate was seen in the capture"
 			r.Fix = "capture the whole handshake (from the SYN) to see the server's certificate"
@@ -289,6 +292,24 @@ func (r *Result) cause(c *dissect.Conn, trust *truststore.Store) {
 		return
 	}
 	r.chainCause(c, trust)
+}
+
+// cutChainFix is the fix when the capture lacks bytes of the server's
+// Certificate: capture again whole (how depends on why bytes are missing),
+// or fetch the chain.
+func cutChainFix(c *dissect.Conn) string {
+	again := "the capture lost packets: capture again with a larger buffer (tcpdump -B 65536) and a filter on the backend's address"
+	for _, e := range c.Events {
+		if e.Kind == dissect.EvGap && e.From == dissect.Server && strings.Contains(e.Detail, "snapshot length") {
+			again = "the snapshot length cut the packets: capture again with whole packets (tcpdump -s 0)"
+			break
+		}
+	}
+	probe := fmt.Sprintf("tlstriage probe %s", c.Server)
+	if sni := c.SNI(); sni != "" {
+		probe += " --sni " + sni
+	}
+	return again + ", or fetch and check the chain the server sends with `" + probe + " --truststore <the client's truststore>`"
 }
 
 func (r *Result) chainCause(c *dissect.Conn, trust *truststore.Store) {

@@ -159,7 +159,9 @@ func Verdict(c *dissect.Conn) Wire {
 		}
 		return w
 	}
-	if c.ClientHello == nil || ch == nil {
+	// A ClientHello the capture lacks bytes of is judged on if the server
+	// answered it: what follows tells how the handshake ended.
+	if ch == nil || c.ClientHello == nil && !(ch.Cut && c.ServerHello != nil) {
 		w.Verdict = VerdictIncomplete
 		switch {
 		case c.Midstream():

@@ -89,8 +89,11 @@ type Event struct {
 	// Decrypted is set on messages and alerts read from encrypted records
 	// with a key log.
 	Decrypted bool
-	Frame     int       // frame (packet) number in its file, from 1, where the event completed
-	Time      time.Time // capture timestamp of that frame
+	// Cut is set on a handshake message or alert the capture lacks bytes
+	// of: named from its header, not parsed.
+	Cut   bool
+	Frame int       // frame (packet) number in its file, from 1, where the event completed
+	Time  time.Time // capture timestamp of that frame
 	// Offset is the position in the sender's byte stream (bytes after its
 	// SYN, or after its first byte seen) where the event starts; for FIN
 	// and RST it is the sequence position of the flag.

@@ -1,7 +1,9 @@
 package dissect
 
 import (
+	"cmp"
 	"net/netip"
+	"slices"
 	"time"
 )
 
@@ -27,8 +29,10 @@ type conn struct {
 
 // pending is an out-of-order segment waiting for the bytes before it.
 type pending struct {
-	seq  uint32
-	data []byte
+	seq   uint32
+	data  []byte
+	frame int       // the frame that brought it
+	ts    time.Time // and its time
 }
 
 // dir is one direction of a connection: TCP sequence tracking and the TLS
@@ -169,6 +173,9 @@ func (a *Analyzer) tcp(s *segment, ts time.Time) {
 	if s.flags&flagACK != 0 && peer.started && (!peer.acked || int32(s.ack-peer.maxAck) > 0) {
 		peer.acked, peer.maxAck = true, s.ack
 	}
+	if s.flags&flagACK != 0 && len(peer.pend) > 0 && (len(s.payload) > 0 || s.flags&(flagFIN|flagRST) != 0) {
+		a.ackedHoles(cs, side.Other(), s.ack)
+	}
 	if len(s.payload) > 0 || s.missing > 0 {
 		if syn {
 			// TCP Fast Open: data in a SYN starts after the SYN's
@@ -257,7 +264,7 @@ func (a *Analyzer) payload(cs *conn, side Side, s *segment, ts time.Time) {
 	}
 	a.deliver(cs, side, p, ts)
 	if missing > 0 {
-		a.gap(cs, side, missing, ts, "snapshot length cut the segment")
+		a.gap(cs, side, missing, ts, "snapshot length cut the segment", true)
 	}
 	a.drain(cs, side, ts)
 }
@@ -281,9 +288,9 @@ func (a *Analyzer) outOfOrder(cs *conn, side Side, seq uint32, p []byte, missing
 	if d.pendN+len(p)+(len(d.pend)+1)*pendingOverhead > a.pendingCap(cs) {
 		a.stats.limit("out-of-order buffer")
 		cs.anomaly(Anomaly{Code: "limit_reached", Frame: a.frame, Detail: "out-of-order buffer full: bytes skipped"})
-		a.skipToPending(cs, side, ts)
+		a.skipToPending(cs, side)
 		if int32(seq-d.next) > 0 {
-			a.gap(cs, side, int(int32(seq-d.next)), ts, "out-of-order buffer full")
+			a.gap(cs, side, int(int32(seq-d.next)), ts, "out-of-order buffer full", true)
 		}
 		a.deliver(cs, side, p, ts)
 		a.drain(cs, side, ts)
@@ -296,7 +303,7 @@ func (a *Analyzer) outOfOrder(cs *conn, side Side, seq uint32, p []byte, missing
 			return
 		}
 	}
-	d.pend = append(d.pend, pending{seq: seq, data: append([]byte(nil), p...)})
+	d.pend = append(d.pend, pending{seq: seq, data: append([]byte(nil), p...), frame: a.frame, ts: ts})
 	d.pendN += len(p)
 }
 
@@ -308,7 +315,11 @@ func (a *Analyzer) pendingCap(cs *conn) int {
 }
 
 // drain delivers buffered segments that have become contiguous.
-func (a *Analyzer) drain(cs *conn, side Side, ts time.Time) {
+func (a *Analyzer) drain(cs *conn, side Side, ts time.Time) { a.drainAs(cs, side, ts, false) }
+
+// drainAs is drain; with own, each segment is handled as of the frame that
+// brought it rather than as of the frame being read.
+func (a *Analyzer) drainAs(cs *conn, side Side, ts time.Time, own bool) {
 	d := &cs.dirs[side]
 	for len(d.pend) > 0 {
 		progress := false
@@ -326,6 +337,9 @@ func (a *Analyzer) drain(cs *conn, side Side, ts time.Time) {
 			if over >= len(q.data) {
 				continue
 			}
+			if own {
+				a.frame, ts = q.frame, q.ts
+			}
 			a.deliver(cs, side, q.data[over:], ts)
 		}
 		if !progress {
@@ -334,27 +348,59 @@ func (a *Analyzer) drain(cs *conn, side Side, ts time.Time) {
 	}
 }
 
+// ackedHoles declares lost the holes in side's stream that the peer's
+// acknowledgement ack covers up to a segment buffered behind them: the peer
+// received those bytes, the capture did not, and it will not show them
+// now (Zeek's content gap). It runs before the peer's data, FIN or RST is
+// handled, so that side's records after the hole come first, as the peer
+// saw them (the server's flight, then the client's answer to it).
+func (a *Analyzer) ackedHoles(cs *conn, side Side, ack uint32) {
+	d := &cs.dirs[side]
+	for len(d.pend) > 0 && d.tls.wantsBytes() {
+		first := d.pend[0].seq
+		for _, q := range d.pend[1:] {
+			if int32(q.seq-first) < 0 {
+				first = q.seq
+			}
+		}
+		if int32(ack-first) <= 0 {
+			return // not acknowledged past the hole: it may still be filled
+		}
+		a.skipToPending(cs, side)
+	}
+}
+
 // skipToPending declares the bytes before the earliest buffered segment
-// lost and resumes from there.
-func (a *Analyzer) skipToPending(cs *conn, side Side, ts time.Time) {
+// lost and resumes from there. The hole and the segments behind it are
+// handled as of the frames that brought those segments, not as of the
+// frame that gave up waiting (events then come out of frame order until
+// finish sorts them).
+func (a *Analyzer) skipToPending(cs *conn, side Side) {
 	d := &cs.dirs[side]
 	if len(d.pend) == 0 {
 		return
 	}
-	first := d.pend[0].seq
+	first := d.pend[0]
 	for _, q := range d.pend[1:] {
-		if int32(q.seq-first) < 0 {
-			first = q.seq
+		if int32(q.seq-first.seq) < 0 {
+			first = q
 		}
 	}
-	if n := int32(first - d.next); n > 0 {
-		a.gap(cs, side, int(n), ts, "bytes never captured")
+	frame := a.frame
+	defer func() { a.frame = frame }()
+	a.frame = first.frame
+	if n := int32(first.seq - d.next); n > 0 {
+		a.gap(cs, side, int(n), first.ts, "bytes never captured", true)
 	}
-	a.drain(cs, side, ts)
+	a.drainAs(cs, side, first.ts, true)
 }
 
 // gap records n bytes missing from side's stream at its current position.
-func (a *Analyzer) gap(cs *conn, side Side, n int, ts time.Time, why string) {
+// With follow, the framer goes on after the hole if it can (skipGap): the
+// capture holds what comes next, and the frame being handled is when the
+// hole ended. Without, as for bytes known only from the peer's
+// acknowledgements at the end, the framing is lost.
+func (a *Analyzer) gap(cs *conn, side Side, n int, ts time.Time, why string, follow bool) {
 	d := &cs.dirs[side]
 	si := &cs.c.Sides[side]
 	si.Gaps++
@@ -365,9 +411,11 @@ func (a *Analyzer) gap(cs *conn, side Side, n int, ts time.Time, why string) {
 	if wanted {
 		cs.anomaly(Anomaly{Code: "gap", Frame: a.frame, Detail: side.String() + " stream: " + why})
 	}
-	d.tls.lost()
 	d.next += uint32(n)
 	d.off += int64(n)
+	if !follow || !a.skipGap(cs, side, n, ts) {
+		d.tls.lost()
+	}
 }
 
 // deliver hands in-order bytes to the direction's TLS framer.
@@ -519,6 +567,8 @@ func (cs *conn) anomaly(an Anomaly) {
 	}
 }
 
+func byFrame(x, y Event) int { return cmp.Compare(x.Frame, y.Frame) }
+
 // finish runs when the connection is handed over: bytes still waiting
 // behind a hole are declared lost.
 func (cs *conn) finish(a *Analyzer) {
@@ -530,7 +580,10 @@ func (cs *conn) finish(a *Analyzer) {
 	for _, side := range []Side{Client, Server} {
 		d := &cs.dirs[side]
 		if len(d.pend) > 0 {
-			a.skipToPending(cs, side, cs.lastSeen)
+			a.skipToPending(cs, side)
+		}
+		for len(d.pend) > 0 && d.tls.wantsBytes() {
+			a.skipToPending(cs, side) // the next hole, while the framer follows
 		}
 		// Bytes the peer acknowledged but the capture never showed, at
 		// the end of a stream still in its handshake: lost by the capture.
@@ -542,11 +595,14 @@ func (cs *conn) finish(a *Analyzer) {
 				end++
 			}
 			if n := int32(d.maxAck - end); n > 0 && n < 1<<30 {
-				a.gap(cs, side, int(n), cs.lastSeen, "acknowledged by the peer, never captured")
+				a.gap(cs, side, int(n), cs.lastSeen, "acknowledged by the peer, never captured", false)
 			}
 		}
 		d.pend = nil
 		d.tls.release(&a.bodies)
+	}
+	if !slices.IsSortedFunc(cs.c.Events, byFrame) {
+		slices.SortStableFunc(cs.c.Events, byFrame)
 	}
 	cs.applySwap()
 	a.held -= cs.held

@@ -36,6 +36,7 @@ type tlsStream struct {
 	recStart int64 // stream offset of the current record
 	need     int   // body bytes still to come
 	keep     bool  // buffer the body
+	cut      bool  // bytes of the current record's body are missing (skipGap)
 	body     []byte
 	hs       *tlsparse.HandshakeBuffer
 	maxHS    int
@@ -183,6 +184,7 @@ func (a *Analyzer) feedTLS(cs *conn, side Side, p []byte, off int64, ts time.Tim
 				t.rec = h
 				t.recStart = off - 5
 				t.need = h.Length
+				t.cut = false
 				t.keep = a.keepBody(cs, side, h)
 				t.body = t.body[:0]
 				if t.keep && t.need > 0 && t.need <= len(p) && t.dec == nil {
@@ -205,7 +207,7 @@ func (a *Analyzer) feedTLS(cs *conn, side Side, p []byte, off int64, ts time.Tim
 				continue
 			}
 			n := min(len(p), t.need)
-			if t.keep {
+			if t.keep && !t.cut {
 				if len(t.body) == 0 && cap(t.body) < t.need {
 					// The record's length is known (and capped): one
 					// allocation rather than a doubling per segment.
@@ -324,6 +326,12 @@ func (a *Analyzer) record(cs *conn, side Side, ts time.Time) {
 	c.TLS = true
 	h := t.rec
 	base := Event{From: side, Frame: a.frame, Time: ts, Offset: t.recStart, PeerAck: -1, Length: h.Length, Count: 1}
+	if t.cut && t.keep && (h.Type == tlsparse.TypeHandshake || h.Type == tlsparse.TypeAlert) {
+		// (The bodies of ChangeCipherSpec and heartbeat records do not
+		// matter.)
+		a.cutRecord(cs, side, base)
+		return
+	}
 	if a.decrypt(cs, side, base) {
 		return
 	}
@@ -444,6 +452,105 @@ func (a *Analyzer) record(cs *conn, side Side, ts time.Time) {
 		base.Kind = EvHeartbeat
 		cs.event(a, base)
 	}
+}
+
+// skipGap passes side's framer over n bytes missing from the capture when
+// they lie inside the body of a record whose header it read: the next
+// record starts where that body ends, so the records after the hole are
+// followed (the client's alert after a server flight the capture lost
+// part of, the ChangeCipherSpec and Finished of a handshake that went on).
+// It reports whether it did; otherwise the framing is lost (after the
+// record, handled as cut, when the hole runs past its end). A record kept
+// for decryption is not skipped: its sequence number would be lost too.
+func (a *Analyzer) skipGap(cs *conn, side Side, n int, ts time.Time) bool {
+	t := &cs.dirs[side].tls
+	if t.mode != modeTLS || t.need == 0 || t.keep && a.o.Keys != nil && a.protected(cs, side, t.rec) {
+		return false
+	}
+	over := n > t.need // the hole runs past the record's end: lost after it
+	t.need -= min(n, t.need)
+	t.cut = true
+	if t.need == 0 {
+		a.record(cs, side, ts)
+	}
+	return !over
+}
+
+// cutRecord handles a kept record whose body the capture lacks part of;
+// t.body holds the bytes before the hole. Handshake messages whole in
+// them are handled as usual. The message the hole cuts is named from its
+// header and not parsed (Event.Cut): a Certificate cut by the capture is
+// still the certificate the client judged. If that message ends with the
+// record, the next record starts a new one; otherwise the direction's
+// handshake messages are no longer followed. An alert cut is an alert of
+// unknown content. Only handshake and alert records come here.
+func (a *Analyzer) cutRecord(cs *conn, side Side, base Event) {
+	t := &cs.dirs[side].tls
+	t.cut = false
+	body := t.body
+	t.body = t.body[:0]
+	base.Cut = true
+	switch t.rec.Type {
+	case tlsparse.TypeAlert:
+		base.Kind = EvEncryptedAlert
+		base.Detail = cutNote
+		cs.event(a, base)
+		return
+	case tlsparse.TypeHandshake:
+	default:
+		return
+	}
+	if t.hsFailed {
+		return
+	}
+	if t.hs != nil && t.hs.Buffered() > 0 {
+		t.hsFailed = true // the hole is in a message begun in an earlier record
+		return
+	}
+	for pos := 0; ; {
+		if len(body)-pos < tlsparse.HandshakeHeaderLen {
+			t.hsFailed = true // the hole hides where the next message starts
+			return
+		}
+		typ := tlsparse.HandshakeType(body[pos])
+		n := tlsparse.HandshakeHeaderLen + (int(body[pos+1])<<16 | int(body[pos+2])<<8 | int(body[pos+3]))
+		if pos+n <= len(body) {
+			a.handshake(cs, side, typ, bytes.Clone(body[pos:pos+n]), base)
+			pos += n
+			continue
+		}
+		e := base
+		e.Kind, e.HSType, e.Length, e.Detail = hsKind(typ), typ, n, cutNote
+		if typ == tlsparse.CertificateRequestType && cs.c.CertRequest == nil {
+			cs.c.CertRequest = &tlsparse.CertificateRequest{}
+		}
+		cs.event(a, e)
+		if pos+n != t.rec.Length {
+			t.hsFailed = true
+		}
+		return
+	}
+}
+
+// cutNote is the detail of a message or alert the capture lacks bytes of.
+const cutNote = "not captured whole: bytes missing, not parsed"
+
+// hsKind is the event kind of a handshake message of type typ.
+func hsKind(typ tlsparse.HandshakeType) EventKind {
+	switch typ {
+	case tlsparse.ClientHelloType:
+		return EvClientHello
+	case tlsparse.ServerHelloType:
+		return EvServerHello
+	case tlsparse.CertificateType:
+		return EvCertificate
+	case tlsparse.CertificateRequestType:
+		return EvCertificateRequest
+	}
+	if k, ok := hsKinds[typ]; ok {
+		return k
+	}
+	return EvHandshakeOther
 }
 
 // shortRecordNote starts the detail of a client record taken for an

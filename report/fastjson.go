@@ -412,6 +412,10 @@ var quoted = func() (q struct{ kind, side [256][]byte }) {
 // appendEventDetail appends ,"detail":... when the event has one: what
 // eventDetail returns.
 func (e *jsonEncoder) appendEventDetail(b []byte, c *dissect.Conn, ev *dissect.Event, hj *helloJSON) []byte {
+	if ev.Cut {
+		b = append(b, `,"detail":`...)
+		return appendString(b, ev.Detail)
+	}
 	s := e.scratch[:0]
 	switch ev.Kind {
 	case dissect.EvClientHello:

@@ -372,6 +372,9 @@ func eventName(e *dissect.Event) string {
 // eventDetail is the detail of event e of c; versions is what c's
 // ClientHello offers (Hello.versionRange).
 func eventDetail(c *dissect.Conn, e *dissect.Event, versions string) string {
+	if e.Cut {
+		return e.Detail
+	}
 	switch e.Kind {
 	case dissect.EvClientHello:
 		if ch := c.ClientHello; ch != nil {

@@ -83,7 +83,8 @@ type FrameOptions struct {
 	// last of a write); default 1.
 	AckEvery int
 	// Reorder swaps the second and third data segments of the server's first
-	// flight (or the first two if there are only two).
+	// flight (or the first two if there are only two), unless the client
+	// sent data between them.
 	Reorder bool
 	// Retransmit repeats the server's first data segment after the next
 	// packet and adds an overlapping partial retransmission of the middle of
@@ -262,7 +263,7 @@ func mangle(segs []seg, o FrameOptions) []seg {
 		if j < 0 {
 			i, j = find(1), find(2)
 		}
-		if i >= 0 && j >= 0 {
+		if i >= 0 && j >= 0 && !answered(segs[i:j]) {
 			ti, tj := segs[i].t, segs[j].t
 			segs[i], segs[j] = segs[j], segs[i]
 			segs[i].t, segs[j].t = ti, tj
@@ -299,6 +300,19 @@ func mangle(segs []seg, o FrameOptions) []seg {
 	// Capture timestamps never go backwards.
 	sort.SliceStable(segs, func(a, b int) bool { return segs[a].t.Before(segs[b].t) })
 	return segs
+}
+
+// answered reports whether segs hold data or a FIN from the client: the
+// client answered what the server sent before, so the segments before it
+// cannot come after it (a capture at either end sees the server's segment
+// before the client's acknowledgement of it; a hole there is a loss).
+func answered(segs []seg) bool {
+	for _, s := range segs {
+		if s.dir == ClientToServer && (len(s.payload) > 0 || s.fin || s.rst) {
+			return true
+		}
+	}
+	return false
 }
 
 func insert(s []seg, i int, v seg) []seg {
