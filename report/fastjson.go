@@ -207,6 +207,9 @@ func (e *jsonEncoder) appendRecord(b []byte, c *dissect.Conn, r *diagnose.Result
 		if ev.Decrypted {
 			b = append(b, `,"decrypted":true`...)
 		}
+		if ev.Cut {
+			b = append(b, `,"cut":true`...)
+		}
 		b = append(b, `,"frame":`...)
 		b = strconv.AppendInt(b, int64(ev.Frame), 10)
 		b = append(b, `,"time":`...)
@@ -330,6 +333,9 @@ func (e *jsonEncoder) appendRecord(b []byte, c *dissect.Conn, r *diagnose.Result
 		b = e.appendEventDetail(b, c, ev, hj)
 		if ev.Decrypted {
 			b = append(b, `,"decrypted":true`...)
+		}
+		if ev.Cut {
+			b = append(b, `,"cut":true`...)
 		}
 		b = append(b, '}')
 	}

@@ -108,6 +108,7 @@ type Alert struct {
 	Description string `json:"description"`
 	Encrypted   bool   `json:"encrypted"`
 	Decrypted   bool   `json:"decrypted,omitempty"` // read from an encrypted record with the key log
+	Cut         bool   `json:"cut,omitempty"`       // not captured whole: its content is unknown
 	Frame       int    `json:"frame"`
 	Time        string `json:"time"`
 	Note        string `json:"note,omitempty"`
@@ -124,6 +125,9 @@ type TimelineEvent struct {
 	// Decrypted is set on messages and alerts read from encrypted records
 	// with the key log.
 	Decrypted bool `json:"decrypted,omitempty"`
+	// Cut is set on messages and alerts the capture lacks bytes of: named
+	// from their header, not parsed.
+	Cut bool `json:"cut,omitempty"`
 }
 
 const timeLayout = "2006-01-02T15:04:05.000000Z07:00"
@@ -199,7 +203,7 @@ func newRecord(c *dissect.Conn, r *diagnose.Result, fp *jsonEncoder, lean bool) 
 	for i := range c.Events {
 		e := &c.Events[i]
 		if !text && (e.Kind == dissect.EvAlert || e.Kind == dissect.EvEncryptedAlert) {
-			a := Alert{From: e.From.String(), Frame: e.Frame, Time: rfc3339(e.Time), Encrypted: e.Kind == dissect.EvEncryptedAlert, Decrypted: e.Decrypted, Note: e.Detail}
+			a := Alert{From: e.From.String(), Frame: e.Frame, Time: rfc3339(e.Time), Encrypted: e.Kind == dissect.EvEncryptedAlert, Decrypted: e.Decrypted, Cut: e.Cut, Note: e.Detail}
 			if !a.Encrypted {
 				a.Level = e.Alert.Level.String()
 				a.Description = e.Alert.Description.String()
@@ -208,7 +212,7 @@ func newRecord(c *dissect.Conn, r *diagnose.Result, fp *jsonEncoder, lean bool) 
 		}
 		te := TimelineEvent{
 			Frame: e.Frame, RelMS: ms(e.Time.Sub(start)),
-			From: e.From.String(), Event: eventName(e), Detail: eventDetail(c, e, versions), Decrypted: e.Decrypted,
+			From: e.From.String(), Event: eventName(e), Detail: eventDetail(c, e, versions), Decrypted: e.Decrypted, Cut: e.Cut,
 		}
 		if !text {
 			te.Time = rfc3339(e.Time)
