@@ -81,8 +81,25 @@ func Diagnose(c *dissect.Conn, o Options) *Result {
 	}
 	if r.Failed {
 		r.cause(c, trust)
+	} else if r.NameCheck == "mismatch" && r.has("closed_after_handshake") != nil {
+		r.nameAfterHandshake()
 	}
 	return r
+}
+
+// nameAfterHandshake judges a handshake that completed and that the client
+// closed without sending data, on a certificate that does not name the
+// host: clients that check the name after the handshake (curl with some
+// TLS backends, HTTP libraries) hang up so. That the handshake completed
+// shows the client trusted the chain, whatever tlstriage's truststore says.
+func (r *Result) nameAfterHandshake() {
+	leaf := r.Chain.Certs[0].Info.Cert
+	r.Verdict = VerdictClientRejectedCertificate
+	r.Failed = true
+	r.Detail = "the handshake completed, then the client closed without sending application data: the certificate does not name the host it asked for, so it rejected the certificate after the handshake, as clients that check the name then do (curl, HTTP libraries)"
+	r.Cause = CauseHostnameMismatch
+	r.CauseDetail = r.has("hostname_mismatch").Summary
+	r.Fix = fmt.Sprintf("the client asked for %s (%s) but the certificate is for %s: fix the target endpoint's host name or the server's certificate", r.Host, r.HostSource, certNames(leaf))
 }
 
 // checkCerts adds the per-certificate findings: name, validity, weakness.
@@ -488,6 +505,11 @@ func (r *Result) clientCert(c *dissect.Conn) {
 	}
 	r.CauseDetail = fmt.Sprintf("the server requires a client certificate (CertificateRequest) and the client %s. %s", sent, r.Detail)
 	r.Fix = "configure the client with a keystore and key alias holding a certificate the server accepts" + cas + " (Apigee: SSLInfo ClientAuthEnabled, KeyStore and KeyAlias)"
+	if c.CertRequest == nil && c.Version().IsTLS13() {
+		// Inferred from the encrypted records' count (verdict13).
+		r.CauseDetail = "TLS 1.3 encrypts the CertificateRequest and the client's Certificate: from the records the client sent after the server's flight, the server most likely requires a client certificate, and it refused the connection after the client's Finished"
+		r.Fix += "; the client's key log (--keylog) shows the CertificateRequest, the CAs it accepts and what the client sent"
+	}
 }
 
 func certSubject(ci *dissect.CertInfo) string {

@@ -388,7 +388,7 @@ func TestTLS13AfterClientFinished(t *testing.T) {
 		finding string
 	}{
 		{"server requires a client certificate", pcaptest.TLSOptions{PKI: tp.pki, MaxVersion: tls.VersionTLS13, ClientAuth: tls.RequireAnyClientCert, Close: pcaptest.CloseServerFirst},
-			"didn't provide a certificate", diagnose.VerdictServerAlert, diagnose.CauseUnknown, ""},
+			"didn't provide a certificate", diagnose.VerdictClientCertRejected, diagnose.CauseClientCertRequired, ""},
 		{"client closes at once, server answers close_notify", pcaptest.TLSOptions{PKI: tp.pki, MaxVersion: tls.VersionTLS13, CloseNotify: true, NoSessionTickets: true, Close: pcaptest.CloseClientFirst},
 			"", diagnose.VerdictOK, "", "closed_after_handshake"},
 		{"client closes at once after a session ticket", pcaptest.TLSOptions{PKI: tp.pki, MaxVersion: tls.VersionTLS13, CloseNotify: true, Close: pcaptest.CloseClientFirst},
@@ -445,5 +445,78 @@ func TestChainMemo(t *testing.T) {
 	}
 	if r := diagnose.AnalyzeChain(c.Chain, trust, leaf.NotAfter.Add(time.Hour)); r.Certs[0].Validity != "expired" {
 		t.Errorf("leaf validity after NotAfter: %q, want expired", r.Certs[0].Validity)
+	}
+}
+
+// TestClientCertificate13: in TLS 1.3 the CertificateRequest and the
+// client's Certificate are encrypted. A client asked for a certificate
+// answers the server's flight with more than its Finished (an empty
+// Certificate, or a Certificate and a CertificateVerify); a server that
+// then sends an alert and no application data refused it.
+func TestClientCertificate13(t *testing.T) {
+	tp := getPKI(t)
+	twin, err := pcaptest.NewPKI(pcaptest.PKIOptions{Leaf: pcaptest.LeafOptions{DNSNames: []string{"client.example.test"}, ClientAuth: true}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	wrong := twin.TLSCertificate(pcaptest.ChainLeafIntermediate)
+	for _, tt := range []struct {
+		name    string
+		cert    *tls.Certificate
+		wantErr string
+		sent    string
+	}{
+		{"no certificate", nil, "didn't provide a certificate", "an empty Certificate"},
+		{"certificate of another CA", &wrong, "unknown authority", "a Certificate, a CertificateVerify"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			o := pcaptest.TLSOptions{PKI: tp.pki, MaxVersion: tls.VersionTLS13, ClientAuth: tls.RequireAndVerifyClientCert, ClientCert: tt.cert, Close: pcaptest.CloseServerFirst}
+			c := handshake(t, o, tt.wantErr)
+			r := diagnose.Diagnose(c, diagnose.Options{Trust: store(tp.pki.Root)})
+			if r.Verdict != diagnose.VerdictClientCertRejected || r.Cause != diagnose.CauseClientCertRequired {
+				t.Fatalf("%s/%s, want client_cert_rejected/client_cert_required\n  %s", r.Verdict, r.Cause, r.Detail)
+			}
+			if !strings.Contains(r.Detail, tt.sent) || !strings.Contains(r.CauseDetail, "TLS 1.3 encrypts") || !strings.Contains(r.Fix, "--keylog") {
+				t.Errorf("detail %q, cause %q, fix %q", r.Detail, r.CauseDetail, r.Fix)
+			}
+		})
+	}
+	// Without a CertificateRequest the client sends its Finished alone:
+	// the same server refusal stays a server alert.
+	o := pcaptest.TLSOptions{PKI: tp.pki, MaxVersion: tls.VersionTLS13, Close: pcaptest.CloseServerFirst}
+	c := handshake(t, o, "")
+	if r := diagnose.Diagnose(c, diagnose.Options{Trust: store(tp.pki.Root)}); r.Verdict == diagnose.VerdictClientCertRejected {
+		t.Errorf("a plain TLS 1.3 handshake judged %s: %s", r.Verdict, r.Detail)
+	}
+}
+
+// TestNameAfterHandshake: a client that checks the host name after the
+// handshake (curl with some TLS backends) completes it and hangs up without
+// sending data. On a certificate that does not name the host, that is a
+// rejection of the certificate, whatever tlstriage's truststore says (the
+// client trusted the chain: the handshake completed).
+func TestNameAfterHandshake(t *testing.T) {
+	tp := getPKI(t)
+	o := pcaptest.TLSOptions{PKI: tp.pki, MaxVersion: tls.VersionTLS12, CloseNotify: true, Close: pcaptest.CloseClientFirst}
+	c := handshake(t, o, "")
+	for _, tt := range []struct {
+		host, verdict, cause string
+	}{
+		{"elsewhere.example.test", diagnose.VerdictClientRejectedCertificate, diagnose.CauseHostnameMismatch},
+		{pcaptest.DefaultServerName, diagnose.VerdictOK, ""},
+	} {
+		r := diagnose.Diagnose(c, diagnose.Options{Trust: store(tp.other), Host: tt.host})
+		if r.Verdict != tt.verdict || r.Cause != tt.cause || r.Failed != (tt.cause != "") {
+			t.Errorf("host %s: %s/%s (failed %v), want %s/%s\n  %s", tt.host, r.Verdict, r.Cause, r.Failed, tt.verdict, tt.cause, r.Detail)
+		}
+		if tt.cause != "" && (!strings.Contains(r.Fix, tt.host) || !strings.Contains(r.Detail, "after the handshake")) {
+			t.Errorf("detail %q, fix %q", r.Detail, r.Fix)
+		}
+	}
+	// Data sent: the client accepted the certificate, whatever its name.
+	o.CloseNotify, o.AppData = false, true
+	c = handshake(t, o, "")
+	if r := diagnose.Diagnose(c, diagnose.Options{Trust: store(tp.pki.Root), Host: "elsewhere.example.test"}); r.Verdict != diagnose.VerdictOK {
+		t.Errorf("a client that sent data: %s (%s)", r.Verdict, r.Detail)
 	}
 }

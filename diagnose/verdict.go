@@ -423,12 +423,33 @@ func verdict13(c *dissect.Conn, w *Wire) Wire {
 		w.Verdict = VerdictOK
 		w.Detail = "the handshake completed: both sides sent their encrypted handshake"
 		// By events, not SideInfo.AppData: in TLS 1.3 that count is a
-		// guess and includes the 19-byte records taken for alerts.
-		if !c.Has(dissect.Client, dissect.EvApplicationData) && !c.Has(dissect.Server, dissect.EvApplicationData) {
+		// guess and includes the 19-byte records taken for alerts. The
+		// client's data does not count: it may send its request right
+		// after its Finished, before it reads the server's refusal.
+		if !c.Has(dissect.Server, dissect.EvApplicationData) {
 			if sa := c.First(dissect.Server, dissect.EvEncryptedAlert); sa != nil && !clientClosedBefore(c, clientFin, sa) {
-				w.Verdict = VerdictServerAlert
 				w.Alert = alertOf(sa)
-				w.Detail = fmt.Sprintf("after the client's Finished the server sent an encrypted alert (frame %d) and no application data: it most likely rejected the client (a client certificate?)", sa.Frame)
+				unanswered := ""
+				if c.Has(dissect.Client, dissect.EvApplicationData) {
+					unanswered = "; the client's data went unanswered"
+				}
+				// A client answers a flight without CertificateRequest
+				// with its Finished alone; asked for a certificate, it
+				// sends a Certificate (empty if it has none), then a
+				// CertificateVerify if not empty, then Finished, in one
+				// record or several.
+				if clientFin.Length > maxFinished13 {
+					w.Verdict = VerdictClientCertRejected
+					sent := fmt.Sprintf("%d bytes: an empty Certificate and its Finished, as a client does when the server asks for a certificate it does not have", clientFin.Length)
+					if clientFin.Length > maxFinished13+emptyCertificate13 {
+						sent = fmt.Sprintf("%d bytes: a Certificate, a CertificateVerify and its Finished, as a client does when the server asks for a certificate and it sends one", clientFin.Length)
+					}
+					w.Detail = fmt.Sprintf("TLS 1.3: the client answered the server's flight with %s (frame %d); the server then sent an encrypted alert (frame %d) and no application data: it most likely refused the client's certificate, or the lack of one%s",
+						sent, clientFin.Frame, sa.Frame, unanswered)
+					return *w
+				}
+				w.Verdict = VerdictServerAlert
+				w.Detail = fmt.Sprintf("after the client's Finished the server sent an encrypted alert (frame %d) and no application data: it most likely rejected the client (a client certificate?)%s", sa.Frame, unanswered)
 				return *w
 			}
 		}
@@ -488,6 +509,14 @@ func verdict13(c *dissect.Conn, w *Wire) Wire {
 	w.Detail = "the handshake did not complete within the capture"
 	return *w
 }
+
+// The largest TLS 1.3 Finished record body (SHA-384: a 4-byte header, 48
+// bytes of MAC, the inner content type and a 16-byte AEAD tag) and an empty
+// Certificate's (header, empty context, empty list, type, tag).
+const (
+	maxFinished13      = 4 + 48 + 1 + 16
+	emptyCertificate13 = 4 + 1 + 3 + 1 + 16
+)
 
 // clientClosedBefore reports whether the client sent an alert after its
 // Finished (fin), or a FIN or RST, before the server's event e: the server's

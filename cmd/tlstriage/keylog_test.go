@@ -123,7 +123,7 @@ func TestKeyLogTLS13(t *testing.T) {
 			withoutKeyLog: "client_aborted_after_server_flight"},
 		{name: "client certificate required", o: pcaptest.TLSOptions{MaxVersion: tls.VersionTLS13, ClientAuth: tls.RequireAnyClientCert, Close: pcaptest.CloseServerFirst},
 			trust: "root", code: 1, verdict: "client_cert_rejected", cause: "client_cert_required", alertFrom: "server", alert: "certificate_required",
-			withoutKeyLog: "server_alert"},
+			withoutKeyLog: "client_cert_rejected"},
 		{name: "HelloRetryRequest, client rejects the chain", o: pcaptest.TLSOptions{MaxVersion: tls.VersionTLS13, ClientRoots: none,
 			ServerCurves: []tls.CurveID{tls.CurveP256}, Close: pcaptest.CloseClientFirst},
 			trust: "other", code: 1, verdict: "client_rejected_certificate", cause: "truststore_missing_root", alertFrom: "client", alert: "bad_certificate",
