@@ -332,7 +332,12 @@ func cutChainFix(c *dissect.Conn) string {
 func (r *Result) chainCause(c *dissect.Conn, trust *truststore.Store) {
 	ch := r.Chain
 	leaf := ch.Certs[0].Info.Cert
-	store := trust.Name
+	// store names the truststore in sentences: the one given, or, when
+	// none was, the client's, which tlstriage did not see.
+	store := "the truststore " + trust.Name
+	if trust.BuiltIn {
+		store = "the client's truststore (not given: judged against the built-in Mozilla roots)"
+	}
 	alertNote := ""
 	if r.Alert != nil && !r.Alert.Encrypted {
 		alertNote = fmt.Sprintf(" The client's %s is consistent with this.", r.Alert)
@@ -342,13 +347,26 @@ func (r *Result) chainCause(c *dissect.Conn, trust *truststore.Store) {
 		r.CauseDetail = "the server's leaf certificate cannot be parsed"
 		return
 	}
-	if !ch.Trusted {
+	// The client's own alert can say more than tlstriage's truststore:
+	// certificate_expired means it found a certificate out of its
+	// validity; with no truststore given, OpenSSL's bad_certificate on a
+	// certificate for another name is its hostname check.
+	untrusted := !ch.Trusted
+	if untrusted && r.Alert != nil && !r.Alert.Encrypted {
+		switch r.Alert.Code {
+		case 45: // certificate_expired
+			untrusted = r.firstValidity() == nil
+		case 42: // bad_certificate
+			untrusted = !(trust.BuiltIn && r.NameCheck == "mismatch")
+		}
+	}
+	if untrusted {
 		end := ch.End
 		switch {
 		case ch.Certs[0].SelfSigned && len(ch.Certs) == 1 || (end != nil && end == leaf && ch.Certs[0].SelfSigned):
 			r.Cause = CauseSelfSigned
 			r.CauseDetail = fmt.Sprintf("the server's certificate %s is self-signed and the truststore does not hold it.%s", Name(leaf), alertNote)
-			r.Fix = fmt.Sprintf("replace the server's certificate with one issued by a CA the client trusts, or add this certificate (SHA-256 %s) to the truststore %s", ch.Certs[0].Info.SHA256, store)
+			r.Fix = fmt.Sprintf("replace the server's certificate with one issued by a CA the client trusts, or add this certificate (SHA-256 %s) to %s", ch.Certs[0].Info.SHA256, store)
 		case end != nil && ch.MissingIssuer == "":
 			// The path ends at a self-signed root the server sent.
 			rootFP := fingerprintOf(ch, end)
@@ -357,17 +375,17 @@ func (r *Result) chainCause(c *dissect.Conn, trust *truststore.Store) {
 				r.CauseDetail = fmt.Sprintf("the chain ends in the root %s (SHA-256 %s); the truststore holds a different certificate with that name: it holds another chain than the server sends.%s", Name(end), rootFP, alertNote)
 			} else {
 				r.Cause = CauseTruststoreMissingRoot
-				r.CauseDetail = fmt.Sprintf("the chain ends in the root %s (SHA-256 %s), which the truststore %s does not hold.%s", Name(end), rootFP, store, alertNote)
+				r.CauseDetail = fmt.Sprintf("the chain ends in the root %s (SHA-256 %s), which %s does not hold.%s", Name(end), rootFP, store, alertNote)
 			}
-			r.Fix = fmt.Sprintf("add the root %s (SHA-256 %s) to the truststore %s (the server sends it: --export-certs writes it)", Name(end), rootFP, store)
+			r.Fix = fmt.Sprintf("add the root %s (SHA-256 %s) to %s (the server sends it: --export-certs writes it)", Name(end), rootFP, store)
 		case end != nil && ch.BeyondGap != nil:
 			// Java's PKIX builder would anchor the rest of the server's
 			// chain in the truststore: only the link to it is missing.
 			from := ch.Certs[ch.BeyondGapFrom].Info.Cert
 			r.Cause = CauseTruststoreMissingIntermediate
-			r.CauseDetail = fmt.Sprintf("the truststore %s holds %s (alias %s), which the server's certificate #%d (%s) leads to, but the path from the leaf stops at %s: its issuer %s is neither sent by the server nor in the truststore.%s",
+			r.CauseDetail = fmt.Sprintf("%s holds %s (alias %s), which the server's certificate #%d (%s) leads to, but the path from the leaf stops at %s: its issuer %s is neither sent by the server nor in the truststore.%s",
 				store, Name(ch.BeyondGap.Cert), ch.BeyondGap.Alias, ch.BeyondGapFrom, Name(from), Name(end), ch.MissingIssuer, alertNote)
-			r.Fix = fmt.Sprintf("import the intermediate %s into the truststore %s", IssuerName(end), store)
+			r.Fix = fmt.Sprintf("import the intermediate %s into %s", IssuerName(end), store)
 			if len(end.IssuingCertificateURL) > 0 {
 				r.Fix += " (download it from " + strings.Join(end.IssuingCertificateURL, " ") + ")"
 			}
@@ -384,14 +402,14 @@ func (r *Result) chainCause(c *dissect.Conn, trust *truststore.Store) {
 					sent = fmt.Sprintf("the server sends the leaf %s with %d other certificates, none of which issued it", Name(leaf), n)
 				}
 				r.CauseDetail = fmt.Sprintf("%s; its issuer %s is not sent, and the truststore does not hold it, so the client cannot build a path.%s", sent, ch.MissingIssuer, alertNote)
-				r.Fix = fmt.Sprintf("ask the backend owner to send the intermediate %s with the leaf (configure the full chain file); or, as a workaround, add that intermediate to the truststore %s", IssuerName(leaf), store)
+				r.Fix = fmt.Sprintf("ask the backend owner to send the intermediate %s with the leaf (configure the full chain file); or, as a workaround, add that intermediate to %s", IssuerName(leaf), store)
 			} else {
 				r.Cause = CauseTruststoreMissingRoot
 				if len(ch.LookAlikes) > 0 {
 					r.Cause = CauseUntrustedRoot
 				}
-				r.CauseDetail = fmt.Sprintf("the chain ends at %s, issued by %s, which the truststore %s does not hold (the server does not send the root, as is usual).%s", Name(end), ch.MissingIssuer, store, alertNote)
-				r.Fix = fmt.Sprintf("add the root %s to the truststore %s", IssuerName(end), store)
+				r.CauseDetail = fmt.Sprintf("the chain ends at %s, issued by %s, which %s does not hold (the server does not send the root, as is usual).%s", Name(end), ch.MissingIssuer, store, alertNote)
+				r.Fix = fmt.Sprintf("add the root %s to %s", IssuerName(end), store)
 				if m := ch.MissingIssuerInMozilla; m != nil {
 					r.Fix += fmt.Sprintf(" (it is in the Mozilla root set: SHA-256 %s; --export-certs writes it)", truststore.SHA256Hex(m.Cert.Raw))
 				} else if len(end.IssuingCertificateURL) > 0 {

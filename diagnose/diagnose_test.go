@@ -520,3 +520,59 @@ func TestNameAfterHandshake(t *testing.T) {
 		t.Errorf("a client that sent data: %s (%s)", r.Verdict, r.Detail)
 	}
 }
+
+// TestAlertOverTruststore: the client's own alert says more than
+// tlstriage's truststore when that one is not the client's. A
+// certificate_expired on an expired chain is an expiry, even if the
+// truststore given lacks the root; with no truststore given, OpenSSL's
+// bad_certificate on a certificate for another name is a name mismatch.
+// Fixes then speak of the client's truststore, not the built-in roots.
+func TestAlertOverTruststore(t *testing.T) {
+	tp := getPKI(t)
+	p := tp.pki
+	expired, err := p.WithLeaf(pcaptest.LeafOptions{NotBefore: p.Now.AddDate(-1, 0, 0), NotAfter: p.Now.AddDate(0, 0, -3)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := java(expired, p.Root)
+	o.RejectAlert = pcaptest.AlertCertificateExpired
+	c := handshake(t, o, "expired")
+	for _, tt := range []struct {
+		name  string
+		trust *truststore.Store
+		cause string
+	}{
+		{"certificate_expired, root not held", store(tp.other), diagnose.CauseExpired},
+		{"certificate_expired, no truststore given", truststore.Mozilla(), diagnose.CauseExpired},
+	} {
+		if r := diagnose.Diagnose(c, diagnose.Options{Trust: tt.trust}); r.Cause != tt.cause {
+			t.Errorf("%s: cause %s (%s), want %s", tt.name, r.Cause, r.CauseDetail, tt.cause)
+		}
+	}
+	// The same rejection with certificate_unknown, which names no reason:
+	// the truststore decides.
+	o.RejectAlert = pcaptest.AlertCertificateUnknown
+	c = handshake(t, o, "expired")
+	if r := diagnose.Diagnose(c, diagnose.Options{Trust: store(tp.other)}); r.Cause != diagnose.CauseTruststoreMissingRoot {
+		t.Errorf("certificate_unknown: cause %s, want %s", r.Cause, diagnose.CauseTruststoreMissingRoot)
+	}
+
+	// A name mismatch rejected with bad_certificate, no truststore given.
+	o = java(p, p.Root)
+	o.ServerName, o.RejectAlert = "elsewhere.example.test", pcaptest.AlertBadCertificate
+	c = handshake(t, o, "is valid for")
+	r := diagnose.Diagnose(c, diagnose.Options{Trust: truststore.Mozilla()})
+	if r.Cause != diagnose.CauseHostnameMismatch {
+		t.Errorf("bad_certificate on another name: cause %s (%s), want %s", r.Cause, r.CauseDetail, diagnose.CauseHostnameMismatch)
+	}
+	// With the truststore given, it decides: the client does not hold the root.
+	if r := diagnose.Diagnose(c, diagnose.Options{Trust: store(tp.other)}); r.Cause != diagnose.CauseTruststoreMissingRoot || !strings.Contains(r.Fix, "the truststore test truststore") {
+		t.Errorf("bad_certificate, truststore given: cause %s, fix %q", r.Cause, r.Fix)
+	}
+	// Untrusted with no truststore given: the fix names the client's.
+	o = java(p, tp.other)
+	c = handshake(t, o, "unknown authority")
+	if r := diagnose.Diagnose(c, diagnose.Options{Trust: truststore.Mozilla()}); !strings.Contains(r.Fix, "the client's truststore (not given") || strings.Contains(r.Fix, "Mozilla roots (") {
+		t.Errorf("no truststore given: fix %q", r.Fix)
+	}
+}
