@@ -280,6 +280,16 @@ func (r *Result) cause(c *dissect.Conn, trust *truststore.Store) {
 		}
 		r.Cause = CauseUnknown
 		r.CauseDetail = r.Detail
+		if r.Alert != nil && !r.Alert.Encrypted && r.Alert.Code == 112 && c.ServerHello == nil { // unrecognized_name
+			if sni := c.SNI(); sni != "" {
+				r.CauseDetail = fmt.Sprintf("the server has no certificate or virtual host for the name the client asked for (SNI %q): %s", sni, r.Detail)
+				r.Fix = fmt.Sprintf("check the host name the client connects with (the target URL's host: %s), or configure the server to serve that name", sni)
+			} else {
+				r.CauseDetail = "the client sent no SNI and the server requires one: " + r.Detail
+				r.Fix = "make the client send SNI (connect by host name, not by address; Java: jsse.enableSNIExtension=true), or give the server a default certificate"
+			}
+			return
+		}
 		switch r.Verdict {
 		case VerdictNoServerResponse:
 			r.Fix = "check that the backend is up and listening for TLS on this port, and that nothing between drops the traffic"
@@ -562,7 +572,9 @@ func (r *Result) protocolMismatch(c *dissect.Conn) bool {
 	}
 	var suites []string
 	for _, s := range ch.CipherSuites {
-		if !tlsparse.IsGREASE(s) {
+		// Signalling values are not suites: GREASE, the renegotiation
+		// SCSV (0x00ff) and the fallback SCSV (0x5600).
+		if !tlsparse.IsGREASE(s) && s != 0x00ff && s != 0x5600 {
 			suites = append(suites, tlsparse.CipherSuite(s).String())
 		}
 	}
@@ -573,7 +585,20 @@ func (r *Result) protocolMismatch(c *dissect.Conn) bool {
 	}
 	switch r.Alert.Code {
 	case 70:
-		r.Fix = fmt.Sprintf("the server does not accept %s: enable TLS 1.2 or 1.3 on the client (Java: -Dhttps.protocols / jdk.tls.client.protocols) or an older version on the server", max)
+		min := max
+		for _, v := range ch.SupportedVersions {
+			if !tlsparse.IsGREASE(v) && tlsparse.Version(v) < min {
+				min = tlsparse.Version(v)
+			}
+		}
+		switch {
+		case max < tlsparse.VersionTLS12:
+			r.Fix = fmt.Sprintf("the client offers at most %s, which current servers refuse: enable TLS 1.2 or 1.3 on the client (Java: -Djdk.tls.client.protocols=TLSv1.3,TLSv1.2, -Dhttps.protocols)", max)
+		case min >= tlsparse.VersionTLS13:
+			r.Fix = fmt.Sprintf("the client offers only %s and the server refused it, so the server supports older versions only: enable TLS 1.2 on the client, or TLS 1.3 on the server", max)
+		default:
+			r.Fix = fmt.Sprintf("the server accepts none of the versions the client offers (at most %s): it most likely requires a newer one, so enable TLS 1.3 on the client (Java: -Djdk.tls.client.protocols=TLSv1.3,TLSv1.2), or %s on the server", max, max)
+		}
 	case 120:
 		r.Fix = "the server supports none of the client's ALPN protocols: align the application protocols"
 	default:

@@ -576,3 +576,49 @@ func TestAlertOverTruststore(t *testing.T) {
 		t.Errorf("no truststore given: fix %q", r.Fix)
 	}
 }
+
+// TestVersionMismatch: a server that refuses every version the client
+// offers sends protocol_version; the fix says which side to change, from
+// what the client offered.
+func TestVersionMismatch(t *testing.T) {
+	tp := getPKI(t)
+	for _, tt := range []struct {
+		name string
+		o    pcaptest.TLSOptions
+		fix  string
+	}{
+		{"client too old", pcaptest.TLSOptions{MinVersion: tls.VersionTLS10, MaxVersion: tls.VersionTLS11, ServerMinVersion: tls.VersionTLS12, ServerMaxVersion: tls.VersionTLS13},
+			"the client offers at most TLS 1.1"},
+		{"client TLS 1.3 only, server TLS 1.2 at most", pcaptest.TLSOptions{MinVersion: tls.VersionTLS13, MaxVersion: tls.VersionTLS13, ServerMinVersion: tls.VersionTLS12, ServerMaxVersion: tls.VersionTLS12},
+			"enable TLS 1.2 on the client, or TLS 1.3 on the server"},
+		{"client TLS 1.2 at most, server TLS 1.3 only", pcaptest.TLSOptions{MinVersion: tls.VersionTLS12, MaxVersion: tls.VersionTLS12, ServerMinVersion: tls.VersionTLS13, ServerMaxVersion: tls.VersionTLS13},
+			"enable TLS 1.3 on the client"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			tt.o.PKI = tp.pki
+			c := handshake(t, tt.o, "protocol version")
+			r := diagnose.Diagnose(c, diagnose.Options{Trust: store(tp.pki.Root)})
+			if r.Verdict != diagnose.VerdictServerAlert || r.Cause != diagnose.CauseProtocolMismatch || !strings.Contains(r.Fix, tt.fix) {
+				t.Errorf("%s/%s, fix %q; want server_alert/protocol_mismatch, %q", r.Verdict, r.Cause, r.Fix, tt.fix)
+			}
+		})
+	}
+}
+
+// TestUnrecognizedName: a server with no certificate for the SNI answers
+// the ClientHello with unrecognized_name; the fix is about the name.
+func TestUnrecognizedName(t *testing.T) {
+	tp := getPKI(t)
+	for _, noSNI := range []bool{false, true} {
+		o := pcaptest.TLSOptions{PKI: tp.pki, MaxVersion: tls.VersionTLS12, NoServerName: true, NoSNI: noSNI}
+		c := handshake(t, o, "unrecognized name")
+		r := diagnose.Diagnose(c, diagnose.Options{Trust: store(tp.pki.Root)})
+		want := "check the host name the client connects with"
+		if noSNI {
+			want = "make the client send SNI"
+		}
+		if r.Verdict != diagnose.VerdictServerAlert || !strings.Contains(r.Fix, want) {
+			t.Errorf("no SNI %v: %s/%s, fix %q; want server_alert, %q", noSNI, r.Verdict, r.Cause, r.Fix, want)
+		}
+	}
+}

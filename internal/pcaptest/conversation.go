@@ -168,8 +168,9 @@ type TLSOptions struct {
 	Kind Kind
 	// MinVersion and MaxVersion bound both sides (default TLS 1.2 to 1.3).
 	MinVersion, MaxVersion uint16
-	// ServerMinVersion, if set, overrides the server's minimum version.
-	ServerMinVersion uint16
+	// ServerMinVersion and ServerMaxVersion, if set, override the server's
+	// bounds.
+	ServerMinVersion, ServerMaxVersion uint16
 	// ServerName is the SNI and the name the client verifies (default DefaultServerName).
 	ServerName string
 	// NoSNI leaves server_name out of the ClientHello (the client still verifies ServerName).
@@ -185,6 +186,10 @@ type TLSOptions struct {
 	ClientCheck func(chains [][]*x509.Certificate) error
 	// ClientCipherSuites and ServerCipherSuites restrict TLS 1.2 suites.
 	ClientCipherSuites, ServerCipherSuites []uint16
+	// NoServerName makes the server hold no certificate for any name: it
+	// answers the ClientHello with unrecognized_name, as a server with
+	// name-based virtual hosts and no default does.
+	NoServerName bool
 	// ClientAuth is the server's client certificate policy.
 	ClientAuth tls.ClientAuthType
 	// ClientCert is the certificate the client presents, if any.
@@ -288,10 +293,14 @@ func Record(o TLSOptions) (*Conversation, error) {
 	if o.ServerMinVersion != 0 {
 		smin = o.ServerMinVersion
 	}
+	smax := o.MaxVersion
+	if o.ServerMaxVersion != 0 {
+		smax = o.ServerMaxVersion
+	}
 	scfg := &tls.Config{
 		Time:             now,
 		MinVersion:       smin,
-		MaxVersion:       o.MaxVersion,
+		MaxVersion:       smax,
 		NextProtos:       o.ALPN,
 		CipherSuites:     o.ServerCipherSuites,
 		CurvePreferences: o.ServerCurves,
@@ -300,6 +309,10 @@ func Record(o TLSOptions) (*Conversation, error) {
 		ClientCAs:        o.PKI.RootPool(),
 
 		SessionTicketsDisabled: o.NoSessionTickets,
+	}
+	if o.NoServerName {
+		scfg.Certificates = nil
+		scfg.GetCertificate = func(*tls.ClientHelloInfo) (*tls.Certificate, error) { return nil, nil }
 	}
 	conv := &Conversation{}
 	client := tls.Client(cconn, ccfg)
