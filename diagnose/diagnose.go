@@ -290,10 +290,12 @@ func (r *Result) cause(c *dissect.Conn, trust *truststore.Store) {
 			}
 			return
 		}
-		switch r.Verdict {
-		case VerdictNoServerResponse:
+		switch {
+		case c.Refused():
+			r.Fix = fmt.Sprintf("check that the backend is up and listening on %s (the port in the target URL), and that no firewall rejects the connection", c.Server)
+		case r.Verdict == VerdictNoServerResponse:
 			r.Fix = "check that the backend is up and listening for TLS on this port, and that nothing between drops the traffic"
-		case VerdictServerAlert:
+		case r.Verdict == VerdictServerAlert:
 			r.Fix = "check the server's TLS log for why it sent " + r.Alert.String()
 		default:
 			r.Fix = "check the server's TLS configuration and logs (it may reject the SNI, the client's address or the offered parameters)"

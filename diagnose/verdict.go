@@ -161,6 +161,12 @@ func Verdict(c *dissect.Conn) Wire {
 	}
 	// A ClientHello the capture lacks bytes of is judged on if the server
 	// answered it: what follows tells how the handshake ended.
+	if c.Refused() {
+		rst := c.Sides[dissect.Server].RST
+		w.Verdict = VerdictServerReset
+		w.Detail = fmt.Sprintf("the server refused the connection: it answered the SYN with %s (frame %d); nothing listens on %s, or a firewall rejects the connection", rst.Flags, rst.Frame, c.Server)
+		return w
+	}
 	if ch == nil || c.ClientHello == nil && !(ch.Cut && c.ServerHello != nil) {
 		w.Verdict = VerdictIncomplete
 		switch {

@@ -211,6 +211,14 @@ func (c *Conn) Version() tlsparse.Version {
 	return c.ServerHello.Version()
 }
 
+// Refused reports whether the server answered the client's SYN with a RST
+// and nothing else: no connection was made (nothing listening on the port,
+// or a firewall rejecting it).
+func (c *Conn) Refused() bool {
+	cl, sv := &c.Sides[Client], &c.Sides[Server]
+	return cl.SYN && !sv.SYN && sv.RST != nil && c.ClientHello == nil && !c.TLS
+}
+
 // SNI is the server name the client asked for ("" when none).
 func (c *Conn) SNI() string {
 	if c.ClientHello == nil {
@@ -258,6 +266,7 @@ type Stats struct {
 	LimitsReached map[string]int64 // by limit name
 	Evicted       int64            // connections evicted because the flow table was full
 	LateSegments  int64            // segments of connections already reported
+	Refused       int64            // connection attempts the server answered with a RST (nothing listening, or a firewall)
 	LinkTypes     map[string]int64 // unsupported link types seen
 }
 

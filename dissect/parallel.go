@@ -493,6 +493,7 @@ func (s *Sharded) Stats() Stats {
 		st.Gaps += w.Gaps
 		st.Evicted += w.Evicted
 		st.LateSegments += w.LateSegments
+		st.Refused += w.Refused
 		for k, v := range w.LimitsReached {
 			if st.LimitsReached == nil {
 				st.LimitsReached = map[string]int64{}

@@ -611,6 +611,9 @@ func (cs *conn) finish(a *Analyzer) {
 	if cs.c.TLS {
 		a.stats.TLSConns++
 	}
+	if cs.c.Refused() {
+		a.stats.Refused++
+	}
 }
 
 var _ = netip.AddrPort{}

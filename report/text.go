@@ -329,7 +329,12 @@ func (t *Text) Close(s *Summary) error {
 	if sum.Connections == 0 {
 		t.printf("  no TLS connections found\n")
 	} else {
-		t.printf("  %d TLS connections: %s\n", sum.Connections, countList(sum.Verdicts))
+		if st := s.Stats; st != nil && int64(sum.Connections) > st.TLSConns {
+			// --all: connections without TLS are reported too.
+			t.printf("  %d connections (%d with TLS): %s\n", sum.Connections, st.TLSConns, countList(sum.Verdicts))
+		} else {
+			t.printf("  %d TLS connections: %s\n", sum.Connections, countList(sum.Verdicts))
+		}
 		if len(sum.Causes) > 0 {
 			t.printf("  causes: %s\n", countList(sum.Causes))
 		}
@@ -364,6 +369,9 @@ func (t *Text) Close(s *Summary) error {
 	}
 	if st := s.Stats; st != nil {
 		line := fmt.Sprintf("  read %d packets, %d TCP connections, %d with TLS", st.Packets, st.TCPConns, st.TLSConns)
+		if st.Refused > 0 {
+			line += fmt.Sprintf(", %d refused (the server answered the SYN with a RST: nothing listening, or a firewall; --all lists them)", st.Refused)
+		}
 		if len(st.NotDecoded) > 0 {
 			n := map[string]int{}
 			var total int64

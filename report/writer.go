@@ -160,6 +160,7 @@ func Counters(st *dissect.Stats) map[string]any {
 		"limits_reached":  nonNil(st.LimitsReached),
 		"evicted":         st.Evicted,
 		"late_segments":   st.LateSegments,
+		"refused":         st.Refused,
 	}
 	return m
 }
