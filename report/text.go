@@ -131,6 +131,10 @@ func (t *Text) render(c *dissect.Conn, r *diagnose.Result) counted {
 	sni := "(no SNI)"
 	if rec.SNI != "" {
 		sni = "SNI " + Escape(rec.SNI)
+	} else if c.ClientHello == nil {
+		if e := c.First(dissect.Client, dissect.EvClientHello); e != nil && e.Cut {
+			sni = "(SNI not captured: ClientHello cut)"
+		}
 	}
 	version := rec.Version
 	if version == "" {

@@ -187,3 +187,40 @@ func TestFlippedDirection(t *testing.T) {
 		t.Errorf("verdict %q, want ok", v)
 	}
 }
+
+// TestSnapshotCut: a capture taken with a small snapshot length (tcpdump
+// -s 160) still tells the story: the ClientHello and the Certificate are
+// named but cut, the client's alert after the Certificate is seen, the
+// verdict is the rejection, and the fix says to capture with -s 0.
+func TestSnapshotCut(t *testing.T) {
+	const snap = 160
+	b := readFile(t, pcap("tls12-alert-certificate-unknown.pcap"))
+	offs, lens := pcapRecords(t, b)
+	out := append([]byte(nil), b[:24]...)
+	binary.LittleEndian.PutUint32(out[16:], snap)
+	cut := 0
+	for i, off := range offs {
+		rec := b[off : off+lens[i]]
+		n := min(len(rec)-16, snap)
+		hdr := append([]byte(nil), rec[:16]...)
+		binary.LittleEndian.PutUint32(hdr[8:], uint32(n))
+		out = append(append(out, hdr...), rec[16:16+n]...)
+		if n < len(rec)-16 {
+			cut++
+		}
+	}
+	if cut < 2 {
+		t.Fatalf("only %d frames cut", cut)
+	}
+	path := writeTemp(t, "snap.pcap", out)
+	r := tlstriage(t, nil, "-r", path, "-v")
+	if r.code != exitFailed {
+		t.Fatalf("exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	for _, want := range []string{"(SNI not captured: ClientHello cut)", "ClientHello  not captured whole", "Certificate  not captured whole",
+		"Alert fatal certificate_unknown", "Verdict: client_rejected_certificate", "tcpdump -s 0"} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("no %q in\n%s", want, r.stdout)
+		}
+	}
+}
