@@ -372,6 +372,22 @@ func (r *Result) chainCause(c *dissect.Conn, trust *truststore.Store) {
 			untrusted = !(trust.BuiltIn && r.NameCheck == "mismatch")
 		}
 	}
+	if untrusted && !trust.BuiltIn && r.Host != "" {
+		// A truststore that holds a certificate for this very host
+		// (pinned, self-signed or an old leaf) but not the chain the
+		// server sends: the server's certificate changed under the client.
+		if pin := heldFor(trust, r.Host, leaf); pin != nil {
+			root := ch.MissingIssuer
+			if root == "" && ch.End != nil {
+				root = Name(ch.End)
+			}
+			r.Cause = CauseUntrustedRoot
+			r.CauseDetail = fmt.Sprintf("%s holds %s (alias %s, SHA-256 %s), a certificate for %s, but not the chain the server sends now (the leaf %s, issued by %s): the server's certificate changed, and the client trusts the one it had before.%s",
+				store, Name(pin.Cert), pin.Alias, truststore.SHA256Hex(pin.Cert.Raw), r.Host, Name(leaf), IssuerName(leaf), alertNote)
+			r.Fix = fmt.Sprintf("add the root the server's chain now leads to (%s) to %s, in place of the certificate held for %s; or put the old certificate back on the server", root, store, r.Host)
+			return
+		}
+	}
 	if untrusted {
 		end := ch.End
 		switch {
@@ -488,6 +504,17 @@ func (r *Result) firstValidity() *ChainCert {
 	for i := range r.Chain.Certs {
 		if r.Chain.Certs[i].Validity != "" {
 			return &r.Chain.Certs[i]
+		}
+	}
+	return nil
+}
+
+// heldFor is a certificate of trust, other than leaf, valid for host by
+// its names: one the client was given for this server.
+func heldFor(trust *truststore.Store, host string, leaf *x509.Certificate) *truststore.Cert {
+	for _, tc := range trust.Certs {
+		if tc.Cert != nil && !tc.Cert.Equal(leaf) && tc.Cert.VerifyHostname(host) == nil {
+			return tc
 		}
 	}
 	return nil

@@ -622,3 +622,24 @@ func TestUnrecognizedName(t *testing.T) {
 		}
 	}
 }
+
+// TestHeldForHost: the client's truststore holds a certificate for the very
+// host (an old self-signed one, pinned) and not the chain the server sends
+// now: untrusted_root, naming the certificate held, not a missing root.
+func TestHeldForHost(t *testing.T) {
+	tp := getPKI(t)
+	p := tp.pki
+	old, err := p.WithLeaf(pcaptest.LeafOptions{SelfSigned: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := handshake(t, java(p, old.Leaf), "unknown authority")
+	r := diagnose.Diagnose(c, diagnose.Options{Trust: store(old.Leaf)})
+	if r.Cause != diagnose.CauseUntrustedRoot || !strings.Contains(r.CauseDetail, "a certificate for "+pcaptest.DefaultServerName) || !strings.Contains(r.Fix, diagnose.Name(p.Root)) {
+		t.Errorf("%s: %s; fix %s", r.Cause, r.CauseDetail, r.Fix)
+	}
+	// A truststore of unrelated roots: the root is missing, nothing more.
+	if r := diagnose.Diagnose(c, diagnose.Options{Trust: store(tp.other)}); r.Cause != diagnose.CauseTruststoreMissingRoot {
+		t.Errorf("unrelated truststore: %s", r.Cause)
+	}
+}
