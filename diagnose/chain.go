@@ -185,7 +185,11 @@ func validAt(chain []*dissect.CertInfo, at time.Time) bool {
 func analyzeChain(chain []*dissect.CertInfo, trust *truststore.Store, at time.Time) *ChainReport {
 	r := &ChainReport{At: at, allValid: validAt(chain, at)}
 	seen := map[string]int{}
+	firstAt := map[string]int{}
 	for i, ci := range chain {
+		if _, ok := firstAt[ci.SHA256]; !ok {
+			firstAt[ci.SHA256] = i
+		}
 		cc := ChainCert{Info: ci, Position: i}
 		if dup, ok := seen[ci.SHA256]; ok {
 			r.Findings = append(r.Findings, Finding{Code: "chain_duplicate", Severity: SevWarning,
@@ -203,6 +207,9 @@ func analyzeChain(chain []*dissect.CertInfo, trust *truststore.Store, at time.Ti
 		cc.SelfSigned = selfSigned(c)
 		cc.IsCA = c.BasicConstraintsValid && c.IsCA
 		cc.Role = role(i, len(chain), cc.SelfSigned, cc.IsCA)
+		if dup, ok := firstAt[ci.SHA256]; ok && dup < i {
+			cc.Role = r.Certs[dup].Role // a copy has the role of the original
+		}
 		if m, how := contains(trust, c); m != nil {
 			cc.InTruststore, cc.TrustMatch, cc.TrustAlias = true, how, m.Alias
 		}

@@ -148,7 +148,7 @@ func (r *Result) checkCerts(c *dissect.Conn) {
 				r.add(Finding{Code: "weak_signature", Severity: SevError, Summary: fmt.Sprintf("%s is signed with %s: rejected by current clients", label(), cert.SignatureAlgorithm)})
 			}
 		}
-		if cc.Position > 0 && !cc.IsCA {
+		if cc.Position > 0 && !cc.IsCA && issuesAnother(ch, cert) {
 			r.add(Finding{Code: "intermediate_not_ca", Severity: SevError, Summary: fmt.Sprintf("%s is used as an issuer but has no CA basic constraint", label())})
 		}
 	}
@@ -507,6 +507,17 @@ func (r *Result) firstValidity() *ChainCert {
 		}
 	}
 	return nil
+}
+
+// issuesAnother reports whether cert issued another certificate of the
+// chain: whether it is used as an issuer.
+func issuesAnother(ch *ChainReport, cert *x509.Certificate) bool {
+	for _, o := range ch.Certs {
+		if c := o.Info.Cert; c != nil && !c.Equal(cert) && issuedBy(c, cert) {
+			return true
+		}
+	}
+	return false
 }
 
 // heldFor is a certificate of trust, other than leaf, valid for host by

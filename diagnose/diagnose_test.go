@@ -643,3 +643,24 @@ func TestHeldForHost(t *testing.T) {
 		t.Errorf("unrelated truststore: %s", r.Cause)
 	}
 }
+
+// TestLeafSentTwice: a chain file that holds the leaf too makes the server
+// send it twice. The copy is the leaf again, not an intermediate, and is
+// not "used as an issuer"; the duplicate is reported, the cause is the
+// trust problem.
+func TestLeafSentTwice(t *testing.T) {
+	tp := getPKI(t)
+	o := java(tp.pki, tp.other)
+	o.Chain = pcaptest.ChainLeafTwice
+	c := handshake(t, o, "unknown authority")
+	r := diagnose.Diagnose(c, diagnose.Options{Trust: store(tp.other)})
+	if len(r.Chain.Certs) != 4 || r.Chain.Certs[1].Role != "leaf" || r.Chain.Certs[2].Role != "intermediate" {
+		t.Fatalf("roles %+v", r.Chain.Certs)
+	}
+	if has(r, "chain_duplicate") == nil || has(r, "intermediate_not_ca") != nil {
+		t.Errorf("findings %+v: want chain_duplicate and no intermediate_not_ca", r.Findings)
+	}
+	if r.Cause != diagnose.CauseTruststoreMissingRoot {
+		t.Errorf("cause %s", r.Cause)
+	}
+}

@@ -93,6 +93,7 @@ const (
 	ChainFull                              // leaf, intermediate, root
 	ChainLeafOnly                          // leaf alone (incomplete chain)
 	ChainLeafRoot                          // leaf and root, the intermediate left out
+	ChainLeafTwice                         // leaf, leaf again, intermediate, root (a chain file that also holds the leaf)
 )
 
 func genKey(k KeyType) (crypto.Signer, error) {
@@ -276,6 +277,8 @@ func (p *PKI) Chain(kind ChainKind) [][]byte {
 		return [][]byte{p.Leaf.Raw, p.Intermediate.Raw, p.Root.Raw}
 	case ChainLeafRoot:
 		return [][]byte{p.Leaf.Raw, p.Root.Raw}
+	case ChainLeafTwice:
+		return [][]byte{p.Leaf.Raw, p.Leaf.Raw, p.Intermediate.Raw, p.Root.Raw}
 	}
 	return [][]byte{p.Leaf.Raw, p.Intermediate.Raw}
 }
