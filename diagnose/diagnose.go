@@ -293,6 +293,8 @@ func (r *Result) cause(c *dissect.Conn, trust *truststore.Store) {
 		switch {
 		case c.Refused():
 			r.Fix = fmt.Sprintf("check that the backend is up and listening on %s (the port in the target URL), and that no firewall rejects the connection", c.Server)
+		case r.Verdict == VerdictNoServerResponse && serverAckedHello(c):
+			r.Fix = fmt.Sprintf("check the service behind %s: the connection was accepted and the ClientHello received, but nothing answered (a hung or overloaded application, a full worker pool, or a service that speaks another protocol and waits for the client)", c.Server)
 		case r.Verdict == VerdictNoServerResponse:
 			r.Fix = "check that the backend is up and listening for TLS on this port, and that nothing between drops the traffic"
 		case r.Verdict == VerdictServerAlert:

@@ -664,3 +664,20 @@ func TestLeafSentTwice(t *testing.T) {
 		t.Errorf("cause %s", r.Cause)
 	}
 }
+
+// TestAckedNoAnswer: a server whose TCP stack acknowledges the ClientHello
+// but whose application never answers is a hung service, not a network
+// that drops the traffic: the detail and the fix say so.
+func TestAckedNoAnswer(t *testing.T) {
+	tp := getPKI(t)
+	o := pcaptest.TLSOptions{Kind: pcaptest.NoServerResponse, PKI: tp.pki, MaxVersion: tls.VersionTLS12,
+		Close: []pcaptest.Event{{Dir: pcaptest.ClientToServer, Kind: pcaptest.RST, Delay: 10 * time.Second}}}
+	c := handshake(t, o, "EOF")
+	if c.Sides[dissect.Server].Acked <= c.First(dissect.Client, dissect.EvClientHello).Offset {
+		t.Fatalf("server acknowledged %d bytes", c.Sides[dissect.Server].Acked)
+	}
+	r := diagnose.Diagnose(c, diagnose.Options{Trust: store(tp.pki.Root)})
+	if r.Verdict != diagnose.VerdictNoServerResponse || !strings.Contains(r.Detail, "acknowledged the ClientHello") || !strings.Contains(r.Fix, "nothing answered") {
+		t.Errorf("%s: %s; fix %s", r.Verdict, r.Detail, r.Fix)
+	}
+}

@@ -233,10 +233,20 @@ func noServerHello(c *dissect.Conn, w *Wire) Wire {
 	w.Verdict = VerdictNoServerResponse
 	chEv := c.First(dissect.Client, dissect.EvClientHello)
 	w.Detail = fmt.Sprintf("the server sent nothing after the ClientHello (frame %d)", chEv.Frame)
+	if serverAckedHello(c) {
+		w.Detail += "; its TCP stack acknowledged the ClientHello, so the application behind it never answered"
+	}
 	if cl := closeEvent(c, dissect.Client); cl != nil {
 		w.Detail += fmt.Sprintf("; the client gave up after %s (%s, frame %d)", fmtDur(cl.Time.Sub(chEv.Time)), cl.Kind, cl.Frame)
 	}
 	return *w
+}
+
+// serverAckedHello reports whether the server acknowledged the bytes of
+// the client's ClientHello: they reached its TCP stack.
+func serverAckedHello(c *dissect.Conn) bool {
+	ch := c.First(dissect.Client, dissect.EvClientHello)
+	return ch != nil && c.Sides[dissect.Server].Acked > ch.Offset
 }
 
 // serverFailure judges a server that sent a fatal alert or hung up during

@@ -143,6 +143,7 @@ type SideInfo struct {
 	Encrypted   int   // encrypted records sent (handshake, alert, application data)
 	AppData     int   // application data records sent (best effort in TLS 1.3)
 	AppBytes    int64 // application data record bytes
+	Acked       int64 // how many bytes of the peer's stream the side acknowledged (its highest ACK)
 	NotTLS      bool  // the side's latest bytes were not TLS (and no handshake followed)
 	// PlainBytes is how many plaintext bytes the side sent before its TLS
 	// started (a STARTTLS exchange, a proxy CONNECT); PlainHead holds the

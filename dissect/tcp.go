@@ -172,6 +172,7 @@ func (a *Analyzer) tcp(s *segment, ts time.Time) {
 	}
 	if s.flags&flagACK != 0 && peer.started && (!peer.acked || int32(s.ack-peer.maxAck) > 0) {
 		peer.acked, peer.maxAck = true, s.ack
+		si.Acked = max(si.Acked, peer.offsetOf(s.ack))
 	}
 	if s.flags&flagACK != 0 && len(peer.pend) > 0 && (len(s.payload) > 0 || s.flags&(flagFIN|flagRST) != 0) {
 		a.ackedHoles(cs, side.Other(), s.ack)
