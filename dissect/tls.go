@@ -754,6 +754,7 @@ var certCounts = func() (s [10]string) {
 	for i := range s {
 		s[i] = strconv.Itoa(i) + " certificates"
 	}
+	s[1] = "1 certificate"
 	return s
 }()
 
