@@ -364,14 +364,16 @@ func (r *Result) chainCause(c *dissect.Conn, trust *truststore.Store) {
 	// The client's own alert can say more than tlstriage's truststore:
 	// certificate_expired means it found a certificate out of its
 	// validity; with no truststore given, OpenSSL's bad_certificate on a
-	// certificate for another name is its hostname check.
+	// certificate for another name, out of its validity or with a weak
+	// key is that check failing, not the path (that is unknown_ca).
 	untrusted := !ch.Trusted
 	if untrusted && r.Alert != nil && !r.Alert.Encrypted {
 		switch r.Alert.Code {
 		case 45: // certificate_expired
 			untrusted = r.firstValidity() == nil
 		case 42: // bad_certificate
-			untrusted = !(trust.BuiltIn && r.NameCheck == "mismatch")
+			specific := r.NameCheck == "mismatch" || r.firstValidity() != nil || r.has("weak_key") != nil || r.has("weak_signature") != nil
+			untrusted = !(trust.BuiltIn && specific)
 		}
 	}
 	if untrusted && !trust.BuiltIn && r.Host != "" {

@@ -565,6 +565,16 @@ func TestAlertOverTruststore(t *testing.T) {
 	if r.Cause != diagnose.CauseHostnameMismatch {
 		t.Errorf("bad_certificate on another name: cause %s (%s), want %s", r.Cause, r.CauseDetail, diagnose.CauseHostnameMismatch)
 	}
+	// The same for a leaf not yet valid.
+	future, err := p.WithLeaf(pcaptest.LeafOptions{NotBefore: p.Now.AddDate(0, 0, 2), NotAfter: p.Now.AddDate(0, 3, 0)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	o2 := java(future, p.Root)
+	o2.RejectAlert = pcaptest.AlertBadCertificate
+	if r := diagnose.Diagnose(handshake(t, o2, "not yet valid"), diagnose.Options{Trust: truststore.Mozilla()}); r.Cause != diagnose.CauseNotYetValid {
+		t.Errorf("bad_certificate on a leaf not yet valid: cause %s, want %s", r.Cause, diagnose.CauseNotYetValid)
+	}
 	// With the truststore given, it decides: the client does not hold the root.
 	if r := diagnose.Diagnose(c, diagnose.Options{Trust: store(tp.other)}); r.Cause != diagnose.CauseTruststoreMissingRoot || !strings.Contains(r.Fix, "the truststore test truststore") {
 		t.Errorf("bad_certificate, truststore given: cause %s, fix %q", r.Cause, r.Fix)
