@@ -85,16 +85,35 @@ func handshake(t *testing.T, o pcaptest.TLSOptions, wantErr string) *dissect.Con
 	if err != nil {
 		t.Fatal(err)
 	}
+	return analyse(t, pkts, s.Frame.Link)
+}
+
+// analyse reads pkts as tlstriage does and returns the one connection
+// dissect makes of them.
+func analyse(t *testing.T, pkts []pcaptest.Packet, link pcaptest.Link) *dissect.Conn {
+	t.Helper()
 	var conns []*dissect.Conn
 	an := dissect.NewAnalyzer(dissect.Options{}, func(c *dissect.Conn) { conns = append(conns, c) })
 	for _, p := range pkts {
-		an.Packet(p.Data, p.CI, s.Frame.Link.LinkType())
+		an.Packet(p.Data, p.CI, link.LinkType())
 	}
 	an.Flush()
 	if len(conns) != 1 {
 		t.Fatalf("%d connections, want 1", len(conns))
 	}
 	return conns[0]
+}
+
+// wrongClientCert is a client certificate (and chain) of a PKI of its
+// own: its names match the CA list of a CertificateRequest, so crypto/tls
+// sends it, and its signatures do not verify against the test PKI.
+func wrongClientCert(t *testing.T) tls.Certificate {
+	t.Helper()
+	twin, err := pcaptest.NewPKI(pcaptest.PKIOptions{Leaf: pcaptest.LeafOptions{DNSNames: []string{"client.example.test"}, ClientAuth: true}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return twin.TLSCertificate(pcaptest.ChainLeafIntermediate)
 }
 
 func errString(err error) string {
@@ -334,31 +353,39 @@ func TestCertificateCauses(t *testing.T) {
 
 // TestClientCertificate checks client_cert_required for a client that sends
 // no certificate and for one whose certificate the server does not accept.
+// In TLS 1.2 the CertificateRequest and the client's Certificate are in
+// plaintext. In TLS 1.3 they are encrypted: a client asked for a
+// certificate answers the server's flight with more than its Finished (an
+// empty Certificate, or a Certificate and a CertificateVerify), and a
+// server that then sends an alert and no application data refused it.
 func TestClientCertificate(t *testing.T) {
 	tp := getPKI(t)
-	twin, err := pcaptest.NewPKI(pcaptest.PKIOptions{Leaf: pcaptest.LeafOptions{DNSNames: []string{"client.example.test"}, ClientAuth: true}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	// The twin's names match the CA list of the CertificateRequest, so
-	// crypto/tls sends its certificate; its signatures do not verify.
-	wrong := twin.TLSCertificate(pcaptest.ChainLeafIntermediate)
+	wrong := wrongClientCert(t)
 	tests := []struct {
 		name    string
+		version uint16
 		cert    *tls.Certificate
 		wantErr string
-		sent    string
+		sent    string // in the cause (TLS 1.2) or the verdict (TLS 1.3)
 	}{
-		{"no certificate", nil, "didn't provide a certificate", "answered with an empty Certificate message"},
-		{"certificate of another CA", &wrong, "unknown authority", "sent a certificate (CN=client.example.test,O=tlstriage test) that the server did not accept"},
+		{"no certificate", tls.VersionTLS12, nil, "didn't provide a certificate", "answered with an empty Certificate message"},
+		{"certificate of another CA", tls.VersionTLS12, &wrong, "unknown authority", "sent a certificate (CN=client.example.test,O=tlstriage test) that the server did not accept"},
+		{"TLS 1.3, no certificate", tls.VersionTLS13, nil, "didn't provide a certificate", "an empty Certificate"},
+		{"TLS 1.3, certificate of another CA", tls.VersionTLS13, &wrong, "unknown authority", "a Certificate, a CertificateVerify"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			o := pcaptest.TLSOptions{PKI: tp.pki, MaxVersion: tls.VersionTLS12, ClientAuth: tls.RequireAndVerifyClientCert, ClientCert: tt.cert, Close: pcaptest.CloseServerFirst}
+			o := pcaptest.TLSOptions{PKI: tp.pki, MaxVersion: tt.version, ClientAuth: tls.RequireAndVerifyClientCert, ClientCert: tt.cert, Close: pcaptest.CloseServerFirst}
 			c := handshake(t, o, tt.wantErr)
 			r := diagnose.Diagnose(c, diagnose.Options{Trust: store(tp.pki.Root)})
 			if r.Verdict != diagnose.VerdictClientCertRejected || r.Cause != diagnose.CauseClientCertRequired {
 				t.Fatalf("%s/%s, want client_cert_rejected/client_cert_required\n  %s", r.Verdict, r.Cause, r.Detail)
+			}
+			if tt.version == tls.VersionTLS13 {
+				if !strings.Contains(r.Detail, tt.sent) || !strings.Contains(r.CauseDetail, "TLS 1.3 encrypts") || !strings.Contains(r.Fix, "--keylog") {
+					t.Errorf("detail %q, cause %q, fix %q", r.Detail, r.CauseDetail, r.Fix)
+				}
+				return
 			}
 			if !strings.Contains(r.CauseDetail, tt.sent) || !strings.Contains(r.Fix, diagnose.Name(tp.pki.Root)) {
 				t.Errorf("detail %q / fix %q: want %q and the CA the server names", r.CauseDetail, r.Fix, tt.sent)
@@ -370,6 +397,13 @@ func TestClientCertificate(t *testing.T) {
 				t.Error("the server's own chain should be trusted")
 			}
 		})
+	}
+	// Without a CertificateRequest the TLS 1.3 client sends its Finished
+	// alone: a server refusal then is not a client certificate's.
+	o := pcaptest.TLSOptions{PKI: tp.pki, MaxVersion: tls.VersionTLS13, Close: pcaptest.CloseServerFirst}
+	c := handshake(t, o, "")
+	if r := diagnose.Diagnose(c, diagnose.Options{Trust: store(tp.pki.Root)}); r.Verdict == diagnose.VerdictClientCertRejected {
+		t.Errorf("a plain TLS 1.3 handshake judged %s: %s", r.Verdict, r.Detail)
 	}
 }
 
@@ -445,48 +479,6 @@ func TestChainMemo(t *testing.T) {
 	}
 	if r := diagnose.AnalyzeChain(c.Chain, trust, leaf.NotAfter.Add(time.Hour)); r.Certs[0].Validity != "expired" {
 		t.Errorf("leaf validity after NotAfter: %q, want expired", r.Certs[0].Validity)
-	}
-}
-
-// TestClientCertificate13: in TLS 1.3 the CertificateRequest and the
-// client's Certificate are encrypted. A client asked for a certificate
-// answers the server's flight with more than its Finished (an empty
-// Certificate, or a Certificate and a CertificateVerify); a server that
-// then sends an alert and no application data refused it.
-func TestClientCertificate13(t *testing.T) {
-	tp := getPKI(t)
-	twin, err := pcaptest.NewPKI(pcaptest.PKIOptions{Leaf: pcaptest.LeafOptions{DNSNames: []string{"client.example.test"}, ClientAuth: true}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	wrong := twin.TLSCertificate(pcaptest.ChainLeafIntermediate)
-	for _, tt := range []struct {
-		name    string
-		cert    *tls.Certificate
-		wantErr string
-		sent    string
-	}{
-		{"no certificate", nil, "didn't provide a certificate", "an empty Certificate"},
-		{"certificate of another CA", &wrong, "unknown authority", "a Certificate, a CertificateVerify"},
-	} {
-		t.Run(tt.name, func(t *testing.T) {
-			o := pcaptest.TLSOptions{PKI: tp.pki, MaxVersion: tls.VersionTLS13, ClientAuth: tls.RequireAndVerifyClientCert, ClientCert: tt.cert, Close: pcaptest.CloseServerFirst}
-			c := handshake(t, o, tt.wantErr)
-			r := diagnose.Diagnose(c, diagnose.Options{Trust: store(tp.pki.Root)})
-			if r.Verdict != diagnose.VerdictClientCertRejected || r.Cause != diagnose.CauseClientCertRequired {
-				t.Fatalf("%s/%s, want client_cert_rejected/client_cert_required\n  %s", r.Verdict, r.Cause, r.Detail)
-			}
-			if !strings.Contains(r.Detail, tt.sent) || !strings.Contains(r.CauseDetail, "TLS 1.3 encrypts") || !strings.Contains(r.Fix, "--keylog") {
-				t.Errorf("detail %q, cause %q, fix %q", r.Detail, r.CauseDetail, r.Fix)
-			}
-		})
-	}
-	// Without a CertificateRequest the client sends its Finished alone:
-	// the same server refusal stays a server alert.
-	o := pcaptest.TLSOptions{PKI: tp.pki, MaxVersion: tls.VersionTLS13, Close: pcaptest.CloseServerFirst}
-	c := handshake(t, o, "")
-	if r := diagnose.Diagnose(c, diagnose.Options{Trust: store(tp.pki.Root)}); r.Verdict == diagnose.VerdictClientCertRejected {
-		t.Errorf("a plain TLS 1.3 handshake judged %s: %s", r.Verdict, r.Detail)
 	}
 }
 

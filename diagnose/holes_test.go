@@ -19,20 +19,13 @@ func framed(t *testing.T, o pcaptest.TLSOptions, fo pcaptest.FrameOptions, snap 
 	if err != nil {
 		t.Fatal(err)
 	}
-	var conns []*dissect.Conn
-	an := dissect.NewAnalyzer(dissect.Options{}, func(c *dissect.Conn) { conns = append(conns, c) })
-	for _, p := range pkts {
-		if snap > 0 && len(p.Data) > snap {
+	for i := range pkts {
+		if p := &pkts[i]; snap > 0 && len(p.Data) > snap {
 			p.Data = p.Data[:snap]
 			p.CI.CaptureLength = snap
 		}
-		an.Packet(p.Data, p.CI, fo.Link.LinkType())
 	}
-	an.Flush()
-	if len(conns) != 1 {
-		t.Fatalf("%d connections, want 1", len(conns))
-	}
-	return conns[0]
+	return analyse(t, pkts, fo.Link)
 }
 
 // TestCaptureHoles: bytes missing from the capture inside a record (a lost
