@@ -63,6 +63,12 @@ func TestCaptureHoles(t *testing.T) {
 		// the client acknowledges before its Finished.
 		{"lost segment, TLS 1.3", tls13, pcaptest.FrameOptions{Drop: 2}, 0,
 			diagnose.VerdictOK, nil, ""},
+		// The 4th segment holds the end of the Certificate and the
+		// ServerKeyExchange and ServerHelloDone: the hole runs past the
+		// record's end, and the framing is found again at the server's
+		// next flight (ChangeCipherSpec, Finished).
+		{"lost segment past a record's end", trusting, pcaptest.FrameOptions{Drop: 4, MSS: 500}, 0,
+			diagnose.VerdictOK, []dissect.EventKind{dissect.EvCertificate}, ""},
 		// tcpdump -s 200: the ClientHello and the Certificate are cut, the
 		// ServerHello and the client's alert are whole.
 		{"snapshot length", rejecting, pcaptest.FrameOptions{}, 200,

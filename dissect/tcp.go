@@ -430,6 +430,9 @@ func (a *Analyzer) deliver(cs *conn, side Side, p []byte, ts time.Time) {
 	d.off += int64(len(p))
 	if d.tls.wantsBytes() {
 		a.feedTLS(cs, side, p, start, ts)
+	} else if d.tls.resync(p) {
+		cs.anomaly(Anomaly{Code: "resync", Frame: a.frame, Detail: side.String() + " stream: TLS records found again after a hole"})
+		a.feedTLS(cs, side, p, start, ts)
 	}
 }
 

@@ -17,6 +17,7 @@ import (
 	"github.com/gopacket/gopacket/layers"
 
 	"github.com/tlstriage/tlstriage/internal/pcaptest"
+	"github.com/tlstriage/tlstriage/tlsparse"
 )
 
 // These tests feed the Analyzer hand-cut TCP segments carrying the bytes of
@@ -659,5 +660,45 @@ func TestUpgradeRefused(t *testing.T) {
 	conns, _ = analyze(t, Options{}, stream{cut: whole}.segments(plain))
 	if c := only(t, conns); c.UpgradeRefused || c.Upgrade != "" {
 		t.Errorf("plain HTTP: UpgradeRefused %v, Upgrade %q", c.UpgradeRefused, c.Upgrade)
+	}
+}
+
+// TestResync: after a hole, framing starts again only at a segment that
+// begins with record headers of the direction's version; random bytes (the
+// middle of an encrypted record, of a certificate) do not pass for one.
+func TestResync(t *testing.T) {
+	lost := func() *tlsStream {
+		t := &tlsStream{mode: modeTLS, rec: tlsparse.RecordHeader{Type: tlsparse.TypeHandshake, Version: tlsparse.VersionTLS12, Length: 100}}
+		t.lost()
+		return t
+	}
+	flight := []byte{20, 3, 3, 0, 1, 1, 22, 3, 3, 0, 40}
+	flight = append(flight, make([]byte, 40)...)
+	if s := lost(); !s.resync(flight) || s.mode != modeTLS || !s.hsFailed {
+		t.Errorf("a ChangeCipherSpec and an encrypted Finished at a segment's start: not resynced (mode %d)", s.mode)
+	}
+	for _, bad := range [][]byte{
+		{20, 3, 1, 0, 1, 1},                 // another version
+		{22, 3, 3, 0, 0},                    // empty record
+		{23, 3, 3, 0x48, 0x01},              // too long
+		{20, 3, 3, 0, 1, 1, 99, 3, 3, 0, 1}, // a header, then bytes that are not one
+	} {
+		if lost().resync(bad) {
+			t.Errorf("resynced on % x", bad)
+		}
+	}
+	notLost := &tlsStream{mode: modeNotTLS, rec: tlsparse.RecordHeader{Version: tlsparse.VersionTLS12}}
+	if notLost.resync(flight) {
+		t.Error("resynced a direction that is not TLS")
+	}
+	rng := rand.New(rand.NewPCG(5, 6))
+	b := make([]byte, 64)
+	for range 200000 {
+		for i := range b {
+			b[i] = byte(rng.Uint32())
+		}
+		if lost().resync(b) {
+			t.Fatalf("random bytes taken for records: % x", b)
+		}
 	}
 }

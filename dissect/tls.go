@@ -37,6 +37,7 @@ type tlsStream struct {
 	need     int   // body bytes still to come
 	keep     bool  // buffer the body
 	cut      bool  // bytes of the current record's body are missing (skipGap)
+	gapLost  bool  // modeLost came from a hole: resync may find the records again
 	body     []byte
 	hs       *tlsparse.HandshakeBuffer
 	maxHS    int
@@ -66,8 +67,39 @@ func (t *tlsStream) lost() {
 	}
 	if t.mode == modeTLS || t.mode == modeSSLv2 || t.mode == modeUnknown {
 		t.mode = modeLost
+		t.gapLost = true
 	}
 	t.body, t.v2 = nil, nil
+}
+
+// resync reports whether the framing lost after a hole starts again at p,
+// the start of a segment, and if so starts it: p must begin with a record
+// header of the version this direction used (a TLS 1.0 ClientHello record
+// may be followed by TLS 1.2 ones), followed by the end of the segment or
+// by further such headers. Implementations start each flight, a write of
+// their own, in a new segment, so the records after a lost one are found
+// again: the server's ChangeCipherSpec and Finished after a flight the
+// capture lost the end of. Handshake messages are no longer parsed after
+// it (the hole may have cut one that spans records).
+func (t *tlsStream) resync(p []byte) bool {
+	if t.mode != modeLost || !t.gapLost || t.rec.Version == 0 {
+		return false
+	}
+	for n := 0; n < 4 && len(p) >= tlsparse.RecordHeaderLen; n++ {
+		h, err := tlsparse.ReadRecordHeader(p)
+		if err != nil || h.Type == tlsparse.TypeHeartbeat || h.Length == 0 ||
+			h.Version != t.rec.Version && !(h.Version == tlsparse.VersionTLS12 && t.rec.Version >= tlsparse.VersionTLS10 && t.rec.Version < tlsparse.VersionTLS12) {
+			return false
+		}
+		if tlsparse.RecordHeaderLen+h.Length >= len(p) {
+			break
+		}
+		p = p[tlsparse.RecordHeaderLen+h.Length:]
+	}
+	t.mode, t.gapLost = modeTLS, false
+	t.hdrN, t.need, t.cut = 0, 0, false
+	t.body, t.hs, t.hsFailed = nil, nil, true
+	return true
 }
 
 func (t *tlsStream) release(bodies *bodyPool) {
