@@ -69,6 +69,10 @@ func TestCaptureHoles(t *testing.T) {
 		// next flight (ChangeCipherSpec, Finished).
 		{"lost segment past a record's end", trusting, pcaptest.FrameOptions{Drop: 4, MSS: 500}, 0,
 			diagnose.VerdictOK, []dissect.EventKind{dissect.EvCertificate}, ""},
+		// The server's flight in one record (OneRecord): the ServerHello
+		// before the hole is parsed whole, the Certificate is cut.
+		{"lost segment, one record", rejecting, pcaptest.FrameOptions{Drop: 2, MSS: 500, OneRecord: true}, 0,
+			diagnose.VerdictClientRejectedCertificate, []dissect.EventKind{dissect.EvCertificate}, "the capture lost packets"},
 		// tcpdump -s 200: the ClientHello and the Certificate are cut, the
 		// ServerHello and the client's alert are whole.
 		{"snapshot length", rejecting, pcaptest.FrameOptions{}, 200,
@@ -90,7 +94,13 @@ func TestCaptureHoles(t *testing.T) {
 			for _, e := range conn.Events {
 				if e.Cut {
 					cut = append(cut, e.Kind)
+					if !strings.HasPrefix(e.Detail, "not captured whole") {
+						t.Errorf("%v (frame %d, %q) marked cut", e.Kind, e.Frame, e.Detail)
+					}
 				}
+			}
+			if conn.ServerHello == nil {
+				t.Error("no ServerHello parsed")
 			}
 			for _, k := range c.cut {
 				if !slices.Contains(cut, k) {

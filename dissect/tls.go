@@ -521,11 +521,9 @@ func (a *Analyzer) cutRecord(cs *conn, side Side, base Event) {
 	t.cut = false
 	body := t.body
 	t.body = t.body[:0]
-	base.Cut = true
 	switch t.rec.Type {
 	case tlsparse.TypeAlert:
-		base.Kind = EvEncryptedAlert
-		base.Detail = cutNote
+		base.Kind, base.Detail, base.Cut = EvEncryptedAlert, cutNote, true
 		cs.event(a, base)
 		return
 	case tlsparse.TypeHandshake:
@@ -552,7 +550,7 @@ func (a *Analyzer) cutRecord(cs *conn, side Side, base Event) {
 			continue
 		}
 		e := base
-		e.Kind, e.HSType, e.Length, e.Detail = hsKind(typ), typ, n, cutNote
+		e.Kind, e.HSType, e.Length, e.Detail, e.Cut = hsKind(typ), typ, n, cutNote, true
 		if typ == tlsparse.CertificateRequestType && cs.c.CertRequest == nil {
 			cs.c.CertRequest = &tlsparse.CertificateRequest{}
 		}

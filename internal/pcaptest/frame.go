@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"slices"
 	"sort"
 	"time"
 
@@ -99,6 +100,9 @@ type FrameOptions struct {
 	// RecordSize, if > 0, re-frames the plaintext handshake records of the
 	// server's first flight into records of at most RecordSize bytes.
 	RecordSize int
+	// OneRecord joins the plaintext handshake records of the server's first
+	// flight into one record, as stacks that pack a flight send it.
+	OneRecord bool
 	// IfIndex is the interface index written in SLL2 headers (default 1).
 	IfIndex uint32
 }
@@ -159,11 +163,16 @@ func Frame(c *Conversation, o FrameOptions) ([]Packet, error) {
 		return nil, fmt.Errorf("pcaptest: addresses %v, %v do not match IPv6=%v", o.Client, o.Server, o.IPv6)
 	}
 	events := c.Events
-	if o.RecordSize > 0 {
+	if o.RecordSize > 0 || o.OneRecord {
 		events = append([]Event(nil), events...)
 		for i, e := range events {
 			if e.Dir == ServerToClient && e.Kind == Data {
-				events[i].Data = refragment(e.Data, o.RecordSize)
+				if o.OneRecord {
+					events[i].Data = joinHandshake(events[i].Data)
+				}
+				if o.RecordSize > 0 {
+					events[i].Data = refragment(events[i].Data, o.RecordSize)
+				}
 				break
 			}
 		}
@@ -324,6 +333,27 @@ func insert(s []seg, i int, v seg) []seg {
 
 // refragment re-frames the leading plaintext handshake records of b into
 // records of at most size bytes; the rest of b is kept.
+// joinHandshake joins the leading plaintext handshake records of b into
+// one record (up to 16 KiB of body); what follows is kept as it is.
+func joinHandshake(b []byte) []byte {
+	var body, rest []byte
+	var version [2]byte
+	rs := records(b)
+	for i, r := range rs {
+		if len(r) < 5 || r[0] != 0x16 || len(r) != 5+(int(r[3])<<8|int(r[4])) || len(body)+len(r)-5 > 16384 {
+			rest = slices.Concat(rs[i:]...)
+			break
+		}
+		version = [2]byte{r[1], r[2]}
+		body = append(body, r[5:]...)
+	}
+	if len(body) == 0 {
+		return b
+	}
+	out := append([]byte{0x16, version[0], version[1], byte(len(body) >> 8), byte(len(body))}, body...)
+	return append(out, rest...)
+}
+
 func refragment(b []byte, size int) []byte {
 	var out []byte
 	for _, r := range records(b) {
