@@ -275,6 +275,14 @@ func verdict12(c *dissect.Conn, w *Wire) Wire {
 	cl, sv := &c.Sides[dissect.Client], &c.Sides[dissect.Server]
 	clientDone := cl.CCS && c.Has(dissect.Client, dissect.EvEncryptedHandshake)
 	serverDone := sv.CCS && c.Has(dissect.Server, dissect.EvEncryptedHandshake)
+	if clientDone && !serverDone && sv.Gaps > 0 && c.Has(dissect.Server, dissect.EvApplicationData) {
+		// The capture lost the server's Finished, but application data
+		// comes only after it.
+		w.Verdict = VerdictOK
+		w.Detail = "the handshake completed: the client sent ChangeCipherSpec and Finished, and the server application data, which comes only after its Finished (bytes of which are missing from the capture)"
+		afterHandshake(c, w)
+		return *w
+	}
 	if clientDone && serverDone {
 		w.Verdict = VerdictOK
 		w.Detail = "the handshake completed: both sides sent ChangeCipherSpec and Finished"
@@ -312,7 +320,9 @@ func verdict12(c *dissect.Conn, w *Wire) Wire {
 			return *w
 		}
 	}
-	if serverFailure(c, w, true) {
+	// An encrypted alert of the server counts unless bytes of its stream
+	// are missing: then it may be a close_notify after a lost Finished.
+	if serverFailure(c, w, sv.Gaps == 0) {
 		return *w
 	}
 	if a := fatalAlert(c, dissect.Client, false); a != nil && cke == nil && cert == nil && sv.Gaps > 0 && certAlert(a.Alert.Description) {
@@ -442,7 +452,9 @@ func verdict13(c *dissect.Conn, w *Wire) Wire {
 		// guess and includes the 19-byte records taken for alerts. The
 		// client's data does not count: it may send its request right
 		// after its Finished, before it reads the server's refusal.
-		if !c.Has(dissect.Server, dissect.EvApplicationData) {
+		// (Unless bytes of the server's stream are missing: its data may
+		// be in the hole.)
+		if !c.Has(dissect.Server, dissect.EvApplicationData) && c.Sides[dissect.Server].Gaps == 0 {
 			if sa := c.First(dissect.Server, dissect.EvEncryptedAlert); sa != nil && !clientClosedBefore(c, clientFin, sa) {
 				w.Alert = alertOf(sa)
 				unanswered := ""

@@ -432,8 +432,10 @@ func (a *Analyzer) record(cs *conn, side Side, ts time.Time) {
 			return
 		}
 		alerts, err := tlsparse.ParseAlerts(t.body)
-		if err != nil || len(alerts) == 0 {
-			// Not two bytes: an encrypted alert sent without CCS (or garbage).
+		if err != nil || len(alerts) == 0 || !plainAlerts(alerts) {
+			// Not two bytes, or levels that are neither warning nor
+			// fatal: an encrypted alert sent without CCS, or one after a
+			// CCS the capture lost (or garbage).
 			base.Kind = EvEncryptedAlert
 			cs.event(a, base)
 			return
@@ -581,6 +583,17 @@ func hsKind(typ tlsparse.HandshakeType) EventKind {
 		return k
 	}
 	return EvHandshakeOther
+}
+
+// plainAlerts reports whether every alert has a level a plaintext alert
+// has (warning or fatal): an encrypted record read as alerts has not.
+func plainAlerts(alerts []tlsparse.Alert) bool {
+	for _, al := range alerts {
+		if al.Level != tlsparse.AlertWarning && al.Level != tlsparse.AlertFatal {
+			return false
+		}
+	}
+	return true
 }
 
 // shortRecordNote starts the detail of a client record taken for an
