@@ -259,6 +259,11 @@ func (r *Result) cause(c *dissect.Conn, trust *truststore.Store) {
 	switch r.Verdict {
 	case VerdictUpgradeRefused:
 		r.Cause = CauseNotTLS
+		if c.Upgrade == "http-connect" {
+			r.CauseDetail = "the proxy did not open the tunnel: " + r.Detail
+			r.Fix = fmt.Sprintf("check the proxy %s: its access rules for the target in the CONNECT line, its credentials (407), and whether it reaches the target (502, 503, 504)", c.Server)
+			return
+		}
 		r.CauseDetail = "the server did not start TLS: " + r.Detail
 		r.Fix = fmt.Sprintf("enable STARTTLS (%s) on %s, or connect to the port where it serves implicit TLS", c.Upgrade, c.Server)
 		return

@@ -153,6 +153,13 @@ func Verdict(c *dissect.Conn) Wire {
 	ch := c.First(dissect.Client, dissect.EvClientHello)
 	if c.UpgradeRefused && c.ClientHello == nil {
 		w.Verdict = VerdictUpgradeRefused
+		if c.Upgrade == "http-connect" {
+			w.Detail = fmt.Sprintf("the client asked the HTTP proxy for a tunnel (%q), and no TLS handshake followed", firstLine(c.Sides[dissect.Client].PlainHead))
+			if line := firstLine(c.Sides[dissect.Server].PlainHead); line != "" {
+				w.Detail += fmt.Sprintf("; the proxy answered %q", line)
+			}
+			return w
+		}
 		w.Detail = fmt.Sprintf("the client asked to start TLS inside %s, but no TLS handshake followed", c.Upgrade)
 		if line := lastLine(c.Sides[dissect.Server].PlainHead); line != "" {
 			w.Detail += fmt.Sprintf("; the server's last words: %q", line)
@@ -605,6 +612,13 @@ func fmtDur(d time.Duration) string {
 		return fmt.Sprintf("%.1fms", float64(d.Microseconds())/1000)
 	}
 	return d.Round(time.Millisecond).String()
+}
+
+// firstLine is the first line of a plaintext exchange (an HTTP request or
+// status line).
+func firstLine(b []byte) string {
+	line, _, _ := strings.Cut(string(b), "\n")
+	return strings.TrimSpace(line)
 }
 
 // lastLine is the last non-empty line of a plaintext exchange.

@@ -45,10 +45,14 @@ func guessUpgrade(c *Conn) string {
 
 // upgradeRequested reports whether the client's plaintext asks to start
 // TLS: STARTTLS (SMTP, IMAP, XMPP, LDAP by its extended operation), STLS
-// (POP3), AUTH TLS (FTP), or PostgreSQL's SSLRequest.
+// (POP3), AUTH TLS (FTP), PostgreSQL's SSLRequest, or an HTTP proxy's
+// CONNECT tunnel (which TLS follows on an API proxy's outbound calls).
 func upgradeRequested(c *Conn) bool {
 	cl := c.Sides[Client].PlainHead
 	upper := bytes.ToUpper(cl)
+	if bytes.HasPrefix(upper, []byte("CONNECT ")) {
+		return true
+	}
 	for _, s := range []string{"STARTTLS", "STLS\r", "STLS\n", "AUTH TLS", "AUTH SSL", "<STARTTLS", "1.3.6.1.4.1.1466.20037"} {
 		if bytes.Contains(upper, []byte(s)) {
 			return true

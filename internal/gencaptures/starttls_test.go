@@ -2,7 +2,9 @@ package main
 
 import (
 	"bytes"
+	"net/netip"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/tlstriage/tlstriage/diagnose"
@@ -49,5 +51,36 @@ func TestSTARTTLSExpired(t *testing.T) {
 	}
 	if r.Chain == nil || len(r.Chain.Certs) == 0 || r.Alert == nil || r.Alert.Description != "certificate_expired" {
 		t.Errorf("chain %v, alert %v", r.Chain != nil, r.Alert)
+	}
+}
+
+// TestConnectRefused: an HTTP proxy that refuses the client's CONNECT (a
+// 502 here) is an upgrade refused, reported without --all (the command
+// reports every UpgradeRefused connection), quoting the request line and
+// the proxy's status line.
+func TestConnectRefused(t *testing.T) {
+	c2s, s2c := pcaptest.ClientToServer, pcaptest.ServerToClient
+	conv := &pcaptest.Conversation{Events: []pcaptest.Event{
+		{Dir: c2s, Kind: pcaptest.Data, Data: []byte("CONNECT backend.example.test:443 HTTP/1.1\r\nHost: backend.example.test:443\r\nUser-Agent: curl/8.5.0\r\n\r\n")},
+		{Dir: s2c, Kind: pcaptest.Data, Data: []byte("HTTP/1.1 502 Bad Gateway\r\nContent-Type: text/html\r\nContent-Length: 13\r\n\r\nproxy error\r\n")},
+		{Dir: s2c, Kind: pcaptest.FIN},
+		{Dir: c2s, Kind: pcaptest.FIN},
+	}}
+	pkts, err := pcaptest.Frame(conv, pcaptest.FrameOptions{Server: netip.MustParseAddrPort("10.0.0.2:3128")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	if err := pcaptest.WritePcap(&buf, pcaptest.Ethernet.LinkType(), pkts); err != nil {
+		t.Fatal(err)
+	}
+	cs := conns(t, "connect-refused.pcap", buf.Bytes())
+	if len(cs) != 1 || !cs[0].UpgradeRefused || cs[0].Upgrade != "http-connect" {
+		t.Fatalf("%d connections, %+v", len(cs), cs)
+	}
+	r := diagnose.Diagnose(cs[0], diagnose.Options{})
+	if r.Verdict != diagnose.VerdictUpgradeRefused || !r.Failed || r.Cause != diagnose.CauseNotTLS ||
+		!strings.Contains(r.Detail, `"CONNECT backend.example.test:443 HTTP/1.1"`) || !strings.Contains(r.Detail, `"HTTP/1.1 502 Bad Gateway"`) || !strings.Contains(r.Fix, "10.0.0.2:3128") {
+		t.Errorf("%s/%s failed %v: %s; fix %s", r.Verdict, r.Cause, r.Failed, r.Detail, r.Fix)
 	}
 }
