@@ -77,6 +77,10 @@ func TestCaptureHoles(t *testing.T) {
 		// application data says the handshake completed.
 		{"lost Finished, then data", withData, pcaptest.FrameOptions{Drop: 2}, 0,
 			diagnose.VerdictOK, nil, ""},
+		// The server's whole flight lost: nothing to judge, but the
+		// client's encrypted Finished is not read as plaintext messages.
+		{"lost flight", withData, pcaptest.FrameOptions{Drop: 1}, 0,
+			diagnose.VerdictIncomplete, nil, ""},
 		// The server's flight in one record (OneRecord): the ServerHello
 		// before the hole is parsed whole, the Certificate is cut.
 		{"lost segment, one record", rejecting, pcaptest.FrameOptions{Drop: 2, MSS: 500, OneRecord: true}, 0,
@@ -107,8 +111,16 @@ func TestCaptureHoles(t *testing.T) {
 					}
 				}
 			}
-			if conn.ServerHello == nil {
+			if conn.ServerHello == nil && c.verdict != diagnose.VerdictIncomplete {
 				t.Error("no ServerHello parsed")
+			}
+			for _, an := range conn.Anomalies {
+				if an.Code == "limit_reached" {
+					t.Errorf("%s (frame %d): bytes misread", an.Detail, an.Frame)
+				}
+			}
+			if !conn.Has(dissect.Client, dissect.EvEncryptedHandshake) && c.verdict != diagnose.VerdictClientRejectedCertificate {
+				t.Error("no encrypted handshake from the client")
 			}
 			if a := conn.First(dissect.Server, dissect.EvAlert); a != nil {
 				t.Errorf("the server's plaintext alert %v (frame %d): none was sent", a.Alert, a.Frame)

@@ -216,6 +216,13 @@ func noServerHello(c *dissect.Conn, w *Wire) Wire {
 	if srv.Gaps > 0 || (c.Sides[dissect.Client].Gaps > 0) {
 		w.Verdict = VerdictIncomplete
 		w.Detail = "bytes are missing before the ServerHello: the capture cannot tell what the server answered"
+		if c.Sides[dissect.Client].CCS && c.Has(dissect.Client, dissect.EvEncryptedHandshake) {
+			w.Detail += "; the client answered it (ChangeCipherSpec and Finished"
+			if c.Has(dissect.Client, dissect.EvApplicationData) {
+				w.Detail += ", then application data"
+			}
+			w.Detail += "), so the handshake most likely went on"
+		}
 		return *w
 	}
 	if srv.RST != nil && (srv.FIN == nil || srv.RST.Frame <= srv.FIN.Frame) {

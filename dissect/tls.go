@@ -370,7 +370,10 @@ func (a *Analyzer) record(cs *conn, side Side, ts time.Time) {
 	tls13 := c.Version().IsTLS13()
 	switch h.Type {
 	case tlsparse.TypeHandshake:
-		if !t.keep {
+		if !t.keep || t.ccs && c.ServerHello == nil && !helloFirst(t.body) {
+			// (A side that sent ChangeCipherSpec before any ServerHello
+			// was captured sends no plaintext message but a hello after
+			// a HelloRetryRequest: the rest is encrypted.)
 			si.Encrypted++
 			base.Kind = EvEncryptedHandshake
 			a.encrypted(cs, side, base)
@@ -583,6 +586,17 @@ func hsKind(typ tlsparse.HandshakeType) EventKind {
 		return k
 	}
 	return EvHandshakeOther
+}
+
+// helloFirst reports whether a handshake record body starts with a
+// ClientHello or ServerHello that the record holds whole.
+func helloFirst(body []byte) bool {
+	if len(body) < tlsparse.HandshakeHeaderLen {
+		return false
+	}
+	typ := tlsparse.HandshakeType(body[0])
+	n := tlsparse.HandshakeHeaderLen + (int(body[1])<<16 | int(body[2])<<8 | int(body[3]))
+	return (typ == tlsparse.ClientHelloType || typ == tlsparse.ServerHelloType) && n <= len(body)
 }
 
 // plainAlerts reports whether every alert has a level a plaintext alert
