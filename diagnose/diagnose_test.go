@@ -683,3 +683,19 @@ func TestAckedNoAnswer(t *testing.T) {
 		t.Errorf("%s: %s; fix %s", r.Verdict, r.Detail, r.Fix)
 	}
 }
+
+// TestCaptureEndsAfterHello: a capture that stops right after the
+// ClientHello, neither side closing, cannot tell whether the server would
+// have answered: incomplete, not no_server_response.
+func TestCaptureEndsAfterHello(t *testing.T) {
+	tp := getPKI(t)
+	o := pcaptest.TLSOptions{Kind: pcaptest.NoServerResponse, PKI: tp.pki, MaxVersion: tls.VersionTLS12}
+	c := handshake(t, o, "EOF")
+	if c.Ended != "end of input" || c.InputEnd.IsZero() {
+		t.Fatalf("ended %q at %v", c.Ended, c.InputEnd)
+	}
+	r := diagnose.Diagnose(c, diagnose.Options{Trust: store(tp.pki.Root)})
+	if r.Verdict != diagnose.VerdictIncomplete || !strings.Contains(r.Detail, "the capture ends") {
+		t.Errorf("%s: %s", r.Verdict, r.Detail)
+	}
+}

@@ -244,9 +244,20 @@ func noServerHello(c *dissect.Conn, w *Wire) Wire {
 		}
 		return *w
 	}
-	w.Verdict = VerdictNoServerResponse
 	chEv := c.First(dissect.Client, dissect.EvClientHello)
+	if wait := c.InputEnd.Sub(chEv.Time); c.Ended == "end of input" && closeEvent(c, dissect.Client) == nil && wait < captureEndWait {
+		// The capture stopped, or lost the packets, before either side
+		// gave up: a server that never answers shows the client's
+		// timeout.
+		w.Verdict = VerdictIncomplete
+		w.Detail = fmt.Sprintf("the capture ends %s after the ClientHello (frame %d), with no answer from the server and neither side closing: it cannot tell what the server would have answered", fmtDur(wait), chEv.Frame)
+		return *w
+	}
+	w.Verdict = VerdictNoServerResponse
 	w.Detail = fmt.Sprintf("the server sent nothing after the ClientHello (frame %d)", chEv.Frame)
+	if c.Ended == "end of input" && closeEvent(c, dissect.Client) == nil {
+		w.Detail += fmt.Sprintf(" in the %s until the capture ended", fmtDur(c.InputEnd.Sub(chEv.Time)))
+	}
 	if serverAckedHello(c) {
 		w.Detail += "; its TCP stack acknowledged the ClientHello, so the application behind it never answered"
 	}
@@ -255,6 +266,11 @@ func noServerHello(c *dissect.Conn, w *Wire) Wire {
 	}
 	return *w
 }
+
+// captureEndWait is how long a ClientHello must have gone unanswered when
+// the capture ends, neither side closing, to be judged unanswered rather
+// than cut by the end of the capture (clients time out after seconds).
+const captureEndWait = 5 * time.Second
 
 // serverAckedHello reports whether the server acknowledged the bytes of
 // the client's ClientHello: they reached its TCP stack.

@@ -336,7 +336,7 @@ func (a *Analyzer) scan(all bool) {
 	var done []*conn
 	if all {
 		for _, cs := range a.conns {
-			cs.c.Ended = "end of input"
+			cs.c.Ended, cs.c.InputEnd = "end of input", a.now
 			if cs.closed {
 				cs.c.Ended = "closed"
 			}

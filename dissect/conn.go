@@ -202,6 +202,9 @@ type Conn struct {
 	// Ended says why the connection was handed over: "closed", "idle",
 	// "evicted", "end of input".
 	Ended string
+	// InputEnd is, for a connection handed over at the end of input, the
+	// capture time the input reached.
+	InputEnd time.Time
 }
 
 // Version is the negotiated version, or 0 when no ServerHello was seen.

@@ -279,6 +279,7 @@ func (s *Sharded) worker(sh *shard) {
 				an.scan(false)
 			case opFlush:
 				sh.at = pos{sh.at.file, endOfFile, 0}
+				an.now = o.ts // the input's end, as the reader saw it
 				an.Flush()
 			case opFile:
 				sh.at = pos{sh.at.file, endOfFile, 0}
@@ -448,7 +449,7 @@ func (s *Sharded) SetFile(name string) {
 // Flush hands over every connection still open, as at the end of input,
 // and returns once emit has had them all.
 func (s *Sharded) Flush() {
-	s.broadcast(op{kind: opFlush})
+	s.broadcast(op{kind: opFlush, ts: s.now})
 	s.sync()
 }
 
