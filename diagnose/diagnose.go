@@ -269,6 +269,11 @@ func (r *Result) cause(c *dissect.Conn, trust *truststore.Store) {
 		return
 	case VerdictNotTLS:
 		r.Cause = CauseNotTLS
+		if c.Upgrade != "" {
+			r.CauseDetail = fmt.Sprintf("the server did not start TLS inside %s: %s", c.Upgrade, r.Detail)
+			r.Fix = fmt.Sprintf("enable STARTTLS (%s) on %s, or connect to the port where it serves implicit TLS; the client should also stop when the server refuses the upgrade", c.Upgrade, c.Server)
+			return
+		}
 		r.CauseDetail = "the server does not speak TLS on this port: " + r.Detail
 		r.Fix = fmt.Sprintf("check the target URL's scheme and port: %s answers in plaintext (use http://, or the port where the backend serves TLS)", c.Server)
 		return

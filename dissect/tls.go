@@ -282,6 +282,13 @@ func (a *Analyzer) plaintext(cs *conn, side Side, p []byte, off int64, ts time.T
 		if t.plain > plainMax {
 			t.mode = modeNotTLS
 		}
+		if side == Server && cs.c.ClientHello != nil && !t.plainEv {
+			// The server answers the client's ClientHello in plaintext
+			// (a STARTTLS it refused, which the client did not heed).
+			t.plainEv = true
+			cs.c.Sides[side].NotTLS = true
+			cs.event(a, Event{Kind: EvNotTLS, From: side, Frame: a.frame, Time: ts, PeerAck: -1, Detail: string(p[:min(len(p), 32)])})
+		}
 		return
 	}
 	t.plain += int64(i)

@@ -84,3 +84,39 @@ func TestConnectRefused(t *testing.T) {
 		t.Errorf("%s/%s failed %v: %s; fix %s", r.Verdict, r.Cause, r.Failed, r.Detail, r.Fix)
 	}
 }
+
+// TestSTARTTLSIgnoredRefusal: the server refuses STARTTLS (454), the client
+// sends its ClientHello anyway, and the server answers it in plaintext:
+// not_tls, with the STARTTLS fix, not "the server closed".
+func TestSTARTTLSIgnoredRefusal(t *testing.T) {
+	p := newPipeline(t)
+	conv, err := pcaptest.Record(pcaptest.TLSOptions{Kind: pcaptest.NotTLS, PKI: p.env.pki})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c2s, s2c := pcaptest.ClientToServer, pcaptest.ServerToClient
+	smtp := []pcaptest.Event{
+		{Dir: s2c, Kind: pcaptest.Data, Data: []byte("220 mail.example.test ESMTP\r\n")},
+		{Dir: c2s, Kind: pcaptest.Data, Data: []byte("EHLO proxy.example.test\r\n")},
+		{Dir: s2c, Kind: pcaptest.Data, Data: []byte("250 mail.example.test\r\n")},
+		{Dir: c2s, Kind: pcaptest.Data, Data: []byte("STARTTLS\r\n")},
+		{Dir: s2c, Kind: pcaptest.Data, Data: []byte("454 4.7.0 TLS not available\r\n")},
+	}
+	conv.Events = slices.Concat(smtp, conv.Events)
+	pkts, err := pcaptest.Frame(conv, pcaptest.FrameOptions{Server: netip.MustParseAddrPort("10.0.0.2:25")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	if err := pcaptest.WritePcap(&buf, pcaptest.Ethernet.LinkType(), pkts); err != nil {
+		t.Fatal(err)
+	}
+	cs := conns(t, "smtp-refused-ignored.pcap", buf.Bytes())
+	if len(cs) != 1 {
+		t.Fatalf("%d connections", len(cs))
+	}
+	r := diagnose.Diagnose(cs[0], diagnose.Options{})
+	if cs[0].Upgrade != "smtp" || r.Verdict != diagnose.VerdictNotTLS || r.Cause != diagnose.CauseNotTLS || !strings.Contains(r.Fix, "enable STARTTLS (smtp)") {
+		t.Errorf("upgrade %q: %s/%s: %s; fix %s", cs[0].Upgrade, r.Verdict, r.Cause, r.Detail, r.Fix)
+	}
+}
