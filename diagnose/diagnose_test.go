@@ -699,3 +699,21 @@ func TestCaptureEndsAfterHello(t *testing.T) {
 		t.Errorf("%s: %s", r.Verdict, r.Detail)
 	}
 }
+
+// TestClientGaveUpBeforeHello: a client that connects and closes without a
+// ClientHello (Java with no usable protocol version) is told apart from a
+// capture that lacks the ClientHello.
+func TestClientGaveUpBeforeHello(t *testing.T) {
+	conv := &pcaptest.Conversation{Events: []pcaptest.Event{
+		{Dir: pcaptest.ClientToServer, Kind: pcaptest.FIN, Delay: 32 * time.Millisecond},
+		{Dir: pcaptest.ServerToClient, Kind: pcaptest.FIN},
+	}}
+	pkts, err := pcaptest.Frame(conv, pcaptest.FrameOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := diagnose.Diagnose(analyse(t, pkts, pcaptest.Ethernet), diagnose.Options{Trust: store()})
+	if r.Verdict != diagnose.VerdictIncomplete || !strings.Contains(r.Detail, "the client closed the connection") || !strings.Contains(r.Detail, "without sending one") {
+		t.Errorf("%s: %s", r.Verdict, r.Detail)
+	}
+}

@@ -176,11 +176,15 @@ func Verdict(c *dissect.Conn) Wire {
 	}
 	if ch == nil || c.ClientHello == nil && !(ch.Cut && c.ServerHello != nil) {
 		w.Verdict = VerdictIncomplete
+		cl := closeEvent(c, dissect.Client)
 		switch {
 		case c.Midstream():
 			w.Detail = "the capture lacks the beginning of the connection: no ClientHello seen"
 		case c.Gaps():
 			w.Detail = "the ClientHello was not captured whole (bytes missing)"
+		case cl != nil && c.Sides[dissect.Client].Bytes == 0 && c.Sides[dissect.Client].SYN:
+			w.Detail = fmt.Sprintf("no ClientHello: the client closed the connection %s after opening it (%s, frame %d) without sending one. It gave up before TLS started: a client with no protocol version or cipher suite it may use (Java: jdk.tls.client.protocols, jdk.tls.disabledAlgorithms), or a TCP health check",
+				fmtDur(cl.Time.Sub(c.FirstTime)), cl.Flags, cl.Frame)
 		default:
 			w.Detail = "no ClientHello seen"
 		}
