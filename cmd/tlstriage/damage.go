@@ -143,11 +143,17 @@ func (w *watch) notes(name string) []string {
 		add(w.emptyAt, "an empty frame (0 bytes captured): %d empty frames skipped", w.empty)
 	}
 	if w.cut > 0 {
-		snap := ""
-		if w.cutSnap > 0 {
-			snap = fmt.Sprintf(" (%d)", w.cutSnap)
+		if w.cutSnap > 0 && w.cutSnap != w.cutLen {
+			// Cut by something else than the length the file declares
+			// (editcap -s afterwards, a per-interface length in pcapng).
+			add(w.cutAt, "%d of its %d bytes captured: %d frames cut short (the file declares a snapshot length of %d: cut afterwards, by editcap -s or a filter), TLS bytes in them are missing (capture with -s 0 and keep the frames whole)", w.cutLen, w.cutOrig, w.cut, w.cutSnap)
+		} else {
+			snap := ""
+			if w.cutSnap > 0 {
+				snap = fmt.Sprintf(" (%d)", w.cutSnap)
+			}
+			add(w.cutAt, "%d of its %d bytes captured: %d frames cut by the snapshot length%s, TLS bytes in them are missing (capture with -s 0)", w.cutLen, w.cutOrig, w.cut, snap)
 		}
-		add(w.cutAt, "%d of its %d bytes captured: %d frames cut by the snapshot length%s, TLS bytes in them are missing (capture with -s 0)", w.cutLen, w.cutOrig, w.cut, snap)
 	}
 	if w.long > 0 {
 		add(w.longAt, "%d bytes captured, longer than the snapshot length the file declares (%d): %d such frames, read anyway", w.longLen, w.longSnap, w.long)

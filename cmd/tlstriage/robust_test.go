@@ -223,4 +223,14 @@ func TestSnapshotCut(t *testing.T) {
 			t.Errorf("no %q in\n%s", want, r.stdout)
 		}
 	}
+	if !strings.Contains(r.stderr, fmt.Sprintf("frames cut by the snapshot length (%d)", snap)) {
+		t.Errorf("warning: %s", r.stderr)
+	}
+	// The same frames in a file that declares a longer snapshot length:
+	// cut afterwards (editcap -s), and the warning says so.
+	binary.LittleEndian.PutUint32(out[16:], 65535)
+	r = tlstriage(t, nil, "-r", writeTemp(t, "edited.pcap", out), "--brief")
+	if !strings.Contains(r.stderr, "frames cut short (the file declares a snapshot length of 65535") {
+		t.Errorf("warning: %s", r.stderr)
+	}
 }
