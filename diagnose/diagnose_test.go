@@ -717,3 +717,24 @@ func TestClientGaveUpBeforeHello(t *testing.T) {
 		t.Errorf("%s: %s", r.Verdict, r.Detail)
 	}
 }
+
+// TestResumedTLS13: a TLS 1.3 session resumed with a pre-shared key sends
+// no certificate: the chain is not "hidden", there is none, and the
+// handshake is ok.
+func TestResumedTLS13(t *testing.T) {
+	tp := getPKI(t)
+	key := [32]byte{1, 2, 3}
+	o := pcaptest.TLSOptions{PKI: tp.pki, MaxVersion: tls.VersionTLS13, AppData: true,
+		SessionCache: tls.NewLRUClientSessionCache(4), TicketKey: &key}
+	first := handshake(t, o, "")
+	second := handshake(t, o, "")
+	if first.Resumed() || first.ChainHidden != true {
+		t.Errorf("first handshake: resumed %v, chain hidden %v", first.Resumed(), first.ChainHidden)
+	}
+	if !second.Resumed() || second.ChainHidden {
+		t.Fatalf("second handshake: resumed %v, chain hidden %v", second.Resumed(), second.ChainHidden)
+	}
+	if r := diagnose.Diagnose(second, diagnose.Options{Trust: store(tp.pki.Root)}); r.Verdict != diagnose.VerdictOK {
+		t.Errorf("resumed: %s (%s)", r.Verdict, r.Detail)
+	}
+}

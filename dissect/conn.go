@@ -223,6 +223,21 @@ func (c *Conn) Refused() bool {
 	return cl.SYN && !sv.SYN && sv.RST != nil && c.ClientHello == nil && !c.TLS
 }
 
+// Resumed reports whether the server resumed a TLS 1.3 session with a
+// pre-shared key (its ServerHello carries pre_shared_key): it sends no
+// certificate then.
+func (c *Conn) Resumed() bool {
+	if c.ServerHello == nil || !c.ServerHello.Version().IsTLS13() {
+		return false
+	}
+	for _, e := range c.ServerHello.Extensions {
+		if e.Type == 41 { // pre_shared_key
+			return true
+		}
+	}
+	return false
+}
+
 // SNI is the server name the client asked for ("" when none).
 func (c *Conn) SNI() string {
 	if c.ClientHello == nil {

@@ -730,7 +730,7 @@ func (a *Analyzer) handshake(cs *conn, side Side, typ tlsparse.HandshakeType, ms
 			c.HRR = sh
 		} else {
 			c.ServerHello = sh
-			if sh.Version().IsTLS13() {
+			if sh.Version().IsTLS13() && !c.Resumed() {
 				c.ChainHidden = true
 			}
 		}

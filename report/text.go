@@ -191,6 +191,9 @@ func (t *Text) render(c *dissect.Conn, r *diagnose.Result) counted {
 	if len(rec.Timeline) > 0 {
 		t.timeline(rec)
 	}
+	if c.Resumed() {
+		t.printf("  Chain: none sent (TLS 1.3 session resumed with a pre-shared key)\n")
+	}
 	t.chain(rec, r)
 	t.printf("  Verdict: %s: %s\n", verdict, Escape(rec.VerdictDetail))
 	if rec.Cause != "" {

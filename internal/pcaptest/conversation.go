@@ -208,6 +208,11 @@ type TLSOptions struct {
 	// NoSessionTickets stops the server from sending TLS 1.3
 	// NewSessionTicket messages after the handshake.
 	NoSessionTickets bool
+	// SessionCache and TicketKey let a second conversation resume the
+	// session of a first: the client's cache and the server's ticket key,
+	// shared between the two.
+	SessionCache tls.ClientSessionCache
+	TicketKey    *[32]byte
 	// ClientCurves and ServerCurves set the key exchange groups of each
 	// side; a server that accepts none of the client's key shares answers
 	// TLS 1.3 with a HelloRetryRequest.
@@ -289,6 +294,7 @@ func Record(o TLSOptions) (*Conversation, error) {
 	if o.ClientCert != nil {
 		ccfg.Certificates = []tls.Certificate{*o.ClientCert}
 	}
+	ccfg.ClientSessionCache = o.SessionCache
 	smin := o.MinVersion
 	if o.ServerMinVersion != 0 {
 		smin = o.ServerMinVersion
@@ -309,6 +315,9 @@ func Record(o TLSOptions) (*Conversation, error) {
 		ClientCAs:        o.PKI.RootPool(),
 
 		SessionTicketsDisabled: o.NoSessionTickets,
+	}
+	if o.TicketKey != nil {
+		scfg.SetSessionTicketKeys([][32]byte{*o.TicketKey})
 	}
 	if o.NoServerName {
 		scfg.Certificates = nil
