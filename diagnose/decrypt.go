@@ -115,11 +115,7 @@ func decryptFindings(c *dissect.Conn) []Finding {
 
 // hiddenChainFix says what would reveal a TLS 1.3 chain the capture hides.
 func hiddenChainFix(c *dissect.Conn) string {
-	probe := fmt.Sprintf("tlstriage probe %s", c.Server)
-	if sni := c.SNI(); sni != "" {
-		probe += " --sni " + sni
-	}
-	probe += " --truststore <the client's truststore>"
+	probe := fetchChain(c)
 	d := c.Decryption
 	switch {
 	case d != nil && (d.Mismatch[dissect.Server] || d.Mismatch[dissect.Client]):

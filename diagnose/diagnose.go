@@ -346,11 +346,42 @@ func cutChainFix(c *dissect.Conn) string {
 			break
 		}
 	}
-	probe := fmt.Sprintf("tlstriage probe %s", c.Server)
-	if sni := c.SNI(); sni != "" {
-		probe += " --sni " + sni
+	return again + ", or fetch and check the chain the server sends with `" + fetchChain(c) + "`"
+}
+
+// fetchChain is a command that fetches the chain the server of c sends:
+// tlstriage probe, or, where TLS starts inside another protocol, openssl
+// s_client speaking it (probe speaks TLS from the first byte only).
+func fetchChain(c *dissect.Conn) string {
+	sni := c.SNI()
+	switch c.Upgrade {
+	case "":
+		probe := fmt.Sprintf("tlstriage probe %s", c.Server)
+		if sni != "" {
+			probe += " --sni " + sni
+		}
+		return probe + " --truststore <the client's truststore>"
+	case "http-connect":
+		// CONNECT host:port HTTP/1.1: the target behind the proxy.
+		target := strings.Fields(firstLine(c.Sides[dissect.Client].PlainHead))
+		cmd := fmt.Sprintf("openssl s_client -proxy %s -showcerts", c.Server)
+		if len(target) >= 2 {
+			cmd += " -connect " + target[1]
+		}
+		if sni != "" {
+			cmd += " -servername " + sni
+		}
+		return cmd
 	}
-	return again + ", or fetch and check the chain the server sends with `" + probe + " --truststore <the client's truststore>`"
+	proto := map[string]string{"smtp": "smtp", "imap": "imap", "pop3": "pop3", "ftp": "ftp", "xmpp": "xmpp", "ldap": "ldap", "postgresql": "postgres", "mysql": "mysql"}[c.Upgrade]
+	if proto == "" {
+		return fmt.Sprintf("openssl s_client -connect %s -showcerts, after starting TLS inside %s by hand", c.Server, c.Upgrade)
+	}
+	cmd := fmt.Sprintf("openssl s_client -starttls %s -connect %s -showcerts", proto, c.Server)
+	if sni != "" {
+		cmd += " -servername " + sni
+	}
+	return cmd
 }
 
 func (r *Result) chainCause(c *dissect.Conn, trust *truststore.Store) {

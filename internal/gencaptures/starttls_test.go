@@ -2,6 +2,8 @@ package main
 
 import (
 	"bytes"
+	"crypto/tls"
+	"crypto/x509"
 	"net/netip"
 	"slices"
 	"strings"
@@ -118,5 +120,41 @@ func TestSTARTTLSIgnoredRefusal(t *testing.T) {
 	r := diagnose.Diagnose(cs[0], diagnose.Options{})
 	if cs[0].Upgrade != "smtp" || r.Verdict != diagnose.VerdictNotTLS || r.Cause != diagnose.CauseNotTLS || !strings.Contains(r.Fix, "enable STARTTLS (smtp)") {
 		t.Errorf("upgrade %q: %s/%s: %s; fix %s", cs[0].Upgrade, r.Verdict, r.Cause, r.Detail, r.Fix)
+	}
+}
+
+// TestSTARTTLSHiddenChainFix: a TLS 1.3 rejection inside SMTP hides the
+// chain; the command offered to fetch it speaks STARTTLS (tlstriage probe
+// does not).
+func TestSTARTTLSHiddenChainFix(t *testing.T) {
+	p := newPipeline(t)
+	o := p.env.java(pcaptest.AlertCertificateUnknown)
+	o.MaxVersion = tls.VersionTLS13
+	o.ClientRoots = x509.NewCertPool() // trusts nothing: rejects the chain
+	conv, err := pcaptest.Record(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c2s, s2c := pcaptest.ClientToServer, pcaptest.ServerToClient
+	smtp := []pcaptest.Event{
+		{Dir: s2c, Kind: pcaptest.Data, Data: []byte("220 mail.example.test ESMTP\r\n")},
+		{Dir: c2s, Kind: pcaptest.Data, Data: []byte("EHLO proxy.example.test\r\n")},
+		{Dir: s2c, Kind: pcaptest.Data, Data: []byte("250-mail.example.test\r\n250 STARTTLS\r\n")},
+		{Dir: c2s, Kind: pcaptest.Data, Data: []byte("STARTTLS\r\n")},
+		{Dir: s2c, Kind: pcaptest.Data, Data: []byte("220 2.0.0 Ready to start TLS\r\n")},
+	}
+	conv.Events = slices.Concat(smtp, conv.Events)
+	pkts, err := pcaptest.Frame(conv, pcaptest.FrameOptions{Server: netip.MustParseAddrPort("10.0.0.2:25")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	if err := pcaptest.WritePcap(&buf, pcaptest.Ethernet.LinkType(), pkts); err != nil {
+		t.Fatal(err)
+	}
+	cs := conns(t, "smtp-tls13-rejected.pcap", buf.Bytes())
+	r := diagnose.Diagnose(cs[0], diagnose.Options{})
+	if !cs[0].ChainHidden || !r.Failed || !strings.Contains(r.Fix, "openssl s_client -starttls smtp -connect 10.0.0.2:25") || strings.Contains(r.Fix, "tlstriage probe") {
+		t.Errorf("hidden %v, %s: fix %s", cs[0].ChainHidden, r.Verdict, r.Fix)
 	}
 }
