@@ -618,6 +618,12 @@ func (r *Result) clientCert(c *dissect.Conn) {
 	}
 	r.CauseDetail = fmt.Sprintf("the server requires a client certificate (CertificateRequest) and the client %s. %s", sent, r.Detail)
 	r.Fix = "configure the client with a keystore and key alias holding a certificate the server accepts" + cas + " (Apigee: SSLInfo ClientAuthEnabled, KeyStore and KeyAlias)"
+	if len(c.ClientChain) == 1 && c.ClientChain[0].Cert != nil && !selfSigned(c.ClientChain[0].Cert) {
+		// A certificate sent alone: its issuer may be an intermediate the
+		// server lacks.
+		r.Fix = fmt.Sprintf("the client sent its certificate alone, without its issuer %s: if that is an intermediate, send it with the certificate (the keystore entry holds the whole chain; curl: --cert with the certificate and the intermediate in one file); otherwise %s",
+			IssuerName(c.ClientChain[0].Cert), r.Fix)
+	}
 	if c.CertRequest == nil && c.Version().IsTLS13() {
 		// Inferred from the encrypted records' count (verdict13).
 		r.CauseDetail = "TLS 1.3 encrypts the CertificateRequest and the client's Certificate: from the records the client sent after the server's flight, the server most likely requires a client certificate, and it refused the connection after the client's Finished"

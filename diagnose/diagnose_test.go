@@ -398,9 +398,23 @@ func TestClientCertificate(t *testing.T) {
 			}
 		})
 	}
+	// A client certificate sent without its intermediate: the fix says to
+	// send the chain. (The server also names an intermediate of the same
+	// name, so crypto/tls sends the certificate alone; it does not verify.)
+	twin, err := pcaptest.NewPKI(pcaptest.PKIOptions{Leaf: pcaptest.LeafOptions{DNSNames: []string{"client.example.test"}, ClientAuth: true}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	alone := twin.TLSCertificate(pcaptest.ChainLeafOnly)
+	o := pcaptest.TLSOptions{PKI: tp.pki, MaxVersion: tls.VersionTLS12, ClientAuth: tls.RequireAndVerifyClientCert, ClientCert: &alone, Close: pcaptest.CloseServerFirst,
+		ClientCAs: pcaptest.PoolOf(tp.pki.Root, tp.pki.Intermediate)}
+	r := diagnose.Diagnose(handshake(t, o, "unknown authority"), diagnose.Options{Trust: store(tp.pki.Root)})
+	if r.Cause != diagnose.CauseClientCertRequired || !strings.Contains(r.Fix, "sent its certificate alone, without its issuer "+diagnose.Name(twin.Intermediate)) {
+		t.Errorf("certificate alone: %s, fix %q", r.Cause, r.Fix)
+	}
 	// Without a CertificateRequest the TLS 1.3 client sends its Finished
 	// alone: a server refusal then is not a client certificate's.
-	o := pcaptest.TLSOptions{PKI: tp.pki, MaxVersion: tls.VersionTLS13, Close: pcaptest.CloseServerFirst}
+	o = pcaptest.TLSOptions{PKI: tp.pki, MaxVersion: tls.VersionTLS13, Close: pcaptest.CloseServerFirst}
 	c := handshake(t, o, "")
 	if r := diagnose.Diagnose(c, diagnose.Options{Trust: store(tp.pki.Root)}); r.Verdict == diagnose.VerdictClientCertRejected {
 		t.Errorf("a plain TLS 1.3 handshake judged %s: %s", r.Verdict, r.Detail)

@@ -190,8 +190,10 @@ type TLSOptions struct {
 	// answers the ClientHello with unrecognized_name, as a server with
 	// name-based virtual hosts and no default does.
 	NoServerName bool
-	// ClientAuth is the server's client certificate policy.
+	// ClientAuth is the server's client certificate policy; ClientCAs the
+	// CAs it accepts client certificates from (default PKI.RootPool()).
 	ClientAuth tls.ClientAuthType
+	ClientCAs  *x509.CertPool
 	// ClientCert is the certificate the client presents, if any.
 	ClientCert *tls.Certificate
 	// OnReject and RejectAlert transform the client's rejection.
@@ -315,6 +317,9 @@ func Record(o TLSOptions) (*Conversation, error) {
 		ClientCAs:        o.PKI.RootPool(),
 
 		SessionTicketsDisabled: o.NoSessionTickets,
+	}
+	if o.ClientCAs != nil {
+		scfg.ClientCAs = o.ClientCAs
 	}
 	if o.TicketKey != nil {
 		scfg.SetSessionTicketKeys([][32]byte{*o.TicketKey})
