@@ -81,10 +81,32 @@ func Diagnose(c *dissect.Conn, o Options) *Result {
 	}
 	if r.Failed {
 		r.cause(c, trust)
-	} else if r.NameCheck == "mismatch" && r.has("closed_after_handshake") != nil {
+	} else if r.NameCheck == "mismatch" && r.has("closed_after_handshake") != nil && hungUpAtOnce(c) {
 		r.nameAfterHandshake()
 	}
 	return r
+}
+
+// hungUpAtOnce reports whether the client closed (an alert, FIN or RST)
+// within half a second of the server's Finished: a check that failed, not
+// a session left idle and closed later (openssl s_client on its input's
+// end, a health check).
+func hungUpAtOnce(c *dissect.Conn) bool {
+	fin := c.First(dissect.Server, dissect.EvEncryptedHandshake)
+	if fin == nil {
+		return false
+	}
+	for i := range c.Events {
+		e := &c.Events[i]
+		if e.From != dissect.Client || e.Frame < fin.Frame {
+			continue
+		}
+		switch e.Kind {
+		case dissect.EvAlert, dissect.EvEncryptedAlert, dissect.EvFIN, dissect.EvRST:
+			return e.Time.Sub(fin.Time) <= 500*time.Millisecond
+		}
+	}
+	return false
 }
 
 // nameAfterHandshake judges a handshake that completed and that the client

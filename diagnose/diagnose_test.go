@@ -519,6 +519,20 @@ func TestNameAfterHandshake(t *testing.T) {
 			t.Errorf("detail %q, fix %q", r.Detail, r.Fix)
 		}
 	}
+	// The same client closing a second after the handshake: a session left
+	// idle (openssl s_client at its input's end), not a failed check.
+	pkts, err := pcaptest.Scenario{TLS: o}.Packets()
+	if err != nil {
+		t.Fatal(err)
+	}
+	fin := c.First(dissect.Server, dissect.EvEncryptedHandshake).Frame // frames count from 1
+	for i := fin; i < len(pkts); i++ {
+		pkts[i].CI.Timestamp = pkts[i].CI.Timestamp.Add(time.Second)
+	}
+	late := analyse(t, pkts, pcaptest.Ethernet)
+	if r := diagnose.Diagnose(late, diagnose.Options{Trust: store(tp.other), Host: "elsewhere.example.test"}); r.Verdict != diagnose.VerdictOK {
+		t.Errorf("closed a second later: %s (%s)", r.Verdict, r.Detail)
+	}
 	// Data sent: the client accepted the certificate, whatever its name.
 	o.CloseNotify, o.AppData = false, true
 	c = handshake(t, o, "")
