@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"reflect"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -370,8 +371,8 @@ func TestClientCertificate(t *testing.T) {
 	}{
 		{"no certificate", tls.VersionTLS12, nil, "didn't provide a certificate", "answered with an empty Certificate message"},
 		{"certificate of another CA", tls.VersionTLS12, &wrong, "unknown authority", "sent a certificate (CN=client.example.test,O=tlstriage test) that the server did not accept"},
-		{"TLS 1.3, no certificate", tls.VersionTLS13, nil, "didn't provide a certificate", "an empty Certificate"},
-		{"TLS 1.3, certificate of another CA", tls.VersionTLS13, &wrong, "unknown authority", "a Certificate, a CertificateVerify"},
+		{"TLS 1.3, no certificate", tls.VersionTLS13, nil, "didn't provide a certificate", "a Certificate message (empty when it has no certificate to offer)"},
+		{"TLS 1.3, certificate of another CA", tls.VersionTLS13, &wrong, "unknown authority", "a Certificate message (empty when it has no certificate to offer)"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -764,5 +765,57 @@ func TestResumedTLS13(t *testing.T) {
 	}
 	if r := diagnose.Diagnose(second, diagnose.Options{Trust: store(tp.pki.Root)}); r.Verdict != diagnose.VerdictOK {
 		t.Errorf("resumed: %s (%s)", r.Verdict, r.Detail)
+	}
+}
+
+// TestClientCertificate13Split: Java's HttpsURLConnection sends its
+// Certificate and its Finished as separate writes, and the server's alert
+// (certificate_required) lands between them. The 19-byte record is the
+// server's alert, not more of its flight.
+func TestClientCertificate13Split(t *testing.T) {
+	tp := getPKI(t)
+	o := pcaptest.TLSOptions{PKI: tp.pki, MaxVersion: tls.VersionTLS13, ClientAuth: tls.RequireAndVerifyClientCert, Close: pcaptest.CloseServerFirst}
+	conv, err := pcaptest.Record(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The client's write after the server's flight, and the server's next.
+	var cw, sw = -1, -1
+	serverWrites := 0
+	for i, e := range conv.Events {
+		if e.Kind != pcaptest.Data {
+			continue
+		}
+		if e.Dir == pcaptest.ServerToClient {
+			serverWrites++
+			if cw >= 0 && sw < 0 {
+				sw = i
+			}
+		} else if serverWrites > 0 && cw < 0 {
+			cw = i
+		}
+	}
+	if cw < 0 || sw != cw+1 {
+		t.Fatalf("client write %d, server write %d: want one after the other", cw, sw)
+	}
+	b := conv.Events[cw].Data
+	last := 0 // offset of the last record of the client's write
+	for off := 0; off+5 <= len(b); off += 5 + (int(b[off+3])<<8 | int(b[off+4])) {
+		last = off
+	}
+	first, second := conv.Events[cw], conv.Events[cw]
+	first.Data, second.Data = b[:last], b[last:]
+	conv.Events = slices.Concat(conv.Events[:cw], []pcaptest.Event{first, conv.Events[sw], second}, conv.Events[sw+1:])
+	pkts, err := pcaptest.Frame(conv, pcaptest.FrameOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := analyse(t, pkts, pcaptest.Ethernet)
+	if a := c.First(dissect.Server, dissect.EvEncryptedAlert); a == nil {
+		t.Fatal("the server's 19-byte record not taken for an alert")
+	}
+	r := diagnose.Diagnose(c, diagnose.Options{Trust: store(tp.pki.Root)})
+	if r.Verdict != diagnose.VerdictClientCertRejected || r.Cause != diagnose.CauseClientCertRequired {
+		t.Errorf("%s/%s: %s", r.Verdict, r.Cause, r.Detail)
 	}
 }

@@ -500,14 +500,10 @@ func verdict13(c *dissect.Conn, w *Wire) Wire {
 				// sends a Certificate (empty if it has none), then a
 				// CertificateVerify if not empty, then Finished, in one
 				// record or several.
-				if clientFin.Length > maxFinished13 {
+				if n := clientHandshake13(c); n > maxFinished13 {
 					w.Verdict = VerdictClientCertRejected
-					sent := fmt.Sprintf("%d bytes: an empty Certificate and its Finished, as a client does when the server asks for a certificate it does not have", clientFin.Length)
-					if clientFin.Length > maxFinished13+emptyCertificate13 {
-						sent = fmt.Sprintf("%d bytes: a Certificate, a CertificateVerify and its Finished, as a client does when the server asks for a certificate and it sends one", clientFin.Length)
-					}
-					w.Detail = fmt.Sprintf("TLS 1.3: the client answered the server's flight with %s (frame %d); the server then sent an encrypted alert (frame %d) and no application data: it most likely refused the client's certificate, or the lack of one%s",
-						sent, clientFin.Frame, sa.Frame, unanswered)
+					w.Detail = fmt.Sprintf("TLS 1.3: the client answered the server's flight with %d bytes of encrypted handshake (frame %d), more than a Finished (at most %d): a Certificate message (empty when it has no certificate to offer) and its Finished, as a client does when the server asks for a certificate; the server then sent an encrypted alert (frame %d) and no application data: it most likely refused the client's certificate, or the lack of one%s",
+						n, clientFin.Frame, maxFinished13, sa.Frame, unanswered)
 					return *w
 				}
 				w.Verdict = VerdictServerAlert
@@ -572,13 +568,21 @@ func verdict13(c *dissect.Conn, w *Wire) Wire {
 	return *w
 }
 
+// clientHandshake13 is how many bytes of encrypted handshake records the
+// client sent (its second flight, in one record or several).
+func clientHandshake13(c *dissect.Conn) int {
+	n := 0
+	for i := range c.Events {
+		if e := &c.Events[i]; e.From == dissect.Client && e.Kind == dissect.EvEncryptedHandshake {
+			n += e.Length
+		}
+	}
+	return n
+}
+
 // The largest TLS 1.3 Finished record body (SHA-384: a 4-byte header, 48
-// bytes of MAC, the inner content type and a 16-byte AEAD tag) and an empty
-// Certificate's (header, empty context, empty list, type, tag).
-const (
-	maxFinished13      = 4 + 48 + 1 + 16
-	emptyCertificate13 = 4 + 1 + 3 + 1 + 16
-)
+// bytes of MAC, the inner content type and a 16-byte AEAD tag).
+const maxFinished13 = 4 + 48 + 1 + 16
 
 // clientClosedBefore reports whether the client sent an alert after its
 // Finished (fin), or a FIN or RST, before the server's event e: the server's

@@ -476,6 +476,15 @@ func (a *Analyzer) record(cs *conn, side Side, ts time.Time) {
 				cs.event(a, base)
 				return
 			}
+			if side == Server && h.Length == 19 && (c.Has(Client, EvEncryptedHandshake) || c.Has(Client, EvEncryptedAlert)) {
+				// The server's flight is over once the client answered
+				// it: a 19-byte record now is an alert (a refused client
+				// certificate), not more of the flight.
+				base.Kind = EvEncryptedAlert
+				base.Detail = "19-byte record: the size of an encrypted alert"
+				cs.event(a, base)
+				return
+			}
 			if side == Client {
 				a.notAnAlert(cs)
 			}
