@@ -429,15 +429,29 @@ func (r *Result) chainCause(c *dissect.Conn, trust *truststore.Store) {
 	// validity; with no truststore given, OpenSSL's bad_certificate on a
 	// certificate for another name, out of its validity or with a weak
 	// key is that check failing, not the path (that is unknown_ca).
+	// With no truststore given, the built-in roots say little about a
+	// private PKI's: a definite defect of the chain is the cause then,
+	// unless the client's alert names the path (unknown_ca); the fix adds
+	// the root in case.
+	// (Facts at the capture's time: the names and the validity; not the
+	// weak-key rules of today, nor a self-signed leaf, untrusted anyway.)
+	// OpenSSL's bad_certificate names a weak key as well.
 	untrusted := !ch.Trusted
-	if untrusted && r.Alert != nil && !r.Alert.Encrypted {
-		switch r.Alert.Code {
-		case 45: // certificate_expired
-			untrusted = r.firstValidity() == nil
-		case 42: // bad_certificate
-			specific := r.NameCheck == "mismatch" || r.firstValidity() != nil || r.has("weak_key") != nil || r.has("weak_signature") != nil
-			untrusted = !(trust.BuiltIn && specific)
+	facts := (r.NameCheck == "mismatch" || r.firstValidity() != nil) && !ch.Certs[0].SelfSigned
+	weak := r.has("weak_key") != nil || r.has("weak_signature") != nil
+	plainAlert := func(code int) bool { return r.Alert != nil && !r.Alert.Encrypted && r.Alert.Code == code }
+	if untrusted && plainAlert(45) { // certificate_expired
+		untrusted = r.firstValidity() == nil
+	}
+	if untrusted && trust.BuiltIn && (facts || weak && plainAlert(42)) && !plainAlert(48) { // not unknown_ca
+		untrusted = false
+		root := ch.MissingIssuer
+		if root == "" && ch.End != nil {
+			root = Name(ch.End)
 		}
+		defer func() {
+			r.Fix += fmt.Sprintf("; and if the client's truststore (not given: --truststore) lacks the root %s too, add it as well", root)
+		}()
 	}
 	if untrusted && !trust.BuiltIn && r.Host != "" {
 		// A truststore that holds a certificate for this very host
@@ -529,6 +543,11 @@ func (r *Result) chainCause(c *dissect.Conn, trust *truststore.Store) {
 			r.Cause = CauseNotYetValid
 			r.CauseDetail = fmt.Sprintf("the %s %s is valid only from %s, after the capture (%s): a wrong clock on one side, or a certificate installed too early.%s", cc.Role, Name(cert), fmtTime(cert.NotBefore), fmtTime(ch.At), alertNote)
 			r.Fix = "check the clocks of the client and the server (NTP), or wait until the certificate is valid"
+			if cc.Position > 0 && ch.Certs[0].ValidAtCapture {
+				// The leaf it issued is valid now: no clock explains it.
+				r.CauseDetail = fmt.Sprintf("the server sends the %s %s, valid only from %s, though the leaf it issued is valid at the capture (%s): a renewed %s installed before its time.%s", cc.Role, Name(cert), fmtTime(cert.NotBefore), fmtTime(ch.At), cc.Role, alertNote)
+				r.Fix = fmt.Sprintf("install in the server's chain file the %s %s that is valid now, in place of the renewed one installed too early", cc.Role, Name(cert))
+			}
 		}
 		return
 	}

@@ -819,3 +819,40 @@ func TestClientCertificate13Split(t *testing.T) {
 		t.Errorf("%s/%s: %s", r.Verdict, r.Cause, r.Detail)
 	}
 }
+
+// TestIntermediateNotYetValid: an intermediate valid only from later,
+// sent with a leaf valid now, is a renewed intermediate installed too
+// early, not a clock problem: the fix says to install the current one.
+func TestIntermediateNotYetValid(t *testing.T) {
+	start := pcaptest.DefaultStart
+	p, err := pcaptest.NewPKI(pcaptest.PKIOptions{Now: start.AddDate(2, 0, 0), // CAs valid from a year after the capture
+		Leaf: pcaptest.LeafOptions{NotBefore: start.AddDate(0, -1, 0), NotAfter: start.AddDate(0, 6, 0)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := handshake(t, java(p, p.Root), "expired or is not yet valid")
+	r := diagnose.Diagnose(c, diagnose.Options{Trust: store(p.Root)})
+	if r.Cause != diagnose.CauseNotYetValid || !strings.Contains(r.Fix, "install in the server's chain file the intermediate") || strings.Contains(r.Fix, "clocks") {
+		t.Errorf("%s: %s; fix %s", r.Cause, r.CauseDetail, r.Fix)
+	}
+}
+
+// TestDefectOverBuiltInRoots: with no truststore given, a definite defect
+// of the chain (here its name) is the cause rather than a root the
+// built-in set lacks, unless the client's alert names the path
+// (unknown_ca); the fix mentions the root in case.
+func TestDefectOverBuiltInRoots(t *testing.T) {
+	tp := getPKI(t)
+	o := java(tp.pki, tp.pki.Root)
+	o.ServerName = "elsewhere.example.test"
+	c := handshake(t, o, "is valid for")
+	r := diagnose.Diagnose(c, diagnose.Options{Trust: truststore.Mozilla()})
+	if r.Cause != diagnose.CauseHostnameMismatch || !strings.Contains(r.Fix, "lacks the root "+diagnose.Name(tp.pki.Root)) {
+		t.Errorf("certificate_unknown: %s; fix %s", r.Cause, r.Fix)
+	}
+	o.RejectAlert = pcaptest.AlertUnknownCA
+	c = handshake(t, o, "is valid for")
+	if r := diagnose.Diagnose(c, diagnose.Options{Trust: truststore.Mozilla()}); r.Cause != diagnose.CauseTruststoreMissingRoot {
+		t.Errorf("unknown_ca: %s", r.Cause)
+	}
+}
