@@ -519,6 +519,15 @@ func (r *Result) chainCause(c *dissect.Conn, trust *truststore.Store) {
 				}
 				r.CauseDetail = fmt.Sprintf("the chain ends at %s, issued by %s, which %s does not hold (the server does not send the root, as is usual).%s", Name(end), ch.MissingIssuer, store, alertNote)
 				r.Fix = fmt.Sprintf("add the root %s to %s", IssuerName(end), store)
+				if len(ch.LookAlikes) > 0 {
+					// The truststore has a root of that name, another key:
+					// say which, so that "add the root" is not read as
+					// "it is already there".
+					la := ch.LookAlikes[0]
+					r.CauseDetail = fmt.Sprintf("the chain ends at %s, issued by %s; %s holds a root of that name (alias %s, SHA-256 %s) with another key, which did not sign it: the CA was re-keyed or the truststore holds another CA's root of the same name.%s",
+						Name(end), ch.MissingIssuer, store, la.Alias, truststore.SHA256Hex(la.Cert.Raw), alertNote)
+					r.Fix = fmt.Sprintf("import the root %s (the one whose key signed the chain) into %s under a new alias, beside or in place of alias %s", IssuerName(end), store, la.Alias)
+				}
 				if m := ch.MissingIssuerInMozilla; m != nil {
 					r.Fix += fmt.Sprintf(" (it is in the Mozilla root set: SHA-256 %s; --export-certs writes it)", truststore.SHA256Hex(m.Cert.Raw))
 				} else if len(end.IssuingCertificateURL) > 0 {

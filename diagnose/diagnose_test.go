@@ -179,6 +179,11 @@ func TestChainCauses(t *testing.T) {
 				if len(r.Chain.LookAlikes) != 1 || !same(r.Chain.LookAlikes[0].Cert, tp.lookalike) || has(r, "truststore_lookalike") == nil {
 					t.Errorf("look-alikes %v, findings %v", r.Chain.LookAlikes, r.Findings)
 				}
+				// The detail names the root held, the fix says to import
+				// the other one beside it.
+				if alias := r.Chain.LookAlikes[0].Alias; !strings.Contains(r.CauseDetail, "alias "+alias) || !strings.Contains(r.Fix, "under a new alias") {
+					t.Errorf("detail %q, fix %q", r.CauseDetail, r.Fix)
+				}
 			}},
 		{"full chain, truststore holds another root of that name", pcaptest.ChainFull, []*x509.Certificate{tp.lookalike}, diagnose.CauseUntrustedRoot,
 			func(t *testing.T, r *diagnose.Result) {
