@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/tlstriage/tlstriage/diagnose"
+	"github.com/tlstriage/tlstriage/dissect"
 	"github.com/tlstriage/tlstriage/internal/pcaptest"
 )
 
@@ -25,24 +26,8 @@ func TestSTARTTLSExpired(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c2s, s2c := pcaptest.ClientToServer, pcaptest.ServerToClient
-	smtp := []pcaptest.Event{
-		{Dir: s2c, Kind: pcaptest.Data, Data: []byte("220 mail.example.test ESMTP\r\n")},
-		{Dir: c2s, Kind: pcaptest.Data, Data: []byte("EHLO proxy.example.test\r\n")},
-		{Dir: s2c, Kind: pcaptest.Data, Data: []byte("250-mail.example.test\r\n250 STARTTLS\r\n")},
-		{Dir: c2s, Kind: pcaptest.Data, Data: []byte("STARTTLS\r\n")},
-		{Dir: s2c, Kind: pcaptest.Data, Data: []byte("220 2.0.0 Ready to start TLS\r\n")},
-	}
-	conv.Events = slices.Concat(smtp, conv.Events)
-	pkts, err := pcaptest.Frame(conv, pcaptest.FrameOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var buf bytes.Buffer
-	if err := pcaptest.WritePcap(&buf, pcaptest.Ethernet.LinkType(), pkts); err != nil {
-		t.Fatal(err)
-	}
-	cs := conns(t, "smtp-starttls-expired.pcap", buf.Bytes())
+	smtpSession(conv, "250-mail.example.test\r\n250 STARTTLS\r\n", "220 2.0.0 Ready to start TLS\r\n")
+	cs := framedConns(t, "smtp-starttls-expired.pcap", conv, pcaptest.FrameOptions{})
 	if len(cs) != 1 {
 		t.Fatalf("%d connections", len(cs))
 	}
@@ -68,15 +53,7 @@ func TestConnectRefused(t *testing.T) {
 		{Dir: s2c, Kind: pcaptest.FIN},
 		{Dir: c2s, Kind: pcaptest.FIN},
 	}}
-	pkts, err := pcaptest.Frame(conv, pcaptest.FrameOptions{Server: netip.MustParseAddrPort("10.0.0.2:3128")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var buf bytes.Buffer
-	if err := pcaptest.WritePcap(&buf, pcaptest.Ethernet.LinkType(), pkts); err != nil {
-		t.Fatal(err)
-	}
-	cs := conns(t, "connect-refused.pcap", buf.Bytes())
+	cs := framedConns(t, "connect-refused.pcap", conv, pcaptest.FrameOptions{Server: netip.MustParseAddrPort("10.0.0.2:3128")})
 	if len(cs) != 1 || !cs[0].UpgradeRefused || cs[0].Upgrade != "http-connect" {
 		t.Fatalf("%d connections, %+v", len(cs), cs)
 	}
@@ -96,24 +73,8 @@ func TestSTARTTLSIgnoredRefusal(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c2s, s2c := pcaptest.ClientToServer, pcaptest.ServerToClient
-	smtp := []pcaptest.Event{
-		{Dir: s2c, Kind: pcaptest.Data, Data: []byte("220 mail.example.test ESMTP\r\n")},
-		{Dir: c2s, Kind: pcaptest.Data, Data: []byte("EHLO proxy.example.test\r\n")},
-		{Dir: s2c, Kind: pcaptest.Data, Data: []byte("250 mail.example.test\r\n")},
-		{Dir: c2s, Kind: pcaptest.Data, Data: []byte("STARTTLS\r\n")},
-		{Dir: s2c, Kind: pcaptest.Data, Data: []byte("454 4.7.0 TLS not available\r\n")},
-	}
-	conv.Events = slices.Concat(smtp, conv.Events)
-	pkts, err := pcaptest.Frame(conv, pcaptest.FrameOptions{Server: netip.MustParseAddrPort("10.0.0.2:25")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var buf bytes.Buffer
-	if err := pcaptest.WritePcap(&buf, pcaptest.Ethernet.LinkType(), pkts); err != nil {
-		t.Fatal(err)
-	}
-	cs := conns(t, "smtp-refused-ignored.pcap", buf.Bytes())
+	smtpSession(conv, "250 mail.example.test\r\n", "454 4.7.0 TLS not available\r\n")
+	cs := framedConns(t, "smtp-refused-ignored.pcap", conv, pcaptest.FrameOptions{Server: netip.MustParseAddrPort("10.0.0.2:25")})
 	if len(cs) != 1 {
 		t.Fatalf("%d connections", len(cs))
 	}
@@ -135,16 +96,33 @@ func TestSTARTTLSHiddenChainFix(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	smtpSession(conv, "250-mail.example.test\r\n250 STARTTLS\r\n", "220 2.0.0 Ready to start TLS\r\n")
+	cs := framedConns(t, "smtp-tls13-rejected.pcap", conv, pcaptest.FrameOptions{Server: netip.MustParseAddrPort("10.0.0.2:25")})
+	r := diagnose.Diagnose(cs[0], diagnose.Options{})
+	if !cs[0].ChainHidden || !r.Failed || !strings.Contains(r.Fix, "openssl s_client -starttls smtp -connect 10.0.0.2:25") || strings.Contains(r.Fix, "tlstriage probe") {
+		t.Errorf("hidden %v, %s: fix %s", cs[0].ChainHidden, r.Verdict, r.Fix)
+	}
+}
+
+// smtpSession puts an SMTP dialogue before conv: the greeting, EHLO, the
+// server's capabilities (caps), STARTTLS and the server's reply to it.
+func smtpSession(conv *pcaptest.Conversation, caps, reply string) {
 	c2s, s2c := pcaptest.ClientToServer, pcaptest.ServerToClient
 	smtp := []pcaptest.Event{
 		{Dir: s2c, Kind: pcaptest.Data, Data: []byte("220 mail.example.test ESMTP\r\n")},
 		{Dir: c2s, Kind: pcaptest.Data, Data: []byte("EHLO proxy.example.test\r\n")},
-		{Dir: s2c, Kind: pcaptest.Data, Data: []byte("250-mail.example.test\r\n250 STARTTLS\r\n")},
+		{Dir: s2c, Kind: pcaptest.Data, Data: []byte(caps)},
 		{Dir: c2s, Kind: pcaptest.Data, Data: []byte("STARTTLS\r\n")},
-		{Dir: s2c, Kind: pcaptest.Data, Data: []byte("220 2.0.0 Ready to start TLS\r\n")},
+		{Dir: s2c, Kind: pcaptest.Data, Data: []byte(reply)},
 	}
 	conv.Events = slices.Concat(smtp, conv.Events)
-	pkts, err := pcaptest.Frame(conv, pcaptest.FrameOptions{Server: netip.MustParseAddrPort("10.0.0.2:25")})
+}
+
+// framedConns frames conv with fo, writes it as the pcap name and returns
+// the connections dissect makes of it.
+func framedConns(t *testing.T, name string, conv *pcaptest.Conversation, fo pcaptest.FrameOptions) []*dissect.Conn {
+	t.Helper()
+	pkts, err := pcaptest.Frame(conv, fo)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -152,9 +130,5 @@ func TestSTARTTLSHiddenChainFix(t *testing.T) {
 	if err := pcaptest.WritePcap(&buf, pcaptest.Ethernet.LinkType(), pkts); err != nil {
 		t.Fatal(err)
 	}
-	cs := conns(t, "smtp-tls13-rejected.pcap", buf.Bytes())
-	r := diagnose.Diagnose(cs[0], diagnose.Options{})
-	if !cs[0].ChainHidden || !r.Failed || !strings.Contains(r.Fix, "openssl s_client -starttls smtp -connect 10.0.0.2:25") || strings.Contains(r.Fix, "tlstriage probe") {
-		t.Errorf("hidden %v, %s: fix %s", cs[0].ChainHidden, r.Verdict, r.Fix)
-	}
+	return conns(t, name, buf.Bytes())
 }
