@@ -6,6 +6,7 @@ import (
 
 	"github.com/tlstriage/tlstriage/dissect"
 	"github.com/tlstriage/tlstriage/tlsdecrypt"
+	"github.com/tlstriage/tlstriage/truststore"
 )
 
 // plainOrDecrypted says how an alert event was read.
@@ -114,8 +115,8 @@ func decryptFindings(c *dissect.Conn) []Finding {
 }
 
 // hiddenChainFix says what would reveal a TLS 1.3 chain the capture hides.
-func hiddenChainFix(c *dissect.Conn) string {
-	probe := fetchChain(c)
+func hiddenChainFix(c *dissect.Conn, trust *truststore.Store) string {
+	probe := fetchChain(c, trust)
 	d := c.Decryption
 	switch {
 	case d != nil && (d.Mismatch[dissect.Server] || d.Mismatch[dissect.Client]):

@@ -341,10 +341,10 @@ func (r *Result) cause(c *dissect.Conn, trust *truststore.Store) {
 		r.Cause = CauseUnknown
 		if c.ChainHidden {
 			r.CauseDetail = "TLS 1.3 encrypts the server's certificate, so the capture cannot show which chain the client rejected"
-			r.Fix = hiddenChainFix(c)
+			r.Fix = hiddenChainFix(c, trust)
 		} else if e := c.First(dissect.Server, dissect.EvCertificate); e != nil && e.Cut {
 			r.CauseDetail = fmt.Sprintf("the server's Certificate (frame %d) was not captured whole, so the chain cannot be checked", e.Frame)
-			r.Fix = cutChainFix(c)
+			r.Fix = cutChainFix(c, trust)
 		} else {
 			r.CauseDetail = "no certificate was seen in the capture"
 			r.Fix = "capture the whole handshake (from the SYN) to see the server's certificate"
@@ -360,7 +360,7 @@ func (r *Result) cause(c *dissect.Conn, trust *truststore.Store) {
 // cutChainFix is the fix when the capture lacks bytes of the server's
 // Certificate: capture again whole (how depends on why bytes are missing),
 // or fetch the chain.
-func cutChainFix(c *dissect.Conn) string {
+func cutChainFix(c *dissect.Conn, trust *truststore.Store) string {
 	again := "the capture lost packets: capture again with a larger buffer (tcpdump -B 65536) and a filter on the backend's address"
 	for _, e := range c.Events {
 		if e.Kind == dissect.EvGap && e.From == dissect.Server && strings.Contains(e.Detail, "snapshot length") {
@@ -368,13 +368,13 @@ func cutChainFix(c *dissect.Conn) string {
 			break
 		}
 	}
-	return again + ", or fetch and check the chain the server sends with `" + fetchChain(c) + "`"
+	return again + ", or fetch and check the chain the server sends with `" + fetchChain(c, trust) + "`"
 }
 
 // fetchChain is a command that fetches the chain the server of c sends:
 // tlstriage probe, or, where TLS starts inside another protocol, openssl
 // s_client speaking it (probe speaks TLS from the first byte only).
-func fetchChain(c *dissect.Conn) string {
+func fetchChain(c *dissect.Conn, trust *truststore.Store) string {
 	sni := c.SNI()
 	switch c.Upgrade {
 	case "":
@@ -382,7 +382,13 @@ func fetchChain(c *dissect.Conn) string {
 		if sni != "" {
 			probe += " --sni " + sni
 		}
-		return probe + " --truststore <the client's truststore>"
+		if trust == nil || trust.BuiltIn || len(trust.Files) == 0 {
+			return probe + " --truststore <the client's truststore>"
+		}
+		for _, f := range trust.Files {
+			probe += " --truststore " + f
+		}
+		return probe
 	case "http-connect":
 		// CONNECT host:port HTTP/1.1: the target behind the proxy.
 		target := strings.Fields(firstLine(c.Sides[dissect.Client].PlainHead))

@@ -4,6 +4,9 @@ import (
 	"bytes"
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/pem"
+	"os"
+	"path/filepath"
 	"reflect"
 	"slices"
 	"strings"
@@ -859,5 +862,33 @@ func TestDefectOverBuiltInRoots(t *testing.T) {
 	c = handshake(t, o, "is valid for")
 	if r := diagnose.Diagnose(c, diagnose.Options{Trust: truststore.Mozilla()}); r.Cause != diagnose.CauseTruststoreMissingRoot {
 		t.Errorf("unknown_ca: %s", r.Cause)
+	}
+}
+
+// TestProbeHintTruststore: the command offered to fetch a chain the
+// capture hides names the truststore given, not a placeholder.
+func TestProbeHintTruststore(t *testing.T) {
+	tp := getPKI(t)
+	path := filepath.Join(t.TempDir(), "client-ca.pem")
+	if err := os.WriteFile(path, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: tp.other.Raw}), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	trust, err := truststore.Load([]string{path}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := java(tp.pki, tp.other)
+	o.MaxVersion = tls.VersionTLS13
+	c := handshake(t, o, "unknown authority")
+	for _, tt := range []struct {
+		trust *truststore.Store
+		want  string
+	}{
+		{trust, "--truststore " + path},
+		{truststore.Mozilla(), "--truststore <the client's truststore>"},
+	} {
+		if r := diagnose.Diagnose(c, diagnose.Options{Trust: tt.trust}); !c.ChainHidden || !strings.Contains(r.Fix, "tlstriage probe") || !strings.Contains(r.Fix, tt.want) {
+			t.Errorf("fix %q: want %q", r.Fix, tt.want)
+		}
 	}
 }
