@@ -161,7 +161,9 @@ func Verdict(c *dissect.Conn) Wire {
 			return w
 		}
 		w.Detail = fmt.Sprintf("the client asked to start TLS inside %s, but no TLS handshake followed", c.Upgrade)
-		if line := lastLine(c.Sides[dissect.Server].PlainHead); line != "" {
+		if line := refusalLine(c.Sides[dissect.Server].PlainHead); line != "" {
+			w.Detail += fmt.Sprintf("; the server answered %q", line)
+		} else if line := lastLine(c.Sides[dissect.Server].PlainHead); line != "" {
 			w.Detail += fmt.Sprintf("; the server's last words: %q", line)
 		}
 		return w
@@ -650,6 +652,26 @@ func fmtDur(d time.Duration) string {
 func firstLine(b []byte) string {
 	line, _, _ := strings.Cut(string(b), "\n")
 	return strings.TrimSpace(line)
+}
+
+// refusalLine is the last line of a plaintext exchange that reads as a
+// refusal: an SMTP or FTP 4xx/5xx reply, POP3's -ERR, IMAP's NO or BAD
+// ("" when none does; the last line may be the answer to QUIT).
+func refusalLine(b []byte) string {
+	lines := strings.Split(strings.TrimRight(string(b), "\r\n"), "\n")
+	for i := len(lines) - 1; i >= 0; i-- {
+		l := strings.TrimSpace(lines[i])
+		f := strings.Fields(l)
+		switch {
+		case len(l) >= 3 && (l[0] == '4' || l[0] == '5') && l[1] >= '0' && l[1] <= '9' && l[2] >= '0' && l[2] <= '9':
+			return l
+		case strings.HasPrefix(l, "-ERR"):
+			return l
+		case len(f) >= 2 && (f[1] == "NO" || f[1] == "BAD"):
+			return l
+		}
+	}
+	return ""
 }
 
 // lastLine is the last non-empty line of a plaintext exchange.

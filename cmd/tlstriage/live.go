@@ -386,7 +386,7 @@ func runLive(ctx context.Context, cfg *config, trust *truststore.Store, stdout, 
 		enough   bool // -c N handshakes reported: report no more
 	)
 	emit := func(c *dissect.Conn) {
-		if enough || (!c.TLS && !cfg.all) {
+		if enough || !cfg.reports(c) {
 			pw.done(c.ID, false)
 			return
 		}

@@ -1014,3 +1014,64 @@ func TestLiveSmallRing(t *testing.T) {
 		t.Errorf("-w file: want the failed connection from %s, whole:\n%s", rejectAddr, out.String())
 	}
 }
+
+// TestLiveUpgradeRefused: a mail server that refuses STARTTLS is reported
+// live as in a file (upgrade_refused), and fails the run.
+func TestLiveUpgradeRefused(t *testing.T) {
+	requireLiveCapture(t)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	pcaptest.Serve(t, ln, func(c net.Conn) {
+		c.SetDeadline(time.Now().Add(10 * time.Second))
+		rd := bufio.NewReader(c)
+		io.WriteString(c, "220 mail.example.test ESMTP\r\n")
+		for {
+			line, err := rd.ReadString('\n')
+			if err != nil {
+				return
+			}
+			switch strings.ToUpper(strings.TrimSpace(line)) {
+			case "STARTTLS":
+				io.WriteString(c, "454 4.7.0 TLS not available\r\n")
+			case "QUIT":
+				io.WriteString(c, "221 bye\r\n")
+				return
+			default:
+				io.WriteString(c, "250 mail.example.test\r\n")
+			}
+		}
+	})
+	addr := ln.Addr().(*net.TCPAddr)
+	r := startLive(t, "-i", liveLoopback(), "--json", fmt.Sprintf("tcp port %d", addr.Port))
+	c, err := net.DialTCP("tcp", nil, addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rd := bufio.NewReader(c)
+	for _, cmd := range []string{"", "EHLO client.example.test\r\n", "STARTTLS\r\n", "QUIT\r\n"} {
+		if cmd != "" {
+			io.WriteString(c, cmd)
+		}
+		if _, err := rd.ReadString('\n'); err != nil {
+			t.Fatal(err)
+		}
+	}
+	c.Close()
+	deadline := time.Now().Add(10 * time.Second)
+	for len(liveObjects(t, r.stdout.String())) < 1 && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	r.cancel()
+	code := r.wait(t)
+	conns, _ := liveConns(t, r.stdout.String())
+	if len(conns) != 1 || code != exitFailed {
+		t.Fatalf("%d connections reported, exit status %d; stdout:\n%s\nstderr:\n%s", len(conns), code, r.stdout.String(), r.stderr.String())
+	}
+	for _, o := range conns {
+		if o["verdict"] != "upgrade_refused" || !strings.Contains(fmt.Sprint(o["verdict_detail"]), "454 4.7.0 TLS not available") {
+			t.Errorf("verdict %v: %v", o["verdict"], o["verdict_detail"])
+		}
+	}
+}

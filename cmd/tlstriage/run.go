@@ -49,6 +49,13 @@ type config struct {
 	keys        *tlsdecrypt.KeyLog // --keylog files, then the captures' secrets blocks
 }
 
+// reports says whether c is reported: TLS connections, those whose client
+// asked to start TLS and was refused (STARTTLS, a proxy's CONNECT), and
+// with --all every TCP connection.
+func (cfg *config) reports(c *dissect.Conn) bool {
+	return c.TLS || c.UpgradeRefused || cfg.all
+}
+
 func usage(fs *pflag.FlagSet, w io.Writer) {
 	fmt.Fprintf(w, `Usage: tlstriage -r FILE [-r FILE...] [options] [filter expression]
        tlstriage -i IFACE [-w FILE] [-c N] [options] [filter expression]
@@ -227,7 +234,7 @@ func analyzeFiles(ctx context.Context, cfg *config, trust *truststore.Store, fil
 		x *report.Prepared // its report, made by the worker (-j)
 	}
 	work := func(c *dissect.Conn, prep report.Preparer) *diagnosed {
-		if !c.TLS && !c.UpgradeRefused && !cfg.all {
+		if !cfg.reports(c) {
 			return nil
 		}
 		d := &diagnosed{r: diagnose.Diagnose(c, opts)}
