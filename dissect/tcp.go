@@ -469,6 +469,12 @@ func (a *Analyzer) closeFlag(cs *conn, side Side, s *segment, ts time.Time) {
 	if c.Sides[side.Other()].FIN != nil {
 		cs.closed = true
 	}
+	if side == Client && c.ClientHello != nil && c.Sides[Server].Bytes == 0 {
+		// The client gave up on a server that never answered its
+		// ClientHello: the verdict is known; handed over after Linger,
+		// not Idle (a live capture reports it then).
+		cs.closed = true
+	}
 }
 
 // flagStrings are flagString's results, made once.

@@ -1075,3 +1075,49 @@ func TestLiveUpgradeRefused(t *testing.T) {
 		}
 	}
 }
+
+// TestLiveNoAnswer: a backend that accepts and never answers the
+// ClientHello is reported live once the client gives up (its FIN), about
+// Linger later, not when the capture stops.
+func TestLiveNoAnswer(t *testing.T) {
+	requireLiveCapture(t)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	pcaptest.Serve(t, ln, func(c net.Conn) {
+		c.SetDeadline(time.Now().Add(20 * time.Second))
+		io.Copy(io.Discard, c) // reads the ClientHello, never answers
+		<-done                 // nor closes
+	})
+	t.Cleanup(func() { close(done) }) // (runs before Serve's own cleanup)
+	addr := ln.Addr().(*net.TCPAddr)
+	r := startLive(t, "-i", liveLoopback(), "--json", fmt.Sprintf("tcp port %d", addr.Port))
+	raw, err := net.DialTCP("tcp", nil, addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw.SetDeadline(time.Now().Add(500 * time.Millisecond))
+	if err := tls.Client(raw, &tls.Config{ServerName: "localhost"}).Handshake(); err == nil {
+		t.Fatal("handshake completed with a server that never answers")
+	}
+	raw.Close() // the client gives up
+	gaveUp := time.Now()
+	for len(liveObjects(t, r.stdout.String())) < 1 && time.Since(gaveUp) < 15*time.Second {
+		time.Sleep(50 * time.Millisecond)
+	}
+	latency := time.Since(gaveUp)
+	conns, _ := liveConns(t, r.stdout.String())
+	r.cancel()
+	r.wait(t)
+	if len(conns) != 1 {
+		t.Fatalf("%d connections reported within %v; stdout:\n%s\nstderr:\n%s", len(conns), latency, r.stdout.String(), r.stderr.String())
+	}
+	for _, o := range conns {
+		if o["verdict"] != "no_server_response" {
+			t.Errorf("verdict %v: %v", o["verdict"], o["verdict_detail"])
+		}
+	}
+	t.Logf("reported %v after the client gave up", latency)
+}
