@@ -48,6 +48,19 @@ func Probe(c *dissect.Conn, o Options, at time.Time) *Result {
 	for _, code := range []string{"weak_key", "weak_signature", "no_server_auth", "intermediate_not_ca"} {
 		reject = reject || r.has(code) != nil
 	}
+	if c.CertRequest != nil {
+		if a := fatalAlert(c, dissect.Server, true); a != nil && !reject {
+			r.Verdict, r.Failed = VerdictClientCertRejected, true
+			r.Alert = alertOf(a)
+			r.Detail = fmt.Sprintf("%s: the server sent %d certificates, which a client that trusts %s would accept, and asked for a client certificate; the probe had none to offer and the server refused it (%s)", target, len(c.Chain), trust.Name, a.Detail)
+			r.clientCert(c)
+			return r
+		}
+		r.add(Finding{Code: "client_cert_requested", Severity: SevInfo, Summary: "the server asks for a client certificate (a CertificateRequest); it went on without one from the probe"})
+		if fatalAlert(c, dissect.Server, true) != nil {
+			r.Findings[len(r.Findings)-1].Summary = "the server requires a client certificate (a CertificateRequest): it refused the probe, which had none"
+		}
+	}
 	if !reject {
 		r.Verdict = VerdictOK
 		r.Detail = fmt.Sprintf("%s: the server sent %d certificates; a client that trusts %s would accept them", target, len(c.Chain), trust.Name)

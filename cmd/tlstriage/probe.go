@@ -195,13 +195,29 @@ func probe(ctx context.Context, cfg *probeConfig) (*probed, error) {
 	}
 	defer raw.Close()
 	var peer []*x509.Certificate
+	requested := false // the server asked for a client certificate
 	tcfg := &tls.Config{
 		ServerName:         cfg.sni,
 		InsecureSkipVerify: true, // the chain is judged below, as the client would
 		MinVersion:         tls.VersionTLS10,
+		VerifyPeerCertificate: func(raw [][]byte, _ [][]*x509.Certificate) error {
+			// Before the probe answers a CertificateRequest: the chain
+			// is kept even when the server then refuses the probe.
+			peer = peer[:0]
+			for _, b := range raw {
+				if c, err := x509.ParseCertificate(b); err == nil {
+					peer = append(peer, c)
+				}
+			}
+			return nil
+		},
 		VerifyConnection: func(cs tls.ConnectionState) error {
 			peer = cs.PeerCertificates
 			return nil
+		},
+		GetClientCertificate: func(*tls.CertificateRequestInfo) (*tls.Certificate, error) {
+			requested = true
+			return &tls.Certificate{}, nil // none to offer
 		},
 	}
 	switch {
@@ -212,8 +228,18 @@ func probe(ctx context.Context, cfg *probeConfig) (*probed, error) {
 	}
 	rec := &recordingConn{Conn: raw}
 	tc := tls.Client(rec, tcfg)
-	if err := tc.HandshakeContext(ctx); err != nil {
-		return nil, &probeError{stage: "handshake", err: err}
+	refusal := tc.HandshakeContext(ctx)
+	if refusal != nil && !(requested && len(peer) > 0) {
+		return nil, &probeError{stage: "handshake", err: refusal}
+	}
+	if refusal == nil && requested {
+		// TLS 1.3: a server that requires a certificate says so after
+		// the probe's Finished, with an alert on the first read.
+		tc.SetReadDeadline(time.Now().Add(500 * time.Millisecond))
+		var ne net.Error
+		if _, err := tc.Read(make([]byte, 1)); err != nil && !(errors.As(err, &ne) && ne.Timeout()) && !errors.Is(err, io.EOF) {
+			refusal = err
+		}
 	}
 	cs := tc.ConnectionState()
 	end := time.Now()
@@ -239,6 +265,14 @@ func probe(ctx context.Context, cfg *probeConfig) (*probed, error) {
 	c.Sides[dissect.Client].Addr, c.Sides[dissect.Server].Addr = c.Client, c.Server
 	for _, cert := range peer {
 		c.Chain = append(c.Chain, certs.Get(cert.Raw))
+	}
+	if requested {
+		c.CertRequest = &tlsparse.CertificateRequest{}
+		c.ClientSentCertificate = true // empty: the probe has none
+	}
+	if refusal != nil {
+		// The server refused the probe for want of a client certificate.
+		c.Events = append(c.Events, dissect.Event{Kind: dissect.EvEncryptedAlert, From: dissect.Server, Time: end, PeerAck: -1, Detail: refusal.Error()})
 	}
 	return &probed{conn: c, at: end}, nil
 }

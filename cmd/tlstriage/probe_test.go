@@ -89,6 +89,9 @@ func TestProbe(t *testing.T) {
 	leafOnly := startProbeServer(t, &tls.Config{Certificates: []tls.Certificate{fresh.TLSCertificate(pcaptest.ChainLeafOnly)}})
 	tls12only := startProbeServer(t, &tls.Config{MaxVersion: tls.VersionTLS12, Certificates: []tls.Certificate{fresh.TLSCertificate(pcaptest.ChainLeafIntermediate)}})
 	oldCert := startProbeServer(t, &tls.Config{Certificates: []tls.Certificate{pki.TLSCertificate(pcaptest.ChainLeafIntermediate)}})
+	mtls := startProbeServer(t, &tls.Config{ClientAuth: tls.RequireAnyClientCert, Certificates: []tls.Certificate{fresh.TLSCertificate(pcaptest.ChainLeafIntermediate)}})
+	mtls12 := startProbeServer(t, &tls.Config{ClientAuth: tls.RequireAnyClientCert, MaxVersion: tls.VersionTLS12, Certificates: []tls.Certificate{fresh.TLSCertificate(pcaptest.ChainLeafIntermediate)}})
+	optional := startProbeServer(t, &tls.Config{ClientAuth: tls.RequestClientCert, Certificates: []tls.Certificate{fresh.TLSCertificate(pcaptest.ChainLeafIntermediate)}})
 	_ = root
 
 	for _, tc := range []struct {
@@ -108,6 +111,12 @@ func TestProbe(t *testing.T) {
 		{"TLS 1.2", []string{"--sni", "backend.example.test", "--truststore", freshRoot, "--tls1.2"}, 0, "ok", "", "TLS 1.2", "backend.example.test", srv},
 		{"server of TLS 1.2", []string{"--sni", "backend.example.test", "--truststore", freshRoot}, 0, "ok", "", "TLS 1.2", "backend.example.test", tls12only},
 		{"leaf only", []string{"--sni", "backend.example.test", "--truststore", freshRoot}, 1, "client_rejected_certificate", "incomplete_chain", "TLS 1.3", "backend.example.test", leafOnly},
+		// A server that requires a client certificate refuses the probe
+		// (after its Finished in TLS 1.3, before in TLS 1.2): the chain
+		// it sent is judged, and the refusal said.
+		{"client certificate required", []string{"--sni", "backend.example.test", "--truststore", freshRoot}, 1, "client_cert_rejected", "client_cert_required", "TLS 1.3", "backend.example.test", mtls},
+		{"client certificate required, TLS 1.2", []string{"--sni", "backend.example.test", "--truststore", freshRoot}, 1, "client_cert_rejected", "client_cert_required", "TLS 1.2", "backend.example.test", mtls12},
+		{"client certificate asked for, not required", []string{"--sni", "backend.example.test", "--truststore", freshRoot}, 0, "ok", "", "TLS 1.3", "backend.example.test", optional},
 		{"expired now", []string{"--sni", "backend.example.test", "--truststore", root}, 1, "client_rejected_certificate", "expired", "TLS 1.3", "backend.example.test", oldCert},
 		{"no SNI for an address", []string{"--truststore", freshRoot}, 0, "ok", "", "TLS 1.3", "", srv},
 	} {
