@@ -52,7 +52,7 @@ func Probe(c *dissect.Conn, o Options, at time.Time) *Result {
 		if a := fatalAlert(c, dissect.Server, true); a != nil && !reject {
 			r.Verdict, r.Failed = VerdictClientCertRejected, true
 			r.Alert = alertOf(a)
-			r.Detail = fmt.Sprintf("%s: the server sent %d certificates, which a client that trusts %s would accept, and asked for a client certificate; the probe had none to offer and the server refused it (%s)", target, len(c.Chain), trust.Name, a.Detail)
+			r.Detail = fmt.Sprintf("%s: the server sent %s, which a client that trusts %s would accept, and asked for a client certificate; the probe had none to offer and the server refused it (%s)", target, certificates(len(c.Chain)), trust.Name, a.Detail)
 			r.clientCert(c)
 			return r
 		}
@@ -63,17 +63,25 @@ func Probe(c *dissect.Conn, o Options, at time.Time) *Result {
 	}
 	if !reject {
 		r.Verdict = VerdictOK
-		r.Detail = fmt.Sprintf("%s: the server sent %d certificates; a client that trusts %s would accept them", target, len(c.Chain), trust.Name)
+		r.Detail = fmt.Sprintf("%s: the server sent %s; a client that trusts %s would accept them", target, certificates(len(c.Chain)), trust.Name)
 		if r.Host != "" {
 			r.Detail += fmt.Sprintf(" for %q", r.Host)
 		}
 		return r
 	}
 	r.Verdict, r.Failed = VerdictClientRejectedCertificate, true
-	r.Detail = fmt.Sprintf("%s: the server sent %d certificates; a client that trusts %s would reject them", target, len(c.Chain), trust.Name)
+	r.Detail = fmt.Sprintf("%s: the server sent %s; a client that trusts %s would reject them", target, certificates(len(c.Chain)), trust.Name)
 	if r.Host != "" {
 		r.Detail += fmt.Sprintf(" for %q", r.Host)
 	}
 	r.chainCause(c, trust)
 	return r
+}
+
+// certificates is "1 certificate" or "N certificates".
+func certificates(n int) string {
+	if n == 1 {
+		return "1 certificate"
+	}
+	return fmt.Sprintf("%d certificates", n)
 }

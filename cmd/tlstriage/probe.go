@@ -315,7 +315,7 @@ func describeProbeError(err error, cfg *probeConfig) string {
 	if errors.As(err, &oe) && oe.Err != nil {
 		return pe.stage + ": " + oe.Err.Error()
 	}
-	return "TLS " + pe.err.Error()
+	return pe.stage + ": " + strings.TrimPrefix(pe.err.Error(), "tls: ")
 }
 
 // probeHint suggests what to try after a failed probe.
