@@ -332,7 +332,19 @@ func probeHint(err error, cfg *probeConfig) string {
 	case errors.As(err, &dnsErr):
 		return "check the host name, or give the address"
 	case errors.As(err, &re):
-		return "the server does not speak TLS on that port (plaintext HTTP?)"
+		// The server's first bytes say what it speaks.
+		head := string(re.RecordHeader[:])
+		switch {
+		case strings.HasPrefix(head, "HTTP/"):
+			return "the server does not speak TLS on that port: it answers in plaintext HTTP (use http://, or the port where it serves TLS)"
+		case strings.HasPrefix(head, "220"):
+			return fmt.Sprintf("the server does not speak TLS on that port: it greets in plaintext (SMTP or FTP), and starts TLS only after STARTTLS or AUTH TLS: openssl s_client -starttls smtp (or ftp) -connect %s -showcerts fetches the chain", cfg.target)
+		case strings.HasPrefix(head, "* OK"), strings.HasPrefix(head, "+OK"):
+			return fmt.Sprintf("the server does not speak TLS on that port: it greets in plaintext (IMAP or POP3), and starts TLS only after STARTTLS or STLS: openssl s_client -starttls imap (or pop3) -connect %s -showcerts fetches the chain", cfg.target)
+		case strings.HasPrefix(head, "SSH-"):
+			return "the server does not speak TLS on that port: it is an SSH server"
+		}
+		return "the server does not speak TLS on that port"
 	case errors.As(err, &ae) || strings.Contains(err.Error(), "remote error"):
 		switch {
 		case cfg.tls12 || cfg.tls13:

@@ -172,6 +172,10 @@ func TestProbeErrors(t *testing.T) {
 		c.Read(make([]byte, 1<<16))
 		c.Write([]byte("HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"))
 	})
+	smtpSrv := startRawServer(t, func(c net.Conn) {
+		c.Write([]byte("220 mail.example.test ESMTP\r\n"))
+		c.Read(make([]byte, 1<<16))
+	})
 	pki, err := keyedPKI()
 	if err != nil {
 		t.Fatal(err)
@@ -185,7 +189,8 @@ func TestProbeErrors(t *testing.T) {
 	}{
 		{"refused", []string{closed}, []string{"tlstriage: error: probe " + closed + ": ", "connection refused", "tlstriage: hint: is the server running"}},
 		{"timeout", []string{silent, "--timeout", "300ms"}, []string{"tlstriage: error: probe " + silent + ": ", "connected, but no TLS handshake within 300ms", "tlstriage: hint: "}},
-		{"not TLS", []string{httpSrv}, []string{"tlstriage: error: probe " + httpSrv + ": ", "tlstriage: hint: the server does not speak TLS"}},
+		{"not TLS", []string{httpSrv}, []string{"tlstriage: error: probe " + httpSrv + ": ", "tlstriage: hint: the server does not speak TLS", "plaintext HTTP"}},
+		{"SMTP port", []string{smtpSrv}, []string{"tlstriage: error: probe " + smtpSrv + ": ", "tlstriage: hint: the server does not speak TLS", "openssl s_client -starttls smtp (or ftp) -connect " + smtpSrv}},
 		{"version refused", []string{only13.addr, "--tls1.2"}, []string{"tlstriage: error: probe " + only13.addr + ": ", "tlstriage: hint: the server refused the handshake: try without --tls1.2"}},
 		{"no target", nil, []string{"tlstriage: error: probe: no server given", "tlstriage: hint: tlstriage probe HOST:PORT"}},
 		{"two targets", []string{"127.0.0.1:1", "127.0.0.1:2"}, []string{"one server at a time"}},
