@@ -349,6 +349,18 @@ func (a *Analyzer) drainAs(cs *conn, side Side, ts time.Time, own bool) {
 	}
 }
 
+// earliest is the buffered segment that starts first in sequence order; d
+// has one at least.
+func (d *dir) earliest() pending {
+	first := d.pend[0]
+	for _, q := range d.pend[1:] {
+		if int32(q.seq-first.seq) < 0 {
+			first = q
+		}
+	}
+	return first
+}
+
 // ackedHoles declares lost the holes in side's stream that the peer's
 // acknowledgement ack covers up to a segment buffered behind them: the peer
 // received those bytes, the capture did not, and it will not show them
@@ -358,13 +370,7 @@ func (a *Analyzer) drainAs(cs *conn, side Side, ts time.Time, own bool) {
 func (a *Analyzer) ackedHoles(cs *conn, side Side, ack uint32) {
 	d := &cs.dirs[side]
 	for len(d.pend) > 0 && d.tls.wantsBytes() {
-		first := d.pend[0].seq
-		for _, q := range d.pend[1:] {
-			if int32(q.seq-first) < 0 {
-				first = q.seq
-			}
-		}
-		if int32(ack-first) <= 0 {
+		if int32(ack-d.earliest().seq) <= 0 {
 			return // not acknowledged past the hole: it may still be filled
 		}
 		a.skipToPending(cs, side)
@@ -381,12 +387,7 @@ func (a *Analyzer) skipToPending(cs *conn, side Side) {
 	if len(d.pend) == 0 {
 		return
 	}
-	first := d.pend[0]
-	for _, q := range d.pend[1:] {
-		if int32(q.seq-first.seq) < 0 {
-			first = q
-		}
-	}
+	first := d.earliest()
 	frame := a.frame
 	defer func() { a.frame = frame }()
 	a.frame = first.frame

@@ -282,12 +282,10 @@ func (a *Analyzer) plaintext(cs *conn, side Side, p []byte, off int64, ts time.T
 		if t.plain > plainMax {
 			t.mode = modeNotTLS
 		}
-		if side == Server && cs.c.ClientHello != nil && !t.plainEv {
+		if side == Server && cs.c.ClientHello != nil {
 			// The server answers the client's ClientHello in plaintext
 			// (a STARTTLS it refused, which the client did not heed).
-			t.plainEv = true
-			cs.c.Sides[side].NotTLS = true
-			cs.event(a, Event{Kind: EvNotTLS, From: side, Frame: a.frame, Time: ts, PeerAck: -1, Detail: string(p[:min(len(p), 32)])})
+			a.notTLS(cs, side, p, ts)
 		}
 		return
 	}
@@ -401,7 +399,7 @@ func (a *Analyzer) record(cs *conn, side Side, ts time.Time) {
 			}
 			limit = max(limit, tlsparse.HandshakeHeaderLen)
 			for len(body) >= tlsparse.HandshakeHeaderLen {
-				n := tlsparse.HandshakeHeaderLen + (int(body[1])<<16 | int(body[2])<<8 | int(body[3]))
+				n := hsMsgLen(body)
 				if n > len(body) || n > limit {
 					break
 				}
@@ -480,9 +478,7 @@ func (a *Analyzer) record(cs *conn, side Side, ts time.Time) {
 				// The server's flight is over once the client answered
 				// it: a 19-byte record now is an alert (a refused client
 				// certificate), not more of the flight.
-				base.Kind = EvEncryptedAlert
-				base.Detail = "19-byte record: the size of an encrypted alert"
-				cs.event(a, base)
+				a.alert19(cs, base)
 				return
 			}
 			if side == Client {
@@ -493,9 +489,7 @@ func (a *Analyzer) record(cs *conn, side Side, ts time.Time) {
 		}
 		base.Kind = EvApplicationData
 		if tls13 && h.Length == 19 {
-			base.Kind = EvEncryptedAlert
-			base.Detail = "19-byte record: the size of an encrypted alert"
-			cs.event(a, base)
+			a.alert19(cs, base)
 			return
 		}
 		si.AppData++
@@ -564,7 +558,7 @@ func (a *Analyzer) cutRecord(cs *conn, side Side, base Event) {
 			return
 		}
 		typ := tlsparse.HandshakeType(body[pos])
-		n := tlsparse.HandshakeHeaderLen + (int(body[pos+1])<<16 | int(body[pos+2])<<8 | int(body[pos+3]))
+		n := hsMsgLen(body[pos:])
 		if pos+n <= len(body) {
 			a.handshake(cs, side, typ, bytes.Clone(body[pos:pos+n]), base)
 			pos += n
@@ -604,6 +598,20 @@ func hsKind(typ tlsparse.HandshakeType) EventKind {
 	return EvHandshakeOther
 }
 
+// hsMsgLen is the length, header included, of the handshake message whose
+// 4-byte header starts b.
+func hsMsgLen(b []byte) int {
+	return tlsparse.HandshakeHeaderLen + (int(b[1])<<16 | int(b[2])<<8 | int(b[3]))
+}
+
+// alert19 records a TLS 1.3 record of 19 bytes as an encrypted alert (a
+// 2-byte alert, its inner type and a 16-byte tag), not data.
+func (a *Analyzer) alert19(cs *conn, e Event) {
+	e.Kind = EvEncryptedAlert
+	e.Detail = "19-byte record: the size of an encrypted alert"
+	cs.event(a, e)
+}
+
 // helloFirst reports whether a handshake record body starts with a
 // ClientHello or ServerHello that the record holds whole.
 func helloFirst(body []byte) bool {
@@ -611,7 +619,7 @@ func helloFirst(body []byte) bool {
 		return false
 	}
 	typ := tlsparse.HandshakeType(body[0])
-	n := tlsparse.HandshakeHeaderLen + (int(body[1])<<16 | int(body[2])<<8 | int(body[3]))
+	n := hsMsgLen(body)
 	return (typ == tlsparse.ClientHelloType || typ == tlsparse.ServerHelloType) && n <= len(body)
 }
 
