@@ -311,17 +311,15 @@ func verdict12(c *dissect.Conn, w *Wire) Wire {
 	cl, sv := &c.Sides[dissect.Client], &c.Sides[dissect.Server]
 	clientDone := cl.CCS && c.Has(dissect.Client, dissect.EvEncryptedHandshake)
 	serverDone := sv.CCS && c.Has(dissect.Server, dissect.EvEncryptedHandshake)
-	if clientDone && !serverDone && sv.Gaps > 0 && c.Has(dissect.Server, dissect.EvApplicationData) {
-		// The capture lost the server's Finished, but application data
-		// comes only after it.
-		w.Verdict = VerdictOK
-		w.Detail = "the handshake completed: the client sent ChangeCipherSpec and Finished, and the server application data, which comes only after its Finished (bytes of which are missing from the capture)"
-		afterHandshake(c, w)
-		return *w
-	}
-	if clientDone && serverDone {
+	// The capture may have lost the server's Finished: its application
+	// data comes only after it.
+	lostFinished := !serverDone && sv.Gaps > 0 && c.Has(dissect.Server, dissect.EvApplicationData)
+	if clientDone && (serverDone || lostFinished) {
 		w.Verdict = VerdictOK
 		w.Detail = "the handshake completed: both sides sent ChangeCipherSpec and Finished"
+		if lostFinished {
+			w.Detail = "the handshake completed: the client sent ChangeCipherSpec and Finished, and the server application data, which comes only after its Finished (bytes of which are missing from the capture)"
+		}
 		afterHandshake(c, w)
 		return *w
 	}

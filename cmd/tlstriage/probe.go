@@ -201,18 +201,15 @@ func probe(ctx context.Context, cfg *probeConfig) (*probed, error) {
 		InsecureSkipVerify: true, // the chain is judged below, as the client would
 		MinVersion:         tls.VersionTLS10,
 		VerifyPeerCertificate: func(raw [][]byte, _ [][]*x509.Certificate) error {
-			// Before the probe answers a CertificateRequest: the chain
-			// is kept even when the server then refuses the probe.
+			// Called before the probe answers a CertificateRequest: the
+			// chain is kept even when the server then refuses the probe.
+			// (The probe keeps no sessions: every handshake is full.)
 			peer = peer[:0]
 			for _, b := range raw {
 				if c, err := x509.ParseCertificate(b); err == nil {
 					peer = append(peer, c)
 				}
 			}
-			return nil
-		},
-		VerifyConnection: func(cs tls.ConnectionState) error {
-			peer = cs.PeerCertificates
 			return nil
 		},
 		GetClientCertificate: func(*tls.CertificateRequestInfo) (*tls.Certificate, error) {
