@@ -109,6 +109,14 @@ var importRules = []importRule{
 	},
 	{pkg: "capture", banned: under(module), why: "capture imports no package of the module"},
 	{
+		pkg:    "clientstack",
+		banned: func(imp string) bool { return under(module)(imp) && imp != ours("tlsparse") },
+		allow: func(p *listedPackage) bool {
+			return p.Standard || p.ImportPath == ours("tlsparse") || under("golang.org/x/crypto/cryptobyte")(p.ImportPath)
+		},
+		why: "clientstack imports only the standard library and tlsparse",
+	},
+	{
 		pkg:    "dissect",
 		banned: anyOf(is(ours("capture"), ours("diagnose"), ours("report")), under("log"), under(ours("cmd"))),
 		why:    "dissect must not import capture, diagnose, report or log",
