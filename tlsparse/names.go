@@ -98,42 +98,82 @@ func (l AlertLevel) String() string {
 	return "level(" + strconv.Itoa(int(l)) + ")"
 }
 
+// Alert descriptions (RFC 8446, Section 6; RFC 5246, Section 7.2; IANA
+// "TLS Alerts").
+const (
+	AlertCloseNotify                  AlertDescription = 0   // close_notify
+	AlertUnexpectedMessage            AlertDescription = 10  // unexpected_message
+	AlertBadRecordMac                 AlertDescription = 20  // bad_record_mac
+	AlertDecryptionFailed             AlertDescription = 21  // decryption_failed
+	AlertRecordOverflow               AlertDescription = 22  // record_overflow
+	AlertDecompressionFailure         AlertDescription = 30  // decompression_failure
+	AlertHandshakeFailure             AlertDescription = 40  // handshake_failure
+	AlertNoCertificate                AlertDescription = 41  // no_certificate
+	AlertBadCertificate               AlertDescription = 42  // bad_certificate
+	AlertUnsupportedCertificate       AlertDescription = 43  // unsupported_certificate
+	AlertCertificateRevoked           AlertDescription = 44  // certificate_revoked
+	AlertCertificateExpired           AlertDescription = 45  // certificate_expired
+	AlertCertificateUnknown           AlertDescription = 46  // certificate_unknown
+	AlertIllegalParameter             AlertDescription = 47  // illegal_parameter
+	AlertUnknownCa                    AlertDescription = 48  // unknown_ca
+	AlertAccessDenied                 AlertDescription = 49  // access_denied
+	AlertDecodeError                  AlertDescription = 50  // decode_error
+	AlertDecryptError                 AlertDescription = 51  // decrypt_error
+	AlertExportRestriction            AlertDescription = 60  // export_restriction
+	AlertProtocolVersion              AlertDescription = 70  // protocol_version
+	AlertInsufficientSecurity         AlertDescription = 71  // insufficient_security
+	AlertInternalError                AlertDescription = 80  // internal_error
+	AlertInappropriateFallback        AlertDescription = 86  // inappropriate_fallback
+	AlertUserCanceled                 AlertDescription = 90  // user_canceled
+	AlertNoRenegotiation              AlertDescription = 100 // no_renegotiation
+	AlertMissingExtension             AlertDescription = 109 // missing_extension
+	AlertUnsupportedExtension         AlertDescription = 110 // unsupported_extension
+	AlertCertificateUnobtainable      AlertDescription = 111 // certificate_unobtainable
+	AlertUnrecognizedName             AlertDescription = 112 // unrecognized_name
+	AlertBadCertificateStatusResponse AlertDescription = 113 // bad_certificate_status_response
+	AlertBadCertificateHashValue      AlertDescription = 114 // bad_certificate_hash_value
+	AlertUnknownPskIdentity           AlertDescription = 115 // unknown_psk_identity
+	AlertCertificateRequired          AlertDescription = 116 // certificate_required
+	AlertNoApplicationProtocol        AlertDescription = 120 // no_application_protocol
+	AlertEchRequired                  AlertDescription = 121 // ech_required
+)
+
 var alertNames = map[AlertDescription]string{
-	0:   "close_notify",
-	10:  "unexpected_message",
-	20:  "bad_record_mac",
-	21:  "decryption_failed",
-	22:  "record_overflow",
-	30:  "decompression_failure",
-	40:  "handshake_failure",
-	41:  "no_certificate",
-	42:  "bad_certificate",
-	43:  "unsupported_certificate",
-	44:  "certificate_revoked",
-	45:  "certificate_expired",
-	46:  "certificate_unknown",
-	47:  "illegal_parameter",
-	48:  "unknown_ca",
-	49:  "access_denied",
-	50:  "decode_error",
-	51:  "decrypt_error",
-	60:  "export_restriction",
-	70:  "protocol_version",
-	71:  "insufficient_security",
-	80:  "internal_error",
-	86:  "inappropriate_fallback",
-	90:  "user_canceled",
-	100: "no_renegotiation",
-	109: "missing_extension",
-	110: "unsupported_extension",
-	111: "certificate_unobtainable",
-	112: "unrecognized_name",
-	113: "bad_certificate_status_response",
-	114: "bad_certificate_hash_value",
-	115: "unknown_psk_identity",
-	116: "certificate_required",
-	120: "no_application_protocol",
-	121: "ech_required",
+	AlertCloseNotify:                  "close_notify",
+	AlertUnexpectedMessage:            "unexpected_message",
+	AlertBadRecordMac:                 "bad_record_mac",
+	AlertDecryptionFailed:             "decryption_failed",
+	AlertRecordOverflow:               "record_overflow",
+	AlertDecompressionFailure:         "decompression_failure",
+	AlertHandshakeFailure:             "handshake_failure",
+	AlertNoCertificate:                "no_certificate",
+	AlertBadCertificate:               "bad_certificate",
+	AlertUnsupportedCertificate:       "unsupported_certificate",
+	AlertCertificateRevoked:           "certificate_revoked",
+	AlertCertificateExpired:           "certificate_expired",
+	AlertCertificateUnknown:           "certificate_unknown",
+	AlertIllegalParameter:             "illegal_parameter",
+	AlertUnknownCa:                    "unknown_ca",
+	AlertAccessDenied:                 "access_denied",
+	AlertDecodeError:                  "decode_error",
+	AlertDecryptError:                 "decrypt_error",
+	AlertExportRestriction:            "export_restriction",
+	AlertProtocolVersion:              "protocol_version",
+	AlertInsufficientSecurity:         "insufficient_security",
+	AlertInternalError:                "internal_error",
+	AlertInappropriateFallback:        "inappropriate_fallback",
+	AlertUserCanceled:                 "user_canceled",
+	AlertNoRenegotiation:              "no_renegotiation",
+	AlertMissingExtension:             "missing_extension",
+	AlertUnsupportedExtension:         "unsupported_extension",
+	AlertCertificateUnobtainable:      "certificate_unobtainable",
+	AlertUnrecognizedName:             "unrecognized_name",
+	AlertBadCertificateStatusResponse: "bad_certificate_status_response",
+	AlertBadCertificateHashValue:      "bad_certificate_hash_value",
+	AlertUnknownPskIdentity:           "unknown_psk_identity",
+	AlertCertificateRequired:          "certificate_required",
+	AlertNoApplicationProtocol:        "no_application_protocol",
+	AlertEchRequired:                  "ech_required",
 }
 
 // String returns the RFC name in snake_case ("certificate_unknown"), or
