@@ -93,6 +93,16 @@ var want = map[string]struct {
 	"python3.13_urllib.hex":                   {OpenSSL, "3.0-3.4", AppPython},
 	"python3.6_urllib.hex":                    {OpenSSL, "3.0-3.4", ""}, // CPython before 3.10 had another cipher string
 	"wget.hex":                                {GnuTLS, "3.6.5+", ""},
+	"chromium_156.hex":                        {BoringSSL, "", ""},
+	"chromium_156_ip.hex":                     {BoringSSL, "", ""},
+	"chromium_156_sni.hex":                    {BoringSSL, "", ""},
+	"firefox-esr_153.hex":                     {NSS, "", ""},
+	"firefox-esr_153_ip.hex":                  {NSS, "", ""},
+	"firefox-esr_153_sni.hex":                 {NSS, "", ""},
+	"ruby3.1_nethttp.hex":                     {OpenSSL, "3.0-3.4", ""}, // libssl's list with post_handshake_auth and no ALPN: neither curl nor s_client
+	"php8.2_file_get_contents.hex":            {OpenSSL, "3.0-3.4", ""},
+	"perl5.36_io_socket_ssl.hex":              {OpenSSL, "3.0-3.4", ""}, // libssl's defaults with SSL_OP_ALL (padding)
+	"python3.11_debian_httpclient.hex":        {OpenSSL, "3.0-3.4", ""},
 	"wget_ip.hex":                             {GnuTLS, "3.6.5+", ""},
 }
 
