@@ -115,7 +115,7 @@ func decryptFindings(c *dissect.Conn) []Finding {
 }
 
 // hiddenChainFix says what would reveal a TLS 1.3 chain the capture hides.
-func hiddenChainFix(c *dissect.Conn, trust *truststore.Store) string {
+func hiddenChainFix(c *dissect.Conn, trust *truststore.Store, p Profile) string {
 	probe := fetchChain(c, trust)
 	d := c.Decryption
 	switch {
@@ -126,5 +126,5 @@ func hiddenChainFix(c *dissect.Conn, trust *truststore.Store) string {
 	case d != nil && !d.Keys && d.Unsupported == "":
 		return fmt.Sprintf("the key log given has no secrets for this connection (client random %s): pass the key log this client wrote during this capture (--keylog); or fetch and check the chain the server sends with `%s`", shortRandom(d.ClientRandom), probe)
 	}
-	return fmt.Sprintf("re-run with the client's TLS key log to decrypt the handshake (--keylog FILE; start the client with SSLKEYLOGFILE=FILE: curl, browsers, OpenSSL -keylogfile, Go's KeyLogWriter, a Java agent), or fetch and check the chain the server sends with `%s`", probe)
+	return fmt.Sprintf("decrypt the handshake with the client's TLS key log (--keylog /tmp/keys.txt): %s; or fetch and check the chain the server sends with `%s`", p.KeyLog, probe)
 }

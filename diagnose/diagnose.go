@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/tlstriage/tlstriage/clientstack"
 	"github.com/tlstriage/tlstriage/dissect"
 	"github.com/tlstriage/tlstriage/tlsparse"
 	"github.com/tlstriage/tlstriage/truststore"
@@ -26,6 +27,7 @@ const (
 	CauseClientCertRequired            = "client_cert_required"
 	CauseProtocolMismatch              = "protocol_mismatch"
 	CauseNotTLS                        = "not_tls"
+	CauseSNIRequired                   = "sni_required"
 	CauseUnknown                       = "unknown"
 )
 
@@ -36,6 +38,15 @@ type Options struct {
 	Trust *truststore.Store
 	// Host is the name the client meant to reach; "" means the SNI.
 	Host string
+	// Client, when its Name is set, is the client's stack as the user
+	// says it is: its profile is used instead of the one identified from
+	// the ClientHello.
+	Client clientstack.Stack
+	// ProbeCommand, when set, gives the command that fetches and judges
+	// the chain c's server sends as a client with the truststores given
+	// would (the caller knows its own command line); diagnose offers it
+	// where a live check settles the question.
+	ProbeCommand func(c *dissect.Conn) string
 }
 
 // Result is the diagnosis of one connection.
@@ -49,8 +60,20 @@ type Result struct {
 	Chain       *ChainReport // nil when no chain was seen
 	TrustStore  string
 	Host        string // the name checked, "" when none
-	HostSource  string // "--host", "SNI", ""
+	HostSource  string // "--host", "SNI", "the server's address ...", ""
 	NameCheck   string // "ok", "mismatch", "skipped: ..."
+	// ClientStack is the stack identified from the ClientHello.
+	ClientStack clientstack.Stack
+	// Profile is the set of rules the connection was judged with: the
+	// identified stack's, or the one Options.Client forces.
+	Profile Profile
+	// ProfileForced reports whether Options.Client chose the profile.
+	ProfileForced bool
+	// ClientError is the message the client's stack logs for the cause,
+	// "" when unknown.
+	ClientError string
+
+	hostInferred bool // Host is the server's address: no SNI, no --host
 }
 
 // Diagnose judges one connection.
@@ -60,12 +83,23 @@ func Diagnose(c *dissect.Conn, o Options) *Result {
 		trust = truststore.Mozilla()
 	}
 	r := &Result{Wire: Verdict(c), TrustStore: trust.Name}
+	r.ClientStack = clientstack.Identify(c.ClientHello)
+	r.Profile = ProfileFor(r.ClientStack)
+	if o.Client.Name != "" {
+		r.Profile, r.ProfileForced = ProfileFor(o.Client), true
+	}
 	r.Failed = Failed(r.Verdict)
 	r.Findings = append(r.Findings, r.Wire.Findings...)
 	r.Findings = append(r.Findings, decryptFindings(c)...)
 	r.Host, r.HostSource = o.Host, "--host"
 	if r.Host == "" && c.SNI() != "" {
 		r.Host, r.HostSource = c.SNI(), "SNI"
+	}
+	if r.Host == "" && c.ClientHello != nil && c.Server.Addr().IsValid() {
+		// No SNI: the client connected by address (RFC 6066 puts no
+		// address in SNI), or turned SNI off. Its name check then is
+		// against the address, the one name tlstriage knows.
+		r.Host, r.HostSource, r.hostInferred = c.Server.Addr().Unmap().String(), "the server's address, inferred: the client sent no SNI and no --host was given", true
 	}
 	if r.Host == "" {
 		r.HostSource = ""
@@ -80,10 +114,12 @@ func Diagnose(c *dissect.Conn, o Options) *Result {
 		r.checkCerts(c)
 	}
 	if r.Failed {
-		r.cause(c, trust)
-	} else if r.NameCheck == "mismatch" && r.has("closed_after_handshake") != nil && hungUpAtOnce(c) {
-		r.nameAfterHandshake()
+		r.cause(c, trust, o)
+	} else if r.has("closed_after_handshake") != nil && hungUpAtOnce(c) {
+		r.rejectedAfterHandshake(c, trust, o)
 	}
+	r.followClient(c)
+	r.ClientError = clientError(r, c)
 	return r
 }
 
@@ -109,21 +145,6 @@ func hungUpAtOnce(c *dissect.Conn) bool {
 	return false
 }
 
-// nameAfterHandshake judges a handshake that completed and that the client
-// closed without sending data, on a certificate that does not name the
-// host: clients that check the name after the handshake (curl with some
-// TLS backends, HTTP libraries) hang up so. That the handshake completed
-// shows the client trusted the chain, whatever tlstriage's truststore says.
-func (r *Result) nameAfterHandshake() {
-	leaf := r.Chain.Certs[0].Info.Cert
-	r.Verdict = VerdictClientRejectedCertificate
-	r.Failed = true
-	r.Detail = "the handshake completed, then the client closed without sending application data: the certificate does not name the host it asked for, so it rejected the certificate after the handshake, as clients that check the name then do (curl, HTTP libraries)"
-	r.Cause = CauseHostnameMismatch
-	r.CauseDetail = r.has("hostname_mismatch").Summary
-	r.Fix = fmt.Sprintf("the client asked for %s (%s) but the certificate is for %s: fix the target endpoint's host name or the server's certificate", r.Host, r.HostSource, certNames(leaf))
-}
-
 // checkCerts adds the per-certificate findings: name, validity, weakness.
 func (r *Result) checkCerts(c *dissect.Conn) {
 	ch := r.Chain
@@ -132,6 +153,7 @@ func (r *Result) checkCerts(c *dissect.Conn) {
 		r.NameCheck = "skipped: the leaf certificate cannot be parsed"
 		return
 	}
+	p := r.Profile
 	switch {
 	case r.Host == "":
 		r.NameCheck = "skipped: no --host given and the client sent no SNI"
@@ -140,6 +162,9 @@ func (r *Result) checkCerts(c *dissect.Conn) {
 		if ok, why := nameMatches(leaf, r.Host); !ok {
 			r.NameCheck = "mismatch"
 			r.add(Finding{Code: "hostname_mismatch", Severity: SevError, Summary: why})
+		} else if why != "" && !p.CNFallback {
+			r.NameCheck = "mismatch"
+			r.add(Finding{Code: "hostname_mismatch", Severity: SevError, Summary: fmt.Sprintf("the certificate names %q only in its CN (no subjectAltName): %s does not read the CN", leaf.Subject.CommonName, p.Label)})
 		} else if why != "" {
 			r.add(Finding{Code: "cn_only", Severity: SevWarning, Summary: why})
 		}
@@ -162,12 +187,22 @@ func (r *Result) checkCerts(c *dissect.Conn) {
 			}
 		}
 		if cc.KeyBits > 0 && strings.HasPrefix(cc.Key, "RSA") && cc.KeyBits < 2048 {
-			r.add(Finding{Code: "weak_key", Severity: SevError, Summary: fmt.Sprintf("%s has a %s key: clients require at least 2048 bits", label(), cc.Key)})
+			if cc.KeyBits < p.MinRSABits {
+				r.add(Finding{Code: "weak_key", Severity: SevError, Summary: fmt.Sprintf("%s has a %s key: %s requires at least %d bits", label(), cc.Key, p.Label, p.MinRSABits)})
+			} else {
+				r.add(Finding{Code: "weak_key", Severity: SevWarning, Summary: fmt.Sprintf("%s has a %s key: %s accepts it, but OpenSSL at security level 2, GnuTLS and browsers require 2048 bits", label(), cc.Key, p.Label)})
+			}
 		}
 		if !cc.SelfSigned || cc.Position == 0 {
 			switch cert.SignatureAlgorithm {
-			case x509.SHA1WithRSA, x509.DSAWithSHA1, x509.ECDSAWithSHA1, x509.MD5WithRSA, x509.MD2WithRSA:
-				r.add(Finding{Code: "weak_signature", Severity: SevError, Summary: fmt.Sprintf("%s is signed with %s: rejected by current clients", label(), cert.SignatureAlgorithm)})
+			case x509.MD5WithRSA, x509.MD2WithRSA:
+				r.add(Finding{Code: "weak_signature", Severity: SevError, Summary: fmt.Sprintf("%s is signed with %s: rejected by every current client", label(), cert.SignatureAlgorithm)})
+			case x509.SHA1WithRSA, x509.DSAWithSHA1, x509.ECDSAWithSHA1:
+				if p.SHA1Rejected {
+					r.add(Finding{Code: "weak_signature", Severity: SevError, Summary: fmt.Sprintf("%s is signed with %s: rejected by %s and other current clients", label(), cert.SignatureAlgorithm, p.Label)})
+				} else {
+					r.add(Finding{Code: "weak_signature", Severity: SevWarning, Summary: fmt.Sprintf("%s is signed with %s: %s accepts it under a private root, but OpenSSL 3, Go, GnuTLS and browsers reject it", label(), cert.SignatureAlgorithm, p.Label)})
+				}
 			}
 		}
 		if cc.Position > 0 && !cc.IsCA && issuesAnother(ch, cert) {
@@ -175,16 +210,28 @@ func (r *Result) checkCerts(c *dissect.Conn) {
 		}
 	}
 	if len(leaf.ExtKeyUsage) > 0 && !hasServerAuth(leaf) {
-		r.add(Finding{Code: "no_server_auth", Severity: SevError, Summary: "the leaf certificate's extended key usage does not include serverAuth: Java and browsers reject it for a server"})
+		r.add(Finding{Code: "no_server_auth", Severity: SevError, Summary: "the leaf certificate's extended key usage does not include serverAuth: Java, OpenSSL, Go and browsers reject it for a server"})
 	}
 	if ch.Certs[0].SelfSigned {
 		r.add(Finding{Code: "self_signed", Severity: SevWarning, Summary: fmt.Sprintf("the leaf certificate (%s) is self-signed", Name(leaf))})
 	}
 	// Trust, cert by cert (phase 2 of the playbook).
-	if ch.Trusted {
+	switch {
+	case ch.Trusted && !r.anchorAccepted():
+		r.add(Finding{Code: "untrusted", Severity: SevError, Summary: fmt.Sprintf("the chain builds to %s, which the truststore holds (alias %s), but it is not a self-signed root, and %s anchors a path only at a root (OpenSSL without X509_V_FLAG_PARTIAL_CHAIN): the root %s is not in the truststore",
+			Name(ch.Anchor.Cert), ch.Anchor.Alias, p.Label, IssuerName(ch.Anchor.Cert))})
+	case ch.Trusted:
 		r.add(Finding{Code: "trusted", Severity: SevInfo, Summary: fmt.Sprintf("the chain builds to %s, which the truststore holds (alias %s)", Name(ch.Anchor.Cert), ch.Anchor.Alias)})
-	} else {
+	default:
 		r.add(Finding{Code: "untrusted", Severity: SevError, Summary: ch.untrusted})
+	}
+	if a := ch.Anchor; ch.Trusted && validityAt(a.Cert, ch.At) != "" {
+		f := Finding{Code: "anchor_" + validityAt(a.Cert, ch.At), Severity: SevWarning,
+			Summary: fmt.Sprintf("the trust anchor %s (alias %s) is valid from %s to %s, not at the capture (%s): Java does not check a trust anchor's dates, OpenSSL, GnuTLS and Go do", Name(a.Cert), a.Alias, fmtTime(a.Cert.NotBefore), fmtTime(a.Cert.NotAfter), fmtTime(ch.At))}
+		if p.AnchorValidity {
+			f.Severity = SevError
+		}
+		r.add(f)
 	}
 	for _, la := range ch.LookAlikes {
 		r.add(Finding{Code: "truststore_lookalike", Severity: SevWarning, Summary: fmt.Sprintf("the truststore holds %s (alias %s, SHA-256 %s), with the name the chain needs but another key or signature: a different certificate of the same name (renewed or re-keyed CA?)",
@@ -277,7 +324,7 @@ func (r *Result) has(code string) *Finding {
 }
 
 // cause names why a failed handshake failed, and the fix.
-func (r *Result) cause(c *dissect.Conn, trust *truststore.Store) {
+func (r *Result) cause(c *dissect.Conn, trust *truststore.Store, o Options) {
 	switch r.Verdict {
 	case VerdictUpgradeRefused:
 		r.Cause = CauseNotTLS
@@ -307,19 +354,15 @@ func (r *Result) cause(c *dissect.Conn, trust *truststore.Store) {
 			r.clientCert(c)
 			return
 		}
-		if r.protocolMismatch(c) {
+		if r.sniRequired(c) || r.protocolMismatch(c) {
 			return
 		}
 		r.Cause = CauseUnknown
 		r.CauseDetail = r.Detail
-		if r.Alert != nil && !r.Alert.Encrypted && r.Alert.Code == 112 && c.ServerHello == nil { // unrecognized_name
-			if sni := c.SNI(); sni != "" {
-				r.CauseDetail = fmt.Sprintf("the server has no certificate or virtual host for the name the client asked for (SNI %q): %s", sni, r.Detail)
-				r.Fix = fmt.Sprintf("check the host name the client connects with (the target URL's host: %s), or configure the server to serve that name", sni)
-			} else {
-				r.CauseDetail = "the client sent no SNI and the server requires one: " + r.Detail
-				r.Fix = "make the client send SNI (connect by host name, not by address; Java: jsse.enableSNIExtension=true), or give the server a default certificate"
-			}
+		if r.Alert != nil && !r.Alert.Encrypted && tlsparse.AlertDescription(r.Alert.Code) == tlsparse.AlertUnrecognizedName && c.ServerHello == nil {
+			sni := c.SNI()
+			r.CauseDetail = fmt.Sprintf("the server has no certificate or virtual host for the name the client asked for (SNI %q): %s", sni, r.Detail)
+			r.Fix = fmt.Sprintf("check the host name the client connects with (the target URL's host: %s), or configure the server to serve that name", sni)
 			return
 		}
 		switch {
@@ -337,11 +380,14 @@ func (r *Result) cause(c *dissect.Conn, trust *truststore.Store) {
 		return
 	}
 	// The client gave up (or the handshake failed after the certificate).
+	if r.legacyVersion(c) {
+		return
+	}
 	if c.ChainHidden || r.Chain == nil {
 		r.Cause = CauseUnknown
 		if c.ChainHidden {
 			r.CauseDetail = "TLS 1.3 encrypts the server's certificate, so the capture cannot show which chain the client rejected"
-			r.Fix = hiddenChainFix(c, trust)
+			r.Fix = hiddenChainFix(c, trust, r.Profile)
 		} else if e := c.First(dissect.Server, dissect.EvCertificate); e != nil && e.Cut {
 			r.CauseDetail = fmt.Sprintf("the server's Certificate (frame %d) was not captured whole, so the chain cannot be checked", e.Frame)
 			r.Fix = cutChainFix(c, trust)
@@ -354,7 +400,7 @@ func (r *Result) cause(c *dissect.Conn, trust *truststore.Store) {
 		}
 		return
 	}
-	r.chainCause(c, trust)
+	r.chainCause(c, trust, o)
 }
 
 // cutChainFix is the fix when the capture lacks bytes of the server's
@@ -412,7 +458,7 @@ func fetchChain(c *dissect.Conn, trust *truststore.Store) string {
 	return cmd
 }
 
-func (r *Result) chainCause(c *dissect.Conn, trust *truststore.Store) {
+func (r *Result) chainCause(c *dissect.Conn, trust *truststore.Store, o Options) {
 	ch := r.Chain
 	leaf := ch.Certs[0].Info.Cert
 	// store names the truststore in sentences: the one given, or, when
@@ -442,8 +488,11 @@ func (r *Result) chainCause(c *dissect.Conn, trust *truststore.Store) {
 	// (Facts at the capture's time: the names and the validity; not the
 	// weak-key rules of today, nor a self-signed leaf, untrusted anyway.)
 	// OpenSSL's bad_certificate names a weak key as well.
-	untrusted := !ch.Trusted
-	facts := (r.NameCheck == "mismatch" || r.firstValidity() != nil) && !ch.Certs[0].SelfSigned
+	untrusted := !r.trustedFor()
+	// A CN-only certificate is a name problem for a client not identified:
+	// most current clients ignore the CN.
+	nameProblem := r.NameCheck == "mismatch" || r.has("cn_only") != nil && r.Profile.Stack == defaultProfile.Stack
+	facts := (nameProblem || r.firstValidity() != nil) && !ch.Certs[0].SelfSigned
 	weak := r.has("weak_key") != nil || r.has("weak_signature") != nil
 	plainAlert := func(code int) bool { return r.Alert != nil && !r.Alert.Encrypted && r.Alert.Code == code }
 	if untrusted && plainAlert(45) { // certificate_expired
@@ -477,7 +526,33 @@ func (r *Result) chainCause(c *dissect.Conn, trust *truststore.Store) {
 	}
 	if untrusted {
 		end := ch.End
+		var stale *ChainCert
+		if endCC := chainCertOf(ch, end); endCC != nil && ch.MissingIssuer != "" {
+			stale = staleIssuer(ch, endCC)
+		}
 		switch {
+		case ch.Trusted && !r.anchorAccepted():
+			// The path reaches a truststore intermediate, which this
+			// client does not take as an anchor.
+			a := ch.Anchor
+			r.Cause = CauseTruststoreMissingRoot
+			r.CauseDetail = fmt.Sprintf("the chain builds to %s, which %s holds (alias %s), but that is an intermediate, not a self-signed root: %s anchors a path only at a root (OpenSSL without X509_V_FLAG_PARTIAL_CHAIN, as openssl s_client and applications that keep libssl's defaults run), and the root %s is not in the truststore. Java, Go and curl would accept the intermediate as an anchor.%s",
+				Name(a.Cert), store, a.Alias, r.Profile.Label, IssuerName(a.Cert), alertNote)
+			r.Fix = fmt.Sprintf("add the root %s to %s beside the intermediate; or let the client anchor at the intermediate (openssl s_client -partial_chain, X509_V_FLAG_PARTIAL_CHAIN)", IssuerName(a.Cert), store)
+			if len(a.Cert.IssuingCertificateURL) > 0 {
+				r.Fix += " (download the root from " + strings.Join(a.Cert.IssuingCertificateURL, " ") + ")"
+			}
+		case stale != nil:
+			// The server sends a certificate with the right name and the
+			// wrong key: the previous generation of the intermediate.
+			endCC := chainCertOf(ch, end)
+			r.Cause = CauseIncompleteChain
+			r.CauseDetail = fmt.Sprintf("the server sends %s (#%d) as the issuer of %s, but it did not sign it: %s. It is another generation of that CA (same name, another key), so the intermediate that did sign it is not sent.%s",
+				Name(stale.Info.Cert), stale.Position, Name(end), keyIDs(endCC, stale), alertNote)
+			r.Fix = fmt.Sprintf("ask the backend owner to install the current %s, the one whose key signed the leaf (the CA's download: %s), in place of the old one in the server's chain file", Name(stale.Info.Cert), strings.Join(end.IssuingCertificateURL, " "))
+			if len(end.IssuingCertificateURL) == 0 {
+				r.Fix = fmt.Sprintf("ask the backend owner to install the current %s, the one whose key signed the leaf, in place of the old one in the server's chain file", Name(stale.Info.Cert))
+			}
 		case ch.Certs[0].SelfSigned && len(ch.Certs) == 1 || (end != nil && end == leaf && ch.Certs[0].SelfSigned):
 			r.Cause = CauseSelfSigned
 			r.CauseDetail = fmt.Sprintf("the server's certificate %s is self-signed and the truststore does not hold it.%s", Name(leaf), alertNote)
@@ -547,6 +622,17 @@ func (r *Result) chainCause(c *dissect.Conn, trust *truststore.Store) {
 		return
 	}
 	// A trusted path: the cause is elsewhere.
+	if f := r.firstValidity(); f == nil && r.anchorOutOfValidity() {
+		a := ch.Anchor
+		r.Cause = CauseExpired
+		if validityAt(a.Cert, ch.At) == "not_yet_valid" {
+			r.Cause = CauseNotYetValid
+		}
+		r.CauseDetail = fmt.Sprintf("the chain builds to the trust anchor %s (alias %s), valid from %s to %s, not at the capture (%s): %s checks the anchor's own dates, so the path fails although every certificate the server sends is valid (Java ignores an anchor's dates and would accept it).%s",
+			Name(a.Cert), a.Alias, fmtTime(a.Cert.NotBefore), fmtTime(a.Cert.NotAfter), fmtTime(ch.At), r.Profile.Label, alertNote)
+		r.Fix = fmt.Sprintf("replace the expired root %s in %s with its current version, or have the server send a chain to a root that is valid (as sites did when DST Root CA X3 expired in 2021)", Name(a.Cert), store)
+		return
+	}
 	if f := r.firstValidity(); f != nil {
 		cc := f
 		cert := cc.Info.Cert
@@ -570,7 +656,10 @@ func (r *Result) chainCause(c *dissect.Conn, trust *truststore.Store) {
 		r.Cause = CauseHostnameMismatch
 		f := r.has("hostname_mismatch")
 		r.CauseDetail = f.Summary + "." + alertNote
-		r.Fix = fmt.Sprintf("the client asked for %s (%s) but the certificate is for %s: fix the target endpoint's host name or the server's certificate", r.Host, r.HostSource, certNames(leaf))
+		if r.hostInferred {
+			r.CauseDetail = fmt.Sprintf("inferred: the client sent no SNI, so it connected by address and checks the certificate against %s, which is not among its names (%s).%s", r.Host, certNames(leaf), alertNote)
+		}
+		r.Fix = r.nameFix(c, leaf)
 		return
 	}
 	for _, code := range []string{"weak_key", "weak_signature", "no_server_auth", "intermediate_not_ca"} {
@@ -585,20 +674,29 @@ func (r *Result) chainCause(c *dissect.Conn, trust *truststore.Store) {
 		r.clientCert(c)
 		return
 	}
-	if f := r.has("cn_only"); f != nil {
+	if f := r.has("cn_only"); f != nil && r.Profile.Stack == defaultProfile.Stack {
 		// Java would have accepted the name; the client that gave up
-		// checks subjectAltName only, as Go, curl and browsers do.
+		// checks subjectAltName only, as Go and browsers do.
+		r.NameCheck = "mismatch"
 		r.Cause = CauseHostnameMismatch
 		r.CauseDetail = f.Summary + ". Everything else about the chain checks out, so the client is most likely one that ignores the CN." + alertNote
 		r.Fix = fmt.Sprintf("reissue the server's certificate with %s as a DNS subjectAltName", r.Host)
 		return
 	}
 	r.Cause = CauseUnknown
-	r.CauseDetail = fmt.Sprintf("the chain builds to %s in the truststore, is valid at capture time and matches %q; the client still gave up", Name(ch.Anchor.Cert), r.Host)
+	name := fmt.Sprintf("matches %q", r.Host)
+	if r.Host == "" {
+		name = "no name was checked (no SNI, no --host)"
+	}
+	r.CauseDetail = fmt.Sprintf("%s would accept this chain: it builds to %s (alias %s), every certificate is valid at capture time, and the leaf %s. Yet the client gave up, so the client did not use this truststore when the capture was made: the capture predates a change to it (an import), or the client reads another truststore", store, Name(ch.Anchor.Cert), ch.Anchor.Alias, name)
 	if r.Alert != nil && !r.Alert.Encrypted {
 		r.CauseDetail += "; its " + r.Alert.String() + " " + alertMeaning(r.Alert.Code)
 	}
-	r.Fix = "check that the truststore given is the one the client really uses, and the client's log (revocation checks, algorithm constraints)"
+	r.Fix = "check which truststore the client really loads (Java: javax.net.ssl.trustStore, the proxy's truststore reference) and that it was reloaded after the change (restart the client); then confirm against the server as it is now"
+	if o.ProbeCommand != nil {
+		r.Fix += " with `" + o.ProbeCommand(c) + "`"
+	}
+	r.Fix += "; if it still fails, read the client's log (revocation checks, algorithm constraints)"
 }
 
 func (r *Result) firstValidity() *ChainCert {

@@ -22,7 +22,10 @@ func Probe(c *dissect.Conn, o Options, at time.Time) *Result {
 	if trust == nil {
 		trust = truststore.Mozilla()
 	}
-	r := &Result{TrustStore: trust.Name}
+	r := &Result{TrustStore: trust.Name, Profile: defaultProfile}
+	if o.Client.Name != "" {
+		r.Profile, r.ProfileForced = ProfileFor(o.Client), true
+	}
 	r.Host, r.HostSource = o.Host, "--host"
 	if r.Host == "" && c.SNI() != "" {
 		r.Host, r.HostSource = c.SNI(), "SNI"
@@ -44,10 +47,7 @@ func Probe(c *dissect.Conn, o Options, at time.Time) *Result {
 	r.Chain = AnalyzeChain(c.Chain, trust, at)
 	r.Findings = append(r.Findings, r.Chain.Findings...)
 	r.checkCerts(c)
-	reject := !r.Chain.Trusted || r.firstValidity() != nil || r.NameCheck == "mismatch"
-	for _, code := range []string{"weak_key", "weak_signature", "no_server_auth", "intermediate_not_ca"} {
-		reject = reject || r.has(code) != nil
-	}
+	reject := !r.acceptedFor()
 	if c.CertRequest != nil {
 		if a := fatalAlert(c, dissect.Server, true); a != nil && !reject {
 			r.Verdict, r.Failed = VerdictClientCertRejected, true
@@ -74,7 +74,7 @@ func Probe(c *dissect.Conn, o Options, at time.Time) *Result {
 	if r.Host != "" {
 		r.Detail += fmt.Sprintf(" for %q", r.Host)
 	}
-	r.chainCause(c, trust)
+	r.chainCause(c, trust, o)
 	return r
 }
 

@@ -232,6 +232,10 @@ func (e *jsonEncoder) appendRecord(b []byte, c *dissect.Conn, r *diagnose.Result
 	b = appendString(b, r.CauseDetail)
 	b = append(b, `,"fix":`...)
 	b = appendString(b, r.Fix)
+	if r.ClientError != "" {
+		b = append(b, `,"client_error":`...)
+		b = appendString(b, r.ClientError)
+	}
 	b = append(b, `,"findings":[`...)
 	for i := range r.Findings {
 		f := &r.Findings[i]
@@ -274,6 +278,8 @@ func (e *jsonEncoder) appendRecord(b []byte, c *dissect.Conn, r *diagnose.Result
 		b = append(b, `,"client_hello":`...)
 		b = append(b, hj.object...)
 		sum.JA3, sum.JA4 = hj.ja3Hash, hj.ja4Value
+		cs := r.ClientStack
+		sum.Stack = stackLabel(string(cs.Name), cs.Version, string(cs.App))
 	}
 	b = append(b, `,"hello_retry_request":`...)
 	b = strconv.AppendBool(b, c.HRR != nil)
@@ -285,6 +291,7 @@ func (e *jsonEncoder) appendRecord(b []byte, c *dissect.Conn, r *diagnose.Result
 	}
 	if hj != nil {
 		b = append(b, hj.ja4...)
+		b = appendClientStack(b, r)
 	}
 	b = append(b, `,"client_cert_requested":`...)
 	b = strconv.AppendBool(b, c.CertRequest != nil)
@@ -827,4 +834,27 @@ func appendString[S []byte | string](b []byte, s S) []byte {
 	}
 	b = append(b, s[start:]...)
 	return append(b, '"')
+}
+
+// appendClientStack appends ,"client_stack":{...} as ClientStack encodes.
+func appendClientStack(b []byte, r *diagnose.Result) []byte {
+	s := r.ClientStack
+	b = append(b, `,"client_stack":{"name":`...)
+	b = appendString(b, string(s.Name))
+	if s.Version != "" {
+		b = append(b, `,"version":`...)
+		b = appendString(b, s.Version)
+	}
+	if s.App != "" {
+		b = append(b, `,"app":`...)
+		b = appendString(b, string(s.App))
+	}
+	b = append(b, `,"evidence":`...)
+	b = appendString(b, s.Evidence)
+	b = append(b, `,"profile":`...)
+	b = appendString(b, r.Profile.Label)
+	if r.ProfileForced {
+		b = append(b, `,"forced":true`...)
+	}
+	return append(b, '}')
 }

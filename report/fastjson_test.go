@@ -170,12 +170,13 @@ func (e errString) Error() string { return string(e) }
 // must learn the new one, after which this list is updated.
 func TestFastJSONFields(t *testing.T) {
 	want := map[reflect.Type]string{
-		reflect.TypeFor[Record]():             "type file id client server sni version cipher alpn start duration_ms frames chain chain_hidden alerts verdict verdict_detail failed cause cause_detail fix findings trust_store trusted,omitempty trust_path,omitempty host name_check close_after_certificate_ms,omitempty client_hello,omitempty hello_retry_request ja3,omitempty ja3_string,omitempty ja3s,omitempty ja3s_string,omitempty ja4,omitempty client_cert_requested partial flipped upgrade,omitempty anomalies,omitempty timeline events_dropped,omitempty",
+		reflect.TypeFor[Record]():             "type file id client server sni version cipher alpn start duration_ms frames chain chain_hidden alerts verdict verdict_detail failed cause cause_detail fix client_error,omitempty findings trust_store trusted,omitempty trust_path,omitempty host name_check close_after_certificate_ms,omitempty client_hello,omitempty hello_retry_request ja3,omitempty ja3_string,omitempty ja3s,omitempty ja3s_string,omitempty ja4,omitempty client_stack,omitempty client_cert_requested partial flipped upgrade,omitempty anomalies,omitempty timeline events_dropped,omitempty",
 		reflect.TypeFor[Hello]():              "versions cipher_suites groups signature_algorithms key_share_groups alpn extensions psk early_data ech status_request sslv2",
 		reflect.TypeFor[ChainCert]():          "position role subject issuer serial sha256 not_before not_after dns_names ip_addresses is_ca self_signed key signature_algorithm in_truststore truststore_match,omitempty truststore_alias,omitempty valid_at_capture issued_by_next aia_ca_issuers,omitempty parse_error,omitempty",
 		reflect.TypeFor[Alert]():              "from level description encrypted decrypted,omitempty cut,omitempty frame time note,omitempty",
 		reflect.TypeFor[TimelineEvent]():      "frame time rel_ms from event detail,omitempty decrypted,omitempty cut,omitempty",
 		reflect.TypeFor[diagnose.Finding]():   "code severity summary evidence,omitempty",
+		reflect.TypeFor[ClientStack]():        "name version,omitempty app,omitempty evidence profile forced,omitempty",
 		reflect.TypeFor[dissect.Anomaly]():    "code frame detail",
 		reflect.TypeFor[diagnose.ChainCert](): "Info Position Role SelfSigned IsCA InTruststore TrustMatch TrustAlias ValidAtCapture Validity IssuedByNext Key KeyBits",
 	}

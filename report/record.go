@@ -37,6 +37,7 @@ type Record struct {
 	Cause               string             `json:"cause"`
 	CauseDetail         string             `json:"cause_detail"`
 	Fix                 string             `json:"fix"`
+	ClientError         string             `json:"client_error,omitempty"`
 	Findings            []diagnose.Finding `json:"findings"`
 	TrustStore          string             `json:"trust_store"`
 	Trusted             *bool              `json:"trusted,omitempty"`
@@ -51,6 +52,7 @@ type Record struct {
 	JA3S                string             `json:"ja3s,omitempty"`
 	JA3SString          string             `json:"ja3s_string,omitempty"`
 	JA4                 string             `json:"ja4,omitempty"`
+	ClientStack         *ClientStack       `json:"client_stack,omitempty"`
 	ClientCertRequested bool               `json:"client_cert_requested"`
 	Partial             bool               `json:"partial"`
 	Flipped             bool               `json:"flipped"`
@@ -58,6 +60,24 @@ type Record struct {
 	Anomalies           []dissect.Anomaly  `json:"anomalies,omitempty"`
 	Timeline            []TimelineEvent    `json:"timeline"`
 	EventsDropped       int                `json:"events_dropped,omitempty"`
+}
+
+// ClientStack is the TLS stack that wrote the ClientHello and the profile
+// the connection was judged with.
+type ClientStack struct {
+	Name     string `json:"name"`              // java, openssl, go, gnutls, nss, boringssl, rustls, schannel, unknown
+	Version  string `json:"version,omitempty"` // a release range, when the offer tells it
+	App      string `json:"app,omitempty"`     // curl, s_client, python, node, when the offer tells it
+	Evidence string `json:"evidence"`
+	// Profile names the rules the connection was judged with; Forced
+	// says --client chose them.
+	Profile string `json:"profile"`
+	Forced  bool   `json:"forced,omitempty"`
+}
+
+func newClientStack(r *diagnose.Result) *ClientStack {
+	s := r.ClientStack
+	return &ClientStack{Name: string(s.Name), Version: s.Version, App: string(s.App), Evidence: s.Evidence, Profile: r.Profile.Label, Forced: r.ProfileForced}
 }
 
 // Hello summarises the client's offer.
@@ -150,7 +170,7 @@ func newRecord(c *dissect.Conn, r *diagnose.Result, fp *jsonEncoder, lean bool) 
 		Client: c.Client.String(), Server: c.Server.String(),
 		SNI: c.SNI(), Start: rfc3339(c.FirstTime), DurationMS: ms(c.LastTime.Sub(c.FirstTime)),
 		Chain: []ChainCert{}, Alerts: []Alert{}, Findings: r.Findings, Timeline: []TimelineEvent{},
-		Verdict: r.Verdict, VerdictDetail: r.Detail, Failed: r.Failed, Cause: r.Cause, CauseDetail: r.CauseDetail, Fix: r.Fix,
+		Verdict: r.Verdict, VerdictDetail: r.Detail, Failed: r.Failed, Cause: r.Cause, CauseDetail: r.CauseDetail, Fix: r.Fix, ClientError: r.ClientError,
 		TrustStore: r.TrustStore, Host: r.Host, NameCheck: r.NameCheck, ChainHidden: c.ChainHidden,
 		HelloRetry: c.HRR != nil, ClientCertRequested: c.CertRequest != nil,
 		Partial: c.Midstream(), Flipped: c.Flipped, Upgrade: c.Upgrade, Anomalies: c.Anomalies, EventsDropped: c.Dropped,
@@ -170,6 +190,7 @@ func newRecord(c *dissect.Conn, r *diagnose.Result, fp *jsonEncoder, lean bool) 
 	}
 	versions := "" // what the ClientHello offers, for the timeline
 	if ch := c.ClientHello; ch != nil {
+		rec.ClientStack = newClientStack(r)
 		if fp != nil {
 			hj := fp.hello(ch)
 			rec.JA3, rec.JA4, versions = hj.ja3Hash, hj.ja4Value, hj.versionRange

@@ -181,6 +181,13 @@ func (t *Text) render(c *dissect.Conn, r *diagnose.Result) counted {
 		}
 		t.printf("\n")
 	}
+	if cs := rec.ClientStack; cs != nil {
+		how := "judged as " + cs.Profile
+		if cs.Forced {
+			how += " (--client)"
+		}
+		t.printf("  client stack %s: %s\n", stackLabel(cs.Name, cs.Version, cs.App), how)
+	}
 	if !rec.Failed && !t.o.Verbose && rec.Verdict == diagnose.VerdictOK {
 		t.printf("  Verdict: %s: %s\n", verdict, Escape(rec.VerdictDetail))
 		t.chainShort(rec)
@@ -367,7 +374,7 @@ func (t *Text) Close(s *Summary) error {
 				if i == 10 || fp.Failed == 0 {
 					break
 				}
-				t.printf("    %-40s %d connections, %d failed\n", fp.JA4, fp.Total, fp.Failed)
+				t.printf("    %-40s %-24s %d connections, %d failed\n", fp.JA4, fp.Stack, fp.Total, fp.Failed)
 			}
 		}
 	}

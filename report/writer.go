@@ -52,6 +52,7 @@ type ServerSummary struct {
 type FingerprintSummary struct {
 	JA4      string         `json:"ja4"`
 	JA3      string         `json:"ja3"`
+	Stack    string         `json:"client_stack,omitempty"` // the stack that makes this offer, as client_stack names it ("openssl 3.0-3.4 (curl)")
 	Total    int            `json:"connections"`
 	Failed   int            `json:"failed"`
 	Verdicts map[string]int `json:"verdicts"`
@@ -74,13 +75,17 @@ func (s *Summary) Add(rec *Record) {
 
 // countedOf is what the summary counts of rec.
 func countedOf(rec *Record) counted {
-	return counted{Verdict: rec.Verdict, Cause: rec.Cause, Server: rec.Server, SNI: rec.SNI, JA3: rec.JA3, JA4: rec.JA4, Failed: rec.Failed}
+	k := counted{Verdict: rec.Verdict, Cause: rec.Cause, Server: rec.Server, SNI: rec.SNI, JA3: rec.JA3, JA4: rec.JA4, Failed: rec.Failed}
+	if cs := rec.ClientStack; cs != nil {
+		k.Stack = stackLabel(cs.Name, cs.Version, cs.App)
+	}
+	return k
 }
 
 // counted is what the summary counts of a connection.
 type counted struct {
-	Verdict, Cause, Server, SNI, JA3, JA4 string
-	Failed                                bool
+	Verdict, Cause, Server, SNI, JA3, JA4, Stack string
+	Failed                                       bool
 }
 
 func (s *Summary) add(rec *counted) {
@@ -109,7 +114,7 @@ func (s *Summary) add(rec *counted) {
 	if rec.JA4 != "" {
 		fp := s.fps[rec.JA4]
 		if fp == nil {
-			fp = &FingerprintSummary{JA4: rec.JA4, JA3: rec.JA3, Verdicts: map[string]int{}, first: len(s.fps)}
+			fp = &FingerprintSummary{JA4: rec.JA4, JA3: rec.JA3, Stack: rec.Stack, Verdicts: map[string]int{}, first: len(s.fps)}
 			s.fps[rec.JA4] = fp
 		}
 		fp.Total++
@@ -313,4 +318,15 @@ func (x *Prepared) writeTo(w io.Writer, id int) error {
 	}
 	x.b = nil
 	return err
+}
+
+// stackLabel is "openssl 3.0-3.4 (curl)": a client stack in one phrase.
+func stackLabel(name, version, app string) string {
+	if version != "" {
+		name += " " + version
+	}
+	if app != "" {
+		name += " (" + app + ")"
+	}
+	return name
 }

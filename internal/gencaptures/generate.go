@@ -417,6 +417,9 @@ func (e *env) testOnly() []capture {
 	add("host-ip.pcap", "the target URL names the server by address (https://10.0.0.2/): a Java client sends no SNI and checks 10.0.0.2, which the certificate does not name",
 		expect{verdict: rejected, cause: "hostname_mismatch", trust: trustRoot, host: "10.0.0.2"}, o, "10.0.0.2")
 
+	add("sni-required.pcap", "the client connects by address and sends no SNI; the server has name-based virtual hosts and no default certificate, and answers unrecognized_name (nginx's ssl_reject_handshake)",
+		expect{verdict: "server_alert", cause: "sni_required", trust: trustRoot}, pcaptest.TLSOptions{PKI: e.pki, MaxVersion: tls.VersionTLS12, NoSNI: true, ServerName: "10.0.0.2", NoServerName: true, Close: pcaptest.CloseServerFirst}, "unrecognized name")
+
 	o = e.ok(tls.VersionTLS12)
 	o.ClientRoots = pcaptest.PoolOf(e.pki.Intermediate)
 	add("intermediate-anchor.pcap", "the client trusts only the intermediate (Java PKIX anchors a path at any truststore certificate): the handshake completes",
