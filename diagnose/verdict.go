@@ -176,6 +176,9 @@ func Verdict(c *dissect.Conn) Wire {
 		w.Detail = fmt.Sprintf("the server refused the connection: it answered the SYN with %s (frame %d); nothing listens on %s, or a firewall rejects the connection", rst.Flags, rst.Frame, c.Server)
 		return w
 	}
+	if closedBeforeHello(c, &w) {
+		return w
+	}
 	if ch == nil || c.ClientHello == nil && !(ch.Cut && c.ServerHello != nil) {
 		w.Verdict = VerdictIncomplete
 		cl := closeEvent(c, dissect.Client)
@@ -184,6 +187,10 @@ func Verdict(c *dissect.Conn) Wire {
 			w.Detail = "the capture lacks the beginning of the connection: no ClientHello seen"
 		case c.Gaps():
 			w.Detail = "the ClientHello was not captured whole (bytes missing)"
+		case silentServerClose(c) != nil:
+			sv := silentServerClose(c)
+			w.Detail = fmt.Sprintf("no ClientHello: neither side sent a byte, and the server closed the connection (%s, frame %d) %s after accepting it: an idle timeout, not a refusal. The client never started TLS: a client that waits for the server to speak first (an SMTP, IMAP or FTP client on a port that expects TLS at once), or a connection opened ahead of use",
+				sv.Flags, sv.Frame, fmtDur(sv.Time.Sub(acceptTime(c))))
 		case cl != nil && c.Sides[dissect.Client].Bytes == 0 && c.Sides[dissect.Client].SYN:
 			w.Detail = fmt.Sprintf("no ClientHello: the client closed the connection %s after opening it (%s, frame %d) without sending one. It gave up before TLS started: a client with no protocol version or cipher suite it may use (Java: jdk.tls.client.protocols, jdk.tls.disabledAlgorithms), or a TCP health check",
 				fmtDur(cl.Time.Sub(c.FirstTime)), cl.Flags, cl.Frame)
@@ -231,12 +238,20 @@ func noServerHello(c *dissect.Conn, w *Wire) Wire {
 		}
 		return *w
 	}
-	if srv.RST != nil && (srv.FIN == nil || srv.RST.Frame <= srv.FIN.Frame) {
+	// A server that sent nothing and closes only once the client gave up
+	// answers the client's close (a server that waits for the client's
+	// EOF, or resets on it): the ClientHello went unanswered, the server
+	// refused nothing. (A server that sent something, a HelloRetryRequest
+	// or a ServerHello that does not parse, is judged on what it sent.)
+	srvClose := firstClose(&srv)
+	gaveUp := clientGaveUp(c)
+	answered := srv.Bytes == 0 && srvClose != nil && gaveUp != nil && answersClose(srvClose, gaveUp)
+	if !answered && srv.RST != nil && (srv.FIN == nil || srv.RST.Frame <= srv.FIN.Frame) {
 		w.Verdict = VerdictServerReset
 		w.Detail = fmt.Sprintf("the server reset the connection (frame %d, %s) without a ServerHello", srv.RST.Frame, srv.RST.Flags)
 		return *w
 	}
-	if srv.FIN != nil {
+	if !answered && srv.FIN != nil {
 		w.Verdict = VerdictServerClosed
 		w.Detail = fmt.Sprintf("the server closed the connection (frame %d) without a ServerHello", srv.FIN.Frame)
 		return *w
@@ -251,7 +266,7 @@ func noServerHello(c *dissect.Conn, w *Wire) Wire {
 		return *w
 	}
 	chEv := c.First(dissect.Client, dissect.EvClientHello)
-	if wait := c.InputEnd.Sub(chEv.Time); c.Ended == "end of input" && closeEvent(c, dissect.Client) == nil && wait < captureEndWait {
+	if wait := c.InputEnd.Sub(chEv.Time); c.Ended == "end of input" && closeEvent(c, dissect.Client) == nil && !answered && wait < captureEndWait {
 		// The capture stopped, or lost the packets, before either side
 		// gave up: a server that never answers shows the client's
 		// timeout.
@@ -261,16 +276,127 @@ func noServerHello(c *dissect.Conn, w *Wire) Wire {
 	}
 	w.Verdict = VerdictNoServerResponse
 	w.Detail = fmt.Sprintf("the server sent nothing after the ClientHello (frame %d)", chEv.Frame)
-	if c.Ended == "end of input" && closeEvent(c, dissect.Client) == nil {
+	if c.Ended == "end of input" && closeEvent(c, dissect.Client) == nil && !answered {
 		w.Detail += fmt.Sprintf(" in the %s until the capture ended", fmtDur(c.InputEnd.Sub(chEv.Time)))
 	}
 	if serverAckedHello(c) {
 		w.Detail += "; its TCP stack acknowledged the ClientHello, so the application behind it never answered"
 	}
 	if cl := closeEvent(c, dissect.Client); cl != nil {
-		w.Detail += fmt.Sprintf("; the client gave up after %s (%s, frame %d)", fmtDur(cl.Time.Sub(chEv.Time)), cl.Kind, cl.Frame)
+		how := fmt.Sprintf("%s, frame %d", cl.Kind, cl.Frame)
+		if gaveUp != cl {
+			how = fmt.Sprintf("%s, frame %d, then %s", alertOf(gaveUp), gaveUp.Frame, how)
+		}
+		w.Detail += fmt.Sprintf("; the client gave up after %s (%s)", fmtDur(cl.Time.Sub(chEv.Time)), how)
+	} else if answered {
+		w.Detail += fmt.Sprintf("; the client gave up after %s (%s, frame %d)", fmtDur(gaveUp.Time.Sub(chEv.Time)), alertOf(gaveUp), gaveUp.Frame)
+	}
+	if answered {
+		w.Detail += fmt.Sprintf(", and only then did the server close its side (%s, frame %d): in answer to the client's close, not a refusal", srvClose.Flags, srvClose.Frame)
 	}
 	return *w
+}
+
+// firstClose is the earlier of side s's first FIN and first RST, nil when
+// it sent neither.
+func firstClose(s *dissect.SideInfo) *dissect.CloseInfo {
+	if s.RST != nil && (s.FIN == nil || s.RST.Frame < s.FIN.Frame) {
+		return s.RST
+	}
+	return s.FIN
+}
+
+// clientGaveUp is the client's first alert, FIN or RST: after a ClientHello
+// the server did not answer, the moment it stopped waiting (Java sends
+// user_canceled and close_notify before its FIN).
+func clientGaveUp(c *dissect.Conn) *dissect.Event {
+	for i := range c.Events {
+		e := &c.Events[i]
+		if e.From != dissect.Client {
+			continue
+		}
+		switch e.Kind {
+		case dissect.EvAlert, dissect.EvEncryptedAlert, dissect.EvFIN, dissect.EvRST:
+			return e
+		}
+	}
+	return nil
+}
+
+// answersClose reports whether the server's close srv came after the
+// client gave up (g) and in answer to it: the server's acknowledgement
+// covers what the client sent to give up, so it had received it. A close
+// that crossed the client's on the wire does not: the server ended the
+// connection on its own. A client RST takes no sequence number, and a RST
+// may carry no acknowledgement: then capture order tells.
+func answersClose(srv *dissect.CloseInfo, g *dissect.Event) bool {
+	if srv.Frame < g.Frame {
+		return false
+	}
+	if g.Kind == dissect.EvRST || srv.PeerAck < 0 {
+		return true
+	}
+	return srv.PeerAck > g.Offset
+}
+
+// refusalWithin is how soon after accepting a connection a server that
+// closes it before either side sent a byte is taken to refuse it. TLS
+// clients send their ClientHello within milliseconds of connecting (a cold
+// JVM within a few hundred), so a server that closes first, and this soon,
+// refuses the connection (an access rule, a connection limit, a proxy with
+// no backend); a later close is the idle timeout of a client that never
+// spoke (servers wait 10 s to minutes for a client's first bytes).
+const refusalWithin = 5 * time.Second
+
+// acceptTime is when the server accepted the connection: its SYN-ACK.
+func acceptTime(c *dissect.Conn) time.Time {
+	if e := c.First(dissect.Server, dissect.EvSYN); e != nil {
+		return e.Time
+	}
+	return c.FirstTime
+}
+
+// silentServerClose is the server's close of a connection it accepted and
+// on which neither side sent a byte, when the server closed first; nil
+// otherwise.
+func silentServerClose(c *dissect.Conn) *dissect.CloseInfo {
+	cl, sv := &c.Sides[dissect.Client], &c.Sides[dissect.Server]
+	if !cl.SYN || !sv.SYN || cl.Bytes > 0 || sv.Bytes > 0 || c.Midstream() || c.Gaps() {
+		return nil
+	}
+	end := firstClose(sv)
+	if end == nil {
+		return nil
+	}
+	if ce := firstClose(cl); ce != nil && ce.Frame < end.Frame {
+		return nil // the client hung up first: it gave up before TLS, or was a TCP health check
+	}
+	return end
+}
+
+// closedBeforeHello judges a connection the server accepted and reset or
+// closed at once, before the client sent a byte: it refused the connection
+// after the TCP handshake. The client had no time to send its ClientHello
+// and reports "connection reset by peer" (or an unexpected end of file).
+// It reports whether it set a verdict.
+func closedBeforeHello(c *dissect.Conn, w *Wire) bool {
+	end := silentServerClose(c)
+	if end == nil {
+		return false
+	}
+	after := end.Time.Sub(acceptTime(c))
+	if after > refusalWithin {
+		return false
+	}
+	why := "it refused the connection after the TCP handshake (an access rule on the client's address, a connection limit, a proxy with no backend to forward to)"
+	if end == c.Sides[dissect.Server].RST {
+		w.Verdict = VerdictServerReset
+		w.Detail = fmt.Sprintf("the server accepted the connection and reset it %s later (%s, frame %d), before the client sent anything (clients report \"connection reset by peer\"): %s", fmtDur(after), end.Flags, end.Frame, why)
+		return true
+	}
+	w.Verdict = VerdictServerClosed
+	w.Detail = fmt.Sprintf("the server accepted the connection and closed it %s later (%s, frame %d), before the client sent anything (clients report an unexpected end of file): %s", fmtDur(after), end.Flags, end.Frame, why)
+	return true
 }
 
 // captureEndWait is how long a ClientHello must have gone unanswered when

@@ -64,6 +64,10 @@ type Event struct {
 	// NoAck sends a RST without the ACK flag and with ack 0, as Linux does
 	// when it answers a segment for a socket that is already gone.
 	NoAck bool
+	// Crossed sends a FIN or RST that crossed the peer's FIN on the wire:
+	// it does not acknowledge that FIN (the sender closed on its own, not
+	// in answer). A FIN's sender acknowledges the peer's FIN right after.
+	Crossed bool
 }
 
 // Conversation is what both endpoints of one TCP connection wrote.

@@ -208,6 +208,15 @@ func tcpSegments(events []Event, o FrameOptions) []seg {
 	t = t.Add(41 * time.Microsecond)
 	add(seg{dir: ClientToServer, t: t, seq: next[0], ack: next[1], ack_: true})
 	nserver := 0
+	finSent := [2]bool{}
+	// ackOf is what d acknowledges in e: all of the peer's stream, or for
+	// a crossed close all but the peer's FIN.
+	ackOf := func(d Dir, e Event) uint32 {
+		if e.Crossed && finSent[d.peer()] {
+			return next[d.peer()] - 1
+		}
+		return next[d.peer()]
+	}
 	pureAck := func(d Dir, at time.Time) {
 		if !dead[d] {
 			add(seg{dir: d, t: at, seq: next[d], ack: next[d.peer()], ack_: true})
@@ -237,8 +246,12 @@ func tcpSegments(events []Event, o FrameOptions) []seg {
 				t = t.Add(11 * time.Microsecond)
 			}
 		case FIN:
-			add(seg{dir: d, t: t, seq: next[d], ack: next[d.peer()], fin: true, ack_: true})
+			add(seg{dir: d, t: t, seq: next[d], ack: ackOf(d, e), fin: true, ack_: true})
 			next[d]++
+			finSent[d] = true
+			if e.Crossed && finSent[d.peer()] {
+				pureAck(d, t.Add(20*time.Microsecond)) // the peer's FIN, received after all
+			}
 			// The peer acknowledges the FIN unless it answers at once.
 			quick := i+1 < len(events) && events[i+1].Delay < time.Millisecond &&
 				(events[i+1].Dir == d.peer() || events[i+1].Kind == RST)
@@ -246,7 +259,7 @@ func tcpSegments(events []Event, o FrameOptions) []seg {
 				pureAck(d.peer(), t.Add(35*time.Microsecond))
 			}
 		case RST:
-			s := seg{dir: d, t: t, seq: next[d], ack: next[d.peer()], rst: true, ack_: true}
+			s := seg{dir: d, t: t, seq: next[d], ack: ackOf(d, e), rst: true, ack_: true}
 			if e.NoAck {
 				s.ack, s.ack_ = 0, false
 			}
