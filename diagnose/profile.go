@@ -12,6 +12,8 @@ type Profile struct {
 	App   clientstack.App
 	// Label names the profile in reports ("openssl (curl)", "java").
 	Label string
+	// Who names the client in "Java would log: ..." lines.
+	Who string
 	// PartialChain: any truststore certificate can anchor a path, an
 	// intermediate included. Java: PKIXBuilderParameters take every
 	// truststore entry as a TrustAnchor. Go: crypto/x509 Verify stops at
@@ -62,36 +64,36 @@ type Profile struct {
 
 // profiles are the stacks' and applications' defaults.
 var profiles = []Profile{
-	{Stack: clientstack.Java, Label: "java", PartialChain: true, CNFallback: true, MinRSABits: 1024,
+	{Stack: clientstack.Java, Label: "java", Who: "Java", PartialChain: true, CNFallback: true, MinRSABits: 1024,
 		KeyLog: "Java writes no key log itself: run the client with a key-log agent (for example -javaagent:extract-tls-secrets.jar=/tmp/keys.txt) while capturing"},
-	{Stack: clientstack.OpenSSL, App: clientstack.AppCurl, Label: "openssl (curl)", PartialChain: true, CNFallback: true, AnchorValidity: true, NameAfterHandshake: true, MinRSABits: 2048, SHA1Rejected: true,
+	{Stack: clientstack.OpenSSL, App: clientstack.AppCurl, Label: "openssl (curl)", Who: "curl", PartialChain: true, CNFallback: true, AnchorValidity: true, NameAfterHandshake: true, MinRSABits: 2048, SHA1Rejected: true,
 		KeyLog: "run curl with SSLKEYLOGFILE=/tmp/keys.txt in its environment while capturing"},
-	{Stack: clientstack.OpenSSL, App: clientstack.AppSClient, Label: "openssl (s_client, libssl defaults)", CNFallback: true, AnchorValidity: true, MinRSABits: 2048, SHA1Rejected: true,
+	{Stack: clientstack.OpenSSL, App: clientstack.AppSClient, Label: "openssl (s_client, libssl defaults)", Who: "openssl s_client", CNFallback: true, AnchorValidity: true, MinRSABits: 2048, SHA1Rejected: true,
 		KeyLog: "give openssl s_client -keylogfile /tmp/keys.txt while capturing"},
-	{Stack: clientstack.OpenSSL, App: clientstack.AppPython, Label: "openssl (python)", CNFallback: true, AnchorValidity: true, MinRSABits: 2048, SHA1Rejected: true,
+	{Stack: clientstack.OpenSSL, App: clientstack.AppPython, Label: "openssl (python)", Who: "Python", CNFallback: true, AnchorValidity: true, MinRSABits: 2048, SHA1Rejected: true,
 		KeyLog: "run the Python client with SSLKEYLOGFILE=/tmp/keys.txt in its environment (ssl.create_default_context honours it since 3.8) while capturing"},
-	{Stack: clientstack.OpenSSL, App: clientstack.AppNode, Label: "openssl (node)", CNFallback: true, AnchorValidity: true, ChainAfterHandshake: true, NameAfterHandshake: true, MinRSABits: 2048, SHA1Rejected: true,
+	{Stack: clientstack.OpenSSL, App: clientstack.AppNode, Label: "openssl (node)", Who: "Node", CNFallback: true, AnchorValidity: true, ChainAfterHandshake: true, NameAfterHandshake: true, MinRSABits: 2048, SHA1Rejected: true,
 		KeyLog: "Node ignores SSLKEYLOGFILE: start it with node --tls-keylog=/tmp/keys.txt, or write the socket's 'keylog' events to a file, while capturing"},
-	{Stack: clientstack.OpenSSL, Label: "openssl", CNFallback: true, AnchorValidity: true, MinRSABits: 2048, SHA1Rejected: true,
+	{Stack: clientstack.OpenSSL, Label: "openssl", Who: "an OpenSSL client", CNFallback: true, AnchorValidity: true, MinRSABits: 2048, SHA1Rejected: true,
 		KeyLog: "have the client write a key log while capturing (SSLKEYLOGFILE=/tmp/keys.txt for clients that honour it, such as curl and Python)"},
-	{Stack: clientstack.Go, Label: "go", PartialChain: true, AnchorValidity: true, MinRSABits: 1024, SHA1Rejected: true,
+	{Stack: clientstack.Go, Label: "go", Who: "Go", PartialChain: true, AnchorValidity: true, MinRSABits: 1024, SHA1Rejected: true,
 		KeyLog: "Go honours no environment variable: set tls.Config.KeyLogWriter to a file in the client while capturing"},
-	{Stack: clientstack.GnuTLS, Label: "gnutls", PartialChain: true, CNFallback: true, AnchorValidity: true, ChainAfterHandshake: true, NameAfterHandshake: true, MinRSABits: 2048, SHA1Rejected: true,
+	{Stack: clientstack.GnuTLS, Label: "gnutls", Who: "gnutls-cli", PartialChain: true, CNFallback: true, AnchorValidity: true, ChainAfterHandshake: true, NameAfterHandshake: true, MinRSABits: 2048, SHA1Rejected: true,
 		KeyLog: "run the client with SSLKEYLOGFILE=/tmp/keys.txt in its environment (GnuTLS 3.6.13+) while capturing"},
-	{Stack: clientstack.NSS, Label: "nss", PartialChain: true, AnchorValidity: true, MinRSABits: 2048, SHA1Rejected: true,
+	{Stack: clientstack.NSS, Label: "nss", Who: "Firefox (NSS)", PartialChain: true, AnchorValidity: true, MinRSABits: 2048, SHA1Rejected: true,
 		KeyLog: "start the browser with SSLKEYLOGFILE=/tmp/keys.txt in its environment while capturing"},
-	{Stack: clientstack.BoringSSL, Label: "boringssl", PartialChain: true, AnchorValidity: true, MinRSABits: 2048, SHA1Rejected: true,
+	{Stack: clientstack.BoringSSL, Label: "boringssl", Who: "Chrome (BoringSSL)", PartialChain: true, AnchorValidity: true, MinRSABits: 2048, SHA1Rejected: true,
 		KeyLog: "start the browser with SSLKEYLOGFILE=/tmp/keys.txt in its environment (or --ssl-key-log-file) while capturing"},
-	{Stack: clientstack.Rustls, Label: "rustls", PartialChain: true, AnchorValidity: true, MinRSABits: 2048, SHA1Rejected: true,
+	{Stack: clientstack.Rustls, Label: "rustls", Who: "rustls", PartialChain: true, AnchorValidity: true, MinRSABits: 2048, SHA1Rejected: true,
 		KeyLog: "enable rustls's KeyLogFile (it reads SSLKEYLOGFILE) in the client while capturing"},
-	{Stack: clientstack.Schannel, Label: "schannel", PartialChain: true, CNFallback: true, AnchorValidity: true, MinRSABits: 2048, SHA1Rejected: true,
+	{Stack: clientstack.Schannel, Label: "schannel", Who: "Schannel", PartialChain: true, CNFallback: true, AnchorValidity: true, MinRSABits: 2048, SHA1Rejected: true,
 		KeyLog: "Schannel writes no key log: decrypting needs the server's key log (or a TLS-terminating proxy)"},
 }
 
 // defaultProfile judges clients that are not identified: the rules that
 // held before stacks were told apart (Java's trust anchors and CN
 // fallback), with the stricter key rules most stacks apply.
-var defaultProfile = Profile{Stack: clientstack.Unknown, Label: "default (client not identified)", PartialChain: true, CNFallback: true, MinRSABits: 2048, SHA1Rejected: true,
+var defaultProfile = Profile{Stack: clientstack.Unknown, Label: "default (client not identified)", Who: "the client", PartialChain: true, CNFallback: true, MinRSABits: 2048, SHA1Rejected: true,
 	KeyLog: "have the client write a key log while capturing: SSLKEYLOGFILE=/tmp/keys.txt for curl, Python, GnuTLS and browsers; node --tls-keylog; Go's tls.Config.KeyLogWriter; a key-log agent for Java"}
 
 // ProfileFor is the profile of a stack: the application's when it has
@@ -114,4 +116,24 @@ func ProfileFor(s clientstack.Stack) Profile {
 		return *stack
 	}
 	return defaultProfile
+}
+
+// ClientNames are the values ParseClient takes: the stacks, and the
+// applications whose settings differ from their stack's.
+var ClientNames = []string{"java", "openssl", "curl", "s_client", "python", "node", "go", "gnutls", "nss", "boringssl", "rustls", "schannel"}
+
+// ParseClient names the stack (and application) of a client the user
+// names: a stack ("java", "openssl") or an application on OpenSSL ("curl",
+// "s_client", "python", "node"). It reports false for other names.
+func ParseClient(name string) (clientstack.Stack, bool) {
+	switch app := clientstack.App(name); app {
+	case clientstack.AppCurl, clientstack.AppSClient, clientstack.AppPython, clientstack.AppNode:
+		return clientstack.Stack{Name: clientstack.OpenSSL, App: app, Evidence: "--client " + name}, true
+	}
+	for _, n := range clientstack.Names {
+		if string(n) == name && n != clientstack.Unknown {
+			return clientstack.Stack{Name: n, Evidence: "--client " + name}, true
+		}
+	}
+	return clientstack.Stack{}, false
 }

@@ -803,3 +803,12 @@ func lastLine(b []byte) string {
 	lines := strings.Split(strings.TrimRight(string(b), "\r\n"), "\n")
 	return strings.TrimSpace(lines[len(lines)-1])
 }
+
+// RefusedAfterAccept reports whether the server closed or reset c within
+// moments of accepting it, before either side sent a byte: a refusal a
+// TLS client sees as "connection reset by peer" before its ClientHello,
+// reported as a failed handshake although no TLS byte was seen.
+func RefusedAfterAccept(c *dissect.Conn) bool {
+	var w Wire
+	return !c.TLS && closedBeforeHello(c, &w)
+}

@@ -206,6 +206,9 @@ func (t *Text) render(c *dissect.Conn, r *diagnose.Result) counted {
 	if rec.Cause != "" {
 		t.printf("  Cause:   %s: %s\n", t.color(bold, rec.Cause), Escape(rec.CauseDetail))
 	}
+	if rec.ClientError != "" {
+		t.printf("  %s would log: %s\n", r.Profile.Who, Escape(rec.ClientError))
+	}
 	if rec.Fix != "" {
 		t.printf("  Fix:     %s\n", Escape(rec.Fix))
 	}

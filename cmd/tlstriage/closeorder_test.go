@@ -208,9 +208,9 @@ func TestUnansweredRealClients(t *testing.T) {
 
 // TestResetAfterAccept: a server that accepts the connection and resets it
 // before the client sent a byte (clients: "connection reset by peer").
-// Nothing shows the connection was TLS, so it is listed only with --all,
-// as refused connection attempts are; there it is server_reset, a failure
-// in the summary and the exit status.
+// Nothing shows the connection was TLS, but a TLS client sees it fail
+// before its ClientHello: it is listed as server_reset, a failure in the
+// summary and the exit status, with or without --all.
 func TestResetAfterAccept(t *testing.T) {
 	conv := &pcaptest.Conversation{Events: []pcaptest.Event{{Dir: pcaptest.ServerToClient, Kind: pcaptest.RST, Delay: 1100 * time.Microsecond}}}
 	pkts, err := pcaptest.Frame(conv, pcaptest.FrameOptions{})
@@ -223,8 +223,8 @@ func TestResetAfterAccept(t *testing.T) {
 	}
 	capture := writeTemp(t, "reset-after-accept.pcap", buf.Bytes())
 
-	if recs := runJSON(t, 0, "-r", capture); len(recs) != 0 {
-		t.Errorf("without --all: %d connections listed, want none", len(recs))
+	if recs := runJSON(t, 1, "-r", capture); len(recs) != 1 || str(t, recs[0], "verdict") != "server_reset" {
+		t.Errorf("without --all: %d connections listed, want it as server_reset", len(recs))
 	}
 	recs := runJSON(t, 1, "-r", capture, "--all")
 	if len(recs) != 1 {

@@ -378,7 +378,7 @@ func runLive(ctx context.Context, cfg *config, trust *truststore.Store, stdout, 
 			return exitUsage
 		}
 	}
-	opts := diagnose.Options{Trust: trust, Host: cfg.host}
+	opts := cfg.diagnoseOptions(trust)
 	var (
 		failed   bool
 		writeErr error

@@ -25,6 +25,7 @@ import (
 )
 
 type probeConfig struct {
+	client      string // --client
 	target      string
 	sni         string
 	sniSet      bool
@@ -66,6 +67,7 @@ func runProbe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	fs.StringArrayVar(&cfg.truststores, "truststore", nil, "the client's truststore: PEM bundle, directory, JKS or PKCS#12 `PATH`; repeatable (default: built-in Mozilla roots)")
 	fs.StringVar(&cfg.password, "truststore-password", "changeit", "password of JKS/PKCS#12 truststores")
 	fs.StringVar(&cfg.host, "host", "", "the host `NAME` the client means to reach (default: the SNI)")
+	fs.StringVar(&cfg.client, "client", "", "judge the chain with the rules of this client `STACK`: "+strings.Join(diagnose.ClientNames, ", ")+" (default: tlstriage's own rules)")
 	fs.BoolVar(&cfg.tls12, "tls1.2", false, "offer TLS 1.2 only")
 	fs.BoolVar(&cfg.tls13, "tls1.3", false, "offer TLS 1.3 only")
 	fs.BoolVar(&cfg.json, "json", false, "write the result as one JSON object, as for a capture")
@@ -75,6 +77,9 @@ func runProbe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	if err := fs.Parse(args); err != nil {
 		errorf(stderr, "probe: %v", err)
 		hint(stderr, "see tlstriage probe --help")
+		return exitUsage
+	}
+	if !clientFlag(cfg.client, stderr) {
 		return exitUsage
 	}
 	if *help {
@@ -125,6 +130,9 @@ func runProbe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 			}
 			return exitUsage
 		}
+		for _, w := range trust.Warnings() {
+			warnf(stderr, "%s", w)
+		}
 	}
 	p, err := probe(ctx, &cfg)
 	if err != nil {
@@ -134,7 +142,9 @@ func runProbe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		}
 		return exitUsage
 	}
-	r := diagnose.Probe(p.conn, diagnose.Options{Trust: trust, Host: cfg.host}, p.at)
+	o := diagnose.Options{Trust: trust, Host: cfg.host}
+	o.Client, _ = diagnose.ParseClient(cfg.client)
+	r := diagnose.Probe(p.conn, o, p.at)
 	var w report.Writer
 	if cfg.json {
 		w = report.NewJSON(stdout, false)

@@ -35,6 +35,7 @@ type config struct {
 	truststores []string
 	password    string
 	host        string
+	client      string // --client: the stack whose rules judge every connection
 	exportDir   string
 	force       bool
 	verbose     bool
@@ -49,11 +50,51 @@ type config struct {
 	keys        *tlsdecrypt.KeyLog // --keylog files, then the captures' secrets blocks
 }
 
+// diagnoseOptions are the options every connection is judged with.
+// --client has been checked by clientFlag.
+func (cfg *config) diagnoseOptions(trust *truststore.Store) diagnose.Options {
+	o := diagnose.Options{Trust: trust, Host: cfg.host}
+	if cfg.client != "" {
+		o.Client, _ = diagnose.ParseClient(cfg.client)
+	}
+	o.ProbeCommand = func(c *dissect.Conn) string {
+		cmd := "tlstriage probe " + c.Server.String()
+		if sni := c.SNI(); sni != "" {
+			cmd += " --sni " + sni
+		}
+		if cfg.host != "" {
+			cmd += " --host " + cfg.host
+		}
+		for _, f := range cfg.truststores {
+			cmd += " --truststore " + f
+		}
+		if cfg.client != "" {
+			cmd += " --client " + cfg.client
+		}
+		return cmd
+	}
+	return o
+}
+
+// clientFlag checks --client; it reports false after printing the error.
+func clientFlag(name string, stderr io.Writer) bool {
+	if name == "" {
+		return true
+	}
+	if _, ok := diagnose.ParseClient(name); !ok {
+		errorf(stderr, "--client takes %s, not %q", strings.Join(diagnose.ClientNames, ", "), name)
+		return false
+	}
+	return true
+}
+
 // reports says whether c is reported: TLS connections, those whose client
-// asked to start TLS and was refused (STARTTLS, a proxy's CONNECT), and
-// with --all every TCP connection.
+// asked to start TLS and was refused (STARTTLS, a proxy's CONNECT), those
+// the server refused right after accepting them (the client's "connection
+// reset by peer" before its ClientHello), and with --all every TCP
+// connection.
 func (cfg *config) reports(c *dissect.Conn) bool {
-	return c.TLS || c.UpgradeRefused || cfg.all
+	return c.TLS || c.UpgradeRefused || cfg.all || diagnose.RefusedAfterAccept(c)
 }
 
 func usage(fs *pflag.FlagSet, w io.Writer) {
@@ -91,6 +132,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	fs.StringArrayVar(&cfg.truststores, "truststore", nil, "the client's truststore: PEM bundle, directory, JKS or PKCS#12 `PATH`; repeatable (default: built-in Mozilla roots)")
 	fs.StringVar(&cfg.password, "truststore-password", "changeit", "password of JKS/PKCS#12 truststores")
 	fs.StringVar(&cfg.host, "host", "", "the host `NAME` the client meant to reach (default: the SNI)")
+	fs.StringVar(&cfg.client, "client", "", "judge every connection with the rules of this client `STACK`: "+strings.Join(diagnose.ClientNames, ", ")+" (default: the stack identified from each ClientHello)")
 	fs.StringArrayVar(&cfg.keylogs, "keylog", nil, "decrypt TLS 1.3 handshakes and TLS 1.2 alerts with the client's key log `FILE` (NSS format, SSLKEYLOGFILE); repeatable. Secrets blocks of pcapng files are used too")
 	fs.StringVar(&cfg.exportDir, "export-certs", "", "write every distinct chain seen as PEM files into `DIR`")
 	fs.BoolVar(&cfg.force, "force", false, "overwrite existing files")
@@ -130,6 +172,9 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		errorf(stderr, "--color takes auto, always or never, not %q", cfg.color)
 		return exitUsage
 	}
+	if !clientFlag(cfg.client, stderr) {
+		return exitUsage
+	}
 	switch cfg.progress {
 	case "auto", "always", "never":
 	default:
@@ -146,6 +191,9 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 				hint(stderr, "give the truststore's password with --truststore-password")
 			}
 			return exitUsage
+		}
+		for _, w := range trust.Warnings() {
+			warnf(stderr, "%s", w)
 		}
 	} else {
 		trust = truststore.Mozilla()
@@ -225,7 +273,7 @@ func analyzeFiles(ctx context.Context, cfg *config, trust *truststore.Store, fil
 			return exitUsage
 		}
 	}
-	opts := diagnose.Options{Trust: trust, Host: cfg.host}
+	opts := cfg.diagnoseOptions(trust)
 	failed := false
 	var writeErr error
 	// diagnosed is what work makes of a connection, for report.
