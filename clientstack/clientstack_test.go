@@ -169,6 +169,14 @@ func TestIdentifyUnknown(t *testing.T) {
 			}
 		})
 	}
+	// Apple's older stacks send renegotiation_info and SCT as Go does,
+	// with NPN, which crypto/tls never sends.
+	goHello, _ := readHello(t, "testdata/hello/go1.26_tlsdial.hex")
+	c := *goHello
+	c.Extensions = append(append([]tlsparse.Extension(nil), goHello.Extensions...), tlsparse.Extension{Type: 13172})
+	if got := Identify(&c); got.Name != Unknown {
+		t.Errorf("Go's offer with NPN: Identify = %s, want unknown", got)
+	}
 	if got := Identify(nil); got.Name != Unknown {
 		t.Errorf("Identify(nil) = %s", got)
 	}

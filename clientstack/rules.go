@@ -80,10 +80,23 @@ func nss(h *hello) (Stack, bool) {
 // renegotiation_info as an extension rather than the SCSV, and
 // signed_certificate_timestamp; it never sends encrypt_then_mac.
 func goTLS(h *hello) (Stack, bool) {
-	if h.grease || !h.has(extRenegotiationInfo) || !h.has(extSCT) || h.has(extEncryptThenMAC) || h.hasSuite(suiteRenegotiationSCSV) {
+	if h.grease || len(h.suites) == 0 || !h.has(extRenegotiationInfo) || !h.has(extSCT) || h.has(extEncryptThenMAC) || h.hasSuite(suiteRenegotiationSCSV) {
 		return Stack{}, false
 	}
-	s := Stack{Evidence: evidence("renegotiation_info and signed_certificate_timestamp extensions, no encrypt_then_mac", "no renegotiation SCSV, no GREASE: Go crypto/tls")}
+	// Only the extensions crypto/tls can send (handshake_messages.go,
+	// clientHelloMsg.marshal), and its first suite: AES-128-GCM with
+	// hardware AES, ChaCha20 without (cipher_suites.go), TLS 1.3 ones
+	// only when 1.2 is off. Apple's stacks send the same two extensions
+	// and NPN, and put AES-256 first.
+	for _, e := range h.exts {
+		if !goExtensions[e] {
+			return Stack{}, false
+		}
+	}
+	if first := h.suites[0]; first != 0xc02b && first != 0xc02f && first != 0xcca9 && first != 0xcca8 && !isTLS13Suite(first) {
+		return Stack{}, false
+	}
+	s := Stack{Evidence: evidence("renegotiation_info and signed_certificate_timestamp extensions, no encrypt_then_mac", "only extensions crypto/tls sends", "no renegotiation SCSV, no GREASE: Go crypto/tls")}
 	if n := len(h.suites); h.tls13 && n > 3 && isTLS13Suite(h.suites[n-1]) && !isTLS13Suite(h.suites[0]) {
 		s.Evidence += "; TLS 1.3 suites listed last"
 	}
@@ -104,6 +117,14 @@ func goTLS(h *hello) (Stack, bool) {
 }
 
 func isTLS13Suite(s uint16) bool { return s>>8 == 0x13 }
+
+// goExtensions are the extensions a crypto/tls client sends.
+var goExtensions = map[uint16]bool{
+	extServerName: true, extStatusRequest: true, extSupportedGroups: true, extECPointFormats: true,
+	extSignatureAlgorithms: true, extALPN: true, extSCT: true, extExtendedMasterSecret: true,
+	extSessionTicket: true, 41: true, 42: true, extSupportedVersions: true, 44: true, extPSKModes: true,
+	extSignatureAlgsCert: true, extKeyShare: true, 57: true, extECH: true, extRenegotiationInfo: true,
+}
 
 // openSSL: libssl sends ec_point_formats before supported_groups
 // (ssl/statem/extensions.c, ext_defs order), encrypt_then_mac (RFC 7366),
