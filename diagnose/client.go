@@ -61,7 +61,10 @@ func (r *Result) acceptedFor() bool {
 func (r *Result) rejectedAfterHandshake(c *dissect.Conn, trust *truststore.Store, o Options) {
 	p := r.Profile
 	checksAfter := p.ChainAfterHandshake || p.NameAfterHandshake || p.Stack == defaultProfile.Stack
-	if !checksAfter {
+	if !checksAfter || r.hostInferred && p.Stack == defaultProfile.Stack {
+		// A client not identified that sent no SNI: the address is too
+		// weak a guess at the name it checked to call its hang-up a
+		// rejection.
 		return
 	}
 	what := "the certificate"
@@ -247,6 +250,10 @@ func modernOffer(ch *tlsparse.ClientHello) bool {
 func (r *Result) legacyVersion(c *dissect.Conn) bool {
 	v := c.Version()
 	if v == 0 || v >= tlsparse.VersionTLS12 || r.Verdict != VerdictClientRejectedCertificate {
+		return false
+	}
+	if c.ClientHello == nil || c.ClientHello.MaxVersion() < tlsparse.VersionTLS12 {
+		// A client that offers nothing newer takes what it offered.
 		return false
 	}
 	if a := r.Alert; a != nil && !a.Encrypted && a.From == dissect.Client && certAlert(tlsparse.AlertDescription(a.Code)) {

@@ -491,7 +491,8 @@ func (r *Result) chainCause(c *dissect.Conn, trust *truststore.Store, o Options)
 	untrusted := !r.trustedFor()
 	// A CN-only certificate is a name problem for a client not identified:
 	// most current clients ignore the CN.
-	nameProblem := r.NameCheck == "mismatch" || r.has("cn_only") != nil && r.Profile.Stack == defaultProfile.Stack
+	// A name inferred from the address is a guess, not a fact.
+	nameProblem := r.NameCheck == "mismatch" && !r.hostInferred || r.has("cn_only") != nil && r.Profile.Stack == defaultProfile.Stack
 	facts := (nameProblem || r.firstValidity() != nil) && !ch.Certs[0].SelfSigned
 	weak := r.has("weak_key") != nil || r.has("weak_signature") != nil
 	plainAlert := func(code int) bool { return r.Alert != nil && !r.Alert.Encrypted && r.Alert.Code == code }
