@@ -148,6 +148,17 @@ func (r *Result) followClient(c *dissect.Conn) {
 	}
 	for i := range r.Findings {
 		f := &r.Findings[i]
+		if f.Code == "closed_after_handshake" {
+			// Say what the hang-up means for this client, not a guess
+			// at a name check the facts rule out.
+			base, _, _ := strings.Cut(f.Summary, ". Clients that check")
+			switch p := r.Profile; {
+			case r.NameCheck == "ok" && r.Chain != nil && !c.ChainHidden && r.acceptedFor():
+				f.Summary = base + ". The certificate passes the checks of " + p.Label + ", so the hang-up is the application's choice (a health check, a connection pool closing), not a rejection"
+			case p.Stack != defaultProfile.Stack && !p.ChainAfterHandshake && !p.NameAfterHandshake:
+				f.Summary = base + ". " + p.Label + " judges the certificate during the handshake, so this hang-up is not about the certificate"
+			}
+		}
 		switch f.Code {
 		case "weak_key", "weak_signature", "no_server_auth", "intermediate_not_ca", "anchor_expired", "anchor_not_yet_valid":
 			if f.Severity == SevError {
