@@ -303,5 +303,8 @@ func (r *Result) nameFix(c *dissect.Conn, leaf *x509.Certificate) string {
 		}
 		return fmt.Sprintf("the client sent no SNI, so the server answered with its default certificate (%s), which does not name %s: make the client connect by the host name the certificate names and send SNI (a Java client sends none for an IP literal or a name without a dot), or give the server a default certificate that names %s; if the client meant another host name, say it with --host", certNames(leaf), host, host)
 	}
+	if len(leaf.DNSNames) == 0 && len(leaf.IPAddresses) == 0 && matchCN(leaf.Subject.CommonName, r.Host) {
+		return fmt.Sprintf("the certificate names %s only in its CN, which %s does not read: reissue it with %s as a DNS subjectAltName", r.Host, r.Profile.Label, r.Host)
+	}
 	return fmt.Sprintf("the client asked for %s (%s) but the certificate is for %s: fix the target endpoint's host name or the server's certificate", r.Host, r.HostSource, certNames(leaf))
 }
