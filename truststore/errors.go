@@ -8,7 +8,10 @@ import (
 // Sentinel errors, wrapped by [*Error]. Test for them with [errors.Is].
 var (
 	// ErrWrongPassword means the password did not match the integrity
-	// check (JKS) or the MAC (PKCS#12) of the store.
+	// check (JKS) or the MAC (PKCS#12) of the store, and the rest of the
+	// store is intact. When part of the store cannot be checked without
+	// the password, the message says "wrong password, or the file is
+	// corrupted".
 	ErrWrongPassword = errors.New("wrong password")
 	// ErrNoCertificates means a file or directory held no certificate
 	// that a TLS client would use as a trust anchor.
@@ -18,16 +21,18 @@ var (
 	// layouts).
 	ErrUnsupported = errors.New("unsupported")
 	// ErrCorrupt means the file is of a recognised format but its
-	// structure is broken or cut short.
-	ErrCorrupt = errors.New("corrupt or truncated")
+	// structure is broken or cut short, or its integrity check fails
+	// while the password is right or a certificate is damaged.
+	ErrCorrupt = errors.New("corrupted")
 )
 
 // Error is the error returned by [Load]: one line naming the file and the
 // problem, for example "truststore: ts.jks: wrong password (keystore
 // integrity check failed)".
 type Error struct {
-	// Path is the file or directory as given to Load ("" when the
-	// problem is not tied to one path).
+	// Path is the file or directory as given to Load, or the file of a
+	// directory that could not be read ("" when the problem is not tied
+	// to one path).
 	Path string
 	// Err is the problem; it wraps one of the sentinel errors or an
 	// [io/fs] error.

@@ -1,8 +1,11 @@
 package truststore
 
 import (
+	"bytes"
 	"context"
 	"crypto/x509"
+	"errors"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -117,5 +120,111 @@ func TestOpenSSLNoKeysPKCS12(t *testing.T) {
 	_, err = Load([]string{out}, "changeit")
 	if err == nil || !strings.Contains(err.Error(), "lack Java's trusted-certificate attribute") {
 		t.Errorf("Load = %v, want the trusted-attribute diagnosis", err)
+	}
+}
+
+// TestKeytoolDamagedStores: stores written by keytool, loaded with a wrong
+// password and with a byte changed in the header, in a certificate and in
+// the digest or MAC.
+func TestKeytoolDamagedStores(t *testing.T) {
+	p := newPKI(t)
+	dir := t.TempDir()
+	rootPEM := writeFile(t, dir, "root.pem", pemOf(t, p.root))
+	type store struct{ typ, kind string }
+	for _, st := range []store{{"JKS", "trust"}, {"JKS", "key"}, {"PKCS12", "trust"}, {"PKCS12", "key"}} {
+		t.Run(st.typ+" "+st.kind, func(t *testing.T) {
+			path := filepath.Join(dir, st.kind+"."+st.typ)
+			if st.kind == "trust" {
+				keytool(t, "-importcert", "-noprompt", "-alias", "myroot", "-file", rootPEM, "-keystore", path, "-storetype", st.typ, "-storepass", "changeit")
+			} else {
+				keytool(t, "-genkeypair", "-alias", "server", "-keyalg", "EC", "-dname", "CN=server.test", "-validity", "30",
+					"-keystore", path, "-storetype", st.typ, "-storepass", "changeit", "-keypass", "changeit")
+			}
+			data, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := Load([]string{path}, "changeit"); err != nil {
+				t.Fatalf("intact store: %v", err)
+			}
+			type damage struct {
+				name string
+				at   int
+				is   error
+				msg  string
+			}
+			var cases []damage
+			if st.typ == "JKS" {
+				var der []byte
+				if st.kind == "trust" {
+					der = p.root.Raw
+				} else {
+					f, err := walkJKS(data)
+					if err != nil {
+						t.Fatal(err)
+					}
+					der = f.entries[0].certs[0].der
+				}
+				cert := bytes.Index(data, der)
+				cases = []damage{
+					{"header", 7, ErrCorrupt, "corrupted JKS keystore: unknown version 253"},
+					{"certificate", cert + len(der) - 1, ErrCorrupt, "corrupted JKS keystore (integrity check failed): entry "},
+				}
+				if st.kind == "trust" {
+					// Only the digest changed: nothing to tell it from a wrong password.
+					cases = append(cases, damage{"digest", len(data) - 1, ErrWrongPassword, "wrong password (keystore integrity check failed; the entries look intact)"})
+				} else {
+					cases = append(cases, damage{"digest", len(data) - 1, ErrCorrupt, `corrupted JKS keystore: the integrity check failed although the password opens the private key of entry "server"`})
+				}
+			} else {
+				mac, enc := pfxParts(t, data)
+				cases = []damage{
+					{"header", 6, ErrCorrupt, "corrupted PKCS#12 file: PFX version -4, want 3"},
+					{"certificate", offset(data, enc) + len(enc)/2, ErrCorrupt, "corrupted PKCS#12 file (MAC check failed): "},
+					{"MAC", offset(data, mac) + 3, ErrCorrupt, "corrupted PKCS#12 file: the MAC check failed although the password decrypts the contents"},
+				}
+			}
+			for _, d := range cases {
+				damaged := writeFile(t, dir, "damaged", flip(data, d.at))
+				_, err := Load([]string{damaged}, "changeit")
+				if !errors.Is(err, d.is) || !strings.HasPrefix(err.Error(), "truststore: "+damaged+": "+d.msg) {
+					t.Errorf("byte changed in the %s: %v\nwant %q", d.name, err, d.msg)
+				}
+			}
+			_, err = Load([]string{path}, "notit!")
+			want := "wrong password"
+			if !errors.Is(err, ErrWrongPassword) || !strings.HasPrefix(err.Error(), "truststore: "+path+": "+want) {
+				t.Errorf("wrong password: %v", err)
+			}
+		})
+	}
+}
+
+// TestOpenSSLUnencryptedPKCS12: certificates stored without encryption
+// ("openssl pkcs12 -certpbe NONE") are checked when the MAC fails.
+func TestOpenSSLUnencryptedPKCS12(t *testing.T) {
+	path, err := exec.LookPath("openssl")
+	if err != nil {
+		t.Skip("openssl not on PATH")
+	}
+	p := newPKI(t)
+	dir := t.TempDir()
+	in := writeFile(t, dir, "root.pem", pemOf(t, p.root))
+	out := filepath.Join(dir, "plain.p12")
+	if b, err := exec.CommandContext(t.Context(), path, "pkcs12", "-export", "-nokeys", "-certpbe", "NONE", "-in", in, "-out", out, "-passout", "pass:changeit").CombinedOutput(); err != nil {
+		t.Fatalf("openssl: %v\n%s", err, b)
+	}
+	data, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = Load([]string{out}, "wrong")
+	if want := "truststore: " + out + ": wrong password (PKCS#12 MAC check failed; the certificates look intact)"; !errors.Is(err, ErrWrongPassword) || err.Error() != want {
+		t.Errorf("wrong password: %v\nwant %s", err, want)
+	}
+	damaged := writeFile(t, dir, "damaged.p12", flip(data, bytes.Index(data, p.root.Raw)+len(p.root.Raw)-1))
+	_, err = Load([]string{damaged}, "changeit")
+	if want := "truststore: " + damaged + ": corrupted PKCS#12 file (MAC check failed): certificate 1 (CN=Test Root CA): the certificate's signature does not match its content"; !errors.Is(err, ErrCorrupt) || err.Error() != want {
+		t.Errorf("changed certificate: %v\nwant %s", err, want)
 	}
 }

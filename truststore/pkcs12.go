@@ -26,12 +26,15 @@ func parsePKCS12(data []byte, name, password string) ([]entry, error) {
 	if n := maxIterationCount(data, 0); n > maxIterations {
 		return nil, fmt.Errorf("%w PKCS#12: key derivation iteration count %d exceeds %d", ErrUnsupported, n, maxIterations)
 	}
+	if v, ok := pfxVersion(data); ok && v != 3 {
+		return nil, fmt.Errorf("%w PKCS#12 file: PFX version %d, want 3", ErrCorrupt, v)
+	}
 	certs, trustErr := decodeTrustStore(data, password)
 	if trustErr == nil {
 		return pkcs12Entries(name, certs), nil
 	}
 	if errors.Is(trustErr, pkcs12.ErrIncorrectPassword) {
-		return nil, ErrWrongPassword
+		return nil, macFailed(data, password)
 	}
 	_, leaf, ca, chainErr := pkcs12.DecodeChain(data, password)
 	if chainErr != nil && password != "" && isNoMAC(chainErr) {
@@ -42,7 +45,7 @@ func parsePKCS12(data []byte, name, password string) ([]entry, error) {
 	}
 	switch {
 	case errors.Is(chainErr, pkcs12.ErrIncorrectPassword):
-		return nil, ErrWrongPassword
+		return nil, macFailed(data, password)
 	case strings.Contains(trustErr.Error(), "not marked as trusted") && strings.Contains(chainErr.Error(), "private key missing"):
 		// Typically "openssl pkcs12 -export -nokeys": Java loads no
 		// entry from such a file.
@@ -52,9 +55,43 @@ func parsePKCS12(data []byte, name, password string) ([]entry, error) {
 	}
 	var nie pkcs12.NotImplementedError
 	if errors.As(trustErr, &nie) && errors.As(chainErr, &nie) {
+		if c := checkPFX(data, password); c.damage != "" {
+			return nil, fmt.Errorf("%w PKCS#12 file: %s", ErrCorrupt, c.damage)
+		}
 		return nil, fmt.Errorf("%w PKCS#12: %v", ErrUnsupported, strings.TrimPrefix(chainErr.Error(), "pkcs12: "))
 	}
-	return nil, fmt.Errorf("%w PKCS#12: %v", ErrCorrupt, strings.TrimPrefix(trustErr.Error(), "pkcs12: "))
+	return nil, fmt.Errorf("%w PKCS#12 file: %v", ErrCorrupt, strings.TrimPrefix(trustErr.Error(), "pkcs12: "))
+}
+
+// macFailed describes a PKCS#12 file whose MAC does not match the password:
+// a wrong password, or a changed byte, which also changes the MAC. It says
+// "corrupted" when checkPFX finds damage or finds that the password
+// decrypts the encrypted parts, "wrong password" when everything else is
+// intact, and both when part of the file cannot be checked.
+func macFailed(data []byte, password string) error {
+	c := checkPFX(data, password)
+	switch {
+	case c.damage != "":
+		return fmt.Errorf("%w PKCS#12 file (MAC check failed): %s", ErrCorrupt, c.damage)
+	case c.opened:
+		return fmt.Errorf("%w PKCS#12 file: the MAC check failed although the password decrypts the contents", ErrCorrupt)
+	case c.unchecked:
+		return fmt.Errorf("%w, or the file is corrupted (PKCS#12 MAC check failed)", ErrWrongPassword)
+	case c.closed:
+		return fmt.Errorf("%w (PKCS#12 MAC check failed, and the password does not decrypt the contents)", ErrWrongPassword)
+	}
+	return fmt.Errorf("%w (PKCS#12 MAC check failed; the certificates look intact)", ErrWrongPassword)
+}
+
+// pfxVersion returns the version of a PFX, and whether it could be read.
+func pfxVersion(data []byte) (int64, bool) {
+	s := cryptobyte.String(data)
+	var pfx cryptobyte.String
+	var v int64
+	if !s.ReadASN1(&pfx, cbasn1.SEQUENCE) || !pfx.ReadASN1Integer(&v) {
+		return 0, false
+	}
+	return v, true
 }
 
 // maxIterations caps the key derivation work a PKCS#12 file can ask for (keytool uses 10000, OpenSSL 2048; go-pkcs12 has no limit). It is a

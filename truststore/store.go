@@ -28,10 +28,11 @@ type Store struct {
 	Certs []*Cert
 	// BuiltIn reports whether the store is the built-in Mozilla set.
 	BuiltIn bool
-	// Skipped lists what Load passed over, one "path: reason" line each:
-	// files of a directory that hold no certificate, and entries whose
-	// certificate cannot be parsed. len(Skipped) is the count.
-	Skipped []string
+	// Skipped lists what Load passed over: the files of a directory that
+	// hold no PEM or DER certificate, and the certificates of a file that
+	// do not parse. [Store.Warnings] describes them in one line per path
+	// given to Load, and Name counts and names them.
+	Skipped []Skipped
 
 	once sync.Once
 	idx  *index
@@ -198,7 +199,7 @@ var mozilla = sync.OnceValue(func() *Store {
 		if err != nil {
 			// The bundle is generated and tested upstream; a root that
 			// this Go version cannot parse is skipped, not fatal.
-			s.Skipped = append(s.Skipped, "built-in root: "+err.Error())
+			s.Skipped = append(s.Skipped, Skipped{Source: "built-in Mozilla roots", Entry: "built-in root", Reason: "does not parse: " + err.Error()})
 			continue
 		}
 		alias := c.Subject.CommonName
