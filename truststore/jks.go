@@ -54,10 +54,10 @@ type jksEntries struct {
 // key entry. The other certificates of those chains are not anchors.
 //
 // The structure is read with bounds-checked reads (keystore-go allocates the
-// lengths it reads before reading them). When password is not empty, the
-// integrity digest is checked as Java does; when it does not match, the
-// error says whether the password is wrong or the file is damaged (see
-// [jksFile.damage]).
+// lengths it reads before reading them, and cannot read a store without
+// checking its digest). When password is not empty, the integrity digest is
+// checked as Java does; when it does not match, the error says whether the
+// password is wrong or the file is damaged (see [jksFile.damage]).
 func parseJKS(data []byte, password string) (*jksEntries, error) {
 	f, err := walkJKS(data)
 	if err != nil {
