@@ -19,14 +19,14 @@ import (
 // with partial chains, only a self-signed one without.
 func (r *Result) anchorAccepted() bool {
 	ch := r.Chain
-	return ch.Anchor == nil || r.Profile.PartialChain || selfSigned(ch.Anchor.Cert)
+	return ch == nil || ch.Anchor == nil || r.Profile.PartialChain || selfSigned(ch.Anchor.Cert)
 }
 
 // anchorOutOfValidity reports whether the path's anchor is expired or not
 // yet valid at the capture and the profile checks an anchor's dates.
 func (r *Result) anchorOutOfValidity() bool {
 	ch := r.Chain
-	return ch.Trusted && r.Profile.AnchorValidity && validityAt(ch.Anchor.Cert, ch.At) != ""
+	return ch != nil && ch.Trusted && r.Profile.AnchorValidity && validityAt(ch.Anchor.Cert, ch.At) != ""
 }
 
 // trustedFor reports whether the client, judged by its profile, builds a
@@ -307,4 +307,25 @@ func (r *Result) nameFix(c *dissect.Conn, leaf *x509.Certificate) string {
 		return fmt.Sprintf("the certificate names %s only in its CN, which %s does not read: reissue it with %s as a DNS subjectAltName", r.Host, r.Profile.Label, r.Host)
 	}
 	return fmt.Sprintf("the client asked for %s (%s) but the certificate is for %s: fix the target endpoint's host name or the server's certificate", r.Host, r.HostSource, certNames(leaf))
+}
+
+// causeFromAlert names the cause a client's plaintext alert tells when
+// the chain itself cannot be seen (TLS 1.3 without a key log: OpenSSL
+// clients send their rejection before switching to handshake keys).
+// OpenSSL maps X509_V_ERR_CERT_HAS_EXPIRED and CERT_NOT_YET_VALID to
+// certificate_expired, and X509_V_ERR_INVALID_PURPOSE to
+// unsupported_certificate (ssl/statem/statem_lib.c, ssl_x509err2alert).
+func (r *Result) causeFromAlert() {
+	a := r.Alert
+	if a == nil || a.Encrypted || a.From != dissect.Client {
+		return
+	}
+	switch tlsparse.AlertDescription(a.Code) {
+	case tlsparse.AlertCertificateExpired:
+		r.Cause = CauseExpired
+		r.CauseDetail = "inferred from the client's " + a.String() + ": a certificate of the chain (or the trust anchor) is out of its validity at the client's clock; the chain itself is encrypted, so which one cannot be shown"
+	case tlsparse.AlertUnsupportedCertificate:
+		r.Cause = CauseWeakCertificate
+		r.CauseDetail = "inferred from the client's " + a.String() + ": OpenSSL sends it when the certificate's extended key usage does not allow a server (or its key type is refused); the chain itself is encrypted"
+	}
 }

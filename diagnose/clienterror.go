@@ -86,6 +86,8 @@ func javaError(r *Result, c *dissect.Conn) string {
 			}
 			return "java.security.cert.CertificateNotYetValidException: NotBefore: " + javaTime(f.Info.Cert.NotBefore.UTC())
 		}
+	case r.Cause == CauseWeakCertificate && r.has("no_server_auth") != nil:
+		return "sun.security.validator.ValidatorException: Extended key usage does not permit use for TLS server authentication"
 	case r.Verdict == VerdictNoServerResponse:
 		return "java.net.SocketTimeoutException: Read timed out"
 	case r.Verdict == VerdictServerReset:
@@ -126,6 +128,18 @@ func openSSLVerify(r *Result) (int, string) {
 			return 64, "IP address mismatch"
 		}
 		return 62, "hostname mismatch"
+	case CauseWeakCertificate:
+		switch {
+		case r.has("no_server_auth") != nil, r.Chain == nil && r.Alert != nil && r.Alert.Description == "unsupported_certificate":
+			return 26, "unsuitable certificate purpose"
+		case r.has("weak_signature") != nil:
+			return 68, "CA signature digest algorithm too weak"
+		case r.has("weak_key") != nil:
+			if f := r.has("weak_key"); strings.HasPrefix(f.Summary, "leaf") {
+				return 66, "EE certificate key too weak"
+			}
+			return 67, "CA certificate key too weak"
+		}
 	}
 	return 0, ""
 }
@@ -135,6 +149,7 @@ func openSSLVerify(r *Result) (int, string) {
 var nodeCodes = map[int]string{
 	2: "UNABLE_TO_GET_ISSUER_CERT", 9: "CERT_NOT_YET_VALID", 10: "CERT_HAS_EXPIRED", 18: "DEPTH_ZERO_SELF_SIGNED_CERT",
 	19: "SELF_SIGNED_CERT_IN_CHAIN", 20: "UNABLE_TO_GET_ISSUER_CERT_LOCALLY", 21: "UNABLE_TO_VERIFY_LEAF_SIGNATURE",
+	26: "INVALID_PURPOSE",
 }
 
 func openSSLError(r *Result, c *dissect.Conn, app clientstack.App) string {
@@ -167,7 +182,7 @@ func openSSLError(r *Result, c *dissect.Conn, app clientstack.App) string {
 		}
 	}
 	code, text := openSSLVerify(r)
-	if app == clientstack.AppNode && code == 20 && r.Cause == CauseIncompleteChain && len(r.Chain.Certs) == 1 {
+	if app == clientstack.AppNode && code == 20 && r.Cause == CauseIncompleteChain && r.Chain != nil && len(r.Chain.Certs) == 1 {
 		// Node reports a lone leaf whose issuer is unknown so.
 		code, text = 21, "unable to verify the first certificate"
 	}
@@ -213,7 +228,11 @@ func openSSLError(r *Result, c *dissect.Conn, app clientstack.App) string {
 			}
 			return fmt.Sprintf("ERR_TLS_CERT_ALTNAME_INVALID: Hostname/IP does not match certificate's altnames: Host: %s. is not in the cert's altnames: %s", r.Host, dnsList(r))
 		}
-		return nodeCodes[code] + ": " + text
+		name, ok := nodeCodes[code]
+		if !ok {
+			name = "UNSPECIFIED" // Node names only the common codes
+		}
+		return name + ": " + text
 	}
 	return fmt.Sprintf("certificate verify failed: %s (%d)", text, code)
 }
@@ -267,6 +286,14 @@ func goError(r *Result, c *dissect.Conn) string {
 			return prefix + fmt.Sprintf("x509: certificate has expired or is not yet valid: current time %s is before %s", fmtTime(r.Chain.At), fmtTime(cert.NotBefore))
 		}
 	}
+	if r.Cause == CauseWeakCertificate {
+		switch {
+		case r.has("no_server_auth") != nil:
+			return prefix + "x509: certificate specifies an incompatible key usage"
+		case r.has("weak_signature") != nil:
+			return prefix + "x509: certificate signed by unknown authority (possibly because of \"x509: cannot verify signature: insecure algorithm SHA1-RSA\" while trying to verify candidate authority certificate ...)"
+		}
+	}
 	if r.Cause == CauseExpired && r.anchorOutOfValidity() {
 		// crypto/x509 checks the root's dates like any certificate's.
 		return prefix + fmt.Sprintf("x509: certificate has expired or is not yet valid: current time %s is after %s", fmtTime(r.Chain.At), fmtTime(r.Chain.Anchor.Cert.NotAfter))
@@ -311,6 +338,10 @@ func gnuTLSError(r *Result) string {
 		return prefix + "The certificate chain uses expired certificate."
 	case r.Cause == CauseNotYetValid:
 		return prefix + "The certificate chain uses not yet valid certificate."
+	case r.Cause == CauseWeakCertificate && r.has("no_server_auth") != nil:
+		return prefix + "The certificate chain does not match the intended purpose."
+	case r.Cause == CauseWeakCertificate && r.has("weak_signature") != nil:
+		return prefix + "The certificate chain uses insecure algorithm."
 	}
 	return ""
 }

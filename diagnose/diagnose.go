@@ -397,6 +397,7 @@ func (r *Result) cause(c *dissect.Conn, trust *truststore.Store, o Options) {
 		}
 		if r.Alert != nil && !r.Alert.Encrypted {
 			r.CauseDetail += "; the client's " + r.Alert.String() + " " + alertMeaning(r.Alert.Code)
+			r.causeFromAlert()
 		}
 		return
 	}
@@ -701,6 +702,9 @@ func (r *Result) chainCause(c *dissect.Conn, trust *truststore.Store, o Options)
 }
 
 func (r *Result) firstValidity() *ChainCert {
+	if r.Chain == nil {
+		return nil
+	}
 	for i := range r.Chain.Certs {
 		if r.Chain.Certs[i].Validity != "" {
 			return &r.Chain.Certs[i]
@@ -869,11 +873,11 @@ func alertMeaning(code int) string {
 	case 42:
 		return "(bad_certificate: the client could not verify the certificate; Go clients send it for any verification error)"
 	case 43:
-		return "(unsupported_certificate: a key or certificate type the client does not accept)"
+		return "(unsupported_certificate: OpenSSL sends it for a certificate whose purpose (extended key usage) does not allow a server, or a key type it does not accept)"
 	case 44:
 		return "(certificate_revoked)"
 	case 45:
-		return "(certificate_expired: Java sends it for an expired certificate)"
+		return "(certificate_expired: OpenSSL, GnuTLS and Java (TLS 1.2) send it for a certificate out of its validity)"
 	case 46:
 		return "(certificate_unknown: Java sends it for any path or name failure: missing root or intermediate, unrelated root, self-signed, hostname mismatch)"
 	case 48:
