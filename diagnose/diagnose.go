@@ -83,7 +83,7 @@ func Diagnose(c *dissect.Conn, o Options) *Result {
 		trust = truststore.Mozilla()
 	}
 	r := &Result{Wire: Verdict(c), TrustStore: trust.Name}
-	r.ClientStack = clientstack.Identify(c.ClientHello)
+	r.ClientStack = identify(c.ClientHello)
 	r.Profile = ProfileFor(r.ClientStack)
 	if o.Client.Name != "" {
 		r.Profile, r.ProfileForced = ProfileFor(o.Client), true

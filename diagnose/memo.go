@@ -2,10 +2,14 @@ package diagnose
 
 import (
 	"crypto/x509"
+	"encoding/binary"
+	"hash/fnv"
 	"sync"
 	"weak"
 
+	"github.com/tlstriage/tlstriage/clientstack"
 	"github.com/tlstriage/tlstriage/dissect"
+	"github.com/tlstriage/tlstriage/tlsparse"
 	"github.com/tlstriage/tlstriage/truststore"
 )
 
@@ -142,4 +146,50 @@ func contains(trust *truststore.Store, c *x509.Certificate) (*truststore.Cert, s
 		return h
 	})
 	return h.match, h.how
+}
+
+// stackMemo remembers the stack of each distinct offer: a capture holds a
+// few clients making many connections.
+var stackMemo memo[uint64, clientstack.Stack]
+
+// identify is clientstack.Identify, remembered by a hash of every feature
+// Identify reads (GREASE values folded into one, as they change per
+// connection).
+func identify(ch *tlsparse.ClientHello) clientstack.Stack {
+	if ch == nil {
+		return clientstack.Identify(nil)
+	}
+	h := fnv.New64a()
+	var b [2]byte
+	u16 := func(v uint16) {
+		if tlsparse.IsGREASE(v) {
+			v = 0x0a0a
+		}
+		binary.BigEndian.PutUint16(b[:], v)
+		h.Write(b[:])
+	}
+	list := func(vs []uint16) {
+		u16(uint16(len(vs)))
+		for _, v := range vs {
+			u16(v)
+		}
+	}
+	u16(uint16(ch.LegacyVersion))
+	if ch.SSLv2 {
+		u16(1)
+	}
+	list(ch.CipherSuites)
+	list(ch.SupportedVersions)
+	list(ch.SupportedGroups)
+	list(ch.KeyShareGroups)
+	list(ch.SignatureAlgorithms)
+	u16(uint16(len(ch.Extensions)))
+	for _, e := range ch.Extensions {
+		u16(e.Type)
+	}
+	for _, p := range ch.ALPN {
+		u16(uint16(len(p)))
+		h.Write([]byte(p))
+	}
+	return stackMemo.get(h.Sum64(), func() clientstack.Stack { return clientstack.Identify(ch) })
 }
