@@ -36,7 +36,7 @@ func clientError(r *Result, c *dissect.Conn) string {
 }
 
 // isChainCause reports whether cause is about the path to the truststore.
-func isChainCause(cause string) bool {
+func isChainCause(cause Cause) bool {
 	switch cause {
 	case CauseTruststoreMissingRoot, CauseTruststoreMissingIntermediate, CauseUntrustedRoot, CauseIncompleteChain, CauseSelfSigned:
 		return true

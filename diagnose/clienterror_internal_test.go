@@ -10,10 +10,10 @@ import (
 // with no chain seen (TLS 1.3, a cut capture) and with or without an
 // alert, gives a line or none, never a panic.
 func TestClientErrorWithoutChain(t *testing.T) {
-	causes := []string{CauseTruststoreMissingRoot, CauseTruststoreMissingIntermediate, CauseUntrustedRoot, CauseIncompleteChain,
+	causes := []Cause{CauseTruststoreMissingRoot, CauseTruststoreMissingIntermediate, CauseUntrustedRoot, CauseIncompleteChain,
 		CauseHostnameMismatch, CauseExpired, CauseNotYetValid, CauseSelfSigned, CauseWeakCertificate, CauseClientCertRequired,
 		CauseProtocolMismatch, CauseNotTLS, CauseSNIRequired, CauseUnknown}
-	verdicts := []string{VerdictClientRejectedCertificate, VerdictServerAlert, VerdictServerReset, VerdictNoServerResponse, VerdictNotTLS}
+	verdicts := []Verdict{VerdictClientRejectedCertificate, VerdictServerAlert, VerdictServerReset, VerdictNoServerResponse, VerdictNotTLS}
 	alerts := []*Alert{nil, {From: dissect.Server, Level: "fatal", Description: "handshake_failure", Code: 40}, {From: dissect.Client, Encrypted: true, Code: -1}}
 	c := &dissect.Conn{}
 	for _, p := range append(profiles, defaultProfile) {

@@ -74,7 +74,7 @@ func TestUnansweredCloseOrder(t *testing.T) {
 	for _, tc := range []struct {
 		name    string
 		close   []pcaptest.Event
-		verdict string
+		verdict diagnose.Verdict
 		detail  string
 	}{
 		{"curl, Go, Python, Node time out; the server closes on their EOF",
@@ -117,7 +117,7 @@ func TestUnansweredCloseOrder(t *testing.T) {
 			if c.ClientHello == nil {
 				t.Fatal("no ClientHello")
 			}
-			w := diagnose.Verdict(c)
+			w := diagnose.JudgeWire(c)
 			if w.Verdict != tc.verdict || !strings.Contains(w.Detail, tc.detail) || !diagnose.Failed(w.Verdict) {
 				t.Errorf("%s: %s\nwant %s with %q", w.Verdict, w.Detail, tc.verdict, tc.detail)
 			}
@@ -137,7 +137,7 @@ func TestResetBeforeHello(t *testing.T) {
 		name    string
 		events  []pcaptest.Event
 		hello   bool // a real ClientHello first
-		verdict string
+		verdict diagnose.Verdict
 		detail  string
 	}{
 		{"reset at once (SO_LINGER 0)",
@@ -169,7 +169,7 @@ func TestResetBeforeHello(t *testing.T) {
 			if c.Refused() {
 				t.Errorf("an accepted connection counted as refused")
 			}
-			w := diagnose.Verdict(c)
+			w := diagnose.JudgeWire(c)
 			if w.Verdict != tc.verdict || !strings.Contains(w.Detail, tc.detail) {
 				t.Errorf("%s: %s\nwant %s with %q", w.Verdict, w.Detail, tc.verdict, tc.detail)
 			}

@@ -13,22 +13,26 @@ import (
 	"github.com/tlstriage/tlstriage/truststore"
 )
 
-// Causes: why a handshake failed. These values are a contract.
+// Cause is why a handshake failed. The values are a contract (JSON
+// "cause").
+type Cause string
+
+// Causes.
 const (
-	CauseTruststoreMissingRoot         = "truststore_missing_root"
-	CauseTruststoreMissingIntermediate = "truststore_missing_intermediate"
-	CauseUntrustedRoot                 = "untrusted_root"
-	CauseIncompleteChain               = "incomplete_chain"
-	CauseHostnameMismatch              = "hostname_mismatch"
-	CauseExpired                       = "expired"
-	CauseNotYetValid                   = "not_yet_valid"
-	CauseSelfSigned                    = "self_signed"
-	CauseWeakCertificate               = "weak_certificate"
-	CauseClientCertRequired            = "client_cert_required"
-	CauseProtocolMismatch              = "protocol_mismatch"
-	CauseNotTLS                        = "not_tls"
-	CauseSNIRequired                   = "sni_required"
-	CauseUnknown                       = "unknown"
+	CauseTruststoreMissingRoot         Cause = "truststore_missing_root"
+	CauseTruststoreMissingIntermediate Cause = "truststore_missing_intermediate"
+	CauseUntrustedRoot                 Cause = "untrusted_root"
+	CauseIncompleteChain               Cause = "incomplete_chain"
+	CauseHostnameMismatch              Cause = "hostname_mismatch"
+	CauseExpired                       Cause = "expired"
+	CauseNotYetValid                   Cause = "not_yet_valid"
+	CauseSelfSigned                    Cause = "self_signed"
+	CauseWeakCertificate               Cause = "weak_certificate"
+	CauseClientCertRequired            Cause = "client_cert_required"
+	CauseProtocolMismatch              Cause = "protocol_mismatch"
+	CauseNotTLS                        Cause = "not_tls"
+	CauseSNIRequired                   Cause = "sni_required"
+	CauseUnknown                       Cause = "unknown"
 )
 
 // Options say what the client trusted and meant to reach.
@@ -53,7 +57,7 @@ type Options struct {
 type Result struct {
 	Wire
 	Failed      bool
-	Cause       string // "" for connections that did not fail
+	Cause       Cause // "" for connections that did not fail
 	CauseDetail string
 	Fix         string
 	Findings    []Finding
@@ -82,7 +86,7 @@ func Diagnose(c *dissect.Conn, o Options) *Result {
 	if trust == nil {
 		trust = truststore.Mozilla()
 	}
-	r := &Result{Wire: Verdict(c), TrustStore: trust.Name}
+	r := &Result{Wire: JudgeWire(c), TrustStore: trust.Name}
 	r.ClientStack = identify(c.ClientHello)
 	r.Profile = ProfileFor(r.ClientStack)
 	if o.Client.Name != "" {

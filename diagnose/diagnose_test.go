@@ -156,7 +156,7 @@ func TestChainCauses(t *testing.T) {
 		name  string
 		chain pcaptest.ChainKind
 		trust []*x509.Certificate
-		cause string
+		cause diagnose.Cause
 		check func(t *testing.T, r *diagnose.Result)
 	}{
 		{"leaf+intermediate, truststore lacks the root", pcaptest.ChainLeafIntermediate, []*x509.Certificate{tp.other}, diagnose.CauseTruststoreMissingRoot,
@@ -280,8 +280,8 @@ func TestHost(t *testing.T) {
 		o          pcaptest.TLSOptions
 		wantErr    string
 		host       string
-		verdict    string
-		cause      string
+		verdict    diagnose.Verdict
+		cause      diagnose.Cause
 		nameCheck  string
 		hostSource string
 	}{
@@ -339,7 +339,7 @@ func TestCertificateCauses(t *testing.T) {
 		name    string
 		pki     *pcaptest.PKI
 		wantErr string
-		cause   string
+		cause   diagnose.Cause
 		detail  string
 	}{
 		{"expired leaf", leaf(pcaptest.LeafOptions{NotBefore: p.Now.AddDate(-1, 0, 0), NotAfter: p.Now.AddDate(0, 0, -3)}), "expired", diagnose.CauseExpired, "expired on 2026-02-27T10:00:00Z, before the capture (2026-03-02T10:00:00"},
@@ -445,8 +445,8 @@ func TestTLS13AfterClientFinished(t *testing.T) {
 		name    string
 		o       pcaptest.TLSOptions
 		wantErr string
-		verdict string
-		cause   string
+		verdict diagnose.Verdict
+		cause   diagnose.Cause
 		finding string
 	}{
 		{"server requires a client certificate", pcaptest.TLSOptions{PKI: tp.pki, MaxVersion: tls.VersionTLS13, ClientAuth: tls.RequireAnyClientCert, Close: pcaptest.CloseServerFirst},
@@ -520,7 +520,9 @@ func TestNameAfterHandshake(t *testing.T) {
 	o := pcaptest.TLSOptions{PKI: tp.pki, MaxVersion: tls.VersionTLS12, CloseNotify: true, Close: pcaptest.CloseClientFirst}
 	c := handshake(t, o, "")
 	for _, tt := range []struct {
-		host, verdict, cause string
+		host    string
+		verdict diagnose.Verdict
+		cause   diagnose.Cause
 	}{
 		{"elsewhere.example.test", diagnose.VerdictClientRejectedCertificate, diagnose.CauseHostnameMismatch},
 		{pcaptest.DefaultServerName, diagnose.VerdictOK, ""},
@@ -576,7 +578,7 @@ func TestAlertOverTruststore(t *testing.T) {
 	for _, tt := range []struct {
 		name  string
 		trust *truststore.Store
-		cause string
+		cause diagnose.Cause
 	}{
 		{"certificate_expired, root not held", store(tp.other), diagnose.CauseExpired},
 		{"certificate_expired, no truststore given", truststore.Mozilla(), diagnose.CauseExpired},

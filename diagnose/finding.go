@@ -1,16 +1,20 @@
 package diagnose
 
+// Severity is how much a finding matters. The values are a contract
+// (JSON findings[].severity).
+type Severity string
+
 // Severities of findings.
 const (
-	SevError   = "error"
-	SevWarning = "warning"
-	SevInfo    = "info"
+	SevError   Severity = "error"
+	SevWarning Severity = "warning"
+	SevInfo    Severity = "info"
 )
 
 // Finding is one observation with its evidence.
 type Finding struct {
 	Code     string   `json:"code"`
-	Severity string   `json:"severity"`
+	Severity Severity `json:"severity"`
 	Summary  string   `json:"summary"`
 	Evidence []string `json:"evidence,omitempty"`
 }

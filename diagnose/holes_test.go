@@ -50,7 +50,7 @@ func TestCaptureHoles(t *testing.T) {
 		o       pcaptest.TLSOptions
 		fo      pcaptest.FrameOptions
 		snap    int
-		verdict string
+		verdict diagnose.Verdict
 		cut     []dissect.EventKind // messages named but not parsed (among others)
 		fix     string
 	}{

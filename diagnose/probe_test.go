@@ -39,8 +39,8 @@ func TestProbe(t *testing.T) {
 		o       diagnose.Options
 		sni     string
 		at      time.Time
-		verdict string
-		cause   string
+		verdict diagnose.Verdict
+		cause   diagnose.Cause
 	}{
 		{"trusted", p.pki.Chain(pcaptest.ChainLeafIntermediate), diagnose.Options{Trust: store(p.pki.Root)}, "backend.example.test", p.pki.Now, "ok", ""},
 		{"missing root", p.pki.Chain(pcaptest.ChainLeafIntermediate), diagnose.Options{Trust: store(p.other)}, "backend.example.test", p.pki.Now, "client_rejected_certificate", "truststore_missing_root"},

@@ -9,29 +9,33 @@ import (
 	"github.com/tlstriage/tlstriage/tlsparse"
 )
 
-// Verdicts: what the wire shows. These values are a contract.
+// Verdict is what the wire shows of a handshake. The values are a
+// contract (JSON "verdict").
+type Verdict string
+
+// Verdicts.
 const (
-	VerdictOK                        = "ok"
-	VerdictClientRejectedCertificate = "client_rejected_certificate"
-	VerdictClientAbortedAfterFlight  = "client_aborted_after_server_flight"
-	VerdictServerAlert               = "server_alert"
-	VerdictServerReset               = "server_reset"
-	VerdictServerClosed              = "server_closed"
-	VerdictClientCertRejected        = "client_cert_rejected"
-	VerdictNoServerResponse          = "no_server_response"
-	VerdictNotTLS                    = "not_tls"
-	VerdictIncomplete                = "incomplete"
-	VerdictUpgradeRefused            = "upgrade_refused"
+	VerdictOK                        Verdict = "ok"
+	VerdictClientRejectedCertificate Verdict = "client_rejected_certificate"
+	VerdictClientAbortedAfterFlight  Verdict = "client_aborted_after_server_flight"
+	VerdictServerAlert               Verdict = "server_alert"
+	VerdictServerReset               Verdict = "server_reset"
+	VerdictServerClosed              Verdict = "server_closed"
+	VerdictClientCertRejected        Verdict = "client_cert_rejected"
+	VerdictNoServerResponse          Verdict = "no_server_response"
+	VerdictNotTLS                    Verdict = "not_tls"
+	VerdictIncomplete                Verdict = "incomplete"
+	VerdictUpgradeRefused            Verdict = "upgrade_refused"
 )
 
 // Failed reports whether a verdict is a failed handshake.
-func Failed(verdict string) bool {
+func Failed(verdict Verdict) bool {
 	return verdict != VerdictOK && verdict != VerdictIncomplete && verdict != ""
 }
 
 // Wire is the verdict and the key moments behind it.
 type Wire struct {
-	Verdict string
+	Verdict Verdict
 	Detail  string
 	// Alert is the alert that ended the handshake, if any.
 	Alert *Alert
@@ -138,8 +142,8 @@ func closeEvent(c *dissect.Conn, s dissect.Side) *dissect.Event {
 	return nil
 }
 
-// Verdict judges a connection from the wire alone.
-func Verdict(c *dissect.Conn) Wire {
+// JudgeWire judges a connection from the wire alone: the verdict.
+func JudgeWire(c *dissect.Conn) Wire {
 	var w Wire
 	if c.Midstream() {
 		w.Findings = append(w.Findings, Finding{Code: "capture_midstream", Severity: SevWarning,

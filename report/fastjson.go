@@ -77,7 +77,7 @@ type certKey struct {
 // appendRecord appends the JSON form of a diagnosed connection and a
 // newline, and fills sum with the fields the summary counts.
 func (e *jsonEncoder) appendRecord(b []byte, c *dissect.Conn, r *diagnose.Result, sum *counted) []byte {
-	sum.Verdict, sum.Failed, sum.Cause = r.Verdict, r.Failed, r.Cause
+	sum.Verdict, sum.Failed, sum.Cause = string(r.Verdict), r.Failed, string(r.Cause)
 	b = append(b, `{"type":"connection","file":`...)
 	b = appendString(b, c.File)
 	b = append(b, `,"id":`...)
@@ -221,13 +221,13 @@ func (e *jsonEncoder) appendRecord(b []byte, c *dissect.Conn, r *diagnose.Result
 		b = append(b, '}')
 	}
 	b = append(b, `],"verdict":`...)
-	b = appendString(b, r.Verdict)
+	b = appendString(b, string(r.Verdict))
 	b = append(b, `,"verdict_detail":`...)
 	b = appendString(b, r.Detail)
 	b = append(b, `,"failed":`...)
 	b = strconv.AppendBool(b, r.Failed)
 	b = append(b, `,"cause":`...)
-	b = appendString(b, r.Cause)
+	b = appendString(b, string(r.Cause))
 	b = append(b, `,"cause_detail":`...)
 	b = appendString(b, r.CauseDetail)
 	b = append(b, `,"fix":`...)
@@ -245,7 +245,7 @@ func (e *jsonEncoder) appendRecord(b []byte, c *dissect.Conn, r *diagnose.Result
 		b = append(b, `{"code":`...)
 		b = appendString(b, f.Code)
 		b = append(b, `,"severity":`...)
-		b = appendString(b, f.Severity)
+		b = appendString(b, string(f.Severity))
 		b = append(b, `,"summary":`...)
 		b = appendString(b, f.Summary)
 		if len(f.Evidence) > 0 {

@@ -135,8 +135,8 @@ func TestFastJSONStrings(t *testing.T) {
 			c.Events = append(c.Events, dissect.Event{Kind: k, From: dissect.Side(k % 2), Frame: int(k), Time: times[int(k)%len(times)], Detail: s, Flags: s,
 				Count: int(k % 3), Length: int(k) * 100, Alert: tlsparse.Alert{Level: tlsparse.AlertLevel(k % 3), Description: tlsparse.AlertDescription(k * 7)}})
 		}
-		r := &diagnose.Result{Wire: diagnose.Wire{Verdict: s, Detail: s, CloseAfterCert: time.Duration(i) * 1234567}, Failed: true, Cause: s, CauseDetail: s, Fix: s,
-			Findings: []diagnose.Finding{{Code: s, Severity: s, Summary: s}, {Code: "x", Evidence: []string{s, s}}}, TrustStore: s, Host: s, NameCheck: s}
+		r := &diagnose.Result{Wire: diagnose.Wire{Verdict: diagnose.Verdict(s), Detail: s, CloseAfterCert: time.Duration(i) * 1234567}, Failed: true, Cause: diagnose.Cause(s), CauseDetail: s, Fix: s,
+			Findings: []diagnose.Finding{{Code: s, Severity: diagnose.Severity(s), Summary: s}, {Code: "x", Evidence: []string{s, s}}}, TrustStore: s, Host: s, NameCheck: s}
 		compareConn(t, e, "nasty", c, r)
 		r.Chain = &diagnose.ChainReport{Trusted: i%2 == 1, Path: []string{s}, Certs: []diagnose.ChainCert{{Info: &dissect.CertInfo{SHA256: s, Err: errString(s)}, Role: s}}}
 		compareConn(t, e, "nasty chain", c, r)

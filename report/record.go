@@ -170,7 +170,7 @@ func newRecord(c *dissect.Conn, r *diagnose.Result, fp *jsonEncoder, lean bool) 
 		Client: c.Client.String(), Server: c.Server.String(),
 		SNI: c.SNI(), Start: rfc3339(c.FirstTime), DurationMS: ms(c.LastTime.Sub(c.FirstTime)),
 		Chain: []ChainCert{}, Alerts: []Alert{}, Findings: r.Findings, Timeline: []TimelineEvent{},
-		Verdict: r.Verdict, VerdictDetail: r.Detail, Failed: r.Failed, Cause: r.Cause, CauseDetail: r.CauseDetail, Fix: r.Fix, ClientError: r.ClientError,
+		Verdict: string(r.Verdict), VerdictDetail: r.Detail, Failed: r.Failed, Cause: string(r.Cause), CauseDetail: r.CauseDetail, Fix: r.Fix, ClientError: r.ClientError,
 		TrustStore: r.TrustStore, Host: r.Host, NameCheck: r.NameCheck, ChainHidden: c.ChainHidden,
 		HelloRetry: c.HRR != nil, ClientCertRequested: c.CertRequest != nil,
 		Partial: c.Midstream(), Flipped: c.Flipped, Upgrade: c.Upgrade, Anomalies: c.Anomalies, EventsDropped: c.Dropped,

@@ -123,7 +123,7 @@ func (t *Text) render(c *dissect.Conn, r *diagnose.Result) counted {
 	switch {
 	case rec.Failed:
 		verdict = t.color(red+bold, verdict)
-	case verdict == diagnose.VerdictOK:
+	case r.Verdict == diagnose.VerdictOK:
 		verdict = t.color(green, verdict)
 	default:
 		verdict = t.color(yellow, verdict)
@@ -188,7 +188,7 @@ func (t *Text) render(c *dissect.Conn, r *diagnose.Result) counted {
 		}
 		t.printf("  client stack %s: %s\n", stackLabel(cs.Name, cs.Version, cs.App), how)
 	}
-	if !rec.Failed && !t.o.Verbose && rec.Verdict == diagnose.VerdictOK {
+	if !rec.Failed && !t.o.Verbose && r.Verdict == diagnose.VerdictOK {
 		t.printf("  Verdict: %s: %s\n", verdict, Escape(rec.VerdictDetail))
 		t.chainShort(rec)
 		t.findings(rec, diagnose.SevWarning)
@@ -319,7 +319,7 @@ func (t *Text) chain(rec *Record, r *diagnose.Result) {
 	}
 }
 
-func (t *Text) findings(rec *Record, min string) {
+func (t *Text) findings(rec *Record, min diagnose.Severity) {
 	var lines []string
 	for _, f := range rec.Findings {
 		if f.Severity == diagnose.SevInfo || f.Code == "untrusted" {

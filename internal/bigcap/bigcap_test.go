@@ -55,7 +55,7 @@ func TestVerdicts(t *testing.T) {
 				got := map[string]int{}
 				opts := diagnose.Options{Trust: truststore.Mozilla()}
 				an := dissect.NewAnalyzer(dissect.Options{}, func(c *dissect.Conn) {
-					got[diagnose.Diagnose(c, opts).Verdict]++
+					got[string(diagnose.Diagnose(c, opts).Verdict)]++
 				})
 				if err := an.Run(context.Background(), f); err != nil {
 					t.Fatal(err)

@@ -131,7 +131,7 @@ func TestPipeline(t *testing.T) {
 			cs, rs := p.diagnoseAll(t, c)
 			for i, want := range c.conns {
 				r := rs[i]
-				if r.Verdict != want.verdict || r.Cause != want.cause {
+				if string(r.Verdict) != want.verdict || string(r.Cause) != want.cause {
 					t.Errorf("connection %d (%v): verdict %q cause %q, want %q %q\n  verdict detail: %s\n  cause detail: %s",
 						i+1, cs[i].Client, r.Verdict, r.Cause, want.verdict, want.cause, r.Detail, r.CauseDetail)
 					continue
@@ -222,7 +222,7 @@ func checkEvidence(t *testing.T, e *env, c *dissect.Conn, r *diagnose.Result, wa
 		if !needChain() {
 			return
 		}
-		if !ch.Trusted || ch.Certs[0].Validity != r.Cause || ch.Certs[0].ValidAtCapture {
+		if !ch.Trusted || ch.Certs[0].Validity != string(r.Cause) || ch.Certs[0].ValidAtCapture {
 			t.Errorf("trusted %v, leaf validity %q at %v", ch.Trusted, ch.Certs[0].Validity, ch.At)
 		}
 		if !ch.At.Equal(c.First(dissect.Server, dissect.EvCertificate).Time) {
@@ -411,7 +411,7 @@ func TestTruststoreFormats(t *testing.T) {
 					t.Fatal(err)
 				}
 				got := diagnose.Diagnose(cs[0], diagnose.Options{Trust: store, Host: want.host})
-				if got.Verdict != pem.Verdict || got.Cause != pem.Cause || got.Cause != want.cause {
+				if got.Verdict != pem.Verdict || got.Cause != pem.Cause || string(got.Cause) != want.cause {
 					t.Errorf("%s: %s/%s, PEM gives %s/%s, want %s", f.ext, got.Verdict, got.Cause, pem.Verdict, pem.Cause, want.cause)
 				}
 				if (got.Chain == nil) != (pem.Chain == nil) {
