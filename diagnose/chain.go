@@ -192,14 +192,14 @@ func analyzeChain(chain []*dissect.CertInfo, trust *truststore.Store, at time.Ti
 		}
 		cc := ChainCert{Info: ci, Position: i}
 		if dup, ok := seen[ci.SHA256]; ok {
-			r.Findings = append(r.Findings, Finding{Code: "chain_duplicate", Severity: SevWarning,
+			r.Findings = append(r.Findings, Finding{Code: FindingChainDuplicate, Severity: SevWarning,
 				Summary: fmt.Sprintf("the server sends certificate #%d twice (again as #%d)", dup, i)})
 		}
 		seen[ci.SHA256] = i
 		if ci.Cert == nil {
 			cc.Role = role(i, len(chain), false, false)
 			r.Certs = append(r.Certs, cc)
-			r.Findings = append(r.Findings, Finding{Code: "certificate_unparsable", Severity: SevWarning,
+			r.Findings = append(r.Findings, Finding{Code: FindingCertificateUnparsable, Severity: SevWarning,
 				Summary: fmt.Sprintf("certificate #%d (SHA-256 %s) cannot be parsed: %v", i, ci.SHA256, ci.Err)})
 			continue
 		}
@@ -223,7 +223,7 @@ func analyzeChain(chain []*dissect.CertInfo, trust *truststore.Store, at time.Ti
 	}
 	for i, cc := range r.Certs {
 		if i+1 < len(r.Certs) && cc.Info.Cert != nil && r.Certs[i+1].Info.Cert != nil && !cc.IssuedByNext && !cc.SelfSigned {
-			r.Findings = append(r.Findings, Finding{Code: "chain_order", Severity: SevWarning,
+			r.Findings = append(r.Findings, Finding{Code: FindingChainOrder, Severity: SevWarning,
 				Summary: fmt.Sprintf("certificate #%d (%s) is not issued by the next one (#%d, %s): the chain is out of order or holds an unrelated certificate",
 					i, Name(cc.Info.Cert), i+1, Name(r.Certs[i+1].Info.Cert))})
 		}

@@ -44,7 +44,7 @@ func (r *Result) acceptedFor() bool {
 	}
 	for _, f := range r.Findings {
 		switch f.Code {
-		case "weak_key", "weak_signature", "no_server_auth", "intermediate_not_ca":
+		case FindingWeakKey, FindingWeakSignature, FindingNoServerAuth, FindingIntermediateNotCa:
 			if f.Severity == SevError {
 				return false
 			}
@@ -97,7 +97,7 @@ func (r *Result) rejectedAfterHandshake(c *dissect.Conn, trust *truststore.Store
 		}
 		leaf := r.Chain.Certs[0].Info.Cert
 		r.Cause = CauseHostnameMismatch
-		r.CauseDetail = r.has("hostname_mismatch").Summary
+		r.CauseDetail = r.has(FindingHostnameMismatch).Summary
 		r.Fix = r.nameFix(c, leaf)
 	case c.ChainHidden && p.Stack != defaultProfile.Stack:
 		r.Verdict = VerdictClientRejectedCertificate
@@ -142,13 +142,13 @@ func (r *Result) followClient(c *dissect.Conn) {
 	if r.hostInferred && r.NameCheck == "mismatch" {
 		// The client accepted the certificate: it checked another name
 		// than the address, or none.
-		r.Findings = slices.DeleteFunc(r.Findings, func(f Finding) bool { return f.Code == "hostname_mismatch" })
+		r.Findings = slices.DeleteFunc(r.Findings, func(f Finding) bool { return f.Code == FindingHostnameMismatch })
 		r.NameCheck = fmt.Sprintf("skipped: the client sent no SNI and no --host was given (the server's address %s is not among the certificate's names: the client checked another name, or none)", r.Host)
 		r.Host, r.HostSource = "", ""
 	}
 	for i := range r.Findings {
 		f := &r.Findings[i]
-		if f.Code == "closed_after_handshake" {
+		if f.Code == FindingClosedAfterHandshake {
 			// Say what the hang-up means for this client, not a guess
 			// at a name check the facts rule out.
 			base, _, _ := strings.Cut(f.Summary, ". Clients that check")
@@ -160,7 +160,7 @@ func (r *Result) followClient(c *dissect.Conn) {
 			}
 		}
 		switch f.Code {
-		case "weak_key", "weak_signature", "no_server_auth", "intermediate_not_ca", "anchor_expired", "anchor_not_yet_valid":
+		case FindingWeakKey, FindingWeakSignature, FindingNoServerAuth, FindingIntermediateNotCa, FindingAnchorExpired, FindingAnchorNotYetValid:
 			if f.Severity == SevError {
 				f.Severity = SevWarning
 				f.Summary += " (this client accepted it; stricter clients refuse it)"

@@ -86,7 +86,7 @@ func javaError(r *Result, c *dissect.Conn) string {
 			}
 			return "java.security.cert.CertificateNotYetValidException: NotBefore: " + javaTime(f.Info.Cert.NotBefore.UTC())
 		}
-	case r.Cause == CauseWeakCertificate && r.has("no_server_auth") != nil:
+	case r.Cause == CauseWeakCertificate && r.has(FindingNoServerAuth) != nil:
 		return "sun.security.validator.ValidatorException: Extended key usage does not permit use for TLS server authentication"
 	case r.Verdict == VerdictNoServerResponse:
 		return "java.net.SocketTimeoutException: Read timed out"
@@ -130,12 +130,12 @@ func openSSLVerify(r *Result) (int, string) {
 		return 62, "hostname mismatch"
 	case CauseWeakCertificate:
 		switch {
-		case r.has("no_server_auth") != nil, r.Chain == nil && r.Alert != nil && r.Alert.Description == "unsupported_certificate":
+		case r.has(FindingNoServerAuth) != nil, r.Chain == nil && r.Alert != nil && r.Alert.Description == "unsupported_certificate":
 			return 26, "unsuitable certificate purpose"
-		case r.has("weak_signature") != nil:
+		case r.has(FindingWeakSignature) != nil:
 			return 68, "CA signature digest algorithm too weak"
-		case r.has("weak_key") != nil:
-			if f := r.has("weak_key"); strings.HasPrefix(f.Summary, "leaf") {
+		case r.has(FindingWeakKey) != nil:
+			if f := r.has(FindingWeakKey); strings.HasPrefix(f.Summary, "leaf") {
 				return 66, "EE certificate key too weak"
 			}
 			return 67, "CA certificate key too weak"
@@ -288,9 +288,9 @@ func goError(r *Result, c *dissect.Conn) string {
 	}
 	if r.Cause == CauseWeakCertificate {
 		switch {
-		case r.has("no_server_auth") != nil:
+		case r.has(FindingNoServerAuth) != nil:
 			return prefix + "x509: certificate specifies an incompatible key usage"
-		case r.has("weak_signature") != nil:
+		case r.has(FindingWeakSignature) != nil:
 			return prefix + "x509: certificate signed by unknown authority (possibly because of \"x509: cannot verify signature: insecure algorithm SHA1-RSA\" while trying to verify candidate authority certificate ...)"
 		}
 	}
@@ -338,9 +338,9 @@ func gnuTLSError(r *Result) string {
 		return prefix + "The certificate chain uses expired certificate."
 	case r.Cause == CauseNotYetValid:
 		return prefix + "The certificate chain uses not yet valid certificate."
-	case r.Cause == CauseWeakCertificate && r.has("no_server_auth") != nil:
+	case r.Cause == CauseWeakCertificate && r.has(FindingNoServerAuth) != nil:
 		return prefix + "The certificate chain does not match the intended purpose."
-	case r.Cause == CauseWeakCertificate && r.has("weak_signature") != nil:
+	case r.Cause == CauseWeakCertificate && r.has(FindingWeakSignature) != nil:
 		return prefix + "The certificate chain uses insecure algorithm."
 	}
 	return ""

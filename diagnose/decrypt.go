@@ -66,7 +66,7 @@ func decryptFindings(c *dissect.Conn) []Finding {
 		return nil
 	}
 	if d.Unsupported != "" {
-		return []Finding{{Code: "keylog_unsupported", Severity: SevInfo,
+		return []Finding{{Code: FindingKeylogUnsupported, Severity: SevInfo,
 			Summary: fmt.Sprintf("the key log was not used: decrypting %s is not supported", d.Unsupported)}}
 	}
 	if !d.Keys {
@@ -74,7 +74,7 @@ func decryptFindings(c *dissect.Conn) []Finding {
 		if c.ChainHidden {
 			sev = SevWarning
 		}
-		return []Finding{{Code: "keylog_no_secrets", Severity: sev,
+		return []Finding{{Code: FindingKeylogNoSecrets, Severity: sev,
 			Summary: fmt.Sprintf("the key log holds no secrets for this connection (client random %s): its encrypted records stay unread; the key log must come from this client, written during this capture",
 				shortRandom(d.ClientRandom))}}
 	}
@@ -82,16 +82,16 @@ func decryptFindings(c *dissect.Conn) []Finding {
 	for _, s := range []dissect.Side{dissect.Server, dissect.Client} {
 		switch {
 		case d.Mismatch[s]:
-			out = append(out, Finding{Code: "keylog_mismatch", Severity: SevError,
+			out = append(out, Finding{Code: FindingKeylogMismatch, Severity: SevError,
 				Summary: fmt.Sprintf("the key log's secrets for this connection (client random %s) do not decrypt the %s records: %s (frame %d). They belong to another session or the key log is damaged; nothing of that side was decrypted, and nothing is guessed",
 					shortRandom(d.ClientRandom), sideName(s), d.Failed[s], d.FailedFrame[s])})
 		case d.Failed[s] != "":
-			out = append(out, Finding{Code: "decryption_failed", Severity: SevWarning,
+			out = append(out, Finding{Code: FindingDecryptionFailed, Severity: SevWarning,
 				Summary: fmt.Sprintf("decryption of the %s records stopped at frame %d: %s", sideName(s), d.FailedFrame[s], d.Failed[s])})
 		}
 	}
 	if d.Records[dissect.Server]+d.Records[dissect.Client] > 0 {
-		out = append(out, Finding{Code: "decrypted", Severity: SevInfo,
+		out = append(out, Finding{Code: FindingDecrypted, Severity: SevInfo,
 			Summary: fmt.Sprintf("decrypted with the key log: %d records from the server, %d from the client", d.Records[dissect.Server], d.Records[dissect.Client])})
 	}
 	var handshake, later []string
@@ -104,11 +104,11 @@ func decryptFindings(c *dissect.Conn) []Finding {
 		}
 	}
 	if len(handshake) > 0 {
-		out = append(out, Finding{Code: "keylog_incomplete", Severity: SevWarning,
+		out = append(out, Finding{Code: FindingKeylogIncomplete, Severity: SevWarning,
 			Summary: fmt.Sprintf("the key log lacks %s for this connection: the records those secrets protect stay unread", strings.Join(handshake, " and "))})
 	}
 	if len(later) > 0 {
-		out = append(out, Finding{Code: "keylog_incomplete", Severity: SevInfo,
+		out = append(out, Finding{Code: FindingKeylogIncomplete, Severity: SevInfo,
 			Summary: fmt.Sprintf("the key log lacks %s for this connection: alerts after the handshake stay unread", strings.Join(later, " and "))})
 	}
 	return out

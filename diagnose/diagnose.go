@@ -119,7 +119,7 @@ func Diagnose(c *dissect.Conn, o Options) *Result {
 	}
 	if r.Failed {
 		r.cause(c, trust, o)
-	} else if r.has("closed_after_handshake") != nil && hungUpAtOnce(c) {
+	} else if r.has(FindingClosedAfterHandshake) != nil && hungUpAtOnce(c) {
 		r.rejectedAfterHandshake(c, trust, o)
 	}
 	r.followClient(c)
@@ -165,12 +165,12 @@ func (r *Result) checkCerts(c *dissect.Conn) {
 		r.NameCheck = "ok"
 		if ok, why := nameMatches(leaf, r.Host); !ok {
 			r.NameCheck = "mismatch"
-			r.add(Finding{Code: "hostname_mismatch", Severity: SevError, Summary: why})
+			r.add(Finding{Code: FindingHostnameMismatch, Severity: SevError, Summary: why})
 		} else if why != "" && !p.CNFallback {
 			r.NameCheck = "mismatch"
-			r.add(Finding{Code: "hostname_mismatch", Severity: SevError, Summary: fmt.Sprintf("the certificate names %q only in its CN (no subjectAltName): %s does not read the CN", leaf.Subject.CommonName, p.Label)})
+			r.add(Finding{Code: FindingHostnameMismatch, Severity: SevError, Summary: fmt.Sprintf("the certificate names %q only in its CN (no subjectAltName): %s does not read the CN", leaf.Subject.CommonName, p.Label)})
 		} else if why != "" {
-			r.add(Finding{Code: "cn_only", Severity: SevWarning, Summary: why})
+			r.add(Finding{Code: FindingCnOnly, Severity: SevWarning, Summary: why})
 		}
 	}
 	for _, cc := range ch.Certs {
@@ -182,55 +182,59 @@ func (r *Result) checkCerts(c *dissect.Conn) {
 		label := func() string { return fmt.Sprintf("%s #%d (%s)", cc.Role, cc.Position, Name(cert)) }
 		switch cc.Validity {
 		case "expired":
-			r.add(Finding{Code: "expired", Severity: SevError, Summary: fmt.Sprintf("%s expired on %s, before the capture (%s)", label(), fmtTime(cert.NotAfter), fmtTime(ch.At))})
+			r.add(Finding{Code: FindingExpired, Severity: SevError, Summary: fmt.Sprintf("%s expired on %s, before the capture (%s)", label(), fmtTime(cert.NotAfter), fmtTime(ch.At))})
 		case "not_yet_valid":
-			r.add(Finding{Code: "not_yet_valid", Severity: SevError, Summary: fmt.Sprintf("%s is valid only from %s, after the capture (%s)", label(), fmtTime(cert.NotBefore), fmtTime(ch.At))})
+			r.add(Finding{Code: FindingNotYetValid, Severity: SevError, Summary: fmt.Sprintf("%s is valid only from %s, after the capture (%s)", label(), fmtTime(cert.NotBefore), fmtTime(ch.At))})
 		default:
 			if left := cert.NotAfter.Sub(ch.At); left < 30*24*time.Hour {
-				r.add(Finding{Code: "expires_soon", Severity: SevWarning, Summary: fmt.Sprintf("%s expires on %s, %d days after the capture", label(), fmtTime(cert.NotAfter), int(left.Hours()/24))})
+				r.add(Finding{Code: FindingExpiresSoon, Severity: SevWarning, Summary: fmt.Sprintf("%s expires on %s, %d days after the capture", label(), fmtTime(cert.NotAfter), int(left.Hours()/24))})
 			}
 		}
 		if cc.KeyBits > 0 && strings.HasPrefix(cc.Key, "RSA") && cc.KeyBits < 2048 {
 			if cc.KeyBits < p.MinRSABits {
-				r.add(Finding{Code: "weak_key", Severity: SevError, Summary: fmt.Sprintf("%s has a %s key: %s requires at least %d bits", label(), cc.Key, p.Label, p.MinRSABits)})
+				r.add(Finding{Code: FindingWeakKey, Severity: SevError, Summary: fmt.Sprintf("%s has a %s key: %s requires at least %d bits", label(), cc.Key, p.Label, p.MinRSABits)})
 			} else {
-				r.add(Finding{Code: "weak_key", Severity: SevWarning, Summary: fmt.Sprintf("%s has a %s key: %s accepts it, but OpenSSL at security level 2, GnuTLS and browsers require 2048 bits", label(), cc.Key, p.Label)})
+				r.add(Finding{Code: FindingWeakKey, Severity: SevWarning, Summary: fmt.Sprintf("%s has a %s key: %s accepts it, but OpenSSL at security level 2, GnuTLS and browsers require 2048 bits", label(), cc.Key, p.Label)})
 			}
 		}
 		if !cc.SelfSigned || cc.Position == 0 {
 			switch cert.SignatureAlgorithm {
 			case x509.MD5WithRSA, x509.MD2WithRSA:
-				r.add(Finding{Code: "weak_signature", Severity: SevError, Summary: fmt.Sprintf("%s is signed with %s: rejected by every current client", label(), cert.SignatureAlgorithm)})
+				r.add(Finding{Code: FindingWeakSignature, Severity: SevError, Summary: fmt.Sprintf("%s is signed with %s: rejected by every current client", label(), cert.SignatureAlgorithm)})
 			case x509.SHA1WithRSA, x509.DSAWithSHA1, x509.ECDSAWithSHA1:
 				if p.SHA1Rejected {
-					r.add(Finding{Code: "weak_signature", Severity: SevError, Summary: fmt.Sprintf("%s is signed with %s: rejected by %s and other current clients", label(), cert.SignatureAlgorithm, p.Label)})
+					r.add(Finding{Code: FindingWeakSignature, Severity: SevError, Summary: fmt.Sprintf("%s is signed with %s: rejected by %s and other current clients", label(), cert.SignatureAlgorithm, p.Label)})
 				} else {
-					r.add(Finding{Code: "weak_signature", Severity: SevWarning, Summary: fmt.Sprintf("%s is signed with %s: %s accepts it under a private root, but OpenSSL 3, Go, GnuTLS and browsers reject it", label(), cert.SignatureAlgorithm, p.Label)})
+					r.add(Finding{Code: FindingWeakSignature, Severity: SevWarning, Summary: fmt.Sprintf("%s is signed with %s: %s accepts it under a private root, but OpenSSL 3, Go, GnuTLS and browsers reject it", label(), cert.SignatureAlgorithm, p.Label)})
 				}
 			}
 		}
 		if cc.Position > 0 && !cc.IsCA && issuesAnother(ch, cert) {
-			r.add(Finding{Code: "intermediate_not_ca", Severity: SevError, Summary: fmt.Sprintf("%s is used as an issuer but has no CA basic constraint", label())})
+			r.add(Finding{Code: FindingIntermediateNotCa, Severity: SevError, Summary: fmt.Sprintf("%s is used as an issuer but has no CA basic constraint", label())})
 		}
 	}
 	if len(leaf.ExtKeyUsage) > 0 && !hasServerAuth(leaf) {
-		r.add(Finding{Code: "no_server_auth", Severity: SevError, Summary: "the leaf certificate's extended key usage does not include serverAuth: Java, OpenSSL, Go and browsers reject it for a server"})
+		r.add(Finding{Code: FindingNoServerAuth, Severity: SevError, Summary: "the leaf certificate's extended key usage does not include serverAuth: Java, OpenSSL, Go and browsers reject it for a server"})
 	}
 	if ch.Certs[0].SelfSigned {
-		r.add(Finding{Code: "self_signed", Severity: SevWarning, Summary: fmt.Sprintf("the leaf certificate (%s) is self-signed", Name(leaf))})
+		r.add(Finding{Code: FindingSelfSigned, Severity: SevWarning, Summary: fmt.Sprintf("the leaf certificate (%s) is self-signed", Name(leaf))})
 	}
 	// Trust, cert by cert (phase 2 of the playbook).
 	switch {
 	case ch.Trusted && !r.anchorAccepted():
-		r.add(Finding{Code: "untrusted", Severity: SevError, Summary: fmt.Sprintf("the chain builds to %s, which the truststore holds (alias %s), but it is not a self-signed root, and %s anchors a path only at a root (OpenSSL without X509_V_FLAG_PARTIAL_CHAIN): the root %s is not in the truststore",
+		r.add(Finding{Code: FindingUntrusted, Severity: SevError, Summary: fmt.Sprintf("the chain builds to %s, which the truststore holds (alias %s), but it is not a self-signed root, and %s anchors a path only at a root (OpenSSL without X509_V_FLAG_PARTIAL_CHAIN): the root %s is not in the truststore",
 			Name(ch.Anchor.Cert), ch.Anchor.Alias, p.Label, IssuerName(ch.Anchor.Cert))})
 	case ch.Trusted:
-		r.add(Finding{Code: "trusted", Severity: SevInfo, Summary: fmt.Sprintf("the chain builds to %s, which the truststore holds (alias %s)", Name(ch.Anchor.Cert), ch.Anchor.Alias)})
+		r.add(Finding{Code: FindingTrusted, Severity: SevInfo, Summary: fmt.Sprintf("the chain builds to %s, which the truststore holds (alias %s)", Name(ch.Anchor.Cert), ch.Anchor.Alias)})
 	default:
-		r.add(Finding{Code: "untrusted", Severity: SevError, Summary: ch.untrusted})
+		r.add(Finding{Code: FindingUntrusted, Severity: SevError, Summary: ch.untrusted})
 	}
 	if a := ch.Anchor; ch.Trusted && validityAt(a.Cert, ch.At) != "" {
-		f := Finding{Code: "anchor_" + validityAt(a.Cert, ch.At), Severity: SevWarning,
+		code := FindingAnchorExpired
+		if validityAt(a.Cert, ch.At) == "not_yet_valid" {
+			code = FindingAnchorNotYetValid
+		}
+		f := Finding{Code: code, Severity: SevWarning,
 			Summary: fmt.Sprintf("the trust anchor %s (alias %s) is valid from %s to %s, not at the capture (%s): Java does not check a trust anchor's dates, OpenSSL, GnuTLS and Go do", Name(a.Cert), a.Alias, fmtTime(a.Cert.NotBefore), fmtTime(a.Cert.NotAfter), fmtTime(ch.At))}
 		if p.AnchorValidity {
 			f.Severity = SevError
@@ -238,7 +242,7 @@ func (r *Result) checkCerts(c *dissect.Conn) {
 		r.add(f)
 	}
 	for _, la := range ch.LookAlikes {
-		r.add(Finding{Code: "truststore_lookalike", Severity: SevWarning, Summary: fmt.Sprintf("the truststore holds %s (alias %s, SHA-256 %s), with the name the chain needs but another key or signature: a different certificate of the same name (renewed or re-keyed CA?)",
+		r.add(Finding{Code: FindingTruststoreLookalike, Severity: SevWarning, Summary: fmt.Sprintf("the truststore holds %s (alias %s, SHA-256 %s), with the name the chain needs but another key or signature: a different certificate of the same name (renewed or re-keyed CA?)",
 			Name(la.Cert), la.Alias, truststore.SHA256Hex(la.Cert.Raw))})
 	}
 	_ = c
@@ -318,7 +322,7 @@ func quoteAll(ss []string) []string {
 
 func fmtTime(t time.Time) string { return t.UTC().Format(time.RFC3339) }
 
-func (r *Result) has(code string) *Finding {
+func (r *Result) has(code FindingCode) *Finding {
 	for i := range r.Findings {
 		if r.Findings[i].Code == code {
 			return &r.Findings[i]
@@ -497,9 +501,9 @@ func (r *Result) chainCause(c *dissect.Conn, trust *truststore.Store, o Options)
 	// A CN-only certificate is a name problem for a client not identified:
 	// most current clients ignore the CN.
 	// A name inferred from the address is a guess, not a fact.
-	nameProblem := r.NameCheck == "mismatch" && !r.hostInferred || r.has("cn_only") != nil && r.Profile.Stack == defaultProfile.Stack
+	nameProblem := r.NameCheck == "mismatch" && !r.hostInferred || r.has(FindingCnOnly) != nil && r.Profile.Stack == defaultProfile.Stack
 	facts := (nameProblem || r.firstValidity() != nil) && !ch.Certs[0].SelfSigned
-	weak := r.has("weak_key") != nil || r.has("weak_signature") != nil
+	weak := r.has(FindingWeakKey) != nil || r.has(FindingWeakSignature) != nil
 	plainAlert := func(code int) bool { return r.Alert != nil && !r.Alert.Encrypted && r.Alert.Code == code }
 	if untrusted && plainAlert(45) { // certificate_expired
 		untrusted = r.firstValidity() == nil
@@ -660,7 +664,7 @@ func (r *Result) chainCause(c *dissect.Conn, trust *truststore.Store, o Options)
 	}
 	if r.NameCheck == "mismatch" {
 		r.Cause = CauseHostnameMismatch
-		f := r.has("hostname_mismatch")
+		f := r.has(FindingHostnameMismatch)
 		r.CauseDetail = f.Summary + "." + alertNote
 		if r.hostInferred {
 			r.CauseDetail = fmt.Sprintf("inferred: the client sent no SNI, so it connected by address and checks the certificate against %s, which is not among its names (%s).%s", r.Host, certNames(leaf), alertNote)
@@ -668,7 +672,7 @@ func (r *Result) chainCause(c *dissect.Conn, trust *truststore.Store, o Options)
 		r.Fix = r.nameFix(c, leaf)
 		return
 	}
-	for _, code := range []string{"weak_key", "weak_signature", "no_server_auth", "intermediate_not_ca"} {
+	for _, code := range weakFindings {
 		if f := r.has(code); f != nil {
 			r.Cause = CauseWeakCertificate
 			r.CauseDetail = f.Summary + "." + alertNote
@@ -680,7 +684,7 @@ func (r *Result) chainCause(c *dissect.Conn, trust *truststore.Store, o Options)
 		r.clientCert(c)
 		return
 	}
-	if f := r.has("cn_only"); f != nil && r.Profile.Stack == defaultProfile.Stack {
+	if f := r.has(FindingCnOnly); f != nil && r.Profile.Stack == defaultProfile.Stack {
 		// Java would have accepted the name; the client that gave up
 		// checks subjectAltName only, as Go and browsers do.
 		r.NameCheck = "mismatch"

@@ -137,7 +137,7 @@ func same(a, b *x509.Certificate) bool { return a != nil && b != nil && bytes.Eq
 
 func has(r *diagnose.Result, code string) *diagnose.Finding {
 	for i := range r.Findings {
-		if r.Findings[i].Code == code {
+		if string(r.Findings[i].Code) == code {
 			return &r.Findings[i]
 		}
 	}

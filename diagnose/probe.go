@@ -56,7 +56,7 @@ func Probe(c *dissect.Conn, o Options, at time.Time) *Result {
 			r.clientCert(c)
 			return r
 		}
-		r.add(Finding{Code: "client_cert_requested", Severity: SevInfo, Summary: "the server asks for a client certificate (a CertificateRequest); it went on without one from the probe"})
+		r.add(Finding{Code: FindingClientCertRequested, Severity: SevInfo, Summary: "the server asks for a client certificate (a CertificateRequest); it went on without one from the probe"})
 		if fatalAlert(c, dissect.Server, true) != nil {
 			r.Findings[len(r.Findings)-1].Summary = "the server requires a client certificate (a CertificateRequest): it refused the probe, which had none"
 		}

@@ -146,11 +146,11 @@ func closeEvent(c *dissect.Conn, s dissect.Side) *dissect.Event {
 func JudgeWire(c *dissect.Conn) Wire {
 	var w Wire
 	if c.Midstream() {
-		w.Findings = append(w.Findings, Finding{Code: "capture_midstream", Severity: SevWarning,
+		w.Findings = append(w.Findings, Finding{Code: FindingCaptureMidstream, Severity: SevWarning,
 			Summary: "the capture starts in the middle of this connection (no SYN): its beginning is missing"})
 	}
 	if c.Gaps() {
-		w.Findings = append(w.Findings, Finding{Code: "capture_gap", Severity: SevWarning,
+		w.Findings = append(w.Findings, Finding{Code: FindingCaptureGap, Severity: SevWarning,
 			Summary: fmt.Sprintf("bytes are missing from the capture (%d from the client, %d from the server): lost by the capture, not necessarily by the network",
 				c.Sides[dissect.Client].GapBytes, c.Sides[dissect.Server].GapBytes)})
 	}
@@ -749,7 +749,7 @@ func afterHandshake(c *dissect.Conn, w *Wire) {
 	if a := firstAlertFrom(c, dissect.Client); a != nil {
 		desc = "sent " + alertOf(a).String() + " and " + desc
 	}
-	w.Findings = append(w.Findings, Finding{Code: "closed_after_handshake", Severity: SevWarning,
+	w.Findings = append(w.Findings, Finding{Code: FindingClosedAfterHandshake, Severity: SevWarning,
 		Summary: fmt.Sprintf("the handshake completed but the client sent no application data: it %s. Clients that check the hostname after the handshake (curl, some HTTP libraries) do this on a name mismatch", desc)})
 }
 

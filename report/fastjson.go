@@ -243,7 +243,7 @@ func (e *jsonEncoder) appendRecord(b []byte, c *dissect.Conn, r *diagnose.Result
 			b = append(b, ',')
 		}
 		b = append(b, `{"code":`...)
-		b = appendString(b, f.Code)
+		b = appendString(b, string(f.Code))
 		b = append(b, `,"severity":`...)
 		b = appendString(b, string(f.Severity))
 		b = append(b, `,"summary":`...)

@@ -136,7 +136,7 @@ func TestFastJSONStrings(t *testing.T) {
 				Count: int(k % 3), Length: int(k) * 100, Alert: tlsparse.Alert{Level: tlsparse.AlertLevel(k % 3), Description: tlsparse.AlertDescription(k * 7)}})
 		}
 		r := &diagnose.Result{Wire: diagnose.Wire{Verdict: diagnose.Verdict(s), Detail: s, CloseAfterCert: time.Duration(i) * 1234567}, Failed: true, Cause: diagnose.Cause(s), CauseDetail: s, Fix: s,
-			Findings: []diagnose.Finding{{Code: s, Severity: diagnose.Severity(s), Summary: s}, {Code: "x", Evidence: []string{s, s}}}, TrustStore: s, Host: s, NameCheck: s}
+			Findings: []diagnose.Finding{{Code: diagnose.FindingCode(s), Severity: diagnose.Severity(s), Summary: s}, {Code: "x", Evidence: []string{s, s}}}, TrustStore: s, Host: s, NameCheck: s}
 		compareConn(t, e, "nasty", c, r)
 		r.Chain = &diagnose.ChainReport{Trusted: i%2 == 1, Path: []string{s}, Certs: []diagnose.ChainCert{{Info: &dissect.CertInfo{SHA256: s, Err: errString(s)}, Role: s}}}
 		compareConn(t, e, "nasty chain", c, r)

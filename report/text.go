@@ -322,7 +322,7 @@ func (t *Text) chain(rec *Record, r *diagnose.Result) {
 func (t *Text) findings(rec *Record, min diagnose.Severity) {
 	var lines []string
 	for _, f := range rec.Findings {
-		if f.Severity == diagnose.SevInfo || f.Code == "untrusted" {
+		if f.Severity == diagnose.SevInfo || f.Code == diagnose.FindingUntrusted {
 			continue
 		}
 		if min == diagnose.SevError && f.Severity != diagnose.SevError {

@@ -484,7 +484,7 @@ func TestRootMakesChainTrusted(t *testing.T) {
 
 func has(fs []diagnose.Finding, code string) *diagnose.Finding {
 	for i := range fs {
-		if fs[i].Code == code {
+		if string(fs[i].Code) == code {
 			return &fs[i]
 		}
 	}
