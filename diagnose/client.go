@@ -109,7 +109,7 @@ func (r *Result) rejectedAfterHandshake(c *dissect.Conn, trust *truststore.Store
 			reasons = "most likely the certificate does not name the host it asked for (the chain itself passed during the handshake)"
 		}
 		r.CauseDetail = "TLS 1.3 encrypts the server's certificate, so the capture cannot show what the client found wrong: " + reasons
-		r.Fix = hiddenChainFix(c, trust, p)
+		r.Fix = hiddenChainFix(c, o, p)
 	}
 }
 
@@ -143,7 +143,7 @@ func (r *Result) followClient(c *dissect.Conn) {
 		// The client accepted the certificate: it checked another name
 		// than the address, or none.
 		r.Findings = slices.DeleteFunc(r.Findings, func(f Finding) bool { return f.Code == FindingHostnameMismatch })
-		r.NameCheck = fmt.Sprintf("skipped: the client sent no SNI and no --host was given (the server's address %s is not among the certificate's names: the client checked another name, or none)", r.Host)
+		r.NameCheck = fmt.Sprintf("skipped: the client sent no SNI and no "+flagOr(r.o.Flags.Host, "host name")+" was given (the server's address %s is not among the certificate's names: the client checked another name, or none)", r.Host)
 		r.Host, r.HostSource = "", ""
 	}
 	for i := range r.Findings {
@@ -297,11 +297,15 @@ func chainCertOf(ch *ChainReport, cert *x509.Certificate) *ChainCert {
 // client asked for; without SNI, the server chose its default certificate.
 func (r *Result) nameFix(c *dissect.Conn, leaf *x509.Certificate) string {
 	if c.SNI() == "" {
+		sayHost := ""
+		if r.o.Flags.Host != "" {
+			sayHost = "; if the client meant another host name, say it with " + r.o.Flags.Host
+		}
 		host := r.Host + " (" + r.HostSource + ")"
 		if r.hostInferred {
 			host = "the address " + r.Host
 		}
-		return fmt.Sprintf("the client sent no SNI, so the server answered with its default certificate (%s), which does not name %s: make the client connect by the host name the certificate names and send SNI (a Java client sends none for an IP literal or a name without a dot), or give the server a default certificate that names %s; if the client meant another host name, say it with --host", certNames(leaf), host, host)
+		return fmt.Sprintf("the client sent no SNI, so the server answered with its default certificate (%s), which does not name %s: make the client connect by the host name the certificate names and send SNI (a Java client sends none for an IP literal or a name without a dot), or give the server a default certificate that names %s%s", certNames(leaf), host, host, sayHost)
 	}
 	if len(leaf.DNSNames) == 0 && len(leaf.IPAddresses) == 0 && matchCN(leaf.Subject.CommonName, r.Host) {
 		return fmt.Sprintf("the certificate names %s only in its CN, which %s does not read: reissue it with %s as a DNS subjectAltName", r.Host, r.Profile.Label, r.Host)

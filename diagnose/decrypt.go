@@ -6,7 +6,6 @@ import (
 
 	"github.com/tlstriage/tlstriage/dissect"
 	"github.com/tlstriage/tlstriage/tlsdecrypt"
-	"github.com/tlstriage/tlstriage/truststore"
 )
 
 // plainOrDecrypted says how an alert event was read.
@@ -115,16 +114,24 @@ func decryptFindings(c *dissect.Conn) []Finding {
 }
 
 // hiddenChainFix says what would reveal a TLS 1.3 chain the capture hides.
-func hiddenChainFix(c *dissect.Conn, trust *truststore.Store, p Profile) string {
-	probe := fetchChain(c, trust)
+func hiddenChainFix(c *dissect.Conn, o Options, p Profile) string {
+	fetch := ""
+	if o.ProbeCommand != nil {
+		fetch = fmt.Sprintf("; or fetch and check the chain the server sends with `%s`", o.ProbeCommand(c))
+	}
+	keylog := flagged(o.Flags.KeyLog)
 	d := c.Decryption
 	switch {
 	case d != nil && (d.Mismatch[dissect.Server] || d.Mismatch[dissect.Client]):
-		return fmt.Sprintf("the key log given does not match this connection: pass the key log this client wrote during this capture (--keylog); or fetch and check the chain the server sends with `%s`", probe)
+		return fmt.Sprintf("the key log given does not match this connection: pass the key log this client wrote during this capture%s%s", keylog, fetch)
 	case d != nil && d.Keys && len(d.Missing) > 0:
-		return fmt.Sprintf("the key log lacks %s for this connection: pass a complete key log (--keylog); or fetch and check the chain the server sends with `%s`", strings.Join(d.Missing, ", "), probe)
+		return fmt.Sprintf("the key log lacks %s for this connection: pass a complete key log%s%s", strings.Join(d.Missing, ", "), keylog, fetch)
 	case d != nil && !d.Keys && d.Unsupported == "":
-		return fmt.Sprintf("the key log given has no secrets for this connection (client random %s): pass the key log this client wrote during this capture (--keylog); or fetch and check the chain the server sends with `%s`", shortRandom(d.ClientRandom), probe)
+		return fmt.Sprintf("the key log given has no secrets for this connection (client random %s): pass the key log this client wrote during this capture%s%s", shortRandom(d.ClientRandom), keylog, fetch)
 	}
-	return fmt.Sprintf("decrypt the handshake with the client's TLS key log (--keylog /tmp/keys.txt): %s; or fetch and check the chain the server sends with `%s`", p.KeyLog, probe)
+	given := ""
+	if o.Flags.KeyLog != "" {
+		given = " (" + o.Flags.KeyLog + " /tmp/keys.txt)"
+	}
+	return fmt.Sprintf("decrypt the handshake with the client's TLS key log%s: %s%s", given, p.KeyLog, fetch)
 }

@@ -48,9 +48,30 @@ type Options struct {
 	Client clientstack.Stack
 	// ProbeCommand, when set, gives the command that fetches and judges
 	// the chain c's server sends as a client with the truststores given
-	// would (the caller knows its own command line); diagnose offers it
-	// where a live check settles the question.
+	// would (the caller knows its own command line and the tools that
+	// speak c's protocol); diagnose offers it where a live check settles
+	// the question, and leaves the command out when it is nil.
 	ProbeCommand func(c *dissect.Conn) string
+	// Flags are the caller's names for its options that the advice
+	// mentions.
+	Flags Flags
+}
+
+// Flags name the caller's options that diagnose's advice mentions
+// (tlstriage's --keylog, --host, --truststore, --export-certs). An empty
+// name leaves the option out of the advice: diagnose knows no command
+// line.
+type Flags struct {
+	KeyLog, Host, Truststore, ExportCerts string
+}
+
+// flagged is " (" + flag + ")", or "" for an option the caller did not
+// name.
+func flagged(flag string) string {
+	if flag == "" {
+		return ""
+	}
+	return " (" + flag + ")"
 }
 
 // Result is the diagnosis of one connection.
@@ -77,7 +98,8 @@ type Result struct {
 	// "" when unknown.
 	ClientError string
 
-	hostInferred bool // Host is the server's address: no SNI, no --host
+	hostInferred bool    // Host is the server's address: no SNI, no host given
+	o            Options // what the connection was judged with
 }
 
 // Diagnose judges one connection.
@@ -86,7 +108,7 @@ func Diagnose(c *dissect.Conn, o Options) *Result {
 	if trust == nil {
 		trust = truststore.Mozilla()
 	}
-	r := &Result{Wire: JudgeWire(c), TrustStore: trust.Name}
+	r := &Result{Wire: JudgeWire(c), TrustStore: trust.Name, o: o}
 	r.ClientStack = identify(c.ClientHello)
 	r.Profile = ProfileFor(r.ClientStack)
 	if o.Client.Name != "" {
@@ -95,7 +117,7 @@ func Diagnose(c *dissect.Conn, o Options) *Result {
 	r.Failed = Failed(r.Verdict)
 	r.Findings = append(r.Findings, r.Wire.Findings...)
 	r.Findings = append(r.Findings, decryptFindings(c)...)
-	r.Host, r.HostSource = o.Host, "--host"
+	r.Host, r.HostSource = o.Host, hostSource(o)
 	if r.Host == "" && c.SNI() != "" {
 		r.Host, r.HostSource = c.SNI(), "SNI"
 	}
@@ -103,7 +125,7 @@ func Diagnose(c *dissect.Conn, o Options) *Result {
 		// No SNI: the client connected by address (RFC 6066 puts no
 		// address in SNI), or turned SNI off. Its name check then is
 		// against the address, the one name tlstriage knows.
-		r.Host, r.HostSource, r.hostInferred = c.Server.Addr().Unmap().String(), "the server's address, inferred: the client sent no SNI and no --host was given", true
+		r.Host, r.HostSource, r.hostInferred = c.Server.Addr().Unmap().String(), "the server's address, inferred: the client sent no SNI and no "+flagOr(o.Flags.Host, "host name")+" was given", true
 	}
 	if r.Host == "" {
 		r.HostSource = ""
@@ -160,7 +182,7 @@ func (r *Result) checkCerts(c *dissect.Conn) {
 	p := r.Profile
 	switch {
 	case r.Host == "":
-		r.NameCheck = "skipped: no --host given and the client sent no SNI"
+		r.NameCheck = "skipped: no " + flagOr(r.o.Flags.Host, "host name") + " given and the client sent no SNI"
 	default:
 		r.NameCheck = "ok"
 		if ok, why := nameMatches(leaf, r.Host); !ok {
@@ -334,7 +356,7 @@ func (r *Result) has(code FindingCode) *Finding {
 // cutChainFix is the fix when the capture lacks bytes of the server's
 // Certificate: capture again whole (how depends on why bytes are missing),
 // or fetch the chain.
-func cutChainFix(c *dissect.Conn, trust *truststore.Store) string {
+func cutChainFix(c *dissect.Conn, o Options) string {
 	again := "the capture lost packets: capture again with a larger buffer (tcpdump -B 65536) and a filter on the backend's address"
 	for _, e := range c.Events {
 		if e.Kind == dissect.EvGap && e.From == dissect.Server && strings.Contains(e.Detail, "snapshot length") {
@@ -342,48 +364,33 @@ func cutChainFix(c *dissect.Conn, trust *truststore.Store) string {
 			break
 		}
 	}
-	return again + ", or fetch and check the chain the server sends with `" + fetchChain(c, trust) + "`"
+	return again + fetchChainAdvice(c, o)
 }
 
-// fetchChain is a command that fetches the chain the server of c sends:
-// tlstriage probe, or, where TLS starts inside another protocol, openssl
-// s_client speaking it (probe speaks TLS from the first byte only).
-func fetchChain(c *dissect.Conn, trust *truststore.Store) string {
-	sni := c.SNI()
-	switch c.Upgrade {
-	case "":
-		probe := fmt.Sprintf("tlstriage probe %s", c.Server)
-		if sni != "" {
-			probe += " --sni " + sni
-		}
-		if trust == nil || trust.BuiltIn || len(trust.Files) == 0 {
-			return probe + " --truststore <the client's truststore>"
-		}
-		for _, f := range trust.Files {
-			probe += " --truststore " + f
-		}
-		return probe
-	case "http-connect":
-		// CONNECT host:port HTTP/1.1: the target behind the proxy.
-		target := strings.Fields(firstLine(c.Sides[dissect.Client].PlainHead))
-		cmd := fmt.Sprintf("openssl s_client -proxy %s -showcerts", c.Server)
-		if len(target) >= 2 {
-			cmd += " -connect " + target[1]
-		}
-		if sni != "" {
-			cmd += " -servername " + sni
-		}
-		return cmd
+// fetchChainAdvice is ", or fetch and check the chain the server sends
+// with `COMMAND`", when the caller gives the command.
+func fetchChainAdvice(c *dissect.Conn, o Options) string {
+	if o.ProbeCommand == nil {
+		return ""
 	}
-	proto := map[string]string{"smtp": "smtp", "imap": "imap", "pop3": "pop3", "ftp": "ftp", "xmpp": "xmpp", "ldap": "ldap", "postgresql": "postgres", "mysql": "mysql"}[c.Upgrade]
-	if proto == "" {
-		return fmt.Sprintf("openssl s_client -connect %s -showcerts, after starting TLS inside %s by hand", c.Server, c.Upgrade)
+	return ", or fetch and check the chain the server sends with `" + o.ProbeCommand(c) + "`"
+}
+
+// flagOr is the caller's name for an option, or words that say what it
+// gives when the caller named none.
+func flagOr(flag, words string) string {
+	if flag == "" {
+		return words
 	}
-	cmd := fmt.Sprintf("openssl s_client -starttls %s -connect %s -showcerts", proto, c.Server)
-	if sni != "" {
-		cmd += " -servername " + sni
+	return flag
+}
+
+// hostSource names where a host given in the options came from.
+func hostSource(o Options) string {
+	if o.Flags.Host != "" {
+		return o.Flags.Host
 	}
-	return cmd
+	return "given"
 }
 
 func (r *Result) firstValidity() *ChainCert {
@@ -471,7 +478,7 @@ func (r *Result) clientCert(c *dissect.Conn) {
 	if c.CertRequest == nil && c.Version().IsTLS13() {
 		// Inferred from the encrypted records' count (verdict13).
 		r.CauseDetail = "TLS 1.3 encrypts the CertificateRequest and the client's Certificate: from the records the client sent after the server's flight, the server most likely requires a client certificate, and it refused the connection after the client's Finished"
-		r.Fix += "; the client's key log (--keylog) shows the CertificateRequest, the CAs it accepts and what the client sent"
+		r.Fix += "; the client's key log" + flagged(r.o.Flags.KeyLog) + " shows the CertificateRequest, the CAs it accepts and what the client sent"
 	}
 }
 

@@ -4,9 +4,6 @@ import (
 	"bytes"
 	"crypto/tls"
 	"crypto/x509"
-	"encoding/pem"
-	"os"
-	"path/filepath"
 	"reflect"
 	"slices"
 	"strings"
@@ -245,7 +242,7 @@ func TestChainCauses(t *testing.T) {
 				wantErr, o.AppData, o.Close = "", true, pcaptest.CloseClientFirst
 			}
 			c := handshake(t, o, wantErr)
-			r := diagnose.Diagnose(c, diagnose.Options{Trust: store(tt.trust...)})
+			r := diagnose.Diagnose(c, diagnose.Options{Flags: cmdFlags, Trust: store(tt.trust...)})
 			wantVerdict := diagnose.VerdictClientRejectedCertificate
 			if tt.cause == "" {
 				wantVerdict = diagnose.VerdictOK
@@ -295,7 +292,7 @@ func TestHost(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			c := handshake(t, tt.o, tt.wantErr)
-			r := diagnose.Diagnose(c, diagnose.Options{Trust: store(tp.pki.Root), Host: tt.host})
+			r := diagnose.Diagnose(c, diagnose.Options{Flags: cmdFlags, Trust: store(tp.pki.Root), Host: tt.host})
 			if r.Verdict != tt.verdict || r.Cause != tt.cause || r.NameCheck != tt.nameCheck || r.HostSource != tt.hostSource {
 				t.Fatalf("%s/%s name check %q (%s %q), want %s/%s %q (%s)\n  %s", r.Verdict, r.Cause, r.NameCheck, r.HostSource, r.Host,
 					tt.verdict, tt.cause, tt.nameCheck, tt.hostSource, r.CauseDetail)
@@ -351,7 +348,7 @@ func TestCertificateCauses(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			c := handshake(t, java(tt.pki, p.Root), tt.wantErr)
-			r := diagnose.Diagnose(c, diagnose.Options{Trust: store(p.Root)})
+			r := diagnose.Diagnose(c, diagnose.Options{Flags: cmdFlags, Trust: store(p.Root)})
 			if r.Verdict != diagnose.VerdictClientRejectedCertificate || r.Cause != tt.cause || !strings.Contains(r.CauseDetail, tt.detail) {
 				t.Fatalf("%s/%s (%s), want %s with %q", r.Verdict, r.Cause, r.CauseDetail, tt.cause, tt.detail)
 			}
@@ -391,7 +388,7 @@ func TestClientCertificate(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			o := pcaptest.TLSOptions{PKI: tp.pki, MaxVersion: tt.version, ClientAuth: tls.RequireAndVerifyClientCert, ClientCert: tt.cert, Close: pcaptest.CloseServerFirst}
 			c := handshake(t, o, tt.wantErr)
-			r := diagnose.Diagnose(c, diagnose.Options{Trust: store(tp.pki.Root)})
+			r := diagnose.Diagnose(c, diagnose.Options{Flags: cmdFlags, Trust: store(tp.pki.Root)})
 			if r.Verdict != diagnose.VerdictClientCertRejected || r.Cause != diagnose.CauseClientCertRequired {
 				t.Fatalf("%s/%s, want client_cert_rejected/client_cert_required\n  %s", r.Verdict, r.Cause, r.Detail)
 			}
@@ -422,7 +419,7 @@ func TestClientCertificate(t *testing.T) {
 	alone := twin.TLSCertificate(pcaptest.ChainLeafOnly)
 	o := pcaptest.TLSOptions{PKI: tp.pki, MaxVersion: tls.VersionTLS12, ClientAuth: tls.RequireAndVerifyClientCert, ClientCert: &alone, Close: pcaptest.CloseServerFirst,
 		ClientCAs: pcaptest.PoolOf(tp.pki.Root, tp.pki.Intermediate)}
-	r := diagnose.Diagnose(handshake(t, o, "unknown authority"), diagnose.Options{Trust: store(tp.pki.Root)})
+	r := diagnose.Diagnose(handshake(t, o, "unknown authority"), diagnose.Options{Flags: cmdFlags, Trust: store(tp.pki.Root)})
 	if r.Cause != diagnose.CauseClientCertRequired || !strings.Contains(r.Fix, "sent its certificate alone, without its issuer "+diagnose.Name(twin.Intermediate)) {
 		t.Errorf("certificate alone: %s, fix %q", r.Cause, r.Fix)
 	}
@@ -430,7 +427,7 @@ func TestClientCertificate(t *testing.T) {
 	// alone: a server refusal then is not a client certificate's.
 	o = pcaptest.TLSOptions{PKI: tp.pki, MaxVersion: tls.VersionTLS13, Close: pcaptest.CloseServerFirst}
 	c := handshake(t, o, "")
-	if r := diagnose.Diagnose(c, diagnose.Options{Trust: store(tp.pki.Root)}); r.Verdict == diagnose.VerdictClientCertRejected {
+	if r := diagnose.Diagnose(c, diagnose.Options{Flags: cmdFlags, Trust: store(tp.pki.Root)}); r.Verdict == diagnose.VerdictClientCertRejected {
 		t.Errorf("a plain TLS 1.3 handshake judged %s: %s", r.Verdict, r.Detail)
 	}
 }
@@ -459,7 +456,7 @@ func TestTLS13AfterClientFinished(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			c := handshake(t, tt.o, tt.wantErr)
-			r := diagnose.Diagnose(c, diagnose.Options{Trust: store(tp.pki.Root)})
+			r := diagnose.Diagnose(c, diagnose.Options{Flags: cmdFlags, Trust: store(tp.pki.Root)})
 			if r.Verdict != tt.verdict || r.Cause != tt.cause {
 				t.Fatalf("%s/%s, want %s/%s\n  %s", r.Verdict, r.Cause, tt.verdict, tt.cause, r.Detail)
 			}
@@ -529,7 +526,7 @@ func TestNameAfterHandshake(t *testing.T) {
 	} {
 		// crypto/tls checks the name during the handshake; curl checks it
 		// after, so the capture is judged as curl's.
-		r := diagnose.Diagnose(c, diagnose.Options{Trust: store(tp.other), Host: tt.host, Client: clientstack.Stack{Name: clientstack.OpenSSL, App: clientstack.AppCurl}})
+		r := diagnose.Diagnose(c, diagnose.Options{Flags: cmdFlags, Trust: store(tp.other), Host: tt.host, Client: clientstack.Stack{Name: clientstack.OpenSSL, App: clientstack.AppCurl}})
 		if r.Verdict != tt.verdict || r.Cause != tt.cause || r.Failed != (tt.cause != "") {
 			t.Errorf("host %s: %s/%s (failed %v), want %s/%s\n  %s", tt.host, r.Verdict, r.Cause, r.Failed, tt.verdict, tt.cause, r.Detail)
 		}
@@ -548,13 +545,13 @@ func TestNameAfterHandshake(t *testing.T) {
 		pkts[i].CI.Timestamp = pkts[i].CI.Timestamp.Add(time.Second)
 	}
 	late := analyse(t, pkts, pcaptest.Ethernet)
-	if r := diagnose.Diagnose(late, diagnose.Options{Trust: store(tp.other), Host: "elsewhere.example.test"}); r.Verdict != diagnose.VerdictOK {
+	if r := diagnose.Diagnose(late, diagnose.Options{Flags: cmdFlags, Trust: store(tp.other), Host: "elsewhere.example.test"}); r.Verdict != diagnose.VerdictOK {
 		t.Errorf("closed a second later: %s (%s)", r.Verdict, r.Detail)
 	}
 	// Data sent: the client accepted the certificate, whatever its name.
 	o.CloseNotify, o.AppData = false, true
 	c = handshake(t, o, "")
-	if r := diagnose.Diagnose(c, diagnose.Options{Trust: store(tp.pki.Root), Host: "elsewhere.example.test"}); r.Verdict != diagnose.VerdictOK {
+	if r := diagnose.Diagnose(c, diagnose.Options{Flags: cmdFlags, Trust: store(tp.pki.Root), Host: "elsewhere.example.test"}); r.Verdict != diagnose.VerdictOK {
 		t.Errorf("a client that sent data: %s (%s)", r.Verdict, r.Detail)
 	}
 }
@@ -583,7 +580,7 @@ func TestAlertOverTruststore(t *testing.T) {
 		{"certificate_expired, root not held", store(tp.other), diagnose.CauseExpired},
 		{"certificate_expired, no truststore given", truststore.Mozilla(), diagnose.CauseExpired},
 	} {
-		if r := diagnose.Diagnose(c, diagnose.Options{Trust: tt.trust}); r.Cause != tt.cause {
+		if r := diagnose.Diagnose(c, diagnose.Options{Flags: cmdFlags, Trust: tt.trust}); r.Cause != tt.cause {
 			t.Errorf("%s: cause %s (%s), want %s", tt.name, r.Cause, r.CauseDetail, tt.cause)
 		}
 	}
@@ -591,7 +588,7 @@ func TestAlertOverTruststore(t *testing.T) {
 	// the truststore decides.
 	o.RejectAlert = pcaptest.AlertCertificateUnknown
 	c = handshake(t, o, "expired")
-	if r := diagnose.Diagnose(c, diagnose.Options{Trust: store(tp.other)}); r.Cause != diagnose.CauseTruststoreMissingRoot {
+	if r := diagnose.Diagnose(c, diagnose.Options{Flags: cmdFlags, Trust: store(tp.other)}); r.Cause != diagnose.CauseTruststoreMissingRoot {
 		t.Errorf("certificate_unknown: cause %s, want %s", r.Cause, diagnose.CauseTruststoreMissingRoot)
 	}
 
@@ -599,7 +596,7 @@ func TestAlertOverTruststore(t *testing.T) {
 	o = java(p, p.Root)
 	o.ServerName, o.RejectAlert = "elsewhere.example.test", pcaptest.AlertBadCertificate
 	c = handshake(t, o, "is valid for")
-	r := diagnose.Diagnose(c, diagnose.Options{Trust: truststore.Mozilla()})
+	r := diagnose.Diagnose(c, diagnose.Options{Flags: cmdFlags, Trust: truststore.Mozilla()})
 	if r.Cause != diagnose.CauseHostnameMismatch {
 		t.Errorf("bad_certificate on another name: cause %s (%s), want %s", r.Cause, r.CauseDetail, diagnose.CauseHostnameMismatch)
 	}
@@ -610,17 +607,17 @@ func TestAlertOverTruststore(t *testing.T) {
 	}
 	o2 := java(future, p.Root)
 	o2.RejectAlert = pcaptest.AlertBadCertificate
-	if r := diagnose.Diagnose(handshake(t, o2, "not yet valid"), diagnose.Options{Trust: truststore.Mozilla()}); r.Cause != diagnose.CauseNotYetValid {
+	if r := diagnose.Diagnose(handshake(t, o2, "not yet valid"), diagnose.Options{Flags: cmdFlags, Trust: truststore.Mozilla()}); r.Cause != diagnose.CauseNotYetValid {
 		t.Errorf("bad_certificate on a leaf not yet valid: cause %s, want %s", r.Cause, diagnose.CauseNotYetValid)
 	}
 	// With the truststore given, it decides: the client does not hold the root.
-	if r := diagnose.Diagnose(c, diagnose.Options{Trust: store(tp.other)}); r.Cause != diagnose.CauseTruststoreMissingRoot || !strings.Contains(r.Fix, "the truststore test truststore") {
+	if r := diagnose.Diagnose(c, diagnose.Options{Flags: cmdFlags, Trust: store(tp.other)}); r.Cause != diagnose.CauseTruststoreMissingRoot || !strings.Contains(r.Fix, "the truststore test truststore") {
 		t.Errorf("bad_certificate, truststore given: cause %s, fix %q", r.Cause, r.Fix)
 	}
 	// Untrusted with no truststore given: the fix names the client's.
 	o = java(p, tp.other)
 	c = handshake(t, o, "unknown authority")
-	if r := diagnose.Diagnose(c, diagnose.Options{Trust: truststore.Mozilla()}); !strings.Contains(r.Fix, "the client's truststore (not given") || strings.Contains(r.Fix, "Mozilla roots (") {
+	if r := diagnose.Diagnose(c, diagnose.Options{Flags: cmdFlags, Trust: truststore.Mozilla()}); !strings.Contains(r.Fix, "the client's truststore (not given") || strings.Contains(r.Fix, "Mozilla roots (") {
 		t.Errorf("no truststore given: fix %q", r.Fix)
 	}
 }
@@ -645,7 +642,7 @@ func TestVersionMismatch(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			tt.o.PKI = tp.pki
 			c := handshake(t, tt.o, "protocol version")
-			r := diagnose.Diagnose(c, diagnose.Options{Trust: store(tp.pki.Root)})
+			r := diagnose.Diagnose(c, diagnose.Options{Flags: cmdFlags, Trust: store(tp.pki.Root)})
 			if r.Verdict != diagnose.VerdictServerAlert || r.Cause != diagnose.CauseProtocolMismatch || !strings.Contains(r.Fix, tt.fix) {
 				t.Errorf("%s/%s, fix %q; want server_alert/protocol_mismatch, %q", r.Verdict, r.Cause, r.Fix, tt.fix)
 			}
@@ -660,7 +657,7 @@ func TestUnrecognizedName(t *testing.T) {
 	for _, noSNI := range []bool{false, true} {
 		o := pcaptest.TLSOptions{PKI: tp.pki, MaxVersion: tls.VersionTLS12, NoServerName: true, NoSNI: noSNI}
 		c := handshake(t, o, "unrecognized name")
-		r := diagnose.Diagnose(c, diagnose.Options{Trust: store(tp.pki.Root)})
+		r := diagnose.Diagnose(c, diagnose.Options{Flags: cmdFlags, Trust: store(tp.pki.Root)})
 		want := "check the host name the client connects with"
 		if noSNI {
 			want = "make the client send SNI"
@@ -682,12 +679,12 @@ func TestHeldForHost(t *testing.T) {
 		t.Fatal(err)
 	}
 	c := handshake(t, java(p, old.Leaf), "unknown authority")
-	r := diagnose.Diagnose(c, diagnose.Options{Trust: store(old.Leaf)})
+	r := diagnose.Diagnose(c, diagnose.Options{Flags: cmdFlags, Trust: store(old.Leaf)})
 	if r.Cause != diagnose.CauseUntrustedRoot || !strings.Contains(r.CauseDetail, "a certificate for "+pcaptest.DefaultServerName) || !strings.Contains(r.Fix, diagnose.Name(p.Root)) {
 		t.Errorf("%s: %s; fix %s", r.Cause, r.CauseDetail, r.Fix)
 	}
 	// A truststore of unrelated roots: the root is missing, nothing more.
-	if r := diagnose.Diagnose(c, diagnose.Options{Trust: store(tp.other)}); r.Cause != diagnose.CauseTruststoreMissingRoot {
+	if r := diagnose.Diagnose(c, diagnose.Options{Flags: cmdFlags, Trust: store(tp.other)}); r.Cause != diagnose.CauseTruststoreMissingRoot {
 		t.Errorf("unrelated truststore: %s", r.Cause)
 	}
 }
@@ -701,7 +698,7 @@ func TestLeafSentTwice(t *testing.T) {
 	o := java(tp.pki, tp.other)
 	o.Chain = pcaptest.ChainLeafTwice
 	c := handshake(t, o, "unknown authority")
-	r := diagnose.Diagnose(c, diagnose.Options{Trust: store(tp.other)})
+	r := diagnose.Diagnose(c, diagnose.Options{Flags: cmdFlags, Trust: store(tp.other)})
 	if len(r.Chain.Certs) != 4 || r.Chain.Certs[1].Role != "leaf" || r.Chain.Certs[2].Role != "intermediate" {
 		t.Fatalf("roles %+v", r.Chain.Certs)
 	}
@@ -724,7 +721,7 @@ func TestAckedNoAnswer(t *testing.T) {
 	if c.Sides[dissect.Server].Acked <= c.First(dissect.Client, dissect.EvClientHello).Offset {
 		t.Fatalf("server acknowledged %d bytes", c.Sides[dissect.Server].Acked)
 	}
-	r := diagnose.Diagnose(c, diagnose.Options{Trust: store(tp.pki.Root)})
+	r := diagnose.Diagnose(c, diagnose.Options{Flags: cmdFlags, Trust: store(tp.pki.Root)})
 	if r.Verdict != diagnose.VerdictNoServerResponse || !strings.Contains(r.Detail, "acknowledged the ClientHello") || !strings.Contains(r.Fix, "nothing answered") {
 		t.Errorf("%s: %s; fix %s", r.Verdict, r.Detail, r.Fix)
 	}
@@ -740,7 +737,7 @@ func TestCaptureEndsAfterHello(t *testing.T) {
 	if c.Ended != "end of input" || c.InputEnd.IsZero() {
 		t.Fatalf("ended %q at %v", c.Ended, c.InputEnd)
 	}
-	r := diagnose.Diagnose(c, diagnose.Options{Trust: store(tp.pki.Root)})
+	r := diagnose.Diagnose(c, diagnose.Options{Flags: cmdFlags, Trust: store(tp.pki.Root)})
 	if r.Verdict != diagnose.VerdictIncomplete || !strings.Contains(r.Detail, "the capture ends") {
 		t.Errorf("%s: %s", r.Verdict, r.Detail)
 	}
@@ -758,7 +755,7 @@ func TestClientGaveUpBeforeHello(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := diagnose.Diagnose(analyse(t, pkts, pcaptest.Ethernet), diagnose.Options{Trust: store()})
+	r := diagnose.Diagnose(analyse(t, pkts, pcaptest.Ethernet), diagnose.Options{Flags: cmdFlags, Trust: store()})
 	if r.Verdict != diagnose.VerdictIncomplete || !strings.Contains(r.Detail, "the client closed the connection") || !strings.Contains(r.Detail, "without sending one") {
 		t.Errorf("%s: %s", r.Verdict, r.Detail)
 	}
@@ -780,7 +777,7 @@ func TestResumedTLS13(t *testing.T) {
 	if !second.Resumed() || second.ChainHidden {
 		t.Fatalf("second handshake: resumed %v, chain hidden %v", second.Resumed(), second.ChainHidden)
 	}
-	if r := diagnose.Diagnose(second, diagnose.Options{Trust: store(tp.pki.Root)}); r.Verdict != diagnose.VerdictOK {
+	if r := diagnose.Diagnose(second, diagnose.Options{Flags: cmdFlags, Trust: store(tp.pki.Root)}); r.Verdict != diagnose.VerdictOK {
 		t.Errorf("resumed: %s (%s)", r.Verdict, r.Detail)
 	}
 }
@@ -831,7 +828,7 @@ func TestClientCertificate13Split(t *testing.T) {
 	if a := c.First(dissect.Server, dissect.EvEncryptedAlert); a == nil {
 		t.Fatal("the server's 19-byte record not taken for an alert")
 	}
-	r := diagnose.Diagnose(c, diagnose.Options{Trust: store(tp.pki.Root)})
+	r := diagnose.Diagnose(c, diagnose.Options{Flags: cmdFlags, Trust: store(tp.pki.Root)})
 	if r.Verdict != diagnose.VerdictClientCertRejected || r.Cause != diagnose.CauseClientCertRequired {
 		t.Errorf("%s/%s: %s", r.Verdict, r.Cause, r.Detail)
 	}
@@ -848,7 +845,7 @@ func TestIntermediateNotYetValid(t *testing.T) {
 		t.Fatal(err)
 	}
 	c := handshake(t, java(p, p.Root), "expired or is not yet valid")
-	r := diagnose.Diagnose(c, diagnose.Options{Trust: store(p.Root)})
+	r := diagnose.Diagnose(c, diagnose.Options{Flags: cmdFlags, Trust: store(p.Root)})
 	if r.Cause != diagnose.CauseNotYetValid || !strings.Contains(r.Fix, "install in the server's chain file the intermediate") || strings.Contains(r.Fix, "clocks") {
 		t.Errorf("%s: %s; fix %s", r.Cause, r.CauseDetail, r.Fix)
 	}
@@ -863,41 +860,35 @@ func TestDefectOverBuiltInRoots(t *testing.T) {
 	o := java(tp.pki, tp.pki.Root)
 	o.ServerName = "elsewhere.example.test"
 	c := handshake(t, o, "is valid for")
-	r := diagnose.Diagnose(c, diagnose.Options{Trust: truststore.Mozilla()})
+	r := diagnose.Diagnose(c, diagnose.Options{Flags: cmdFlags, Trust: truststore.Mozilla()})
 	if r.Cause != diagnose.CauseHostnameMismatch || !strings.Contains(r.Fix, "lacks the root "+diagnose.Name(tp.pki.Root)) {
 		t.Errorf("certificate_unknown: %s; fix %s", r.Cause, r.Fix)
 	}
 	o.RejectAlert = pcaptest.AlertUnknownCA
 	c = handshake(t, o, "is valid for")
-	if r := diagnose.Diagnose(c, diagnose.Options{Trust: truststore.Mozilla()}); r.Cause != diagnose.CauseTruststoreMissingRoot {
+	if r := diagnose.Diagnose(c, diagnose.Options{Flags: cmdFlags, Trust: truststore.Mozilla()}); r.Cause != diagnose.CauseTruststoreMissingRoot {
 		t.Errorf("unknown_ca: %s", r.Cause)
 	}
 }
 
-// TestProbeHintTruststore: the command offered to fetch a chain the
-// capture hides names the truststore given, not a placeholder.
-func TestProbeHintTruststore(t *testing.T) {
+// TestProbeHintCommand: the fix for a chain the capture hides offers the
+// command the caller gives to fetch it, and no command when it gives none
+// (diagnose knows no command line).
+func TestProbeHintCommand(t *testing.T) {
 	tp := getPKI(t)
-	path := filepath.Join(t.TempDir(), "client-ca.pem")
-	if err := os.WriteFile(path, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: tp.other.Raw}), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	trust, err := truststore.Load([]string{path}, "")
-	if err != nil {
-		t.Fatal(err)
-	}
 	o := java(tp.pki, tp.other)
 	o.MaxVersion = tls.VersionTLS13
 	c := handshake(t, o, "unknown authority")
-	for _, tt := range []struct {
-		trust *truststore.Store
-		want  string
-	}{
-		{trust, "--truststore " + path},
-		{truststore.Mozilla(), "--truststore <the client's truststore>"},
-	} {
-		if r := diagnose.Diagnose(c, diagnose.Options{Trust: tt.trust}); !c.ChainHidden || !strings.Contains(r.Fix, "tlstriage probe") || !strings.Contains(r.Fix, tt.want) {
-			t.Errorf("fix %q: want %q", r.Fix, tt.want)
-		}
+	fetch := func(c *dissect.Conn) string { return "fetch-chain " + c.Server.String() }
+	r := diagnose.Diagnose(c, diagnose.Options{Trust: store(tp.other), ProbeCommand: fetch})
+	if !c.ChainHidden || !strings.Contains(r.Fix, "`fetch-chain "+c.Server.String()+"`") {
+		t.Errorf("fix %q: want the caller's command", r.Fix)
+	}
+	r = diagnose.Diagnose(c, diagnose.Options{Trust: store(tp.other)})
+	if strings.Contains(r.Fix, "`") || strings.Contains(r.Fix, "--") {
+		t.Errorf("fix %q: a command or an option without a caller naming one", r.Fix)
 	}
 }
+
+// cmdFlags are the option names tlstriage gives diagnose's advice.
+var cmdFlags = diagnose.Flags{KeyLog: "--keylog", Host: "--host", Truststore: "--truststore", ExportCerts: "--export-certs"}

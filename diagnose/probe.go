@@ -22,11 +22,11 @@ func Probe(c *dissect.Conn, o Options, at time.Time) *Result {
 	if trust == nil {
 		trust = truststore.Mozilla()
 	}
-	r := &Result{TrustStore: trust.Name, Profile: defaultProfile}
+	r := &Result{TrustStore: trust.Name, Profile: defaultProfile, o: o}
 	if o.Client.Name != "" {
 		r.Profile, r.ProfileForced = ProfileFor(o.Client), true
 	}
-	r.Host, r.HostSource = o.Host, "--host"
+	r.Host, r.HostSource = o.Host, hostSource(o)
 	if r.Host == "" && c.SNI() != "" {
 		r.Host, r.HostSource = c.SNI(), "SNI"
 	}

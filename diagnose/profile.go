@@ -128,11 +128,11 @@ var ClientNames = []string{"java", "openssl", "curl", "s_client", "python", "nod
 func ParseClient(name string) (clientstack.Stack, bool) {
 	switch app := clientstack.App(name); app {
 	case clientstack.AppCurl, clientstack.AppSClient, clientstack.AppPython, clientstack.AppNode:
-		return clientstack.Stack{Name: clientstack.OpenSSL, App: app, Evidence: "--client " + name}, true
+		return clientstack.Stack{Name: clientstack.OpenSSL, App: app, Evidence: "named by the user: " + name}, true
 	}
 	for _, n := range clientstack.Names {
 		if string(n) == name && n != clientstack.Unknown {
-			return clientstack.Stack{Name: n, Evidence: "--client " + name}, true
+			return clientstack.Stack{Name: n, Evidence: "named by the user: " + name}, true
 		}
 	}
 	return clientstack.Stack{}, false

@@ -146,10 +146,10 @@ func chainNotSeen(r *Result, j *judgement) bool {
 	r.Cause = CauseUnknown
 	if c.ChainHidden {
 		r.CauseDetail = "TLS 1.3 encrypts the server's certificate, so the capture cannot show which chain the client rejected"
-		r.Fix = hiddenChainFix(c, j.trust, r.Profile)
+		r.Fix = hiddenChainFix(c, j.o, r.Profile)
 	} else if e := c.First(dissect.Server, dissect.EvCertificate); e != nil && e.Cut {
 		r.CauseDetail = fmt.Sprintf("the server's Certificate (frame %d) was not captured whole, so the chain cannot be checked", e.Frame)
-		r.Fix = cutChainFix(c, j.trust)
+		r.Fix = cutChainFix(c, j.o)
 	} else {
 		r.CauseDetail = "no certificate was seen in the capture"
 		r.Fix = "capture the whole handshake (from the SYN) to see the server's certificate"
@@ -232,7 +232,7 @@ func (r *Result) chainCause(c *dissect.Conn, trust *truststore.Store, o Options)
 		}
 	}
 	if f.rootToNote != "" {
-		r.Fix += fmt.Sprintf("; and if the client's truststore (not given: --truststore) lacks the root %s too, add it as well", f.rootToNote)
+		r.Fix += fmt.Sprintf("; and if the client's truststore (not given%s) lacks the root %s too, add it as well", colonFlag(f.j.o.Flags.Truststore), f.rootToNote)
 	}
 }
 
@@ -362,7 +362,7 @@ func rootSentUntrusted(r *Result, f *chainFacts) bool {
 		r.Cause = CauseTruststoreMissingRoot
 		r.CauseDetail = fmt.Sprintf("the chain ends in the root %s (SHA-256 %s), which %s does not hold.%s", Name(end), rootFP, f.store, f.alertNote)
 	}
-	r.Fix = fmt.Sprintf("add the root %s (SHA-256 %s) to %s (the server sends it: --export-certs writes it)", Name(end), rootFP, f.store)
+	r.Fix = fmt.Sprintf("add the root %s (SHA-256 %s) to %s (the server sends it%s)", Name(end), rootFP, f.store, writesIt(f.j.o))
 	return true
 }
 
@@ -429,7 +429,7 @@ func missingRoot(r *Result, f *chainFacts) bool {
 		r.Fix = fmt.Sprintf("import the root %s (the one whose key signed the chain) into %s under a new alias, beside or in place of alias %s", IssuerName(end), f.store, la.Alias)
 	}
 	if m := ch.MissingIssuerInMozilla; m != nil {
-		r.Fix += fmt.Sprintf(" (it is in the Mozilla root set: SHA-256 %s; --export-certs writes it)", truststore.SHA256Hex(m.Cert.Raw))
+		r.Fix += fmt.Sprintf(" (it is in the Mozilla root set: SHA-256 %s%s)", truststore.SHA256Hex(m.Cert.Raw), strings.Replace(writesIt(f.j.o), ":", ";", 1))
 	} else if len(end.IssuingCertificateURL) > 0 {
 		r.Fix += " (download it from " + strings.Join(end.IssuingCertificateURL, " ") + ")"
 	}
@@ -543,7 +543,7 @@ func acceptedByThisTruststore(r *Result, f *chainFacts) bool {
 	r.Cause = CauseUnknown
 	name := fmt.Sprintf("matches %q", r.Host)
 	if r.Host == "" {
-		name = "no name was checked (no SNI, no --host)"
+		name = "no name was checked (no SNI, no " + flagOr(o.Flags.Host, "host name") + ")"
 	}
 	r.CauseDetail = fmt.Sprintf("%s would accept this chain: it builds to %s (alias %s), every certificate is valid at capture time, and the leaf %s. Yet the client gave up, so the client did not use this truststore when the capture was made: the capture predates a change to it (an import), or the client reads another truststore", f.store, Name(ch.Anchor.Cert), ch.Anchor.Alias, name)
 	if r.Alert != nil && !r.Alert.Encrypted {
@@ -555,4 +555,21 @@ func acceptedByThisTruststore(r *Result, f *chainFacts) bool {
 	}
 	r.Fix += "; if it still fails, read the client's log (revocation checks, algorithm constraints)"
 	return true
+}
+
+// colonFlag is ": " + flag, or "" for an option the caller did not name.
+func colonFlag(flag string) string {
+	if flag == "" {
+		return ""
+	}
+	return ": " + flag
+}
+
+// writesIt is ": FLAG writes it" for the option that exports
+// certificates, or "".
+func writesIt(o Options) string {
+	if o.Flags.ExportCerts == "" {
+		return ""
+	}
+	return ": " + o.Flags.ExportCerts + " writes it"
 }

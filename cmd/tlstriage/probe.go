@@ -142,7 +142,7 @@ func runProbe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		}
 		return exitUsage
 	}
-	o := diagnose.Options{Trust: trust, Host: cfg.host}
+	o := diagnose.Options{Trust: trust, Host: cfg.host, Flags: adviceFlags}
 	o.Client, _ = diagnose.ParseClient(cfg.client)
 	r := diagnose.Probe(p.conn, o, p.at)
 	var w report.Writer

@@ -53,26 +53,11 @@ type config struct {
 // diagnoseOptions are the options every connection is judged with.
 // --client has been checked by clientFlag.
 func (cfg *config) diagnoseOptions(trust *truststore.Store) diagnose.Options {
-	o := diagnose.Options{Trust: trust, Host: cfg.host}
+	o := diagnose.Options{Trust: trust, Host: cfg.host, Flags: adviceFlags}
 	if cfg.client != "" {
 		o.Client, _ = diagnose.ParseClient(cfg.client)
 	}
-	o.ProbeCommand = func(c *dissect.Conn) string {
-		cmd := "tlstriage probe " + c.Server.String()
-		if sni := c.SNI(); sni != "" {
-			cmd += " --sni " + sni
-		}
-		if cfg.host != "" {
-			cmd += " --host " + cfg.host
-		}
-		for _, f := range cfg.truststores {
-			cmd += " --truststore " + f
-		}
-		if cfg.client != "" {
-			cmd += " --client " + cfg.client
-		}
-		return cmd
-	}
+	o.ProbeCommand = func(c *dissect.Conn) string { return fetchChainCommand(c, trust, cfg.host, cfg.client) }
 	return o
 }
 

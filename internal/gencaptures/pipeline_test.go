@@ -116,7 +116,7 @@ func (p *pipeline) diagnoseAll(t *testing.T, c capture) ([]*dissect.Conn, []*dia
 	}
 	rs := make([]*diagnose.Result, len(cs))
 	for i, want := range c.conns {
-		rs[i] = diagnose.Diagnose(cs[i], diagnose.Options{Trust: p.stores[want.trust], Host: want.host})
+		rs[i] = diagnose.Diagnose(cs[i], diagnose.Options{Flags: cmdFlags, Trust: p.stores[want.trust], Host: want.host})
 	}
 	return cs, rs
 }
@@ -389,7 +389,7 @@ func TestTruststoreFormats(t *testing.T) {
 			c := p.caps[slices.IndexFunc(p.caps, func(c capture) bool { return c.file == name })]
 			want := c.conns[0]
 			cs := conns(t, name, p.data[name])
-			pem := diagnose.Diagnose(cs[0], diagnose.Options{Trust: p.stores[want.trust], Host: want.host})
+			pem := diagnose.Diagnose(cs[0], diagnose.Options{Flags: cmdFlags, Trust: p.stores[want.trust], Host: want.host})
 			certs := p.env.trustCerts(want.trust)
 			for _, f := range []struct {
 				ext   string
@@ -410,7 +410,7 @@ func TestTruststoreFormats(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				got := diagnose.Diagnose(cs[0], diagnose.Options{Trust: store, Host: want.host})
+				got := diagnose.Diagnose(cs[0], diagnose.Options{Flags: cmdFlags, Trust: store, Host: want.host})
 				if got.Verdict != pem.Verdict || got.Cause != pem.Cause || string(got.Cause) != want.cause {
 					t.Errorf("%s: %s/%s, PEM gives %s/%s, want %s", f.ext, got.Verdict, got.Cause, pem.Verdict, pem.Cause, want.cause)
 				}
@@ -453,8 +453,8 @@ func TestRootMakesChainTrusted(t *testing.T) {
 	for _, name := range []string{"tls12-playbook-fin-rst-after-cert.pcap", "cause-missing-root.pcap", "reordered-retransmitted.pcap"} {
 		for _, store := range []*truststore.Store{p.stores[trustRoot], jksStore} {
 			cs := conns(t, name, p.data[name])
-			without := diagnose.Diagnose(cs[0], diagnose.Options{Trust: p.stores[trustOther]})
-			r := diagnose.Diagnose(cs[0], diagnose.Options{Trust: store})
+			without := diagnose.Diagnose(cs[0], diagnose.Options{Flags: cmdFlags, Trust: p.stores[trustOther]})
+			r := diagnose.Diagnose(cs[0], diagnose.Options{Flags: cmdFlags, Trust: store})
 			if without.Chain == nil || without.Chain.Trusted || r.Chain == nil {
 				t.Fatalf("%s: no chain report, or trusted without the root", name)
 			}
@@ -505,3 +505,6 @@ func TestReadmeUpToDate(t *testing.T) {
 		t.Errorf("testdata/pcap/README.md differs from what the generator writes; write the table again:\n%s", want)
 	}
 }
+
+// cmdFlags are the option names tlstriage gives diagnose's advice.
+var cmdFlags = diagnose.Flags{KeyLog: "--keylog", Host: "--host", Truststore: "--truststore", ExportCerts: "--export-certs"}

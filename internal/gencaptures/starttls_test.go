@@ -85,8 +85,8 @@ func TestSTARTTLSIgnoredRefusal(t *testing.T) {
 }
 
 // TestSTARTTLSHiddenChainFix: a TLS 1.3 rejection inside SMTP hides the
-// chain; the command offered to fetch it speaks STARTTLS (tlstriage probe
-// does not).
+// chain; the fix offers the caller's command to fetch it, for the SMTP
+// connection (cmd/tlstriage's fetchChainCommand speaks STARTTLS there).
 func TestSTARTTLSHiddenChainFix(t *testing.T) {
 	p := newPipeline(t)
 	o := p.env.java(pcaptest.AlertCertificateUnknown)
@@ -98,8 +98,9 @@ func TestSTARTTLSHiddenChainFix(t *testing.T) {
 	}
 	smtpSession(conv, "250-mail.example.test\r\n250 STARTTLS\r\n", "220 2.0.0 Ready to start TLS\r\n")
 	cs := framedConns(t, "smtp-tls13-rejected.pcap", conv, pcaptest.FrameOptions{Server: netip.MustParseAddrPort("10.0.0.2:25")})
-	r := diagnose.Diagnose(cs[0], diagnose.Options{})
-	if !cs[0].ChainHidden || !r.Failed || !strings.Contains(r.Fix, "openssl s_client -starttls smtp -connect 10.0.0.2:25") || strings.Contains(r.Fix, "tlstriage probe") {
+	fetch := func(c *dissect.Conn) string { return "fetch " + c.Upgrade + " " + c.Server.String() }
+	r := diagnose.Diagnose(cs[0], diagnose.Options{ProbeCommand: fetch})
+	if !cs[0].ChainHidden || !r.Failed || !strings.Contains(r.Fix, "`fetch smtp 10.0.0.2:25`") {
 		t.Errorf("hidden %v, %s: fix %s", cs[0].ChainHidden, r.Verdict, r.Fix)
 	}
 }
