@@ -308,7 +308,7 @@ func checkName(c *x509.Certificate, host string) (bool, string) {
 			return false, fmt.Sprintf("the certificate has no SAN and no CN: no name can match %q", host)
 		}
 		if matchCN(c.Subject.CommonName, host) {
-			return true, fmt.Sprintf("the certificate names %q only in its CN (no SAN): Java accepts it, but Go, browsers and curl do not", c.Subject.CommonName)
+			return true, fmt.Sprintf("the certificate names %q only in its CN (no SAN): Java, OpenSSL clients (curl, Python, Node) and GnuTLS accept it, Go, browsers and rustls do not", c.Subject.CommonName)
 		}
 		return false, fmt.Sprintf("the client asked for %q but the certificate (no SAN) has CN %q", host, c.Subject.CommonName)
 	}
