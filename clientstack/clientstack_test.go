@@ -14,7 +14,7 @@ import (
 
 // readHello reads a testdata/hello file: '# key: value' provenance lines,
 // then the ClientHello handshake message in hex.
-func readHello(t *testing.T, path string) (*tlsparse.ClientHello, map[string]string) {
+func readHello(t testing.TB, path string) (*tlsparse.ClientHello, map[string]string) {
 	t.Helper()
 	b, err := os.ReadFile(path)
 	if err != nil {
