@@ -437,99 +437,163 @@ func serverFailure(c *dissect.Conn, w *Wire, encrypted bool) bool {
 	return true
 }
 
+// hello12 is what the TLS ≤ 1.2 verdict rules read: the handshake in the
+// clear.
+type hello12 struct {
+	c                       *dissect.Conn
+	cl, sv                  *dissect.SideInfo
+	clientDone, serverDone  bool
+	lostFinished            bool           // the server's Finished is lost, its application data seen
+	cert, done, cke, anchor *dissect.Event // Certificate, ServerHelloDone, ClientKeyExchange; anchor: the first of Certificate or ServerHelloDone
+}
+
+// verdict12Rules are tried in order on a TLS ≤ 1.2 handshake; the last
+// always applies.
+var verdict12Rules = []func(h *hello12, w *Wire) bool{
+	completed12,
+	rejectedAtCertificate12,
+	func(h *hello12, w *Wire) bool {
+		// An encrypted alert of the server counts unless bytes of its
+		// stream are missing: then it may be a close_notify after a lost
+		// Finished.
+		return serverFailure(h.c, w, h.sv.Gaps == 0)
+	},
+	certAlertAfterLostFlight12,
+	bytesMissing12,
+	serverHungUp12,
+	clientAlert12,
+	unfinished12,
+}
+
 func verdict12(c *dissect.Conn, w *Wire) Wire {
-	cl, sv := &c.Sides[dissect.Client], &c.Sides[dissect.Server]
-	clientDone := cl.CCS && c.Has(dissect.Client, dissect.EvEncryptedHandshake)
-	serverDone := sv.CCS && c.Has(dissect.Server, dissect.EvEncryptedHandshake)
+	h := &hello12{c: c, cl: &c.Sides[dissect.Client], sv: &c.Sides[dissect.Server]}
+	h.clientDone = h.cl.CCS && c.Has(dissect.Client, dissect.EvEncryptedHandshake)
+	h.serverDone = h.sv.CCS && c.Has(dissect.Server, dissect.EvEncryptedHandshake)
 	// The capture may have lost the server's Finished: its application
 	// data comes only after it.
-	lostFinished := !serverDone && sv.Gaps > 0 && c.Has(dissect.Server, dissect.EvApplicationData)
-	if clientDone && (serverDone || lostFinished) {
-		w.Verdict = VerdictOK
-		w.Detail = "the handshake completed: both sides sent ChangeCipherSpec and Finished"
-		if lostFinished {
-			w.Detail = "the handshake completed: the client sent ChangeCipherSpec and Finished, and the server application data, which comes only after its Finished (bytes of which are missing from the capture)"
-		}
-		afterHandshake(c, w)
-		return *w
-	}
-	cert := c.First(dissect.Server, dissect.EvCertificate)
-	done := c.First(dissect.Server, dissect.EvServerHelloDone)
-	cke := c.First(dissect.Client, dissect.EvClientKeyExchange)
+	h.lostFinished = !h.serverDone && h.sv.Gaps > 0 && c.Has(dissect.Server, dissect.EvApplicationData)
+	h.cert = c.First(dissect.Server, dissect.EvCertificate)
+	h.done = c.First(dissect.Server, dissect.EvServerHelloDone)
+	h.cke = c.First(dissect.Client, dissect.EvClientKeyExchange)
 	// Clients judge the certificate as soon as it arrives (Java does not
 	// wait for ServerHelloDone when the server's flight is slow).
-	anchor := cert
-	if anchor == nil {
-		anchor = done
+	h.anchor = h.cert
+	if h.anchor == nil {
+		h.anchor = h.done
 	}
-	if cke == nil && anchor != nil {
-		if ev, ok := clientHungUp(c, anchor); ok {
-			w.Verdict = VerdictClientRejectedCertificate
-			w.CloseAfterCert = ev.Time.Sub(certTime(cert, anchor))
-			var how string
-			if a := fatalAlert(c, dissect.Client, true); a != nil {
-				w.Alert = alertOf(a)
-				how = fmt.Sprintf("sent %s (frame %d)", w.Alert, a.Frame)
-				if fin := closeEvent(c, dissect.Client); fin != nil {
-					how += fmt.Sprintf(", then %s (frame %d)", fin.Flags, fin.Frame)
-				}
-			} else {
-				how = closeSequence(c, dissect.Client)
-			}
-			w.Detail = fmt.Sprintf("%s after the server's Certificate (frame %d) the client %s, without a ClientKeyExchange: it did not accept the server's certificate",
-				fmtDur(w.CloseAfterCert), certFrame(cert, anchor), how)
-			if cert == nil {
-				w.Detail += " (no Certificate message was seen: anonymous or PSK suite?)"
-			}
-			return *w
-		}
-	}
-	// An encrypted alert of the server counts unless bytes of its stream
-	// are missing: then it may be a close_notify after a lost Finished.
-	if serverFailure(c, w, sv.Gaps == 0) {
-		return *w
-	}
-	if a := fatalAlert(c, dissect.Client, false); a != nil && cke == nil && cert == nil && sv.Gaps > 0 && certAlert(a.Alert.Description) {
-		w.Verdict = VerdictClientRejectedCertificate
-		w.Alert = alertOf(a)
-		w.Detail = fmt.Sprintf("the client sent %s (frame %d) after the ServerHello: it did not accept the server's certificate. Bytes of the server's flight are missing from the capture, so the certificate itself was not seen", w.Alert, a.Frame)
-		return *w
-	}
-	if cl.Gaps > 0 || sv.Gaps > 0 {
-		w.Verdict = VerdictIncomplete
-		w.Detail = "bytes are missing from the handshake: the capture cannot tell how it ended"
-		return *w
-	}
-	if rst := sv.RST; rst != nil {
-		w.Verdict = VerdictServerReset
-		w.Detail = fmt.Sprintf("the server reset the connection (frame %d) before the handshake completed", rst.Frame)
-		return *w
-	}
-	if fin := sv.FIN; fin != nil && !serverDone {
-		w.Verdict = VerdictServerClosed
-		w.Detail = fmt.Sprintf("the server closed the connection (frame %d) before the handshake completed", fin.Frame)
-		return *w
-	}
-	if a := fatalAlert(c, dissect.Client, true); a != nil {
-		w.Alert = alertOf(a)
-		if cke == nil && anchor == nil {
-			w.Verdict = VerdictClientAbortedAfterFlight
-			w.Detail = fmt.Sprintf("the client sent %s (frame %d) after the ServerHello", w.Alert, a.Frame)
-			return *w
-		}
-		w.Verdict = VerdictClientAbortedAfterFlight
-		w.Detail = fmt.Sprintf("the client sent %s (frame %d) during the handshake", w.Alert, a.Frame)
-		return *w
-	}
-	w.Verdict = VerdictIncomplete
-	w.Detail = "the handshake did not complete within the capture"
-	if e := closeEvent(c, dissect.Client); e != nil {
-		w.Detail = fmt.Sprintf("the client hung up (%s, frame %d) before the handshake completed", e.Flags, e.Frame)
-		if cke != nil {
-			w.Verdict = VerdictClientAbortedAfterFlight
+	for _, rule := range verdict12Rules {
+		if rule(h, w) {
+			break
 		}
 	}
 	return *w
+}
+
+func completed12(h *hello12, w *Wire) bool {
+	if !h.clientDone || !(h.serverDone || h.lostFinished) {
+		return false
+	}
+	w.Verdict = VerdictOK
+	w.Detail = "the handshake completed: both sides sent ChangeCipherSpec and Finished"
+	if h.lostFinished {
+		w.Detail = "the handshake completed: the client sent ChangeCipherSpec and Finished, and the server application data, which comes only after its Finished (bytes of which are missing from the capture)"
+	}
+	afterHandshake(h.c, w)
+	return true
+}
+
+// rejectedAtCertificate12: after the server's Certificate the client's
+// next move was a FIN, a RST or a fatal alert, with no ClientKeyExchange.
+func rejectedAtCertificate12(h *hello12, w *Wire) bool {
+	c, cert, anchor := h.c, h.cert, h.anchor
+	if h.cke != nil || anchor == nil {
+		return false
+	}
+	ev, ok := clientHungUp(c, anchor)
+	if !ok {
+		return false
+	}
+	w.Verdict = VerdictClientRejectedCertificate
+	w.CloseAfterCert = ev.Time.Sub(certTime(cert, anchor))
+	var how string
+	if a := fatalAlert(c, dissect.Client, true); a != nil {
+		w.Alert = alertOf(a)
+		how = fmt.Sprintf("sent %s (frame %d)", w.Alert, a.Frame)
+		if fin := closeEvent(c, dissect.Client); fin != nil {
+			how += fmt.Sprintf(", then %s (frame %d)", fin.Flags, fin.Frame)
+		}
+	} else {
+		how = closeSequence(c, dissect.Client)
+	}
+	w.Detail = fmt.Sprintf("%s after the server's Certificate (frame %d) the client %s, without a ClientKeyExchange: it did not accept the server's certificate",
+		fmtDur(w.CloseAfterCert), certFrame(cert, anchor), how)
+	if cert == nil {
+		w.Detail += " (no Certificate message was seen: anonymous or PSK suite?)"
+	}
+	return true
+}
+
+// certAlertAfterLostFlight12: a certificate alert of the client after a
+// server flight the capture lost bytes of.
+func certAlertAfterLostFlight12(h *hello12, w *Wire) bool {
+	a := fatalAlert(h.c, dissect.Client, false)
+	if a == nil || h.cke != nil || h.cert != nil || h.sv.Gaps == 0 || !certAlert(a.Alert.Description) {
+		return false
+	}
+	w.Verdict = VerdictClientRejectedCertificate
+	w.Alert = alertOf(a)
+	w.Detail = fmt.Sprintf("the client sent %s (frame %d) after the ServerHello: it did not accept the server's certificate. Bytes of the server's flight are missing from the capture, so the certificate itself was not seen", w.Alert, a.Frame)
+	return true
+}
+
+func bytesMissing12(h *hello12, w *Wire) bool {
+	if h.cl.Gaps == 0 && h.sv.Gaps == 0 {
+		return false
+	}
+	w.Verdict = VerdictIncomplete
+	w.Detail = "bytes are missing from the handshake: the capture cannot tell how it ended"
+	return true
+}
+
+func serverHungUp12(h *hello12, w *Wire) bool {
+	if rst := h.sv.RST; rst != nil {
+		w.Verdict = VerdictServerReset
+		w.Detail = fmt.Sprintf("the server reset the connection (frame %d) before the handshake completed", rst.Frame)
+		return true
+	}
+	if fin := h.sv.FIN; fin != nil && !h.serverDone {
+		w.Verdict = VerdictServerClosed
+		w.Detail = fmt.Sprintf("the server closed the connection (frame %d) before the handshake completed", fin.Frame)
+		return true
+	}
+	return false
+}
+
+func clientAlert12(h *hello12, w *Wire) bool {
+	a := fatalAlert(h.c, dissect.Client, true)
+	if a == nil {
+		return false
+	}
+	w.Alert = alertOf(a)
+	w.Verdict = VerdictClientAbortedAfterFlight
+	if h.cke == nil && h.anchor == nil {
+		w.Detail = fmt.Sprintf("the client sent %s (frame %d) after the ServerHello", w.Alert, a.Frame)
+		return true
+	}
+	w.Detail = fmt.Sprintf("the client sent %s (frame %d) during the handshake", w.Alert, a.Frame)
+	return true
+}
+
+func unfinished12(h *hello12, w *Wire) bool {
+	w.Verdict = VerdictIncomplete
+	w.Detail = "the handshake did not complete within the capture"
+	if e := closeEvent(h.c, dissect.Client); e != nil {
+		w.Detail = fmt.Sprintf("the client hung up (%s, frame %d) before the handshake completed", e.Flags, e.Frame)
+		if h.cke != nil {
+			w.Verdict = VerdictClientAbortedAfterFlight
+		}
+	}
+	return true
 }
 
 func certTime(cert, anchor *dissect.Event) time.Time {
