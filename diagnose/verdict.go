@@ -665,101 +665,143 @@ func closeSequence(c *dissect.Conn, s dissect.Side) string {
 	return "stopped"
 }
 
-func verdict13(c *dissect.Conn, w *Wire) Wire {
-	flight := c.First(dissect.Server, dissect.EvEncryptedHandshake)
-	clientFin := c.First(dissect.Client, dissect.EvEncryptedHandshake)
-	if clientFin != nil && flight != nil {
-		// The client sent its Finished. Did the server accept it?
-		if a := fatalAlert(c, dissect.Server, false); a != nil {
-			serverFailure(c, w, false)
-			return *w
-		}
-		w.Verdict = VerdictOK
-		w.Detail = "the handshake completed: both sides sent their encrypted handshake"
-		// By events, not SideInfo.AppData: in TLS 1.3 that count is a
-		// guess and includes the 19-byte records taken for alerts. The
-		// client's data does not count: it may send its request right
-		// after its Finished, before it reads the server's refusal.
-		// (Unless bytes of the server's stream are missing: its data may
-		// be in the hole.)
-		if !c.Has(dissect.Server, dissect.EvApplicationData) && c.Sides[dissect.Server].Gaps == 0 {
-			if sa := c.First(dissect.Server, dissect.EvEncryptedAlert); sa != nil && !clientClosedBefore(c, clientFin, sa) {
-				w.Alert = alertOf(sa)
-				unanswered := ""
-				if c.Has(dissect.Client, dissect.EvApplicationData) {
-					unanswered = "; the client's data went unanswered"
-				}
-				// A client answers a flight without CertificateRequest
-				// with its Finished alone; asked for a certificate, it
-				// sends a Certificate (empty if it has none), then a
-				// CertificateVerify if not empty, then Finished, in one
-				// record or several.
-				if n := clientHandshake13(c); n > maxFinished13 {
-					w.Verdict = VerdictClientCertRejected
-					w.Detail = fmt.Sprintf("TLS 1.3: the client answered the server's flight with %d bytes of encrypted handshake (frame %d), more than a Finished (at most %d): a Certificate message (empty when it has no certificate to offer) and its Finished, as a client does when the server asks for a certificate; the server then sent an encrypted alert (frame %d) and no application data: it most likely refused the client's certificate, or the lack of one%s",
-						n, clientFin.Frame, maxFinished13, sa.Frame, unanswered)
-					return *w
-				}
-				w.Verdict = VerdictServerAlert
-				w.Detail = fmt.Sprintf("after the client's Finished the server sent an encrypted alert (frame %d) and no application data: it most likely rejected the client (a client certificate?)%s", sa.Frame, unanswered)
-				return *w
-			}
-		}
-		afterHandshake(c, w)
-		return *w
-	}
-	if flight != nil {
-		if ev, ok := clientHungUp(c, flight); ok {
-			w.CloseAfterCert = ev.Time.Sub(flight.Time)
-			if cert := c.First(dissect.Server, dissect.EvCertificate); cert != nil && cert.Decrypted {
-				return rejectedDecrypted(c, w, cert, ev)
-			}
-			if a := fatalAlert(c, dissect.Client, false); a != nil && certAlert(a.Alert.Description) {
-				w.Alert = alertOf(a)
-				w.Verdict = VerdictClientRejectedCertificate
-				w.Detail = fmt.Sprintf("%s after the server's encrypted flight (frame %d) the client sent %s (frame %d) %s: it did not accept the server's certificate",
-					fmtDur(w.CloseAfterCert), flight.Frame, w.Alert, a.Frame, plainOrDecrypted(a))
-				return *w
-			}
-			w.Verdict = VerdictClientAbortedAfterFlight
-			how := closeSequence(c, dissect.Client)
-			if a := fatalAlert(c, dissect.Client, true); a != nil {
-				w.Alert = alertOf(a)
-				how = fmt.Sprintf("sent %s (frame %d)", w.Alert, a.Frame)
-				if a.Detail != "" {
-					how += " [" + a.Detail + "]"
-				}
-				if fin := closeEvent(c, dissect.Client); fin != nil {
-					how += fmt.Sprintf(", then %s (frame %d)", fin.Flags, fin.Frame)
-				}
-			}
-			w.Detail = fmt.Sprintf("TLS 1.3: %s after the server's encrypted flight (frame %d) the client %s without sending its Finished. The certificate is encrypted, so the capture alone cannot prove why: most likely the client rejected the server's certificate",
-				fmtDur(w.CloseAfterCert), flight.Frame, how)
-			return *w
-		}
-	}
-	if serverFailure(c, w, false) {
-		return *w
-	}
-	sv := c.Sides[dissect.Server]
-	if c.Sides[dissect.Client].Gaps > 0 || sv.Gaps > 0 {
+// hello13 is what the TLS 1.3 verdict rules read: the server's first
+// encrypted flight and the client's encrypted answer (its Finished).
+type hello13 struct {
+	c                 *dissect.Conn
+	flight, clientFin *dissect.Event
+}
+
+// verdict13Rules are tried in order on a TLS 1.3 handshake; the last
+// always applies.
+var verdict13Rules = []func(h *hello13, w *Wire) bool{
+	finished13,
+	abortedAfterFlight13,
+	func(h *hello13, w *Wire) bool { return serverFailure(h.c, w, false) },
+	func(h *hello13, w *Wire) bool {
+		return bytesMissing12(&hello12{cl: &h.c.Sides[dissect.Client], sv: &h.c.Sides[dissect.Server]}, w)
+	},
+	serverHungUp13,
+	func(h *hello13, w *Wire) bool {
 		w.Verdict = VerdictIncomplete
-		w.Detail = "bytes are missing from the handshake: the capture cannot tell how it ended"
-		return *w
+		w.Detail = "the handshake did not complete within the capture"
+		return true
+	},
+}
+
+func verdict13(c *dissect.Conn, w *Wire) Wire {
+	h := &hello13{c: c, flight: c.First(dissect.Server, dissect.EvEncryptedHandshake), clientFin: c.First(dissect.Client, dissect.EvEncryptedHandshake)}
+	for _, rule := range verdict13Rules {
+		if rule(h, w) {
+			break
+		}
 	}
+	return *w
+}
+
+// finished13: the client sent its Finished. Did the server accept it?
+func finished13(h *hello13, w *Wire) bool {
+	c, clientFin := h.c, h.clientFin
+	if clientFin == nil || h.flight == nil {
+		return false
+	}
+	if a := fatalAlert(c, dissect.Server, false); a != nil {
+		serverFailure(c, w, false)
+		return true
+	}
+	w.Verdict = VerdictOK
+	w.Detail = "the handshake completed: both sides sent their encrypted handshake"
+	// By events, not SideInfo.AppData: in TLS 1.3 that count is a guess
+	// and includes the 19-byte records taken for alerts. The client's
+	// data does not count: it may send its request right after its
+	// Finished, before it reads the server's refusal. (Unless bytes of
+	// the server's stream are missing: its data may be in the hole.)
+	if !c.Has(dissect.Server, dissect.EvApplicationData) && c.Sides[dissect.Server].Gaps == 0 {
+		if sa := c.First(dissect.Server, dissect.EvEncryptedAlert); sa != nil && !clientClosedBefore(c, clientFin, sa) {
+			refusedAfterFinished13(h, w, sa)
+			return true
+		}
+	}
+	afterHandshake(c, w)
+	return true
+}
+
+// refusedAfterFinished13: the server answered the client's Finished with
+// an encrypted alert and no application data.
+func refusedAfterFinished13(h *hello13, w *Wire, sa *dissect.Event) {
+	c, clientFin := h.c, h.clientFin
+	w.Alert = alertOf(sa)
+	unanswered := ""
+	if c.Has(dissect.Client, dissect.EvApplicationData) {
+		unanswered = "; the client's data went unanswered"
+	}
+	// A client answers a flight without CertificateRequest with its
+	// Finished alone; asked for a certificate, it sends a Certificate
+	// (empty if it has none), then a CertificateVerify if not empty, then
+	// Finished, in one record or several.
+	if n := clientHandshake13(c); n > maxFinished13 {
+		w.Verdict = VerdictClientCertRejected
+		w.Detail = fmt.Sprintf("TLS 1.3: the client answered the server's flight with %d bytes of encrypted handshake (frame %d), more than a Finished (at most %d): a Certificate message (empty when it has no certificate to offer) and its Finished, as a client does when the server asks for a certificate; the server then sent an encrypted alert (frame %d) and no application data: it most likely refused the client's certificate, or the lack of one%s",
+			n, clientFin.Frame, maxFinished13, sa.Frame, unanswered)
+		return
+	}
+	w.Verdict = VerdictServerAlert
+	w.Detail = fmt.Sprintf("after the client's Finished the server sent an encrypted alert (frame %d) and no application data: it most likely rejected the client (a client certificate?)%s", sa.Frame, unanswered)
+}
+
+// abortedAfterFlight13: the client hung up after the server's encrypted
+// flight without sending its Finished.
+func abortedAfterFlight13(h *hello13, w *Wire) bool {
+	c, flight := h.c, h.flight
+	if flight == nil {
+		return false
+	}
+	ev, ok := clientHungUp(c, flight)
+	if !ok {
+		return false
+	}
+	w.CloseAfterCert = ev.Time.Sub(flight.Time)
+	if cert := c.First(dissect.Server, dissect.EvCertificate); cert != nil && cert.Decrypted {
+		*w = rejectedDecrypted(c, w, cert, ev)
+		return true
+	}
+	if a := fatalAlert(c, dissect.Client, false); a != nil && certAlert(a.Alert.Description) {
+		w.Alert = alertOf(a)
+		w.Verdict = VerdictClientRejectedCertificate
+		w.Detail = fmt.Sprintf("%s after the server's encrypted flight (frame %d) the client sent %s (frame %d) %s: it did not accept the server's certificate",
+			fmtDur(w.CloseAfterCert), flight.Frame, w.Alert, a.Frame, plainOrDecrypted(a))
+		return true
+	}
+	w.Verdict = VerdictClientAbortedAfterFlight
+	how := closeSequence(c, dissect.Client)
+	if a := fatalAlert(c, dissect.Client, true); a != nil {
+		w.Alert = alertOf(a)
+		how = fmt.Sprintf("sent %s (frame %d)", w.Alert, a.Frame)
+		if a.Detail != "" {
+			how += " [" + a.Detail + "]"
+		}
+		if fin := closeEvent(c, dissect.Client); fin != nil {
+			how += fmt.Sprintf(", then %s (frame %d)", fin.Flags, fin.Frame)
+		}
+	}
+	w.Detail = fmt.Sprintf("TLS 1.3: %s after the server's encrypted flight (frame %d) the client %s without sending its Finished. The certificate is encrypted, so the capture alone cannot prove why: most likely the client rejected the server's certificate",
+		fmtDur(w.CloseAfterCert), flight.Frame, how)
+	return true
+}
+
+func serverHungUp13(h *hello13, w *Wire) bool {
+	sv := &h.c.Sides[dissect.Server]
 	if sv.RST != nil {
 		w.Verdict = VerdictServerReset
 		w.Detail = fmt.Sprintf("the server reset the connection (frame %d) before the handshake completed", sv.RST.Frame)
-		return *w
+		return true
 	}
 	if sv.FIN != nil {
 		w.Verdict = VerdictServerClosed
 		w.Detail = fmt.Sprintf("the server closed the connection (frame %d) before the handshake completed", sv.FIN.Frame)
-		return *w
+		return true
 	}
-	w.Verdict = VerdictIncomplete
-	w.Detail = "the handshake did not complete within the capture"
-	return *w
+	return false
 }
 
 // clientHandshake13 is how many bytes of encrypted handshake records the
