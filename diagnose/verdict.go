@@ -546,8 +546,12 @@ func certAlertAfterLostFlight12(h *hello12, w *Wire) bool {
 	return true
 }
 
-func bytesMissing12(h *hello12, w *Wire) bool {
-	if h.cl.Gaps == 0 && h.sv.Gaps == 0 {
+func bytesMissing12(h *hello12, w *Wire) bool { return bytesMissing(h.c, w) }
+
+// bytesMissing: a hole in either direction leaves the handshake's end
+// unknown.
+func bytesMissing(c *dissect.Conn, w *Wire) bool {
+	if c.Sides[dissect.Client].Gaps == 0 && c.Sides[dissect.Server].Gaps == 0 {
 		return false
 	}
 	w.Verdict = VerdictIncomplete
