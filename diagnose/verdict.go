@@ -682,9 +682,7 @@ var verdict13Rules = []func(h *hello13, w *Wire) bool{
 	finished13,
 	abortedAfterFlight13,
 	func(h *hello13, w *Wire) bool { return serverFailure(h.c, w, false) },
-	func(h *hello13, w *Wire) bool {
-		return bytesMissing12(&hello12{cl: &h.c.Sides[dissect.Client], sv: &h.c.Sides[dissect.Server]}, w)
-	},
+	func(h *hello13, w *Wire) bool { return bytesMissing(h.c, w) },
 	serverHungUp13,
 	func(h *hello13, w *Wire) bool {
 		w.Verdict = VerdictIncomplete
