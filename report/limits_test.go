@@ -24,7 +24,7 @@ func TestSummaryLimits(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := `limit "buffer memory" reached 12 times; limit "events per connection" reached 3 times; limit "flow table" reached 950190 times; ` +
-		`limit "handshake message size" reached 1 times; 950202 connections handed over before their end (flow table or buffer memory full)`
+		`limit "handshake message size" reached 1 time; 950202 connections handed over before their end (flow table or buffer memory full)`
 	if !strings.Contains(text.String(), "not seen or not kept: "+want) {
 		t.Errorf("text summary:\n%s\nwant the limits and evictions: %s", text.String(), want)
 	}

@@ -348,9 +348,9 @@ func (t *Text) Close(s *Summary) error {
 	} else {
 		if st := s.Stats; st != nil && int64(sum.Connections) > st.TLSConns {
 			// --all: connections without TLS are reported too.
-			t.printf("  %d connections (%d with TLS): %s\n", sum.Connections, st.TLSConns, countList(sum.Verdicts))
+			t.printf("  %s (%d with TLS): %s\n", Count(sum.Connections, "connection"), st.TLSConns, countList(sum.Verdicts))
 		} else {
-			t.printf("  %d TLS connections: %s\n", sum.Connections, countList(sum.Verdicts))
+			t.printf("  %s: %s\n", Count(sum.Connections, "TLS connection"), countList(sum.Verdicts))
 		}
 		if len(sum.Causes) > 0 {
 			t.printf("  causes: %s\n", countList(sum.Causes))
@@ -358,14 +358,14 @@ func (t *Text) Close(s *Summary) error {
 		t.printf("  by server:\n")
 		for i, ss := range sum.Servers {
 			if i == 20 {
-				t.printf("    ... %d more servers\n", len(sum.Servers)-20)
+				t.printf("    ... %s more\n", Count(len(sum.Servers)-20, "server"))
 				break
 			}
 			name := ss.Server
 			if ss.SNI != "" {
 				name += " (" + Escape(ss.SNI) + ")"
 			}
-			line := fmt.Sprintf("    %-40s %d connections, %d failed: %s", name, ss.Total, ss.Failed, countList(ss.Verdicts))
+			line := fmt.Sprintf("    %-40s %s, %d failed: %s", name, Count(ss.Total, "connection"), ss.Failed, countList(ss.Verdicts))
 			if len(ss.Causes) > 0 {
 				line += "; causes " + countList(ss.Causes)
 			}
@@ -377,7 +377,7 @@ func (t *Text) Close(s *Summary) error {
 				if i == 10 || fp.Failed == 0 {
 					break
 				}
-				t.printf("    %-40s %-24s %d connections, %d failed\n", fp.JA4, fp.Stack, fp.Total, fp.Failed)
+				t.printf("    %-40s %-24s %s, %d failed\n", fp.JA4, fp.Stack, Count(fp.Total, "connection"), fp.Failed)
 			}
 		}
 	}
@@ -385,7 +385,7 @@ func (t *Text) Close(s *Summary) error {
 		t.printf("  trust judged against: %s\n", Escape(s.TrustStore))
 	}
 	if st := s.Stats; st != nil {
-		line := fmt.Sprintf("  read %d packets, %d TCP connections, %d with TLS", st.Packets, st.TCPConns, st.TLSConns)
+		line := fmt.Sprintf("  read %s, %s, %d with TLS", Count(st.Packets, "packet"), Count(st.TCPConns, "TCP connection"), st.TLSConns)
 		if st.Refused > 0 {
 			line += fmt.Sprintf(", %d refused (the server answered the SYN with a RST: nothing listening, or a firewall; --all lists them)", st.Refused)
 		}
@@ -396,24 +396,24 @@ func (t *Text) Close(s *Summary) error {
 				n[k] = int(v)
 				total += v
 			}
-			line += fmt.Sprintf("; %d packets not analysed (%s)", total, countList(n))
+			line += fmt.Sprintf("; %s not analysed (%s)", Count(total, "packet"), countList(n))
 		}
 		t.printf("%s\n", line)
 		var extra []string
 		if st.Truncated > 0 {
-			extra = append(extra, fmt.Sprintf("%d packets cut by the snapshot length", st.Truncated))
+			extra = append(extra, Count(st.Truncated, "packet")+" cut by the snapshot length")
 		}
 		if st.Gaps > 0 {
-			extra = append(extra, fmt.Sprintf("%d holes in TCP streams", st.Gaps))
+			extra = append(extra, Count(st.Gaps, "hole")+" in TCP streams")
 		}
 		if st.Retransmits > 0 {
-			extra = append(extra, fmt.Sprintf("%d retransmitted segments", st.Retransmits))
+			extra = append(extra, Count(st.Retransmits, "retransmitted segment"))
 		}
 		for _, k := range slices.Sorted(maps.Keys(st.LimitsReached)) {
-			extra = append(extra, fmt.Sprintf("limit %q reached %d times", k, st.LimitsReached[k]))
+			extra = append(extra, fmt.Sprintf("limit %q reached %s", k, Count(st.LimitsReached[k], "time")))
 		}
 		if st.Evicted > 0 {
-			extra = append(extra, fmt.Sprintf("%d connections handed over before their end (flow table or buffer memory full)", st.Evicted))
+			extra = append(extra, Count(st.Evicted, "connection")+" handed over before their end (flow table or buffer memory full)")
 		}
 		if len(extra) > 0 {
 			t.printf("  not seen or not kept: %s\n", strings.Join(extra, "; "))

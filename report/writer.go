@@ -330,3 +330,12 @@ func stackLabel(name, version, app string) string {
 	}
 	return name
 }
+
+// Count is "1 connection", "2 connections": n and the noun, in the
+// plural unless n is 1.
+func Count[N ~int | ~int64 | ~uint64](n N, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
+}

@@ -526,7 +526,7 @@ loop:
 	}
 	if cfg.json {
 		fmt.Fprintf(stderr, "tlstriage: %s\n", captureLine)
-		fmt.Fprintf(stderr, "tlstriage: read %d packets, %d TCP connections, %d TLS connections%s\n", st.Packets, st.TCPConns, st.TLSConns, notDecoded(&st))
+		fmt.Fprintf(stderr, "tlstriage: read %s, %s, %s%s\n", report.Count(st.Packets, "packet"), report.Count(st.TCPConns, "TCP connection"), report.Count(st.TLSConns, "TLS connection"), notDecoded(&st))
 	} else if writeErr == nil {
 		_, writeErr = fmt.Fprintf(stdout, "  %s\n", captureLine)
 	}

@@ -50,6 +50,18 @@ type config struct {
 	keys        *tlsdecrypt.KeyLog // --keylog files, then the captures' secrets blocks
 }
 
+// looksLikeCapture reports whether a word given where a filter goes is a
+// capture file: an existing file, or a name ending as captures do.
+func looksLikeCapture(arg string) bool {
+	for _, ext := range []string{".pcap", ".pcapng", ".cap", ".pcap.gz", ".pcapng.gz", ".gz"} {
+		if strings.HasSuffix(arg, ext) {
+			return true
+		}
+	}
+	st, err := os.Stat(arg)
+	return err == nil && st.Mode().IsRegular()
+}
+
 // diagnoseOptions are the options every connection is judged with.
 // --client has been checked by clientFlag.
 func (cfg *config) diagnoseOptions(trust *truststore.Store) diagnose.Options {
@@ -129,6 +141,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	fs.IntVarP(&cfg.jobs, "jobs", "j", runtime.NumCPU(), "analyse the flows of files on `N` workers (the report is the same as with -j 1)")
 	addLiveFlags(fs, &cfg.live)
 	help := fs.BoolP("help", "h", false, "show this help")
+	version := fs.Bool("version", false, "print the version, the revision built from, the Go version and whether libpcap is linked")
+	fs.BoolP("numeric", "n", false, "accepted for tcpdump's habit: names are never resolved")
 	if err := fs.Parse(args); err != nil {
 		errorf(stderr, "%v", err)
 		hint(stderr, "see tlstriage --help")
@@ -137,6 +151,15 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	if *help {
 		usage(fs, stdout)
 		return exitOK
+	}
+	if *version {
+		writeVersion(stdout)
+		return exitOK
+	}
+	if len(cfg.files) == 0 && cfg.live.iface == "" && fs.NArg() == 1 && looksLikeCapture(fs.Arg(0)) {
+		errorf(stderr, "%s is not a filter expression", fs.Arg(0))
+		hint(stderr, "did you mean -r "+fs.Arg(0)+"?")
+		return exitUsage
 	}
 	cfg.filter = strings.Join(fs.Args(), " ")
 	if code, done := checkLiveFlags(fs, &cfg, stdout, stderr); done {
@@ -386,7 +409,7 @@ func analyzeFiles(ctx context.Context, cfg *config, trust *truststore.Store, fil
 		}
 	}
 	if cfg.json {
-		fmt.Fprintf(stderr, "tlstriage: read %d packets, %d TCP connections, %d TLS connections%s\n", st.Packets, st.TCPConns, st.TLSConns, notDecoded(&st))
+		fmt.Fprintf(stderr, "tlstriage: read %s, %s, %s%s\n", report.Count(st.Packets, "packet"), report.Count(st.TCPConns, "TCP connection"), report.Count(st.TLSConns, "TLS connection"), notDecoded(&st))
 	}
 	if writeErr != nil {
 		errorf(stderr, "writing the report: %v", writeErr)
@@ -430,5 +453,5 @@ func notDecoded(st *dissect.Stats) string {
 	if n == 0 {
 		return ""
 	}
-	return fmt.Sprintf(", %d packets not analysed", n)
+	return ", " + report.Count(n, "packet") + " not analysed"
 }

@@ -1,0 +1,41 @@
+package main
+
+import (
+	"runtime"
+	"strings"
+	"testing"
+)
+
+// TestConventions: habits users bring from tcpdump and every other tool.
+func TestConventions(t *testing.T) {
+	capture := pcap("tls12-ok.pcap")
+	t.Run("--version", func(t *testing.T) {
+		r := tlstriage(t, nil, "--version")
+		if r.code != exitOK || !strings.HasPrefix(r.stdout, "tlstriage ") || !strings.Contains(r.stdout, runtime.Version()) || !strings.Contains(r.stdout, "libpcap: ") || r.stderr != "" {
+			t.Errorf("exit %d\nstdout %q\nstderr %q", r.code, r.stdout, r.stderr)
+		}
+	})
+	t.Run("-n is accepted", func(t *testing.T) {
+		with, without := tlstriage(t, nil, "-n", "-r", capture), tlstriage(t, nil, "-r", capture)
+		if with.code != exitOK || with.stdout != without.stdout {
+			t.Errorf("-n: exit %d, stderr %q; report differs: %v", with.code, with.stderr, with.stdout != without.stdout)
+		}
+	})
+	t.Run("a capture where the filter goes", func(t *testing.T) {
+		r := tlstriage(t, nil, capture)
+		if r.code != exitUsage || r.stdout != "" || !strings.Contains(r.stderr, "did you mean -r "+capture+"?") {
+			t.Errorf("exit %d\nstdout %q\nstderr %q", r.code, r.stdout, r.stderr)
+		}
+	})
+	t.Run("plurals", func(t *testing.T) {
+		r := tlstriage(t, nil, "-r", capture)
+		for _, want := range []string{"1 TLS connection: ok 1", "1 TCP connection, 1 with TLS"} {
+			if !strings.Contains(r.stdout, want) {
+				t.Errorf("report lacks %q:\n%s", want, r.stdout)
+			}
+		}
+		if strings.Contains(r.stdout, "1 connections") || strings.Contains(r.stderr, "1 TLS connections") {
+			t.Errorf("a singular in the plural:\n%s\n%s", r.stdout, r.stderr)
+		}
+	})
+}
