@@ -39,3 +39,23 @@ func TestConventions(t *testing.T) {
 		}
 	})
 }
+
+// TestCountFiles: -c N with -r stops after N connections reported, with
+// the same N first connections as a full run, and the summary counts them.
+func TestCountFiles(t *testing.T) {
+	for _, jobs := range []string{"1", "2"} {
+		full := runJSON(t, 1, "-r", pcap("many-connections.pcap"), "-j", jobs)
+		got := runJSON(t, 0, "-r", pcap("many-connections.pcap"), "-c", "3", "-j", jobs)
+		if len(got) != 3 {
+			t.Fatalf("-j %s -c 3: %d connections", jobs, len(got))
+		}
+		for i := range got {
+			if num(t, got[i], "id") != num(t, full[i], "id") {
+				t.Errorf("-j %s: connection %d is #%v, want #%v", jobs, i, got[i]["id"], full[i]["id"])
+			}
+		}
+	}
+	if r := tlstriage(t, nil, "-r", pcap("many-connections.pcap"), "-c", "-1"); r.code != exitUsage || !strings.Contains(r.stderr, "-c takes a positive number") {
+		t.Errorf("-c -1: exit %d, %s", r.code, r.stderr)
+	}
+}

@@ -76,7 +76,7 @@ var openLive = capture.OpenLive
 func addLiveFlags(fs *pflag.FlagSet, lc *liveConfig) {
 	fs.StringVarP(&lc.iface, "interface", "i", "", "capture live on `IFACE` (\"any\" for every interface) and report each handshake as soon as its verdict is known")
 	fs.BoolVarP(&lc.list, "list-interfaces", "D", false, "list the interfaces -i can capture on")
-	fs.IntVarP(&lc.count, "count", "c", 0, "with -i, stop after `N` handshakes")
+	fs.IntVarP(&lc.count, "count", "c", 0, "stop after `N` connections reported (handshakes, with -i), as tcpdump's -c stops after N packets")
 	fs.DurationVar(&lc.duration, "duration", 0, "with -i, stop after `D` (such as 30s or 5m)")
 	fs.IntVarP(&lc.snaplen, "snapshot-length", "s", 0, "with -i, keep at most `SNAPLEN` bytes of each packet (default 262144)")
 	fs.IntVarP(&lc.bufferKiB, "buffer-size", "B", capture.DefaultBufferSize>>10, "with -i, the kernel's capture buffer in `KiB`, as tcpdump -B")
@@ -94,7 +94,11 @@ func checkLiveFlags(fs *pflag.FlagSet, cfg *config, stdout, stderr io.Writer) (i
 		return listInterfaces(stdout, stderr), true
 	}
 	if lc.iface == "" {
-		for _, name := range []string{"count", "duration", "snapshot-length", "buffer-size", "no-promiscuous-mode", "write", "write-all", "relinquish-privileges"} {
+		if lc.count < 0 {
+			errorf(stderr, "-c takes a positive number of connections, not %d", lc.count)
+			return exitUsage, true
+		}
+		for _, name := range []string{"duration", "snapshot-length", "buffer-size", "no-promiscuous-mode", "write", "write-all", "relinquish-privileges"} {
 			if fs.Changed(name) {
 				f := fs.Lookup(name)
 				flag := "--" + name

@@ -284,6 +284,11 @@ func analyzeFiles(ctx context.Context, cfg *config, trust *truststore.Store, fil
 	opts := cfg.diagnoseOptions(trust)
 	failed := false
 	var writeErr error
+	// -c N: stop reading once N connections are reported.
+	ctx, stopReading := context.WithCancel(ctx)
+	defer stopReading()
+	reported, limit := 0, cfg.live.count
+	limitReached := func() bool { return limit > 0 && reported >= limit }
 	// diagnosed is what work makes of a connection, for report.
 	type diagnosed struct {
 		r *diagnose.Result
@@ -300,8 +305,12 @@ func analyzeFiles(ctx context.Context, cfg *config, trust *truststore.Store, fil
 		return d
 	}
 	deliver := func(c *dissect.Conn, d *diagnosed) {
-		if d == nil {
+		if d == nil || limitReached() {
 			return
+		}
+		reported++
+		if limitReached() {
+			stopReading()
 		}
 		if d.r.Failed {
 			failed = true
@@ -379,6 +388,9 @@ func analyzeFiles(ctx context.Context, cfg *config, trust *truststore.Store, fil
 		for _, msg := range seen.notes(name) {
 			warnf(stderr, "%s", msg)
 			warnings = append(warnings, msg)
+		}
+		if err != nil && limitReached() {
+			break // -c N: the Nth connection was reported
 		}
 		if err != nil {
 			if ctx.Err() != nil {
