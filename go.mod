@@ -3,6 +3,7 @@ module github.com/tlstriage/tlstriage
 go 1.26.8
 
 require (
+	github.com/expr-lang/expr v1.17.8
 	github.com/gopacket/gopacket v1.7.7
 	github.com/pavlo-v-chernykh/keystore-go/v4 v4.5.0
 	github.com/spf13/pflag v1.1.0
