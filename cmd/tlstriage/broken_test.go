@@ -75,6 +75,13 @@ func TestBrokenCaptures(t *testing.T) {
 				if panicked != nil {
 					t.Fatalf("panic: %v\n%s", panicked, stack)
 				}
+				if c.Unreadable {
+					// Nothing read: the error on stderr, nothing on stdout.
+					if r.code != exitUsage || r.stdout != "" || !strings.Contains(r.stderr, "tlstriage: error: ") || !strings.Contains(r.stderr, c.Want) {
+						t.Fatalf("exit status %d, stdout %q, stderr:\n%s\nwant 2, nothing, an error saying %q", r.code, r.stdout, r.stderr, c.Want)
+					}
+					return
+				}
 				checkSane(t, c.Name, true, r)
 				got, sum := records(t, r.stdout)
 				byID(t, got)
@@ -83,12 +90,6 @@ func TestBrokenCaptures(t *testing.T) {
 					if w, ok := strings.CutPrefix(l, "tlstriage: warning: "); ok {
 						warns = append(warns, w)
 					}
-				}
-				if c.Unreadable {
-					if r.code != exitUsage || len(got) != 0 || !strings.Contains(r.stderr, "tlstriage: error: ") || !strings.Contains(r.stderr, c.Want) {
-						t.Fatalf("exit status %d, %d connections, stderr:\n%s\nwant 2, none, an error saying %q", r.code, len(got), r.stderr, c.Want)
-					}
-					return
 				}
 				wantCode := exitDamaged
 				if !c.Damaged {

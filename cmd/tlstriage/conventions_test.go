@@ -59,3 +59,18 @@ func TestCountFiles(t *testing.T) {
 		t.Errorf("-c -1: exit %d, %s", r.code, r.stderr)
 	}
 }
+
+// TestUnreadableInput: a missing file, a directory or a text file prints
+// its error on stderr and nothing on stdout, in text and JSON.
+func TestUnreadableInput(t *testing.T) {
+	dir := t.TempDir()
+	text := writeTemp(t, "notes.txt", []byte("not a capture\n"))
+	for _, path := range []string{dir + "/missing.pcap", dir, text} {
+		for _, extra := range [][]string{nil, {"--json", "--summary"}} {
+			r := tlstriage(t, nil, append([]string{"-r", path}, extra...)...)
+			if r.code != exitUsage || r.stdout != "" || !strings.HasPrefix(r.stderr, "tlstriage: error: ") {
+				t.Errorf("-r %s %v: exit %d\nstdout %q\nstderr %q", path, extra, r.code, r.stdout, r.stderr)
+			}
+		}
+	}
+}

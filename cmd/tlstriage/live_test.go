@@ -500,7 +500,7 @@ func TestLiveFlagErrors(t *testing.T) {
 		want string
 	}{
 		{[]string{"-w", "x.pcapng"}, "-w works with live capture only"},
-		{[]string{"-r", "x.pcap", "-c", "3"}, "-c works with live capture only"},
+		{[]string{"-r", "x.pcap", "-c", "-3"}, "-c takes a positive number"},
 		{[]string{"-r", "x.pcap", "-Z", "nobody"}, "-Z works with live capture only"},
 		{[]string{"-i", "lo", "-r", "x.pcap"}, "-i and -r can't be used together"},
 		{[]string{"-i", "lo", "--write-all"}, "--write-all needs -w FILE"},

@@ -361,6 +361,7 @@ func analyzeFiles(ctx context.Context, cfg *config, trust *truststore.Store, fil
 	}
 	var warnings []string
 	unreadable, damaged := false, false
+	opened := 0
 	for i, name := range cfg.files {
 		f, err := capture.OpenFile(name, stdin)
 		if err != nil {
@@ -375,6 +376,7 @@ func analyzeFiles(ctx context.Context, cfg *config, trust *truststore.Store, fil
 			unreadable = true
 			continue
 		}
+		opened++
 		an.SetFile(name)
 		bar.setFile(i+1, name, f)
 		if sh, ok := an.(*dissect.Sharded); ok {
@@ -409,6 +411,11 @@ func analyzeFiles(ctx context.Context, cfg *config, trust *truststore.Store, fil
 	bar.stop()
 	an.Flush()
 	st := an.Stats()
+	if opened == 0 && unreadable {
+		// Nothing could be read: the errors said so on stderr, and a
+		// report of nothing would only hide them.
+		return exitUsage
+	}
 	if err := w.Close(&report.Summary{Stats: &st, TrustStore: trust.Name, Warnings: warnings}); err != nil && writeErr == nil {
 		writeErr = err
 	}
