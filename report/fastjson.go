@@ -78,6 +78,12 @@ type certKey struct {
 // newline, and fills sum with the fields the summary counts.
 func (e *jsonEncoder) appendRecord(b []byte, c *dissect.Conn, r *diagnose.Result, sum *counted) []byte {
 	sum.Verdict, sum.Failed, sum.Cause = string(r.Verdict), r.Failed, string(r.Cause)
+	sum.Warnings = sum.Warnings[:0]
+	for i := range r.Findings {
+		if f := &r.Findings[i]; f.Severity == diagnose.SevWarning {
+			sum.Warnings = append(sum.Warnings, string(f.Code))
+		}
+	}
 	b = append(b, `{"type":"connection","file":`...)
 	b = appendString(b, c.File)
 	b = append(b, `,"id":`...)

@@ -18,6 +18,8 @@ type TextOptions struct {
 	Color   bool // ANSI colours (the caller checks for a terminal and NO_COLOR)
 	Verbose bool // every connection in full, ok ones included
 	Brief   bool // one line per connection
+	// Quiet writes the summary only.
+	Quiet bool
 }
 
 // Text renders connections for people.
@@ -119,6 +121,11 @@ func (t *Text) render(c *dissect.Conn, r *diagnose.Result) counted {
 	lean := t.o.Brief || !r.Failed && !t.o.Verbose && r.Verdict == diagnose.VerdictOK
 	rec := newRecord(c, r, t.fp, lean)
 	k := countedOf(rec)
+	if t.o.Quiet || !t.o.Brief && !t.o.Verbose && r.Verdict == diagnose.VerdictOK {
+		// Failures first: a connection that went well is counted by
+		// server in the summary, with its warnings (-v shows it).
+		return k
+	}
 	verdict := rec.Verdict
 	switch {
 	case rec.Failed:
@@ -355,6 +362,9 @@ func (t *Text) Close(s *Summary) error {
 		if len(sum.Causes) > 0 {
 			t.printf("  causes: %s\n", countList(sum.Causes))
 		}
+		if n := sum.Verdicts[string(diagnose.VerdictOK)]; n > 0 && !t.o.Verbose && !t.o.Brief {
+			t.printf("  %s that completed %s counted here, by server (-v shows them in full)\n", Count(n, "connection"), map[bool]string{true: "is", false: "are"}[n == 1])
+		}
 		t.printf("  by server:\n")
 		for i, ss := range sum.Servers {
 			if i == 20 {
@@ -368,6 +378,9 @@ func (t *Text) Close(s *Summary) error {
 			line := fmt.Sprintf("    %-40s %s, %d failed: %s", name, Count(ss.Total, "connection"), ss.Failed, countList(ss.Verdicts))
 			if len(ss.Causes) > 0 {
 				line += "; causes " + countList(ss.Causes)
+			}
+			if len(ss.Warnings) > 0 {
+				line += "; warnings " + countList(ss.Warnings)
 			}
 			t.printf("%s\n", line)
 		}

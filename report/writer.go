@@ -45,6 +45,9 @@ type ServerSummary struct {
 	Failed   int            `json:"failed"`
 	Verdicts map[string]int `json:"verdicts"`
 	Causes   map[string]int `json:"causes"`
+	// Warnings counts the warning findings of its connections by code
+	// (an intermediate expiring soon, a weak key the client accepted).
+	Warnings map[string]int `json:"warnings,omitempty"`
 	first    int
 }
 
@@ -76,6 +79,11 @@ func (s *Summary) Add(rec *Record) {
 // countedOf is what the summary counts of rec.
 func countedOf(rec *Record) counted {
 	k := counted{Verdict: rec.Verdict, Cause: rec.Cause, Server: rec.Server, SNI: rec.SNI, JA3: rec.JA3, JA4: rec.JA4, Failed: rec.Failed}
+	for _, f := range rec.Findings {
+		if f.Severity == diagnose.SevWarning {
+			k.Warnings = append(k.Warnings, string(f.Code))
+		}
+	}
 	if cs := rec.ClientStack; cs != nil {
 		k.Stack = stackLabel(cs.Name, cs.Version, cs.App)
 	}
@@ -86,6 +94,7 @@ func countedOf(rec *Record) counted {
 type counted struct {
 	Verdict, Cause, Server, SNI, JA3, JA4, Stack string
 	Failed                                       bool
+	Warnings                                     []string // codes of its warning findings
 }
 
 func (s *Summary) add(rec *counted) {
@@ -110,6 +119,12 @@ func (s *Summary) add(rec *counted) {
 	}
 	if rec.Cause != "" {
 		ss.Causes[rec.Cause]++
+	}
+	for _, code := range rec.Warnings {
+		if ss.Warnings == nil {
+			ss.Warnings = map[string]int{}
+		}
+		ss.Warnings[code]++
 	}
 	if rec.JA4 != "" {
 		fp := s.fps[rec.JA4]
@@ -305,6 +320,9 @@ func preparedBuf(size int) []byte {
 // its buffer back: x is spent.
 func (x *Prepared) writeTo(w io.Writer, id int) error {
 	var digits [20]byte
+	if len(x.b) == 0 {
+		return nil // nothing shown of this connection (counted only)
+	}
 	_, err := w.Write(x.b[:x.idStart])
 	if err == nil {
 		_, err = w.Write(strconv.AppendInt(digits[:0], int64(id), 10))

@@ -74,3 +74,26 @@ func TestUnreadableInput(t *testing.T) {
 		}
 	}
 }
+
+// TestFailuresFirst: by default the text report shows the failed
+// connections in full and counts the ones that completed by server; -v
+// shows every connection, -q the summary only.
+func TestFailuresFirst(t *testing.T) {
+	for _, tc := range []struct {
+		args  []string
+		shown int
+	}{
+		{nil, 9},
+		{[]string{"-v"}, 20},
+		{[]string{"-q"}, 0},
+		{[]string{"-j", "2"}, 9},
+	} {
+		r := tlstriage(t, nil, append([]string{"-r", pcap("many-connections.pcap")}, tc.args...)...)
+		if n := strings.Count(r.stdout, "\nConnection ") + map[bool]int{true: 1}[strings.HasPrefix(r.stdout, "Connection ")]; n != tc.shown || r.code != exitFailed {
+			t.Errorf("%v: %d connections shown, exit %d; want %d, %d", tc.args, n, r.code, tc.shown, exitFailed)
+		}
+		if !strings.Contains(r.stdout, "10.0.0.2:443 (backend.example.test)      11 connections, 0 failed: ok 11") {
+			t.Errorf("%v: no count line for the server whose connections completed:\n%s", tc.args, r.stdout)
+		}
+	}
+}

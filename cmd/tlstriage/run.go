@@ -40,6 +40,7 @@ type config struct {
 	force       bool
 	verbose     bool
 	brief       bool
+	quiet       bool
 	color       string
 	progress    string
 	all         bool
@@ -135,6 +136,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	fs.BoolVar(&cfg.force, "force", false, "overwrite existing files")
 	fs.BoolVarP(&cfg.verbose, "verbose", "v", false, "show successful connections in full too")
 	fs.BoolVar(&cfg.brief, "brief", false, "one line per connection")
+	fs.BoolVarP(&cfg.quiet, "quiet", "q", false, "write the summary only")
 	fs.BoolVar(&cfg.all, "all", false, "report TCP connections that carried no TLS too (as not_tls)")
 	fs.StringVar(&cfg.color, "color", "auto", "colour the text report: auto, always, never (NO_COLOR disables auto)")
 	fs.StringVar(&cfg.progress, "progress", "auto", "show a progress line on stderr while reading files: auto (when stderr is a terminal), always, never")
@@ -451,7 +453,7 @@ func newWriter(cfg *config, out, term io.Writer) report.Writer {
 	if cfg.json {
 		return report.NewJSON(out, cfg.summary)
 	}
-	return report.NewText(out, report.TextOptions{Color: useColor(cfg.color, term), Verbose: cfg.verbose, Brief: cfg.brief})
+	return report.NewText(out, report.TextOptions{Color: useColor(cfg.color, term), Verbose: cfg.verbose, Brief: cfg.brief, Quiet: cfg.quiet})
 }
 
 // analyzer is what analyzeFiles drives: a dissect.Analyzer, or a
