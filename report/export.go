@@ -2,15 +2,14 @@ package report
 
 import (
 	"encoding/pem"
-	"errors"
 	"fmt"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
 
 	"github.com/tlstriage/tlstriage/diagnose"
 	"github.com/tlstriage/tlstriage/dissect"
+	"github.com/tlstriage/tlstriage/internal/safefile"
 	"github.com/tlstriage/tlstriage/truststore"
 )
 
@@ -52,16 +51,9 @@ func safeName(s string) string {
 
 func (e *Exporter) write(name string, der []byte) error {
 	path := filepath.Join(e.dir, name)
-	flag := os.O_WRONLY | os.O_CREATE | os.O_EXCL
-	if e.force {
-		flag = os.O_WRONLY | os.O_CREATE | os.O_TRUNC
-	}
-	f, err := os.OpenFile(path, flag, 0o644)
+	f, err := safefile.Create(path, e.force)
 	if err != nil {
-		if errors.Is(err, fs.ErrExist) {
-			return fmt.Errorf("--export-certs: %s already exists (use --force to overwrite it)", path)
-		}
-		return fmt.Errorf("report: %w", err)
+		return fmt.Errorf("--export-certs: %w", err)
 	}
 	if err := pem.Encode(f, &pem.Block{Type: "CERTIFICATE", Bytes: der}); err != nil {
 		f.Close()

@@ -350,8 +350,15 @@ func (t *Text) Close(s *Summary) error {
 	sum.Stats = s.Stats
 	sum.finish()
 	t.printf("%s\n", t.color(bold, "Summary"))
+	if s.Selection != "" {
+		t.printf("  selected by %s: %d of %s\n", Escape(s.Selection), sum.Connections, Count(s.Considered, "connection"))
+	}
 	if sum.Connections == 0 {
-		t.printf("  no TLS connections found\n")
+		if s.Selection != "" {
+			t.printf("  no connection selected\n")
+		} else {
+			t.printf("  no TLS connections found\n")
+		}
 	} else {
 		if st := s.Stats; st != nil && int64(sum.Connections) > st.TLSConns {
 			// --all: connections without TLS are reported too.

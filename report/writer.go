@@ -2,6 +2,7 @@ package report
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"slices"
@@ -33,8 +34,13 @@ type Summary struct {
 	Counters           map[string]any        `json:"counters"`
 	TrustStore         string                `json:"trust_store"`
 	Warnings           []string              `json:"warnings"`
-	servers            map[serverKey]*ServerSummary
-	fps                map[string]*FingerprintSummary
+	// Selection is the expression that selected the connections reported
+	// (-Y), "" when all were; Considered is how many were judged before
+	// it: Connections of Considered were selected.
+	Selection  string `json:"selection,omitempty"`
+	Considered int    `json:"considered,omitempty"`
+	servers    map[serverKey]*ServerSummary
+	fps        map[string]*FingerprintSummary
 }
 
 // ServerSummary counts connections to one server (address and SNI).
@@ -262,6 +268,7 @@ func (j *JSON) Close(s *Summary) error {
 	j.sum.Stats = s.Stats
 	j.sum.TrustStore = s.TrustStore
 	j.sum.Warnings = s.Warnings
+	j.sum.Selection, j.sum.Considered = s.Selection, s.Considered
 	if j.sum.Warnings == nil {
 		j.sum.Warnings = []string{}
 	}
@@ -356,4 +363,32 @@ func Count[N ~int | ~int64 | ~uint64](n N, noun string) string {
 		return "1 " + noun
 	}
 	return fmt.Sprintf("%d %ss", n, noun)
+}
+
+// Tee writes every connection and the summary to both writers, in order;
+// then is run after the second writer's summary (a flush). It is not
+// Ahead: records are made on the caller's goroutine.
+func Tee(first, second Writer, then func() error) Writer {
+	return &tee{first, second, then}
+}
+
+type tee struct {
+	first, second Writer
+	then          func() error
+}
+
+func (t *tee) Conn(c *dissect.Conn, r *diagnose.Result) error {
+	err1 := t.first.Conn(c, r)
+	err2 := t.second.Conn(c, r)
+	return errors.Join(err1, err2)
+}
+
+func (t *tee) Close(s *Summary) error {
+	err1 := t.first.Close(s)
+	err2 := t.second.Close(s)
+	var err3 error
+	if t.then != nil {
+		err3 = t.then()
+	}
+	return errors.Join(err1, err2, err3)
 }

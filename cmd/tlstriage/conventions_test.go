@@ -1,6 +1,7 @@
 package main
 
 import (
+	"os"
 	"runtime"
 	"strings"
 	"testing"
@@ -95,5 +96,65 @@ func TestFailuresFirst(t *testing.T) {
 		if !strings.Contains(r.stdout, "10.0.0.2:443 (backend.example.test)      11 connections, 0 failed: ok 11") {
 			t.Errorf("%v: no count line for the server whose connections completed:\n%s", tc.args, r.stdout)
 		}
+	}
+}
+
+// TestSelect: -Y selects the connections reported (text, JSON, the
+// summary and the exit status follow the selection); a bad expression is
+// a usage error naming the problem.
+func TestSelect(t *testing.T) {
+	capture := pcap("many-connections.pcap")
+	for _, jobs := range []string{"1", "2"} {
+		got := runJSON(t, 1, "-r", capture, "-j", jobs, "-Y", `cause == "truststore_missing_root"`)
+		if len(got) != 6 {
+			t.Fatalf("-j %s: %d connections selected, want 6", jobs, len(got))
+		}
+		for _, o := range got {
+			if str(t, o, "cause") != "truststore_missing_root" {
+				t.Errorf("selected %v", o["cause"])
+			}
+		}
+	}
+	if got := runJSON(t, 0, "-r", capture, "-Y", "!failed"); len(got) != 11 {
+		t.Errorf("!failed: %d connections, want 11 (exit 0: none failed)", len(got))
+	}
+	r := tlstriage(t, nil, "-r", capture, "-q", "-Y", `sni == "backend.example.test" && server_port == 8443`)
+	if !strings.Contains(r.stdout, "selected by sni == \"backend.example.test\" && server_port == 8443: 2 of 20 connections") {
+		t.Errorf("summary:\n%s", r.stdout)
+	}
+	r = tlstriage(t, nil, "-r", capture, "-Y", `snii == "x"`)
+	if r.code != exitUsage || r.stdout != "" || !strings.Contains(r.stderr, "unknown name snii") {
+		t.Errorf("bad expression: exit %d\n%s", r.code, r.stderr)
+	}
+}
+
+// TestJSONFile: --json-file writes the JSON report with its summary while
+// the text report goes to standard output; an existing file is kept
+// unless --force, and a symbolic link is never written through.
+func TestJSONFile(t *testing.T) {
+	dir := t.TempDir()
+	path := dir + "/report.json"
+	r := tlstriage(t, nil, "-r", pcap("many-connections.pcap"), "--json-file", path, "-j", "2")
+	b, err := os.ReadFile(path)
+	if err != nil || r.code != exitFailed || !strings.Contains(r.stdout, "Summary") {
+		t.Fatalf("exit %d, %v\n%s", r.code, err, r.stderr)
+	}
+	objs := ndjson(t, string(b))
+	if len(objs) != 21 || objs[20]["type"] != "summary" {
+		t.Errorf("%d objects in the file, last %v; want 20 connections and the summary", len(objs), objs[len(objs)-1]["type"])
+	}
+	if r := tlstriage(t, nil, "-r", pcap("tls12-ok.pcap"), "--json-file", path); r.code != exitUsage || !strings.Contains(r.stderr, "already exists") {
+		t.Errorf("existing file: exit %d, %s", r.code, r.stderr)
+	}
+	victim := writeTemp(t, "victim", []byte("keep me"))
+	link := dir + "/link.json"
+	if err := os.Symlink(victim, link); err != nil {
+		t.Fatal(err)
+	}
+	if r := tlstriage(t, nil, "-r", pcap("tls12-ok.pcap"), "--json-file", link, "--force"); r.code != exitUsage || !strings.Contains(r.stderr, "symbolic link") {
+		t.Errorf("symbolic link: exit %d, %s", r.code, r.stderr)
+	}
+	if b, _ := os.ReadFile(victim); string(b) != "keep me" {
+		t.Errorf("written through the link: %q", b)
 	}
 }

@@ -20,6 +20,7 @@ import (
 	"github.com/tlstriage/tlstriage/capture"
 	"github.com/tlstriage/tlstriage/diagnose"
 	"github.com/tlstriage/tlstriage/dissect"
+	"github.com/tlstriage/tlstriage/internal/safefile"
 	"github.com/tlstriage/tlstriage/report"
 	"github.com/tlstriage/tlstriage/truststore"
 )
@@ -373,7 +374,12 @@ func runLive(ctx context.Context, cfg *config, trust *truststore.Store, stdout, 
 		defer pw.close()
 	}
 
-	w := newWriter(cfg, stdout, stdout)
+	w, closeJSONFile, err := cfg.writers(stdout, stdout)
+	if err != nil {
+		errorf(stderr, "%v", err)
+		return exitUsage
+	}
+	defer closeJSONFile()
 	var exp *report.Exporter
 	if cfg.exportDir != "" {
 		exp, err = report.NewExporter(cfg.exportDir, cfg.force)
@@ -388,6 +394,8 @@ func runLive(ctx context.Context, cfg *config, trust *truststore.Store, stdout, 
 		writeErr error
 		reported int
 		enough   bool // -c N handshakes reported: report no more
+		// considered counts the connections judged, selected by -Y or not.
+		considered int
 	)
 	emit := func(c *dissect.Conn) {
 		if enough || !cfg.reports(c) {
@@ -395,6 +403,11 @@ func runLive(ctx context.Context, cfg *config, trust *truststore.Store, stdout, 
 			return
 		}
 		r := diagnose.Diagnose(c, opts)
+		considered++
+		if !cfg.selects(c, r) {
+			pw.done(c.ID, false)
+			return
+		}
 		if r.Failed {
 			failed = true
 		}
@@ -521,7 +534,11 @@ loop:
 	if pw != nil && pw.evicted > 0 {
 		warnings = append(warnings, fmt.Sprintf("%d connections outgrew the buffer kept for -w (%d MiB or %d packets each); %d of them failed and are missing from %s", pw.evicted, maxHeldConnBytes>>20, maxHeldConnPackets, pw.evictedFailed, pw.name))
 	}
-	if err := w.Close(&report.Summary{Stats: &st, TrustStore: trust.Name, Warnings: warnings}); err != nil && writeErr == nil {
+	sum := &report.Summary{Stats: &st, TrustStore: trust.Name, Warnings: warnings}
+	if cfg.sel != nil {
+		sum.Selection, sum.Considered = cfg.sel.String(), considered
+	}
+	if err := w.Close(sum); err != nil && writeErr == nil {
 		writeErr = err
 	}
 	captureLine := fmt.Sprintf("capture on %s: %d packets captured", lc.iface, st.Packets)
@@ -613,14 +630,7 @@ type heldConn struct {
 // createPacketWriter creates name (refusing to replace a file unless
 // force) and writes the pcapng section and interface headers.
 func createPacketWriter(name string, force, all bool, intf pcapgo.NgInterface) (*packetWriter, error) {
-	flags := os.O_WRONLY | os.O_CREATE | os.O_EXCL
-	if force {
-		flags = os.O_WRONLY | os.O_CREATE | os.O_TRUNC
-	}
-	f, err := os.OpenFile(name, flags, 0o644)
-	if errors.Is(err, os.ErrExist) {
-		return nil, fmt.Errorf("%s already exists (use --force to overwrite it)", name)
-	}
+	f, err := safefile.Create(name, force)
 	if err != nil {
 		return nil, err
 	}

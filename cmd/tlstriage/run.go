@@ -15,7 +15,9 @@ import (
 	"github.com/tlstriage/tlstriage/capture"
 	"github.com/tlstriage/tlstriage/diagnose"
 	"github.com/tlstriage/tlstriage/dissect"
+	"github.com/tlstriage/tlstriage/internal/safefile"
 	"github.com/tlstriage/tlstriage/report"
+	"github.com/tlstriage/tlstriage/report/selection"
 	"github.com/tlstriage/tlstriage/tlsdecrypt"
 	"github.com/tlstriage/tlstriage/truststore"
 )
@@ -41,6 +43,9 @@ type config struct {
 	verbose     bool
 	brief       bool
 	quiet       bool
+	selectExpr  string               // -Y
+	sel         *selection.Selection // -Y compiled
+	jsonFile    string               // --json-file
 	color       string
 	progress    string
 	all         bool
@@ -137,6 +142,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	fs.BoolVarP(&cfg.verbose, "verbose", "v", false, "show successful connections in full too")
 	fs.BoolVar(&cfg.brief, "brief", false, "one line per connection")
 	fs.BoolVarP(&cfg.quiet, "quiet", "q", false, "write the summary only")
+	fs.StringVarP(&cfg.selectExpr, "select", "Y", "", "report only the connections that `EXPR` selects, as tshark's -Y selects packets, e.g. 'failed && sni == \"backend.example.test\"' (names: verdict, cause, failed, sni, server, server_ip, server_port, client, version, stack, app, ja4, findings, file...)")
+	fs.StringVar(&cfg.jsonFile, "json-file", "", "also write the JSON report, with its summary, to `FILE` (the text report still goes to standard output)")
 	fs.BoolVar(&cfg.all, "all", false, "report TCP connections that carried no TLS too (as not_tls)")
 	fs.StringVar(&cfg.color, "color", "auto", "colour the text report: auto, always, never (NO_COLOR disables auto)")
 	fs.StringVar(&cfg.progress, "progress", "auto", "show a progress line on stderr while reading files: auto (when stderr is a terminal), always, never")
@@ -184,6 +191,15 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	}
 	if !clientFlag(cfg.client, stderr) {
 		return exitUsage
+	}
+	if cfg.selectExpr != "" {
+		sel, err := selection.Compile(cfg.selectExpr)
+		if err != nil {
+			errorf(stderr, "-Y: %v", err)
+			hint(stderr, "see tlstriage --help for the names an expression can use")
+			return exitUsage
+		}
+		cfg.sel = sel
 	}
 	switch cfg.progress {
 	case "auto", "always", "never":
@@ -273,7 +289,12 @@ func analyzeFiles(ctx context.Context, cfg *config, trust *truststore.Store, fil
 	defer bar.stop()
 	// Reading files, nobody waits for each line: the report is buffered.
 	out := bufio.NewWriterSize(stdout, 64<<10)
-	w := newWriter(cfg, out, stdout)
+	w, closeJSONFile, err := cfg.writers(out, stdout)
+	if err != nil {
+		errorf(stderr, "%v", err)
+		return exitUsage
+	}
+	defer closeJSONFile()
 	var exp *report.Exporter
 	if cfg.exportDir != "" {
 		var err error
@@ -295,12 +316,18 @@ func analyzeFiles(ctx context.Context, cfg *config, trust *truststore.Store, fil
 	type diagnosed struct {
 		r *diagnose.Result
 		x *report.Prepared // its report, made by the worker (-j)
+		// unselected: judged, and not selected by -Y.
+		unselected bool
 	}
+	considered := 0
 	work := func(c *dissect.Conn, prep report.Preparer) *diagnosed {
 		if !cfg.reports(c) {
 			return nil
 		}
 		d := &diagnosed{r: diagnose.Diagnose(c, opts)}
+		if !cfg.selects(c, d.r) {
+			return &diagnosed{unselected: true}
+		}
 		if prep != nil {
 			d.x = prep.Prepare(c, d.r)
 		}
@@ -308,6 +335,10 @@ func analyzeFiles(ctx context.Context, cfg *config, trust *truststore.Store, fil
 	}
 	deliver := func(c *dissect.Conn, d *diagnosed) {
 		if d == nil || limitReached() {
+			return
+		}
+		considered++
+		if d.unselected {
 			return
 		}
 		reported++
@@ -348,10 +379,13 @@ func analyzeFiles(ctx context.Context, cfg *config, trust *truststore.Store, fil
 	var sync func() // before secrets found in a file are used
 	if cfg.jobs > 1 {
 		// Flows analysed, diagnosed and encoded on cfg.jobs workers; the
-		// report is the same as with one.
+		// report is the same as with one. (Two reports, --json-file, are
+		// written on the reader's goroutine.)
 		preps := make([]report.Preparer, cfg.jobs)
-		for i := range preps {
-			preps[i] = w.(report.Ahead).Preparer()
+		if ahead, ok := w.(report.Ahead); ok {
+			for i := range preps {
+				preps[i] = ahead.Preparer()
+			}
 		}
 		sh := dissect.NewSharded(dopts, cfg.jobs,
 			func(shard int, c *dissect.Conn) any { return work(c, preps[shard]) },
@@ -418,7 +452,11 @@ func analyzeFiles(ctx context.Context, cfg *config, trust *truststore.Store, fil
 		// report of nothing would only hide them.
 		return exitUsage
 	}
-	if err := w.Close(&report.Summary{Stats: &st, TrustStore: trust.Name, Warnings: warnings}); err != nil && writeErr == nil {
+	sum := &report.Summary{Stats: &st, TrustStore: trust.Name, Warnings: warnings}
+	if cfg.sel != nil {
+		sum.Selection, sum.Considered = cfg.sel.String(), considered
+	}
+	if err := w.Close(sum); err != nil && writeErr == nil {
 		writeErr = err
 	}
 	if err := out.Flush(); err != nil && writeErr == nil {
@@ -449,6 +487,29 @@ func analyzeFiles(ctx context.Context, cfg *config, trust *truststore.Store, fil
 
 // newWriter is the report writer the flags ask for, writing to out;
 // colour is judged on term, where out's bytes end up.
+// selects reports whether -Y selects the connection c judged as r (every
+// connection without -Y).
+func (cfg *config) selects(c *dissect.Conn, r *diagnose.Result) bool {
+	return cfg.sel == nil || cfg.sel.Match(report.NewRecord(c, r))
+}
+
+// writers is the report writer: the one of newWriter, and with
+// --json-file a JSON writer to that file beside it. close closes the
+// file (a no-op without one).
+func (cfg *config) writers(out, term io.Writer) (w report.Writer, close func(), err error) {
+	w = newWriter(cfg, out, term)
+	if cfg.jsonFile == "" {
+		return w, func() {}, nil
+	}
+	f, err := safefile.Create(cfg.jsonFile, cfg.force)
+	if err != nil {
+		return nil, nil, fmt.Errorf("--json-file: %w", err)
+	}
+	buf := bufio.NewWriterSize(f, 64<<10)
+	j := report.NewJSON(buf, true)
+	return report.Tee(w, j, func() error { return buf.Flush() }), func() { f.Close() }, nil
+}
+
 func newWriter(cfg *config, out, term io.Writer) report.Writer {
 	if cfg.json {
 		return report.NewJSON(out, cfg.summary)
