@@ -45,5 +45,7 @@ func Create(name string, force bool) (*os.File, error) {
 // existError says a file exists; it wraps ErrExist.
 type existError string
 
-func (e existError) Error() string { return string(e) + " already exists (use --force to overwrite it)" }
+func (e existError) Error() string {
+	return string(e) + " already exists (use --force to overwrite it)"
+}
 func (e existError) Unwrap() error { return ErrExist }
