@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/gopacket/gopacket"
+	"github.com/gopacket/gopacket/layers"
 	"github.com/gopacket/gopacket/pcapgo"
 	"github.com/spf13/pflag"
 
@@ -351,6 +352,12 @@ func runLive(ctx context.Context, cfg *config, trust *truststore.Store, stdout, 
 		}
 	}
 	lt := src.LinkType()
+	snap := lc.snaplen
+	if snap <= 0 {
+		snap = capture.DefaultSnaplen
+	}
+	// As tcpdump says it when it starts.
+	fmt.Fprintf(stderr, "tlstriage: listening on %s, link-type %s, snapshot length %d bytes\n", lc.iface, linkTypeName(lt), snap)
 	var pw *packetWriter
 	if lc.write != "" {
 		// Opened after dropping privileges, as tcpdump does: the file
@@ -767,4 +774,22 @@ func (pw *packetWriter) close() error {
 		return fmt.Errorf("writing %s: %w", pw.name, err)
 	}
 	return nil
+}
+
+// linkTypeName names a link type as tcpdump does: its DLT name and
+// description ("EN10MB (Ethernet)").
+func linkTypeName(lt layers.LinkType) string {
+	switch lt {
+	case layers.LinkTypeEthernet:
+		return "EN10MB (Ethernet)"
+	case layers.LinkTypeLinuxSLL2:
+		return "LINUX_SLL2 (Linux cooked v2)"
+	case layers.LinkTypeLinuxSLL:
+		return "LINUX_SLL (Linux cooked v1)"
+	case layers.LinkTypeRaw, layers.LinkTypeIPv4:
+		return "RAW (Raw IP)"
+	case layers.LinkTypeNull:
+		return "NULL (BSD loopback)"
+	}
+	return fmt.Sprintf("%d (%s)", int(lt), lt)
 }

@@ -486,6 +486,10 @@ func TestLiveDuration(t *testing.T) {
 	if !strings.Contains(r.stdout.String(), "no TLS connections found") {
 		t.Errorf("stdout:\n%s", r.stdout.String())
 	}
+	// tcpdump's first line, on stderr.
+	if want := "tlstriage: listening on " + liveLoopback() + ", link-type "; !strings.HasPrefix(r.stderr.String(), want) || !strings.Contains(r.stderr.String(), ", snapshot length 262144 bytes\n") {
+		t.Errorf("stderr does not start with %q...:\n%s", want, r.stderr.String())
+	}
 }
 
 // TestLiveFlagErrors checks the usage errors of the live flags; no
