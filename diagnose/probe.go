@@ -66,6 +66,8 @@ func Probe(c *dissect.Conn, o Options, at time.Time) *Result {
 		r.Detail = fmt.Sprintf("%s: the server sent %s; a client that trusts %s would accept them", target, certificates(len(c.Chain)), trust.Name)
 		if r.Host != "" {
 			r.Detail += fmt.Sprintf(" for %q", r.Host)
+		} else {
+			r.Detail += ", but no name was checked: a probe of an address sends no SNI; give the host name the client uses" + flagged(o.Flags.Host)
 		}
 		return r
 	}

@@ -9,6 +9,7 @@ import (
 	"io"
 	"net"
 	"net/netip"
+	"net/url"
 	"os"
 	"strconv"
 	"strings"
@@ -164,6 +165,22 @@ func runProbe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 // splitTarget splits HOST[:PORT] (IPv6 in brackets), the port defaulting
 // to 443.
 func splitTarget(s string) (host, port string, err error) {
+	if strings.Contains(s, "://") {
+		// A URL, as the proxy's target endpoint holds it:
+		// https://host:port/path.
+		u, uerr := url.Parse(s)
+		if uerr != nil || u.Host == "" {
+			return "", "", fmt.Errorf("bad server %q: not a URL with a host", s)
+		}
+		if u.Scheme != "https" && u.Scheme != "tls" {
+			return "", "", fmt.Errorf("bad server %q: probe speaks TLS from the first byte (https://), not %s://", s, u.Scheme)
+		}
+		host, port = u.Hostname(), u.Port()
+		if port == "" {
+			port = "443"
+		}
+		s = net.JoinHostPort(host, port)
+	}
 	host, port, err = net.SplitHostPort(s)
 	if err != nil {
 		// No port: HOST, or a bare IPv6 address.

@@ -149,6 +149,17 @@ func TestProbe(t *testing.T) {
 		strings.Contains(r.stdout, "Timeline") || strings.Contains(r.stdout, "frames 0") {
 		t.Errorf("text report (exit %d):\n%s%s", r.code, r.stdout, r.stderr)
 	}
+	// The target endpoint as the proxy holds it: a URL.
+	if objs := runJSON(t, 0, "probe", "https://"+srv.addr+"/v1/orders?id=1", "--json", "--sni", "backend.example.test", "--truststore", freshRoot); len(objs) != 1 || str(t, objs[0], "server") != srv.addr {
+		t.Errorf("URL: %v", objs)
+	}
+	if r := tlstriage(t, nil, "probe", "http://"+srv.addr+"/"); r.code != exitUsage || !strings.Contains(r.stderr, "https://") {
+		t.Errorf("http URL: exit %d, %s", r.code, r.stderr)
+	}
+	// An address and no name: ok, but the name was not checked, and said.
+	if objs := runJSON(t, 0, "probe", srv.addr, "--json", "--truststore", freshRoot); len(objs) != 1 || !strings.Contains(str(t, objs[0], "verdict_detail"), "no name was checked") {
+		t.Errorf("no name: %v", objs[0]["verdict_detail"])
+	}
 	if r := tlstriage(t, nil, "probe", "--help"); r.code != 0 || !strings.Contains(r.stdout, "Usage: tlstriage probe") {
 		t.Errorf("probe --help: exit %d\n%s", r.code, r.stdout)
 	}
