@@ -13,3 +13,5 @@ require (
 	golang.org/x/sys v0.50.0
 	software.sslmate.com/src/go-pkcs12 v0.7.4
 )
+
+require golang.org/x/term v0.48.0

@@ -158,3 +158,28 @@ func TestJSONFile(t *testing.T) {
 		t.Errorf("written through the link: %q", b)
 	}
 }
+
+// TestHelpGroups: --help groups the options, names their values (no pflag
+// "string" or "[=true|false]"), shows the filter words and an example of
+// each mode, and wraps its lines.
+func TestHelpGroups(t *testing.T) {
+	r := tlstriage(t, nil, "--help")
+	if r.code != exitOK {
+		t.Fatalf("exit %d", r.code)
+	}
+	for _, want := range []string{"Input:\n", "Selection:\n", "Output:\n", "Trust and the client:\n", "Live capture:\n", "  -Y, --select EXPR\n", "      --color WHEN\n", "portrange", "tlstriage probe https://", "tlstriage -i any"} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("--help lacks %q", want)
+		}
+	}
+	for _, bad := range []string{"[=true|false]", " string\n", "More:"} {
+		if strings.Contains(r.stdout, bad) {
+			t.Errorf("--help has %q", bad)
+		}
+	}
+	for _, line := range strings.Split(r.stdout, "\n") {
+		if len(line) > 100 {
+			t.Errorf("line longer than 100 columns: %q", line)
+		}
+	}
+}

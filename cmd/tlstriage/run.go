@@ -100,26 +100,6 @@ func (cfg *config) reports(c *dissect.Conn) bool {
 	return c.TLS || c.UpgradeRefused || cfg.all || diagnose.RefusedAfterAccept(c)
 }
 
-func usage(fs *pflag.FlagSet, w io.Writer) {
-	fmt.Fprintf(w, `Usage: tlstriage -r FILE [-r FILE...] [options] [filter expression]
-       tlstriage -i IFACE [-w FILE] [-c N] [options] [filter expression]
-       tlstriage -D
-       tlstriage probe HOST[:PORT] [--sni NAME] [--truststore PATH] [--json]
-
-tlstriage reads packet captures (pcap or pcapng, optionally gzip-compressed;
-"-" is standard input), follows every TLS handshake in them and tells, for
-each, whether it completed and if not why: the timeline with frame numbers,
-the certificate chain compared with the client's truststore, the verdict, the
-cause and the fix.
-
-Exit status: 0 every handshake completed, 1 at least one failed, 2 bad usage
-or unreadable input, 3 input damaged (the report covers what could be read).
-
-Options:
-`)
-	fs.SetOutput(w)
-	fs.PrintDefaults()
-}
 
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	tuneGC()
