@@ -100,7 +100,6 @@ func (cfg *config) reports(c *dissect.Conn) bool {
 	return c.TLS || c.UpgradeRefused || cfg.all || diagnose.RefusedAfterAccept(c)
 }
 
-
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	tuneGC()
 	if len(args) > 0 && args[0] == "probe" {
