@@ -101,6 +101,9 @@ func checkLiveFlags(fs *pflag.FlagSet, cfg *config, stdout, stderr io.Writer) (i
 			return exitUsage, true
 		}
 		for _, name := range []string{"duration", "snapshot-length", "buffer-size", "no-promiscuous-mode", "write", "write-all", "relinquish-privileges"} {
+			if (name == "write" || name == "write-all") && len(cfg.files) > 0 {
+				continue // -w also writes what files hold (filewrite.go)
+			}
 			if fs.Changed(name) {
 				f := fs.Lookup(name)
 				flag := "--" + name

@@ -216,6 +216,17 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	if cfg.live.iface != "" {
 		return runLive(ctx, &cfg, trust, stdout, stderr)
 	}
+	if cfg.live.writeAll && cfg.live.write == "" {
+		errorf(stderr, "--write-all needs -w FILE")
+		return exitUsage
+	}
+	if err := checkFileWrite(&cfg); err != nil {
+		errorf(stderr, "%v", err)
+		if !strings.Contains(err.Error(), "standard input") {
+			hint(stderr, "use --force to overwrite it")
+		}
+		return exitUsage
+	}
 	var filter *capture.FilterSet
 	if cfg.filter != "" {
 		var err error
@@ -299,6 +310,7 @@ func analyzeFiles(ctx context.Context, cfg *config, trust *truststore.Store, fil
 		unselected bool
 	}
 	considered := 0
+	marks := fileMarks{} // -w: the connections whose packets are written
 	work := func(c *dissect.Conn, prep report.Preparer) *diagnosed {
 		if !cfg.reports(c) {
 			return nil
@@ -320,6 +332,7 @@ func analyzeFiles(ctx context.Context, cfg *config, trust *truststore.Store, fil
 		if d.unselected {
 			return
 		}
+		marks.mark(cfg, c, d.r)
 		reported++
 		if limitReached() {
 			stopReading()
@@ -444,6 +457,11 @@ func analyzeFiles(ctx context.Context, cfg *config, trust *truststore.Store, fil
 	if exp != nil {
 		for _, line := range exp.Done() {
 			fmt.Fprintf(stderr, "tlstriage: %s\n", line)
+		}
+	}
+	if cfg.live.write != "" && opened > 0 {
+		if err := writeMarkedPackets(cfg, marks, dopts, stderr); err != nil && writeErr == nil {
+			writeErr = err
 		}
 	}
 	if cfg.json {
