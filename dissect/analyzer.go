@@ -106,6 +106,10 @@ type Analyzer struct {
 	tombs  map[uint64]int64 // tombstones by tombKey: when, in µs (expiry.go)
 	seed   maphash.Seed
 	file   string
+	// files are the names of the files read as one capture; fileNo is the
+	// current one's number among them.
+	files  *fileList
+	fileNo uint8
 	clock
 	nextID int
 	stats  Stats
@@ -142,10 +146,32 @@ func NewAnalyzer(o Options, emit func(*Conn)) *Analyzer {
 func (a *Analyzer) SetFile(name string) {
 	a.Flush()
 	a.file = name
+	a.files, a.fileNo = &fileList{names: []string{name}}, 0
 	a.clock = clock{}
 	clear(a.tombs)
 	a.tombQ.reset()
 	a.stats.Files++
+}
+
+// MaxContinued is how many files NextFile reads as one capture.
+const MaxContinued = 256
+
+// NextFile starts a file that continues the one before in time (a rotated
+// capture: tcpdump -C or -G): connections go on across it, frame numbers
+// count from 1 again, and events say which file their frame is in. It
+// reports false, having called SetFile instead, past MaxContinued files or
+// before any file.
+func (a *Analyzer) NextFile(name string) bool {
+	if a.files == nil || len(a.files.names) >= MaxContinued {
+		a.SetFile(name)
+		return false
+	}
+	a.file = name
+	a.files.names = append(a.files.names, name)
+	a.fileNo = uint8(len(a.files.names) - 1)
+	a.clock.frame = 0
+	a.stats.Files++
+	return true
 }
 
 // Frame is the number of the last frame read from the current file.

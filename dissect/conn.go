@@ -91,9 +91,12 @@ type Event struct {
 	Decrypted bool
 	// Cut is set on a handshake message or alert the capture lacks bytes
 	// of: named from its header, not parsed.
-	Cut   bool
-	Frame int       // frame (packet) number in its file, from 1, where the event completed
-	Time  time.Time // capture timestamp of that frame
+	Cut bool
+	// FileNo is the file of Frame among those read as one capture
+	// (Analyzer.NextFile); Conn.FileOf names it.
+	FileNo uint8
+	Frame  int       // frame (packet) number in its file, from 1, where the event completed
+	Time   time.Time // capture timestamp of that frame
 	// Offset is the position in the sender's byte stream (bytes after its
 	// SYN, or after its first byte seen) where the event starts; for FIN
 	// and RST it is the sequence position of the flag.
@@ -118,6 +121,7 @@ type CertInfo struct {
 
 // CloseInfo is when and how a side ended its part of the connection.
 type CloseInfo struct {
+	FileNo  uint8 // as Event.FileNo
 	Frame   int
 	Time    time.Time
 	Offset  int64
@@ -161,8 +165,12 @@ type Anomaly struct {
 
 // Conn is everything the capture shows of one TCP connection.
 type Conn struct {
-	ID         int    // 1-based, in order of first packet within the analysis
-	File       string // the capture file the connection came from
+	ID   int    // 1-based, in order of first packet within the analysis
+	File string // the capture file the connection came from
+	// FileNo is the number of File among the files read as one capture
+	// (events of a connection cut by a rotation carry another).
+	FileNo     uint8
+	files      *fileList
 	Client     netip.AddrPort
 	Server     netip.AddrPort
 	Flipped    bool // the first packet seen went from server to client
@@ -301,4 +309,17 @@ func (s *Stats) limit(name string) {
 		s.LimitsReached = make(map[string]int64)
 	}
 	s.LimitsReached[name]++
+}
+
+// fileList names the files read as one capture, in order (a rotated
+// capture: Analyzer.NextFile).
+type fileList struct{ names []string }
+
+// FileOf names the file of a frame of c that an event or a close carries
+// (its FileNo).
+func (c *Conn) FileOf(no uint8) string {
+	if c.files == nil || int(no) >= len(c.files.names) {
+		return c.File
+	}
+	return c.files.names[no]
 }

@@ -41,6 +41,8 @@ type Sharded struct {
 
 	// The reader's state, as in Analyzer.Packet.
 	fileSeq int
+	// continued counts the files read as one capture so far (NextFile).
+	continued int
 	clock
 	stats Stats // frames read, and those not decoded
 	seg   segment
@@ -87,10 +89,11 @@ const endOfFile = math.MaxInt
 type opKind uint8
 
 const (
-	opPacket opKind = iota
-	opScan          // scan at ts, before the frame
-	opFile          // SetFile(name)
-	opFlush         // Flush
+	opPacket   opKind = iota
+	opScan            // scan at ts, before the frame
+	opFile            // SetFile(name)
+	opNextFile        // NextFile(name)
+	opFlush           // Flush
 )
 
 // op is what a worker is told to do.
@@ -285,6 +288,9 @@ func (s *Sharded) worker(sh *shard) {
 				sh.at = pos{sh.at.file, endOfFile, 0}
 				an.SetFile(o.name)
 				sh.at = pos{sh.at.file + 1, 0, 0}
+			case opNextFile:
+				an.NextFile(o.name)
+				sh.at = pos{sh.at.file + 1, 0, 0}
 			}
 		}
 		b.holds.Release()
@@ -444,6 +450,24 @@ func (s *Sharded) SetFile(name string) {
 	s.fileSeq++
 	s.clock = clock{}
 	s.stats.Files++
+	s.continued = 1
+}
+
+// NextFile starts a file that continues the one before, as
+// Analyzer.NextFile does, and reports whether it did.
+func (s *Sharded) NextFile(name string) bool {
+	if s.continued == 0 || s.continued >= MaxContinued {
+		s.SetFile(name)
+		return false
+	}
+	s.broadcast(op{kind: opNextFile, name: name})
+	s.sync()
+	s.holder = nil
+	s.fileSeq++
+	s.clock.frame = 0
+	s.stats.Files++
+	s.continued++
+	return true
 }
 
 // Flush hands over every connection still open, as at the end of input,

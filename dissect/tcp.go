@@ -60,7 +60,7 @@ func (a *Analyzer) newConn(key flowKey, s *segment, ts time.Time) *conn {
 	}
 	a.nextID++
 	a.stats.TCPConns++
-	c := &Conn{ID: a.nextID, File: a.file, FirstFrame: a.frame, FirstTime: ts}
+	c := &Conn{ID: a.nextID, File: a.file, FileNo: a.fileNo, files: a.files, FirstFrame: a.frame, FirstTime: ts}
 	// Who is the client? The sender of a bare SYN; the receiver of a
 	// SYN-ACK; otherwise guess by port and correct on the ClientHello.
 	client, server := s.src, s.dst
@@ -447,7 +447,7 @@ func (a *Analyzer) closeFlag(cs *conn, side Side, s *segment, ts time.Time) {
 		d.base = s.seq
 		d.next = s.seq
 	}
-	info := &CloseInfo{Frame: a.frame, Time: ts, Offset: d.offsetOf(s.seq + uint32(len(s.payload)+s.missing)), PeerAck: -1, Flags: flagString(s.flags)}
+	info := &CloseInfo{FileNo: a.fileNo, Frame: a.frame, Time: ts, Offset: d.offsetOf(s.seq + uint32(len(s.payload)+s.missing)), PeerAck: -1, Flags: flagString(s.flags)}
 	if s.flags&flagACK != 0 && peer.started {
 		info.PeerAck = peer.offsetOf(s.ack)
 	}
@@ -524,6 +524,7 @@ const eventsGrowTo = 22
 // event records e, within the per-connection cap.
 func (cs *conn) event(a *Analyzer, e Event) {
 	c := cs.c
+	e.FileNo = a.fileNo
 	if len(c.Events) >= a.o.MaxEvents {
 		// The reserve (32) keeps room for the first FIN and RST of each
 		// side (4 at most) whatever came before: a flood of alerts
