@@ -177,6 +177,10 @@ func (a *Analyzer) NextFile(name string) bool {
 // Frame is the number of the last frame read from the current file.
 func (a *Analyzer) Frame() int { return a.frame }
 
+// LastTime is the latest capture time seen in the current file (and the
+// ones it continues), zero before any frame.
+func (a *Analyzer) LastTime() time.Time { return a.clock.now }
+
 // Stats returns the counters so far.
 func (a *Analyzer) Stats() Stats { return a.stats }
 

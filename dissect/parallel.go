@@ -163,6 +163,9 @@ type out struct {
 	sub int // order among those handed over at the same moment
 	c   *Conn
 	v   any
+	// madeIn is the file (position's file) the connection was made in:
+	// at.file, less the files read as one capture since (NextFile).
+	madeIn int
 }
 
 // shard is one worker. Its fields are grouped by the goroutine that writes
@@ -243,7 +246,7 @@ func (s *Sharded) newBatch() *batch {
 
 // handOver is the emit function of a worker's Analyzer.
 func (sh *shard) handOver(s *Sharded, c *Conn) {
-	o := out{at: sh.at, c: c}
+	o := out{at: sh.at, c: c, madeIn: sh.at.file - int(sh.an.fileNo-c.FileNo)}
 	if sh.at.phase == 0 {
 		o.sub = c.FirstFrame // a scan hands over by ID: by first frame
 	} else {
@@ -453,6 +456,9 @@ func (s *Sharded) SetFile(name string) {
 	s.continued = 1
 }
 
+// LastTime is the latest capture time read, as Analyzer.LastTime.
+func (s *Sharded) LastTime() time.Time { return s.clock.now }
+
 // NextFile starts a file that continues the one before, as
 // Analyzer.NextFile does, and reports whether it did.
 func (s *Sharded) NextFile(name string) bool {
@@ -605,7 +611,7 @@ func (s *Sharded) merge() bool {
 		o := first.pendOut[0]
 		first.pendOut[0] = out{}
 		first.pendOut = first.pendOut[1:]
-		k := idKey(o.at.file, o.c.FirstFrame)
+		k := idKey(o.madeIn, o.c.FirstFrame)
 		o.c.ID = s.ids[k]
 		delete(s.ids, k)
 		s.emit(o.c, o.v)

@@ -350,6 +350,10 @@ func (e *jsonEncoder) appendRecord(b []byte, c *dissect.Conn, r *diagnose.Result
 		if ev.Cut {
 			b = append(b, `,"cut":true`...)
 		}
+		if ev.FileNo != c.FileNo {
+			b = append(b, `,"file":`...)
+			b = appendString(b, c.FileOf(ev.FileNo))
+		}
 		b = append(b, '}')
 	}
 	b = append(b, ']')

@@ -174,7 +174,7 @@ func TestFastJSONFields(t *testing.T) {
 		reflect.TypeFor[Hello]():              "versions cipher_suites groups signature_algorithms key_share_groups alpn extensions psk early_data ech status_request sslv2",
 		reflect.TypeFor[ChainCert]():          "position role subject issuer serial sha256 not_before not_after dns_names ip_addresses is_ca self_signed key signature_algorithm in_truststore truststore_match,omitempty truststore_alias,omitempty valid_at_capture issued_by_next aia_ca_issuers,omitempty parse_error,omitempty",
 		reflect.TypeFor[Alert]():              "from level description encrypted decrypted,omitempty cut,omitempty frame time note,omitempty",
-		reflect.TypeFor[TimelineEvent]():      "frame time rel_ms from event detail,omitempty decrypted,omitempty cut,omitempty",
+		reflect.TypeFor[TimelineEvent]():      "frame time rel_ms from event detail,omitempty decrypted,omitempty cut,omitempty file,omitempty",
 		reflect.TypeFor[diagnose.Finding]():   "code severity summary evidence,omitempty",
 		reflect.TypeFor[ClientStack]():        "name version,omitempty app,omitempty evidence profile forced,omitempty",
 		reflect.TypeFor[dissect.Anomaly]():    "code frame detail",

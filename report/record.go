@@ -148,6 +148,9 @@ type TimelineEvent struct {
 	// Cut is set on messages and alerts the capture lacks bytes of: named
 	// from their header, not parsed.
 	Cut bool `json:"cut,omitempty"`
+	// File names the file of Frame when it is not the connection's file:
+	// a connection cut by a capture rotation, read as one capture.
+	File string `json:"file,omitempty"`
 }
 
 const timeLayout = "2006-01-02T15:04:05.000000Z07:00"
@@ -234,6 +237,9 @@ func newRecord(c *dissect.Conn, r *diagnose.Result, fp *jsonEncoder, lean bool) 
 		te := TimelineEvent{
 			Frame: e.Frame, RelMS: ms(e.Time.Sub(start)),
 			From: e.From.String(), Event: eventName(e), Detail: eventDetail(c, e, versions), Decrypted: e.Decrypted, Cut: e.Cut,
+		}
+		if e.FileNo != c.FileNo {
+			te.File = c.FileOf(e.FileNo)
 		}
 		if !text {
 			te.Time = rfc3339(e.Time)

@@ -252,6 +252,11 @@ func (t *Text) timeline(rec *Record) {
 		if e.Decrypted {
 			detail += "  (decrypted)"
 		}
+		if e.File != "" {
+			// A connection cut by a capture rotation: the frame is in
+			// the next file.
+			detail += "  (frame in " + Escape(e.File) + ")"
+		}
 		t.printf("    #%-6d %10s  %s  %s%s\n", e.Frame, "+"+fmtMS(e.RelMS), arrow, name, detail)
 	}
 	if rec.EventsDropped > 0 {

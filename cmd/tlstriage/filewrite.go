@@ -51,13 +51,20 @@ func writeMarkedPackets(cfg *config, marks fileMarks, dopts dissect.Options, std
 	ifaces := map[layers.LinkType]int{} // link type -> interface index
 	dopts.Keys, dopts.ReuseEvents = nil, true
 	an := dissect.NewAnalyzer(dopts, func(*dissect.Conn) {})
-	written := 0
+	written, opened := 0, 0
 	for _, name := range cfg.files {
 		src, err := capture.OpenFile(name, nil)
 		if err != nil {
 			continue // said when it was first read
 		}
-		an.SetFile(name)
+		// The files are joined as the report joined them, so that the
+		// connections get the same IDs.
+		opened++
+		if opened > 1 && continues(name, an.LastTime(), nil) {
+			an.NextFile(name)
+		} else {
+			an.SetFile(name)
+		}
 		for {
 			data, ci, err := src.ReadPacketData()
 			if err != nil {
@@ -102,8 +109,8 @@ func writeMarkedPackets(cfg *config, marks fileMarks, dopts dissect.Options, std
 			written++
 		}
 		src.Close()
-		an.Flush()
 	}
+	an.Flush()
 	if ng != nil {
 		if err := ng.Flush(); err != nil {
 			return fmt.Errorf("-w %s: %w", cfg.live.write, err)

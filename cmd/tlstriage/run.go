@@ -9,6 +9,7 @@ import (
 	"os"
 	"runtime"
 	"strings"
+	"time"
 
 	"github.com/spf13/pflag"
 
@@ -54,6 +55,32 @@ type config struct {
 	jobs        int
 	keylogs     []string
 	keys        *tlsdecrypt.KeyLog // --keylog files, then the captures' secrets blocks
+}
+
+// maxRotationGap is the longest silence between two files read as one
+// capture: the idle timeout after which a connection is over anyway.
+const maxRotationGap = 5 * time.Minute
+
+// continues reports whether the capture file name continues a capture
+// whose last frame was at last: its first frame comes after last, within
+// maxRotationGap, as the files of tcpdump -C or -G do. (Files that overlap
+// in time are read one after the other, as before.) It opens the file once
+// more to read its first frame's time; standard input never continues.
+func continues(name string, last time.Time, stdin io.Reader) bool {
+	if name == "-" || last.IsZero() {
+		return false
+	}
+	f, err := capture.OpenFile(name, stdin)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	_, ci, err := f.ReadPacketData()
+	if err != nil {
+		return false
+	}
+	gap := ci.Timestamp.Sub(last)
+	return gap >= 0 && gap <= maxRotationGap
 }
 
 // looksLikeCapture reports whether a word given where a filter goes is a
@@ -390,6 +417,7 @@ func analyzeFiles(ctx context.Context, cfg *config, trust *truststore.Store, fil
 	var warnings []string
 	unreadable, damaged := false, false
 	opened := 0
+	continuing := false // the file read next continues the one read
 	for i, name := range cfg.files {
 		f, err := capture.OpenFile(name, stdin)
 		if err != nil {
@@ -405,7 +433,12 @@ func analyzeFiles(ctx context.Context, cfg *config, trust *truststore.Store, fil
 			continue
 		}
 		opened++
-		an.SetFile(name)
+		if continuing {
+			// A rotated capture (tcpdump -C, -G): one capture.
+			an.NextFile(name)
+		} else {
+			an.SetFile(name)
+		}
 		bar.setFile(i+1, name, f)
 		if sh, ok := an.(*dissect.Sharded); ok {
 			sh.SetHolder(f) // the workers read the payloads where f read them
@@ -434,7 +467,12 @@ func analyzeFiles(ctx context.Context, cfg *config, trust *truststore.Store, fil
 			warnings = append(warnings, msg)
 			damaged = true
 		}
-		an.Flush()
+		// The connections go on into the next file when it continues this
+		// one; otherwise they are over.
+		continuing = i+1 < len(cfg.files) && continues(cfg.files[i+1], an.LastTime(), stdin)
+		if !continuing {
+			an.Flush()
+		}
 	}
 	bar.stop()
 	an.Flush()
@@ -518,6 +556,8 @@ func newWriter(cfg *config, out, term io.Writer) report.Writer {
 // dissect.Sharded for -j.
 type analyzer interface {
 	SetFile(name string)
+	NextFile(name string) bool
+	LastTime() time.Time
 	Run(ctx context.Context, src dissect.PacketSource) error
 	Flush()
 	Frame() int
