@@ -104,6 +104,13 @@ func TestHelp(t *testing.T) {
 
 func TestExitStatusUsage(t *testing.T) {
 	dir := t.TempDir()
+	noCaptures := filepath.Join(dir, "notes")
+	if err := os.Mkdir(noCaptures, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(noCaptures, "README"), []byte("captures go here\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	write := func(name string, data []byte) string {
 		p := filepath.Join(dir, name)
 		if err := os.WriteFile(p, data, 0o644); err != nil {
@@ -137,7 +144,7 @@ func TestExitStatusUsage(t *testing.T) {
 		{"garbage file", []string{"-r", garbage}, nil, "garbage.pcap", ""},
 		{"empty file", []string{"-r", empty}, nil, "empty.pcap", ""},
 		{"gzip of garbage", []string{"-r", gzGarbage}, nil, "garbage.pcap.gz", ""},
-		{"directory", []string{"-r", dir}, nil, "", ""},
+		{"directory without captures", []string{"-r", noCaptures}, nil, "no capture file", ""},
 		{"garbage on stdin", []string{"-r", "-"}, []byte("GET / HTTP/1.1\r\n\r\n"), "", ""},
 		{"missing file in json mode", []string{"-r", filepath.Join(dir, "nope.pcap"), "--json"}, nil, "nope.pcap", ""},
 		{"missing truststore", []string{"-r", ok, "--truststore", filepath.Join(dir, "nope.pem")}, nil, "nope.pem", ""},

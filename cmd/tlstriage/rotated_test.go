@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -83,5 +84,25 @@ func TestRotatedCapture(t *testing.T) {
 	// The same file twice overlaps itself in time: two captures.
 	if got := runJSON(t, 1, "-r", pcap("tls12-playbook-fin-rst-after-cert.pcap"), "-r", pcap("tls12-playbook-fin-rst-after-cert.pcap")); len(got) != 2 {
 		t.Errorf("overlapping files: %d connections, want 2", len(got))
+	}
+}
+
+// TestRotatedInputs: a directory or a quoted glob gives its files in the
+// order tcpdump wrote them (f.pcap2 before f.pcap10), read as one capture.
+func TestRotatedInputs(t *testing.T) {
+	names := []string{"f.pcap10", "f.pcap", "f.pcap2", "f.pcap1"}
+	slices.SortFunc(names, naturalCompare)
+	if want := []string{"f.pcap", "f.pcap1", "f.pcap2", "f.pcap10"}; !slices.Equal(names, want) {
+		t.Errorf("natural order %v, want %v", names, want)
+	}
+	a, _ := splitCapture(t, pcap("tls12-playbook-fin-rst-after-cert.pcap"), 8)
+	dir := filepath.Dir(a)
+	for _, arg := range []string{dir, filepath.Join(dir, "rot.pcap*")} {
+		if got := runJSON(t, 1, "-r", arg); len(got) != 1 || str(t, got[0], "verdict") != "client_rejected_certificate" {
+			t.Errorf("-r %s: %d connections", arg, len(got))
+		}
+	}
+	if r := tlstriage(t, nil, "-r", filepath.Join(dir, "nothing*")); r.code != exitUsage || !strings.Contains(r.stderr, "no file matches") {
+		t.Errorf("empty glob: exit %d, %s", r.code, r.stderr)
 	}
 }

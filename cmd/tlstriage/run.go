@@ -177,6 +177,15 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return exitUsage
 	}
 	cfg.filter = strings.Join(fs.Args(), " ")
+	files, skipped, inputErr := expandInputs(cfg.files)
+	if inputErr != nil {
+		errorf(stderr, "%v", inputErr)
+		return exitUsage
+	}
+	if len(skipped) > 0 {
+		warnf(stderr, "skipped %s that %s no capture: %s", report.Count(len(skipped), "file"), map[bool]string{true: "is", false: "are"}[len(skipped) == 1], strings.Join(skipped, ", "))
+	}
+	cfg.files = files
 	if code, done := checkLiveFlags(fs, &cfg, stdout, stderr); done {
 		return code
 	}
