@@ -1,8 +1,10 @@
 package report
 
 import (
+	"bytes"
 	"encoding/pem"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -16,20 +18,26 @@ import (
 // Exporter writes every distinct chain seen as PEM files, plus missing roots
 // found in the built-in Mozilla set, ready for keytool -importcert.
 type Exporter struct {
-	dir     string
-	force   bool
-	seen    map[string]bool
-	bases   map[string]int // distinct chains written under each base name
-	written []string
-	notes   []string
+	dir   string
+	force bool
+	// trustFiles and password are the truststore given (--truststore,
+	// --truststore-password): the import lines name them.
+	trustFiles []string
+	password   string
+	seen       map[string]bool
+	bases      map[string]int // distinct chains written under each base name
+	written    []string
+	notes      []string
 }
 
-// NewExporter prepares dir (created if missing).
-func NewExporter(dir string, force bool) (*Exporter, error) {
+// NewExporter prepares dir (created if missing). trustFiles and password
+// are the client's truststore as given (none: a placeholder), for the
+// lines that import a missing root into it.
+func NewExporter(dir string, force bool, trustFiles []string, password string) (*Exporter, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("report: --export-certs: %w", err)
 	}
-	return &Exporter{dir: dir, force: force, seen: map[string]bool{}, bases: map[string]int{}}, nil
+	return &Exporter{dir: dir, force: force, trustFiles: trustFiles, password: password, seen: map[string]bool{}, bases: map[string]int{}}, nil
 }
 
 func safeName(s string) string {
@@ -99,8 +107,8 @@ func (e *Exporter) Add(c *dissect.Conn, r *diagnose.Result) error {
 		if err := e.write(name, ci.Raw); err != nil {
 			return err
 		}
-		if role == "root" && r.Cause == diagnose.CauseTruststoreMissingRoot {
-			e.notes = append(e.notes, importLine(filepath.Join(e.dir, name), ci.SHA256))
+		if role == "root" && (r.Cause == diagnose.CauseTruststoreMissingRoot || r.Cause == diagnose.CauseUntrustedRoot) {
+			e.imported(r, filepath.Join(e.dir, name), ci.SHA256)
 		}
 	}
 	if r.Chain != nil && r.Chain.MissingIssuerInMozilla != nil {
@@ -112,14 +120,62 @@ func (e *Exporter) Add(c *dissect.Conn, r *diagnose.Result) error {
 			if err := e.write(name, m.Cert.Raw); err != nil {
 				return err
 			}
-			e.notes = append(e.notes, importLine(filepath.Join(e.dir, name), fp))
+			e.imported(r, filepath.Join(e.dir, name), fp)
 		}
 	}
 	return nil
 }
 
-func importLine(path, fp string) string {
-	return fmt.Sprintf("to trust the missing root: keytool -importcert -noprompt -alias root-%s -file %s -keystore TRUSTSTORE.jks -storepass changeit", fp[:12], path)
+// imported notes the command that imports the root written to path, for
+// the summary and in r's fix, which then no longer says to export it.
+func (e *Exporter) imported(r *diagnose.Result, path, fp string) {
+	line := e.importLine(path, fp)
+	e.notes = append(e.notes, "to trust the missing root: "+line)
+	r.Fix = strings.ReplaceAll(r.Fix, ": --export-certs writes it", "")
+	r.Fix = strings.ReplaceAll(r.Fix, "; --export-certs writes it", "")
+	r.Fix += fmt.Sprintf("; written to %s: import it with `%s`", path, line)
+}
+
+// importLine is the command that adds the certificate file path to the
+// truststore given, as its kind takes it: keytool for JKS and PKCS#12,
+// cat for a PEM bundle, cp and openssl rehash for a directory.
+func (e *Exporter) importLine(path, fp string) string {
+	alias := "root-" + fp[:12]
+	if len(e.trustFiles) == 0 {
+		return fmt.Sprintf("keytool -importcert -noprompt -alias %s -file %s -keystore TRUSTSTORE.jks -storepass changeit", alias, path)
+	}
+	store := e.trustFiles[0]
+	switch storeKind(store) {
+	case "dir":
+		return fmt.Sprintf("cp %s %s/ && openssl rehash %s", path, store, store)
+	case "pem":
+		return fmt.Sprintf("cat %s >> %s", path, store)
+	case "pkcs12":
+		return fmt.Sprintf("keytool -importcert -noprompt -alias %s -file %s -keystore %s -storetype PKCS12 -storepass %s", alias, path, store, e.password)
+	}
+	return fmt.Sprintf("keytool -importcert -noprompt -alias %s -file %s -keystore %s -storepass %s", alias, path, store, e.password)
+}
+
+// storeKind tells a truststore file's kind from its first bytes: "dir",
+// "jks", "pem" or "pkcs12" (DER).
+func storeKind(path string) string {
+	if st, err := os.Stat(path); err == nil && st.IsDir() {
+		return "dir"
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return "jks"
+	}
+	defer f.Close()
+	var head [16]byte
+	n, _ := io.ReadFull(f, head[:])
+	switch {
+	case n >= 4 && head[0] == 0xfe && head[1] == 0xed && head[2] == 0xfe && head[3] == 0xed:
+		return "jks"
+	case bytes.Contains(head[:n], []byte("-----")) || n > 0 && head[0] != 0x30:
+		return "pem"
+	}
+	return "pkcs12"
 }
 
 // Done lists what was written and the import commands.

@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"crypto/tls"
+	"crypto/x509"
+	"encoding/pem"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -15,6 +17,7 @@ import (
 	"github.com/gopacket/gopacket/pcapgo"
 
 	"github.com/tlstriage/tlstriage/internal/pcaptest"
+	"github.com/tlstriage/tlstriage/truststore"
 )
 
 // readDir returns the files of dir by name with their content.
@@ -179,5 +182,47 @@ func TestPacketWriterNoOverwrite(t *testing.T) {
 	}
 	if b := readFile(t, existing); !bytes.HasPrefix(b, []byte{0x0a, 0x0d, 0x0d, 0x0a}) {
 		t.Errorf("with force the file is not a fresh pcapng: % x", b[:min(8, len(b))])
+	}
+}
+
+// TestExportImportLine: the line that imports a missing root the server
+// sends speaks the truststore given (keytool with its path, type and
+// password for JKS and PKCS#12, cat for a PEM bundle, cp and openssl
+// rehash for a directory), is in the connection's fix as well as on
+// stderr, and the fix no longer says --export-certs writes it.
+func TestExportImportLine(t *testing.T) {
+	dir := t.TempDir()
+	other := readFile(t, pcapDir+"/pki/truststore-other.pem")
+	block, _ := pem.Decode(other)
+	otherCert, err := x509.ParseCertificate(block.Bytes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var jks bytes.Buffer
+	if err := truststore.WriteJKS(&jks, []*x509.Certificate{otherCert}, "s3cret"); err != nil {
+		t.Fatal(err)
+	}
+	jksPath := writeTemp(t, "proxy.jks", jks.Bytes())
+	pemPath := writeTemp(t, "bundle.pem", other)
+	caDir := filepath.Join(dir, "ca")
+	if err := os.Mkdir(caDir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(caDir, "other.pem"), other, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		store, password, want string
+	}{
+		{jksPath, "s3cret", "-keystore " + jksPath + " -storepass s3cret`"},
+		{pemPath, "changeit", ">> " + pemPath + "`"},
+		{caDir, "changeit", "openssl rehash " + caDir + "`"},
+	} {
+		out := t.TempDir()
+		o := runJSON(t, 1, "-r", pcap("cause-missing-root.pcap"), "--truststore", tc.store, "--truststore-password", tc.password, "--export-certs", out)[0]
+		fix := str(t, o, "fix")
+		if str(t, o, "cause") != "truststore_missing_root" || !strings.Contains(fix, "written to "+out) || !strings.Contains(fix, tc.want) || strings.Contains(fix, "--export-certs writes it") {
+			t.Errorf("%s: cause %s, fix %q; want %q in it", tc.store, str(t, o, "cause"), fix, tc.want)
+		}
 	}
 }

@@ -392,7 +392,7 @@ func runLive(ctx context.Context, cfg *config, trust *truststore.Store, stdout, 
 	defer closeJSONFile()
 	var exp *report.Exporter
 	if cfg.exportDir != "" {
-		exp, err = report.NewExporter(cfg.exportDir, cfg.force)
+		exp, err = report.NewExporter(cfg.exportDir, cfg.force, cfg.truststores, cfg.password)
 		if err != nil {
 			errorf(stderr, "%v", err)
 			return exitUsage

@@ -324,7 +324,7 @@ func analyzeFiles(ctx context.Context, cfg *config, trust *truststore.Store, fil
 	var exp *report.Exporter
 	if cfg.exportDir != "" {
 		var err error
-		exp, err = report.NewExporter(cfg.exportDir, cfg.force)
+		exp, err = report.NewExporter(cfg.exportDir, cfg.force, cfg.truststores, cfg.password)
 		if err != nil {
 			errorf(stderr, "%v", err)
 			return exitUsage
@@ -410,7 +410,9 @@ func analyzeFiles(ctx context.Context, cfg *config, trust *truststore.Store, fil
 		// report is the same as with one. (Two reports, --json-file, are
 		// written on the reader's goroutine.)
 		preps := make([]report.Preparer, cfg.jobs)
-		if ahead, ok := w.(report.Ahead); ok {
+		// (--export-certs adds its import line to a fix: records are made
+		// after it, on the reader's goroutine, too.)
+		if ahead, ok := w.(report.Ahead); ok && exp == nil {
 			for i := range preps {
 				preps[i] = ahead.Preparer()
 			}
