@@ -1,6 +1,8 @@
 package main
 
 import (
+	"bytes"
+	"context"
 	"os"
 	"runtime"
 	"strings"
@@ -181,5 +183,18 @@ func TestHelpGroups(t *testing.T) {
 		if len(line) > 100 {
 			t.Errorf("line longer than 100 columns: %q", line)
 		}
+	}
+}
+
+// TestInterruptFiles: an interrupt while reading files ends as it does in
+// live capture: the report of what was read, the warning, and the exit
+// status of the verdicts (not "damaged").
+func TestInterruptFiles(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	var stdout, stderr bytes.Buffer
+	code := run(ctx, []string{"-r", pcap("many-connections.pcap"), "-q", "-j", "1"}, strings.NewReader(""), &stdout, &stderr)
+	if code != exitOK && code != exitFailed || !strings.Contains(stderr.String(), "interrupted") || !strings.Contains(stdout.String(), "Summary") {
+		t.Errorf("exit %d\nstdout %s\nstderr %s", code, stdout.String(), stderr.String())
 	}
 }

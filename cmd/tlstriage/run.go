@@ -468,9 +468,11 @@ func analyzeFiles(ctx context.Context, cfg *config, trust *truststore.Store, fil
 		}
 		if err != nil {
 			if ctx.Err() != nil {
+				// Ctrl-C, SIGTERM: as live capture stops on them, the
+				// report covers what was read and the verdicts decide the
+				// exit status.
 				warnf(stderr, "interrupted: the report covers what was read")
 				warnings = append(warnings, "interrupted")
-				damaged = true
 				break
 			}
 			msg := damageWarning(name, err, an.Frame())
