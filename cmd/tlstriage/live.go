@@ -19,7 +19,6 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/tlstriage/tlstriage/capture"
-	"github.com/tlstriage/tlstriage/diagnose"
 	"github.com/tlstriage/tlstriage/dissect"
 	"github.com/tlstriage/tlstriage/internal/safefile"
 	"github.com/tlstriage/tlstriage/report"
@@ -384,57 +383,23 @@ func runLive(ctx context.Context, cfg *config, trust *truststore.Store, stdout, 
 		defer pw.close()
 	}
 
-	w, closeJSONFile, err := cfg.writers(stdout, stdout)
+	sess, err := newSession(cfg, trust, stdout, stdout)
 	if err != nil {
 		errorf(stderr, "%v", err)
 		return exitUsage
 	}
-	defer closeJSONFile()
-	var exp *report.Exporter
-	if cfg.exportDir != "" {
-		exp, err = report.NewExporter(cfg.exportDir, cfg.force, cfg.truststores, cfg.password)
-		if err != nil {
-			errorf(stderr, "%v", err)
-			return exitUsage
-		}
-	}
-	opts := cfg.diagnoseOptions(trust)
-	var (
-		failed   bool
-		writeErr error
-		reported int
-		enough   bool // -c N handshakes reported: report no more
-		// considered counts the connections judged, selected by -Y or not.
-		considered int
-	)
 	emit := func(c *dissect.Conn) {
-		if enough || !cfg.reports(c) {
+		if sess.full() {
 			pw.done(c.ID, false)
 			return
 		}
-		r := diagnose.Diagnose(c, opts)
-		considered++
-		if !cfg.selects(c, r) {
+		j := sess.judge(c, nil)
+		if !sess.deliver(c, j) {
 			pw.done(c.ID, false)
 			return
 		}
-		if r.Failed {
-			failed = true
-		}
-		if exp != nil {
-			if err := exp.Add(c, r); err != nil && writeErr == nil {
-				writeErr = err
-			}
-		}
-		if err := w.Conn(c, r); err != nil && writeErr == nil {
-			writeErr = err
-		}
-		if !pw.done(c.ID, r.Failed) {
+		if !pw.done(c.ID, j.r.Failed) {
 			warnf(stderr, "connection %d failed but its packets are not in %s: it outgrew the buffer kept for -w", c.ID, pw.name)
-		}
-		reported++
-		if lc.count > 0 && reported >= lc.count {
-			enough = true
 		}
 	}
 	an := dissect.NewAnalyzer(dissect.Options{Linger: liveLinger}, emit)
@@ -447,7 +412,7 @@ func runLive(ctx context.Context, cfg *config, trust *truststore.Store, stdout, 
 			return
 		}
 		for _, p := range b.pkts {
-			if enough {
+			if sess.full() {
 				break
 			}
 			id := an.PacketConn(p.data, p.ci, lt)
@@ -484,7 +449,7 @@ func runLive(ctx context.Context, cfg *config, trust *truststore.Store, stdout, 
 	}
 	ticks := 0
 loop:
-	for !enough {
+	for !sess.full() {
 		select {
 		case <-q.ready:
 			b, stopped := q.take()
@@ -520,7 +485,7 @@ loop:
 		}
 		<-q.ready
 	}
-	if !enough {
+	if !sess.full() {
 		an.Flush()
 	}
 	pw.flush(stderr)
@@ -544,13 +509,7 @@ loop:
 	if pw != nil && pw.evicted > 0 {
 		warnings = append(warnings, fmt.Sprintf("%d connections outgrew the buffer kept for -w (%d MiB or %d packets each); %d of them failed and are missing from %s", pw.evicted, maxHeldConnBytes>>20, maxHeldConnPackets, pw.evictedFailed, pw.name))
 	}
-	sum := &report.Summary{Stats: &st, TrustStore: trust.Name, Warnings: warnings}
-	if cfg.sel != nil {
-		sum.Selection, sum.Considered = cfg.sel.String(), considered
-	}
-	if err := w.Close(sum); err != nil && writeErr == nil {
-		writeErr = err
-	}
+	sess.close(&st, warnings)
 	captureLine := fmt.Sprintf("capture on %s: %d packets captured", lc.iface, st.Packets)
 	if cst.Known {
 		captureLine += fmt.Sprintf(", %d received by the filter, %d dropped by the kernel, %d dropped by the interface", cst.Received, cst.KernelDrops, cst.IfaceDrops)
@@ -558,14 +517,11 @@ loop:
 	if cfg.json {
 		fmt.Fprintf(stderr, "tlstriage: %s\n", captureLine)
 		fmt.Fprintf(stderr, "tlstriage: read %s, %s, %s%s\n", report.Count(st.Packets, "packet"), report.Count(st.TCPConns, "TCP connection"), report.Count(st.TLSConns, "TLS connection"), notDecoded(&st))
-	} else if writeErr == nil {
-		_, writeErr = fmt.Fprintf(stdout, "  %s\n", captureLine)
+	} else if sess.writeErr == nil {
+		_, err := fmt.Fprintf(stdout, "  %s\n", captureLine)
+		sess.keep(err)
 	}
-	if exp != nil {
-		for _, line := range exp.Done() {
-			fmt.Fprintf(stderr, "tlstriage: %s\n", line)
-		}
-	}
+	sess.exportNotes(stderr)
 	if pw != nil {
 		if err := pw.close(); err != nil {
 			errorf(stderr, "%v", err)
@@ -577,17 +533,7 @@ loop:
 		}
 		fmt.Fprintf(stderr, "tlstriage: wrote %d %s to %s\n", pw.packets, what, pw.name)
 	}
-	if writeErr != nil {
-		errorf(stderr, "writing the report: %v", writeErr)
-		return exitUsage
-	}
-	switch {
-	case damaged:
-		return exitDamaged
-	case failed:
-		return exitFailed
-	}
-	return exitOK
+	return sess.exit(stderr, false, damaged)
 }
 
 // exitOnSignal makes a further SIGINT or SIGTERM end the process at once,

@@ -315,81 +315,20 @@ func analyzeFiles(ctx context.Context, cfg *config, trust *truststore.Store, fil
 	defer bar.stop()
 	// Reading files, nobody waits for each line: the report is buffered.
 	out := bufio.NewWriterSize(stdout, 64<<10)
-	w, closeJSONFile, err := cfg.writers(out, stdout)
+	sess, err := newSession(cfg, trust, out, stdout)
 	if err != nil {
 		errorf(stderr, "%v", err)
 		return exitUsage
 	}
-	defer closeJSONFile()
-	var exp *report.Exporter
-	if cfg.exportDir != "" {
-		var err error
-		exp, err = report.NewExporter(cfg.exportDir, cfg.force, cfg.truststores, cfg.password)
-		if err != nil {
-			errorf(stderr, "%v", err)
-			return exitUsage
-		}
-	}
-	opts := cfg.diagnoseOptions(trust)
-	failed := false
-	var writeErr error
 	// -c N: stop reading once N connections are reported.
 	ctx, stopReading := context.WithCancel(ctx)
 	defer stopReading()
-	reported, limit := 0, cfg.live.count
-	limitReached := func() bool { return limit > 0 && reported >= limit }
-	// diagnosed is what work makes of a connection, for report.
-	type diagnosed struct {
-		r *diagnose.Result
-		x *report.Prepared // its report, made by the worker (-j)
-		// unselected: judged, and not selected by -Y.
-		unselected bool
-	}
-	considered := 0
-	marks := fileMarks{} // -w: the connections whose packets are written
-	work := func(c *dissect.Conn, prep report.Preparer) *diagnosed {
-		if !cfg.reports(c) {
-			return nil
-		}
-		d := &diagnosed{r: diagnose.Diagnose(c, opts)}
-		if !cfg.selects(c, d.r) {
-			return &diagnosed{unselected: true}
-		}
-		if prep != nil {
-			d.x = prep.Prepare(c, d.r)
-		}
-		return d
-	}
-	deliver := func(c *dissect.Conn, d *diagnosed) {
-		if d == nil || limitReached() {
-			return
-		}
-		considered++
-		if d.unselected {
-			return
-		}
-		marks.mark(cfg, c, d.r)
-		reported++
-		if limitReached() {
-			stopReading()
-		}
-		if d.r.Failed {
-			failed = true
-		}
-		bar.count(d.r.Failed)
-		if exp != nil {
-			if err := exp.Add(c, d.r); err != nil && writeErr == nil {
-				writeErr = err
+	deliver := func(c *dissect.Conn, j *judged) {
+		if sess.deliver(c, j) {
+			bar.count(j.r.Failed)
+			if sess.full() {
+				stopReading()
 			}
-		}
-		var err error
-		if d.x != nil {
-			err = w.(report.Ahead).WritePrepared(c, d.x)
-		} else {
-			err = w.Conn(c, d.r)
-		}
-		if err != nil && writeErr == nil {
-			writeErr = err
 		}
 	}
 	var dopts dissect.Options
@@ -410,20 +349,18 @@ func analyzeFiles(ctx context.Context, cfg *config, trust *truststore.Store, fil
 		// report is the same as with one. (Two reports, --json-file, are
 		// written on the reader's goroutine.)
 		preps := make([]report.Preparer, cfg.jobs)
-		// (--export-certs adds its import line to a fix: records are made
-		// after it, on the reader's goroutine, too.)
-		if ahead, ok := w.(report.Ahead); ok && exp == nil {
+		if ahead := sess.ahead(); ahead != nil {
 			for i := range preps {
 				preps[i] = ahead.Preparer()
 			}
 		}
 		sh := dissect.NewSharded(dopts, cfg.jobs,
-			func(shard int, c *dissect.Conn) any { return work(c, preps[shard]) },
-			func(c *dissect.Conn, v any) { deliver(c, v.(*diagnosed)) })
+			func(shard int, c *dissect.Conn) any { return sess.judge(c, preps[shard]) },
+			func(c *dissect.Conn, v any) { deliver(c, v.(*judged)) })
 		defer sh.Close()
 		an, sync = sh, sh.Sync
 	} else {
-		an = dissect.NewAnalyzer(dopts, func(c *dissect.Conn) { deliver(c, work(c, nil)) })
+		an = dissect.NewAnalyzer(dopts, func(c *dissect.Conn) { deliver(c, sess.judge(c, nil)) })
 	}
 	var warnings []string
 	unreadable, damaged := false, false
@@ -463,7 +400,7 @@ func analyzeFiles(ctx context.Context, cfg *config, trust *truststore.Store, fil
 			warnf(stderr, "%s", msg)
 			warnings = append(warnings, msg)
 		}
-		if err != nil && limitReached() {
+		if err != nil && sess.full() {
 			break // -c N: the Nth connection was reported
 		}
 		if err != nil {
@@ -493,44 +430,19 @@ func analyzeFiles(ctx context.Context, cfg *config, trust *truststore.Store, fil
 	if opened == 0 && unreadable {
 		// Nothing could be read: the errors said so on stderr, and a
 		// report of nothing would only hide them.
+		sess.closeFile()
 		return exitUsage
 	}
-	sum := &report.Summary{Stats: &st, TrustStore: trust.Name, Warnings: warnings}
-	if cfg.sel != nil {
-		sum.Selection, sum.Considered = cfg.sel.String(), considered
-	}
-	if err := w.Close(sum); err != nil && writeErr == nil {
-		writeErr = err
-	}
-	if err := out.Flush(); err != nil && writeErr == nil {
-		writeErr = err
-	}
-	if exp != nil {
-		for _, line := range exp.Done() {
-			fmt.Fprintf(stderr, "tlstriage: %s\n", line)
-		}
-	}
+	sess.close(&st, warnings)
+	sess.keep(out.Flush())
+	sess.exportNotes(stderr)
 	if cfg.live.write != "" && opened > 0 {
-		if err := writeMarkedPackets(cfg, marks, dopts, stderr); err != nil && writeErr == nil {
-			writeErr = err
-		}
+		sess.keep(writeMarkedPackets(cfg, sess.marks, dopts, stderr))
 	}
 	if cfg.json {
 		fmt.Fprintf(stderr, "tlstriage: read %s, %s, %s%s\n", report.Count(st.Packets, "packet"), report.Count(st.TCPConns, "TCP connection"), report.Count(st.TLSConns, "TLS connection"), notDecoded(&st))
 	}
-	if writeErr != nil {
-		errorf(stderr, "writing the report: %v", writeErr)
-		return exitUsage
-	}
-	switch {
-	case unreadable:
-		return exitUsage
-	case damaged:
-		return exitDamaged
-	case failed:
-		return exitFailed
-	}
-	return exitOK
+	return sess.exit(stderr, unreadable, damaged)
 }
 
 // newWriter is the report writer the flags ask for, writing to out;
