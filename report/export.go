@@ -180,6 +180,6 @@ func storeKind(path string) string {
 
 // Done lists what was written and the import commands.
 func (e *Exporter) Done() []string {
-	out := []string{fmt.Sprintf("wrote %d certificate files into %s", len(e.written), e.dir)}
+	out := []string{fmt.Sprintf("wrote %s into %s", Count(len(e.written), "certificate file"), e.dir)}
 	return append(out, e.notes...)
 }

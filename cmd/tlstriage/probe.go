@@ -27,6 +27,8 @@ import (
 
 type probeConfig struct {
 	client      string // --client
+	exportDir   string // --export-certs
+	force       bool   // --force
 	target      string
 	sni         string
 	sniSet      bool
@@ -68,6 +70,8 @@ func runProbe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	fs.StringArrayVar(&cfg.truststores, "truststore", nil, "the client's truststore: PEM bundle, directory, JKS or PKCS#12 `PATH`; repeatable (default: built-in Mozilla roots)")
 	fs.StringVar(&cfg.password, "truststore-password", "changeit", "password of JKS/PKCS#12 truststores")
 	fs.StringVar(&cfg.host, "host", "", "the host `NAME` the client means to reach (default: the SNI)")
+	fs.StringVar(&cfg.exportDir, "export-certs", "", "write the chain the server sends as PEM files into `DIR`, with the line that imports a missing root")
+	fs.BoolVar(&cfg.force, "force", false, "let --export-certs overwrite existing files")
 	fs.StringVar(&cfg.client, "client", "", "judge the chain with the rules of this client `STACK`: "+strings.Join(diagnose.ClientNames, ", ")+" (default: tlstriage's own rules)")
 	fs.BoolVar(&cfg.tls12, "tls1.2", false, "offer TLS 1.2 only")
 	fs.BoolVar(&cfg.tls13, "tls1.3", false, "offer TLS 1.3 only")
@@ -146,6 +150,19 @@ func runProbe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	o := diagnose.Options{Trust: trust, Host: cfg.host, Flags: adviceFlags}
 	o.Client, _ = diagnose.ParseClient(cfg.client)
 	r := diagnose.Probe(p.conn, o, p.at)
+	if cfg.exportDir != "" {
+		exp, err := report.NewExporter(cfg.exportDir, cfg.force, cfg.truststores, cfg.password)
+		if err == nil {
+			err = exp.Add(p.conn, r)
+		}
+		if err != nil {
+			errorf(stderr, "%v", err)
+			return exitUsage
+		}
+		for _, line := range exp.Done() {
+			fmt.Fprintf(stderr, "tlstriage: %s\n", line)
+		}
+	}
 	var w report.Writer
 	if cfg.json {
 		w = report.NewJSON(stdout, false)

@@ -3,6 +3,7 @@ package main
 import (
 	"crypto/tls"
 	"net"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -148,6 +149,11 @@ func TestProbe(t *testing.T) {
 	if r.code != 1 || !strings.Contains(r.stdout, "Chain sent by the server") || !strings.Contains(r.stdout, "Cause:   truststore_missing_root") ||
 		strings.Contains(r.stdout, "Timeline") || strings.Contains(r.stdout, "frames 0") {
 		t.Errorf("text report (exit %d):\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	// --export-certs: the chain written, as for a capture.
+	certs := filepath.Join(t.TempDir(), "certs")
+	if r := tlstriage(t, nil, "probe", srv.addr, "--sni", "backend.example.test", "--truststore", otherPEM, "--export-certs", certs); r.code != exitFailed || !strings.Contains(r.stderr, "wrote 2 certificate files into "+certs) {
+		t.Errorf("--export-certs: exit %d, %s", r.code, r.stderr)
 	}
 	// The target endpoint as the proxy holds it: a URL.
 	if objs := runJSON(t, 0, "probe", "https://"+srv.addr+"/v1/orders?id=1", "--json", "--sni", "backend.example.test", "--truststore", freshRoot); len(objs) != 1 || str(t, objs[0], "server") != srv.addr {
