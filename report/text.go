@@ -20,6 +20,9 @@ type TextOptions struct {
 	Brief   bool // one line per connection
 	// Quiet writes the summary only.
 	Quiet bool
+	// Width, when set, is the terminal's width: the verdict, cause and
+	// fix lines are wrapped to it, under their text.
+	Width int
 }
 
 // Text renders connections for people.
@@ -196,7 +199,7 @@ func (t *Text) render(c *dissect.Conn, r *diagnose.Result) counted {
 		t.printf("  client stack %s: %s\n", stackLabel(cs.Name, cs.Version, cs.App), how)
 	}
 	if !rec.Failed && !t.o.Verbose && r.Verdict == diagnose.VerdictOK {
-		t.printf("  Verdict: %s: %s\n", verdict, Escape(rec.VerdictDetail))
+		t.field("Verdict:", verdict, len(rec.Verdict), Escape(rec.VerdictDetail))
 		t.chainShort(rec)
 		t.findings(rec, diagnose.SevWarning)
 		t.printf("\n")
@@ -209,15 +212,15 @@ func (t *Text) render(c *dissect.Conn, r *diagnose.Result) counted {
 		t.printf("  Chain: none sent (TLS 1.3 session resumed with a pre-shared key)\n")
 	}
 	t.chain(rec, r)
-	t.printf("  Verdict: %s: %s\n", verdict, Escape(rec.VerdictDetail))
+	t.field("Verdict:", verdict, len(rec.Verdict), Escape(rec.VerdictDetail))
 	if rec.Cause != "" {
-		t.printf("  Cause:   %s: %s\n", t.color(bold, rec.Cause), Escape(rec.CauseDetail))
+		t.field("Cause:  ", t.color(bold, rec.Cause), len(rec.Cause), Escape(rec.CauseDetail))
 	}
 	if rec.ClientError != "" {
 		t.printf("  %s would log: %s\n", r.Profile.Who, Escape(rec.ClientError))
 	}
 	if rec.Fix != "" {
-		t.printf("  Fix:     %s\n", Escape(rec.Fix))
+		t.field("Fix:    ", "", 0, Escape(rec.Fix))
 	}
 	t.findings(rec, diagnose.SevWarning)
 	t.printf("\n")
@@ -448,4 +451,33 @@ func (t *Text) Close(s *Summary) error {
 		t.printf("  %s %s\n", t.color(yellow, "warning:"), Escape(w))
 	}
 	return t.err
+}
+
+// field writes "  Label: name: text" (name, shown with its colour, is
+// nameLen columns wide; no name, no colon), wrapping text to o.Width under
+// its first column when a width is set.
+func (t *Text) field(label, name string, nameLen int, text string) {
+	head := "  " + label + " "
+	col := len(head)
+	if name != "" {
+		head += name + ": "
+		col += nameLen + 2
+	}
+	if t.o.Width <= 0 || col+len(text) <= t.o.Width || t.o.Width-col < 20 {
+		t.printf("%s%s\n", head, text)
+		return
+	}
+	indent := strings.Repeat(" ", 11)
+	prefix, width, cur := head, t.o.Width-col, ""
+	for _, word := range strings.Fields(text) {
+		if cur != "" && len(cur)+1+len(word) > width {
+			t.printf("%s%s\n", prefix, cur)
+			prefix, width, cur = indent, t.o.Width-len(indent), ""
+		}
+		if cur != "" {
+			cur += " "
+		}
+		cur += word
+	}
+	t.printf("%s%s\n", prefix, cur)
 }

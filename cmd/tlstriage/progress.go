@@ -37,6 +37,7 @@ type progress struct {
 	conns, failed atomic.Int64 // connections reported, and failed, in all files
 
 	mu      sync.Mutex
+	width   int       // the line's width: the terminal's, or progressWidth
 	term    io.Writer // stderr
 	out     io.Writer // stdout, when it is the same file as stderr
 	tail    []byte    // stdout's unfinished last line, not written yet
@@ -67,7 +68,14 @@ func startProgress(mode string, files int, stdout, stderr io.Writer) (*progress,
 			return nil, stdout, stderr
 		}
 	}
-	p := &progress{term: stderr, files: files, quit: make(chan struct{}), done: make(chan struct{})}
+	p := &progress{term: stderr, files: files, quit: make(chan struct{}), done: make(chan struct{}), width: progressWidth}
+	if f, ok := stderr.(*os.File); ok {
+		// The line fits the terminal: a wider one would wrap and leave a
+		// trail of lines behind.
+		if w := termWidth(f); w > 20 {
+			p.width = min(w-1, 200)
+		}
+	}
 	if sameFile(stdout, stderr) {
 		p.out = stdout
 		stdout = &progressOut{p}
@@ -211,9 +219,13 @@ func (p *progress) line(elapsed time.Duration) string {
 		prec = 1
 	}
 	stats := fmt.Sprintf("%s  %.*f MB/s  %d conns, %d failed  ", read, prec, rate, p.conns.Load(), p.failed.Load())
-	room := progressWidth - len(stats) - len(p.suffix)
+	width := p.width
+	if width == 0 {
+		width = progressWidth
+	}
+	room := width - len(stats) - len(p.suffix)
 	line := []rune(stats + shorten(p.name, max(room, 8)) + p.suffix)
-	return string(line[:min(len(line), progressWidth)])
+	return string(line[:min(len(line), width)])
 }
 
 // shorten cuts the beginning of s to make it n characters long at most.

@@ -474,7 +474,11 @@ func newWriter(cfg *config, out, term io.Writer) report.Writer {
 	if cfg.json {
 		return report.NewJSON(out, cfg.summary)
 	}
-	return report.NewText(out, report.TextOptions{Color: useColor(cfg.color, term), Verbose: cfg.verbose, Brief: cfg.brief, Quiet: cfg.quiet})
+	o := report.TextOptions{Color: useColor(cfg.color, term), Verbose: cfg.verbose, Brief: cfg.brief, Quiet: cfg.quiet}
+	if f, ok := term.(*os.File); ok {
+		o.Width = termWidth(f) // long verdict, cause and fix lines fit a terminal
+	}
+	return report.NewText(out, o)
 }
 
 // analyzer is what analyzeFiles drives: a dissect.Analyzer, or a
