@@ -127,6 +127,11 @@ var importRules = []importRule{
 		why:    "diagnose must not import gopacket, capture or report",
 	},
 	{
+		pkg:    "probe",
+		banned: anyOf(under("github.com/gopacket"), is(ours("capture"), ours("report"), ours("diagnose")), under(ours("cmd"))),
+		why:    "probe fetches a chain and describes the connection: no capture, diagnosis or report",
+	},
+	{
 		pkg:    "report",
 		banned: anyOf(under("github.com/gopacket"), is(ours("capture")), under(ours("cmd"))),
 		why:    "report must not import capture or gopacket",
@@ -247,6 +252,7 @@ func TestImportViolations(t *testing.T) {
 		pkg(ours("dissect"), ours("tlsparse"), ours("tlsdecrypt"), "github.com/gopacket/gopacket/layers"),
 		pkg(ours("diagnose"), ours("dissect"), ours("tlsparse")),
 		pkg(ours("report"), ours("diagnose"), ours("dissect"), "os"),
+		pkg(ours("probe"), ours("dissect"), ours("tlsparse"), "net"),
 		pkg(ours("cmd/tlstriage"), ours("capture"), ours("report"), "github.com/spf13/pflag", "log"),
 	}
 	graph := func(extra map[string][]string) map[string]*listedPackage {
@@ -278,6 +284,7 @@ func TestImportViolations(t *testing.T) {
 		{ours("diagnose"), "github.com/gopacket/gopacket/layers", "diagnose imports github.com/gopacket/gopacket/layers"},
 		{ours("diagnose"), ours("report"), "diagnose imports " + ours("report")},
 		{ours("report"), ours("capture"), "report imports " + ours("capture")},
+		{ours("probe"), ours("diagnose"), "probe imports " + ours("diagnose")},
 		{ours("report"), "github.com/gopacket/gopacket", "report imports github.com/gopacket/gopacket"},
 		{ours("report"), "github.com/spf13/pflag", ours("report") + " imports pflag"},
 	} {

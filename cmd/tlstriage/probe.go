@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
@@ -19,9 +18,8 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/tlstriage/tlstriage/diagnose"
-	"github.com/tlstriage/tlstriage/dissect"
+	"github.com/tlstriage/tlstriage/probe"
 	"github.com/tlstriage/tlstriage/report"
-	"github.com/tlstriage/tlstriage/tlsparse"
 	"github.com/tlstriage/tlstriage/truststore"
 )
 
@@ -139,7 +137,7 @@ func runProbe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 			warnf(stderr, "%s", w)
 		}
 	}
-	p, err := probe(ctx, &cfg)
+	p, err := probe.Fetch(ctx, probe.Options{Target: cfg.target, SNI: cfg.sni, Timeout: cfg.timeout, TLS12: cfg.tls12, TLS13: cfg.tls13, Now: time.Now})
 	if err != nil {
 		errorf(stderr, "probe %s: %s", cfg.target, describeProbeError(err, &cfg))
 		if h := probeHint(err, &cfg); h != "" {
@@ -149,11 +147,11 @@ func runProbe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	}
 	o := diagnose.Options{Trust: trust, Host: cfg.host, Flags: adviceFlags}
 	o.Client, _ = diagnose.ParseClient(cfg.client)
-	r := diagnose.Probe(p.conn, o, p.at)
+	r := diagnose.Probe(p.Conn, o, p.At)
 	if cfg.exportDir != "" {
 		exp, err := report.NewExporter(cfg.exportDir, cfg.force, cfg.truststores, cfg.password)
 		if err == nil {
-			err = exp.Add(p.conn, r)
+			err = exp.Add(p.Conn, r)
 		}
 		if err != nil {
 			errorf(stderr, "%v", err)
@@ -169,7 +167,7 @@ func runProbe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	} else {
 		w = report.NewText(stdout, report.TextOptions{Color: useColor(cfg.color, stdout), Verbose: true})
 	}
-	if err := w.Conn(p.conn, r); err != nil {
+	if err := w.Conn(p.Conn, r); err != nil {
 		errorf(stderr, "writing the report: %v", err)
 		return exitUsage
 	}
@@ -220,116 +218,9 @@ func splitTarget(s string) (host, port string, err error) {
 	return host, port, nil
 }
 
-// probed is what a probe saw, as a connection the report understands.
-type probed struct {
-	conn *dissect.Conn
-	at   time.Time
-}
-
-// probe connects, handshakes without verifying and returns the chain and
-// the parameters the server chose.
-func probe(ctx context.Context, cfg *probeConfig) (*probed, error) {
-	ctx, cancel := context.WithTimeout(ctx, cfg.timeout)
-	defer cancel()
-	start := time.Now()
-	d := net.Dialer{}
-	raw, err := d.DialContext(ctx, "tcp", cfg.target)
-	if err != nil {
-		return nil, &probeError{stage: "connect", err: err}
-	}
-	defer raw.Close()
-	var peer []*x509.Certificate
-	requested := false // the server asked for a client certificate
-	tcfg := &tls.Config{
-		ServerName:         cfg.sni,
-		InsecureSkipVerify: true, // the chain is judged below, as the client would
-		MinVersion:         tls.VersionTLS10,
-		VerifyPeerCertificate: func(raw [][]byte, _ [][]*x509.Certificate) error {
-			// Called before the probe answers a CertificateRequest: the
-			// chain is kept even when the server then refuses the probe.
-			// (The probe keeps no sessions: every handshake is full.)
-			peer = peer[:0]
-			for _, b := range raw {
-				if c, err := x509.ParseCertificate(b); err == nil {
-					peer = append(peer, c)
-				}
-			}
-			return nil
-		},
-		GetClientCertificate: func(*tls.CertificateRequestInfo) (*tls.Certificate, error) {
-			requested = true
-			return &tls.Certificate{}, nil // none to offer
-		},
-	}
-	switch {
-	case cfg.tls12:
-		tcfg.MinVersion, tcfg.MaxVersion = tls.VersionTLS12, tls.VersionTLS12
-	case cfg.tls13:
-		tcfg.MinVersion, tcfg.MaxVersion = tls.VersionTLS13, tls.VersionTLS13
-	}
-	rec := &recordingConn{Conn: raw}
-	tc := tls.Client(rec, tcfg)
-	refusal := tc.HandshakeContext(ctx)
-	if refusal != nil && !(requested && len(peer) > 0) {
-		return nil, &probeError{stage: "handshake", err: refusal}
-	}
-	if refusal == nil && requested {
-		// TLS 1.3: a server that requires a certificate says so after
-		// the probe's Finished, with an alert on the first read.
-		tc.SetReadDeadline(time.Now().Add(500 * time.Millisecond))
-		var ne net.Error
-		if _, err := tc.Read(make([]byte, 1)); err != nil && !(errors.As(err, &ne) && ne.Timeout()) && !errors.Is(err, io.EOF) {
-			refusal = err
-		}
-	}
-	cs := tc.ConnectionState()
-	end := time.Now()
-	certs := dissect.NewCertCache(0)
-	c := &dissect.Conn{ID: 1, File: "probe " + cfg.target, TLS: true, FirstTime: start, LastTime: end}
-	// The hellos as they went over the wire (fingerprints, the offer); what
-	// crypto/tls reports when they cannot be parsed.
-	c.ClientHello, _, _ = hellos(rec.out)
-	_, c.HRR, c.ServerHello = hellos(rec.in)
-	if c.ClientHello == nil {
-		c.ClientHello = &tlsparse.ClientHello{ServerName: cfg.sni}
-	}
-	if c.ServerHello == nil {
-		c.ServerHello = &tlsparse.ServerHello{SupportedVersion: tlsparse.Version(cs.Version), LegacyVersion: tlsparse.Version(cs.Version),
-			CipherSuite: tlsparse.CipherSuite(cs.CipherSuite), ALPN: cs.NegotiatedProtocol}
-	}
-	if ap, err := netip.ParseAddrPort(raw.LocalAddr().String()); err == nil {
-		c.Client = ap
-	}
-	if ap, err := netip.ParseAddrPort(raw.RemoteAddr().String()); err == nil {
-		c.Server = ap
-	}
-	c.Sides[dissect.Client].Addr, c.Sides[dissect.Server].Addr = c.Client, c.Server
-	for _, cert := range peer {
-		c.Chain = append(c.Chain, certs.Get(cert.Raw))
-	}
-	if requested {
-		c.CertRequest = &tlsparse.CertificateRequest{}
-		c.ClientSentCertificate = true // empty: the probe has none
-	}
-	if refusal != nil {
-		// The server refused the probe for want of a client certificate.
-		c.Events = append(c.Events, dissect.Event{Kind: dissect.EvEncryptedAlert, From: dissect.Server, Time: end, PeerAck: -1, Detail: refusal.Error()})
-	}
-	return &probed{conn: c, at: end}, nil
-}
-
-// probeError is why a probe got no chain, and at which stage.
-type probeError struct {
-	stage string // "connect" or "handshake"
-	err   error
-}
-
-func (e *probeError) Error() string { return e.stage + ": " + e.err.Error() }
-func (e *probeError) Unwrap() error { return e.err }
-
 // describeProbeError says in one line why a probe got no chain.
 func describeProbeError(err error, cfg *probeConfig) string {
-	var pe *probeError
+	var pe *probe.Error
 	if !errors.As(err, &pe) {
 		return err.Error()
 	}
@@ -339,7 +230,7 @@ func describeProbeError(err error, cfg *probeConfig) string {
 	case errors.Is(err, context.Canceled):
 		return "interrupted"
 	case errors.Is(err, context.DeadlineExceeded) || errors.As(err, &ne) && ne.Timeout():
-		if pe.stage == "connect" {
+		if pe.Stage == "connect" {
 			return fmt.Sprintf("no TCP connection within %v", cfg.timeout)
 		}
 		return fmt.Sprintf("connected, but no TLS handshake within %v", cfg.timeout)
@@ -348,15 +239,15 @@ func describeProbeError(err error, cfg *probeConfig) string {
 	case errors.Is(err, syscall.ECONNREFUSED):
 		return "connection refused"
 	case errors.Is(err, syscall.ECONNRESET):
-		return pe.stage + ": connection reset by the server"
+		return pe.Stage + ": connection reset by the server"
 	case errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF):
 		return "the server closed the connection during the TLS handshake"
 	}
 	var oe *net.OpError
 	if errors.As(err, &oe) && oe.Err != nil {
-		return pe.stage + ": " + oe.Err.Error()
+		return pe.Stage + ": " + oe.Err.Error()
 	}
-	return pe.stage + ": " + strings.TrimPrefix(pe.err.Error(), "tls: ")
+	return pe.Stage + ": " + strings.TrimPrefix(pe.Err.Error(), "tls: ")
 }
 
 // probeHint suggests what to try after a failed probe.
@@ -398,74 +289,4 @@ func probeHint(err error, cfg *probeConfig) string {
 		return fmt.Sprintf("no answer within %v", cfg.timeout)
 	}
 	return ""
-}
-
-// maxRecorded bounds the handshake bytes a probe keeps of each direction.
-const maxRecorded = 64 << 10
-
-// recordingConn keeps the first bytes written and read: the plaintext
-// hellos.
-type recordingConn struct {
-	net.Conn
-	in, out []byte
-}
-
-func (r *recordingConn) Read(p []byte) (int, error) {
-	n, err := r.Conn.Read(p)
-	if k := min(n, maxRecorded-len(r.in)); k > 0 {
-		r.in = append(r.in, p[:k]...)
-	}
-	return n, err
-}
-
-func (r *recordingConn) Write(p []byte) (int, error) {
-	if k := min(len(p), maxRecorded-len(r.out)); k > 0 {
-		r.out = append(r.out, p[:k]...)
-	}
-	return r.Conn.Write(p)
-}
-
-// hellos finds, in the bytes one side sent, its first ClientHello, its
-// HelloRetryRequest and its (final) ServerHello, from the plaintext
-// handshake records before anything encrypted.
-func hellos(b []byte) (ch *tlsparse.ClientHello, hrr, sh *tlsparse.ServerHello) {
-	hb := tlsparse.NewHandshakeBuffer(0)
-	for len(b) >= tlsparse.RecordHeaderLen {
-		h, err := tlsparse.ReadRecordHeader(b)
-		if err != nil || len(b) < tlsparse.RecordHeaderLen+h.Length {
-			return
-		}
-		body := b[tlsparse.RecordHeaderLen : tlsparse.RecordHeaderLen+h.Length]
-		b = b[tlsparse.RecordHeaderLen+h.Length:]
-		switch h.Type {
-		case tlsparse.TypeChangeCipherSpec:
-			continue
-		case tlsparse.TypeHandshake:
-		default:
-			return // encrypted from here on
-		}
-		hb.Write(body)
-		for {
-			typ, msg, err := hb.Next()
-			if err != nil || msg == nil {
-				break
-			}
-			switch typ {
-			case tlsparse.ClientHelloType:
-				if ch == nil {
-					ch, _ = tlsparse.ParseClientHello(msg)
-				}
-			case tlsparse.ServerHelloType:
-				m, err := tlsparse.ParseServerHello(msg)
-				switch {
-				case err != nil:
-				case m.HelloRetryRequest:
-					hrr = m
-				default:
-					return ch, hrr, m // what follows may be encrypted
-				}
-			}
-		}
-	}
-	return
 }
