@@ -13,6 +13,9 @@
 # more targets or a slow machine cannot blow the budget; the targets left
 # out are listed.
 #
+# -fuzzminimizetime (FUZZMINIMIZE, default 3s) bounds how long a run spends
+# minimising a new input, so that short runs fuzz rather than minimise.
+#
 # A failure prints the test output; the failing input is in the package's
 # testdata/fuzz/FuzzX/ directory: minimise it, fix the bug, and commit the
 # input as a regression seed.
@@ -47,13 +50,13 @@ for file in "${found[@]}"; do
 			continue
 		fi
 		t0=$SECONDS
-		if ! go test -run '^$' -fuzz "^${target}\$" -fuzztime "$per_target" "$dir" >"$log" 2>&1; then
+		if ! go test -run '^$' -fuzz "^${target}\$" -fuzztime "$per_target" -fuzzminimizetime "${FUZZMINIMIZE:-3s}" "$dir" >"$log" 2>&1; then
 			# The fuzzing engine sometimes ends a run with "context deadline
 			# exceeded" and no failing input when the machine is
 			# overloaded (its workers stall): that is no finding, run again.
 			if grep -q 'context deadline exceeded' "$log" && ! grep -q 'Failing input written' "$log"; then
 				echo "fuzz: $dir $target: engine timed out without a finding, running again" >&2
-				go test -run '^$' -fuzz "^${target}\$" -fuzztime "$per_target" "$dir" >"$log" 2>&1 && {
+				go test -run '^$' -fuzz "^${target}\$" -fuzztime "$per_target" -fuzzminimizetime "${FUZZMINIMIZE:-3s}" "$dir" >"$log" 2>&1 && {
 					ran=$((ran + 1))
 					echo "fuzz: $dir $target ok ($((SECONDS - t0))s)"
 					continue
