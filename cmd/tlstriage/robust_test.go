@@ -47,7 +47,7 @@ func runRecover(t *testing.T, args ...string) (r result, panicked any, stack str
 func checkSane(t *testing.T, what string, json bool, r result) {
 	t.Helper()
 	switch r.code {
-	case exitOK, exitFailed, exitUsage, exitDamaged:
+	case exitOK, exitFailed, exitUsage, exitDamaged, exitUnjudged:
 	default:
 		t.Errorf("%s: exit status %d", what, r.code)
 	}

@@ -106,3 +106,14 @@ func TestRotatedInputs(t *testing.T) {
 		t.Errorf("empty glob: exit %d, %s", r.code, r.stderr)
 	}
 }
+
+// TestAllIncomplete: a capture in which every connection is incomplete
+// does not exit 0 as if every handshake had completed: exit status 4.
+func TestAllIncomplete(t *testing.T) {
+	a, b := splitCapture(t, pcap("tls12-playbook-fin-rst-after-cert.pcap"), 4)
+	if got := runJSON(t, exitUnjudged, "-r", a); len(got) != 1 || str(t, got[0], "verdict") != "incomplete" {
+		t.Errorf("%d connections", len(got))
+	}
+	// With the rest of the capture, the handshake is judged again.
+	runJSON(t, exitFailed, "-r", a, "-r", b)
+}

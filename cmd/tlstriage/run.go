@@ -29,6 +29,9 @@ const (
 	exitFailed  = 1 // at least one handshake failed
 	exitUsage   = 2 // bad usage, or input that could not be read at all
 	exitDamaged = 3 // input damaged: the report covers what could be read
+	// exitUnjudged: every connection reported is incomplete (the capture
+	// lacks their beginning or their end): no handshake could be judged.
+	exitUnjudged = 4
 )
 
 type config struct {

@@ -27,6 +27,7 @@ type session struct {
 	// reported those delivered.
 	considered, reported int
 	failed               bool
+	incomplete           int // connections reported as incomplete
 	writeErr             error
 }
 
@@ -108,6 +109,9 @@ func (s *session) deliver(c *dissect.Conn, j *judged) bool {
 	if j.r.Failed {
 		s.failed = true
 	}
+	if j.r.Verdict == diagnose.VerdictIncomplete {
+		s.incomplete++
+	}
 	if s.exp != nil {
 		s.keep(s.exp.Add(c, j.r))
 	}
@@ -148,7 +152,8 @@ func (s *session) exportNotes(stderr io.Writer) {
 }
 
 // exit is the exit status: a write error (said on stderr) or unreadable
-// input 2, damaged input 3, a failed handshake 1, else 0.
+// input 2, damaged input 3, a failed handshake 1, connections none of
+// which could be judged (all incomplete) 4, else 0.
 func (s *session) exit(stderr io.Writer, unreadable, damaged bool) int {
 	switch {
 	case s.writeErr != nil:
@@ -160,6 +165,8 @@ func (s *session) exit(stderr io.Writer, unreadable, damaged bool) int {
 		return exitDamaged
 	case s.failed:
 		return exitFailed
+	case s.reported > 0 && s.incomplete == s.reported:
+		return exitUnjudged
 	}
 	return exitOK
 }
