@@ -15,3 +15,5 @@ require (
 )
 
 require golang.org/x/term v0.48.0
+
+require github.com/klauspost/compress v1.20.5

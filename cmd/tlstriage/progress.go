@@ -207,6 +207,9 @@ func (p *progress) line(elapsed time.Duration) string {
 	if size > 0 {
 		pct := min(n*100/size, 100)
 		read = "[" + strings.Repeat("#", int(pct/10)) + strings.Repeat("-", 10-int(pct/10)) + "]" + fmt.Sprintf(" %3d%%", pct)
+		if p.file.Compressed {
+			read += " of the gzip" // of the bytes on disk, not of the capture
+		}
 	} else {
 		read = fmt.Sprintf("%.1f MB read", float64(n)/1e6)
 	}
