@@ -308,13 +308,11 @@ func (f *framing) pcapHeader() {
 		f.what = ""
 		return
 	}
-	capLen, origLen := int64(f.order.Uint32(h[8:12])), int64(f.order.Uint32(h[12:16]))
+	capLen := int64(f.order.Uint32(h[8:12]))
 	limit := max(int64(maxRecord), int64(f.snaplen))
 	switch {
 	case capLen > limit:
 		f.same("capture length exceeds snap length", f.frame, "the record header claims %d captured bytes, more than a capture holds (%d)", capLen, limit)
-	case capLen > origLen:
-		f.same("capture length exceeds original packet length", f.frame, "the record header claims %d captured bytes of a %d-byte packet", capLen, origLen)
 	case capLen == 0:
 		f.what = ""
 	default:

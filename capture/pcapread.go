@@ -190,9 +190,9 @@ func (p *pcapRecords) nextInto(ci *gopacket.CaptureInfo) ([]byte, error) {
 	if ci.CaptureLength > max {
 		return nil, fmt.Errorf("capture length exceeds snap length: %d > %d", ci.CaptureLength, p.snaplen)
 	}
-	if ci.CaptureLength > ci.Length {
-		return nil, fmt.Errorf("capture length exceeds original packet length: %d > %d", ci.CaptureLength, ci.Length)
-	}
+	// A record claiming more captured bytes than the packet had is read
+	// on, as Wireshark does: its bytes are there (the framing checks they
+	// fit), and the caller's watch warns about it.
 	n := ci.CaptureLength
 	p.inBig = n > pcapEagerMax
 	if p.inBig {

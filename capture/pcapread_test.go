@@ -71,8 +71,7 @@ func compareReaders(t *testing.T, name string, data []byte, oneByte bool) {
 }
 
 // TestPcapRecordsOddRecords checks records pcapgo refuses or reads the
-// slow way: longer than the snap length, longer than the original length,
-// larger than the read buffer.
+// slow way: longer than the snap length, larger than the read buffer.
 func TestPcapRecordsOddRecords(t *testing.T) {
 	hdr := []byte{0xd4, 0xc3, 0xb2, 0xa1, 2, 0, 4, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x10, 0, 1, 0, 0, 0} // snaplen 1 MiB
 	rec := func(caplen, length uint32, data []byte) []byte {
@@ -86,12 +85,44 @@ func TestPcapRecordsOddRecords(t *testing.T) {
 		append(append([]byte(nil), hdr...), rec(700_000, 700_000, big)...),
 		append(append(append([]byte(nil), hdr...), rec(10, 10, big[:10])...), rec(700_000, 700_000, big[:1000])...),
 		append(append([]byte(nil), hdr...), rec(2_000_000, 2_000_000, nil)...),
-		append(append([]byte(nil), hdr...), rec(20, 10, big[:20])...),
 		append(append([]byte(nil), hdr...), rec(300_000, 300_000, big[:300_000])...),
 	}
 	for i, c := range cases {
 		for _, one := range []bool{false, true} {
 			compareReaders(t, "odd"+string(rune('0'+i)), c, one)
+		}
+	}
+}
+
+// TestPcapRecordsCaptureAboveLength checks that a record claiming more
+// captured bytes than the packet's original length is read on, as
+// Wireshark does (pcapgo stops there), and the record after it too.
+func TestPcapRecordsCaptureAboveLength(t *testing.T) {
+	hdr := []byte{0xd4, 0xc3, 0xb2, 0xa1, 2, 0, 4, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 0, 0, 1, 0, 0, 0}
+	rec := func(caplen, length byte, fill byte) []byte {
+		b := []byte{1, 0, 0, 0, 0, 0, 0, 0, caplen, 0, 0, 0, length, 0, 0, 0}
+		return append(b, bytes.Repeat([]byte{fill}, int(caplen))...)
+	}
+	data := append(append(append([]byte(nil), hdr...), rec(20, 10, 0xaa)...), rec(8, 8, 0xbb)...)
+	for _, one := range []bool{false, true} {
+		var r io.Reader = bytes.NewReader(data)
+		if one {
+			r = iotest.OneByteReader(r)
+		}
+		f, err := NewReader("over", r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		d, ci, err := f.ReadPacketData()
+		if err != nil || ci.CaptureLength != 20 || ci.Length != 10 || !bytes.Equal(d, bytes.Repeat([]byte{0xaa}, 20)) {
+			t.Fatalf("first record: %d of %d bytes, %x, %v", ci.CaptureLength, ci.Length, d, err)
+		}
+		d, ci, err = f.ReadPacketData()
+		if err != nil || ci.CaptureLength != 8 || !bytes.Equal(d, bytes.Repeat([]byte{0xbb}, 8)) {
+			t.Fatalf("second record: %d bytes, %x, %v", ci.CaptureLength, d, err)
+		}
+		if _, _, err := f.ReadPacketData(); err != io.EOF {
+			t.Fatalf("after the last record: %v, want io.EOF", err)
 		}
 	}
 }

@@ -59,13 +59,14 @@ type watch struct {
 	lastLT layers.LinkType
 	snaps  []int // by interface; -1 unknown yet
 
-	empty, cut, long, back   int // frames
-	emptyAt, cutAt, longAt   int // the first of each
-	backAt                   int
-	cutLen, cutOrig, cutSnap int
-	longLen, longSnap        int
-	backBy                   time.Duration
-	ltAt                     map[layers.LinkType]int // first frame of each link type
+	empty, cut, long, over, back   int // frames
+	emptyAt, cutAt, longAt, overAt int // the first of each
+	backAt                         int
+	cutLen, cutOrig, cutSnap       int
+	longLen, longSnap              int
+	overLen, overOrig              int
+	backBy                         time.Duration
+	ltAt                           map[layers.LinkType]int // first frame of each link type
 }
 
 func newWatch(src dissect.PacketSource, f *capture.File, an interface{ Stats() dissect.Stats }) *watch {
@@ -102,6 +103,10 @@ func (w *watch) ReadFrame(ci *gopacket.CaptureInfo) ([]byte, error) {
 	case ci.CaptureLength < ci.Length:
 		if w.cut++; w.cut == 1 {
 			w.cutAt, w.cutLen, w.cutOrig, w.cutSnap = w.frame, ci.CaptureLength, ci.Length, snap
+		}
+	case ci.CaptureLength > ci.Length:
+		if w.over++; w.over == 1 {
+			w.overAt, w.overLen, w.overOrig = w.frame, ci.CaptureLength, ci.Length
 		}
 	}
 	if snap > 0 && ci.CaptureLength > snap {
@@ -154,6 +159,9 @@ func (w *watch) notes(name string) []string {
 			}
 			add(w.cutAt, "%d of its %d bytes captured: %d frames cut by the snapshot length%s, TLS bytes in them are missing (capture with -s 0)", w.cutLen, w.cutOrig, w.cut, snap)
 		}
+	}
+	if w.over > 0 {
+		add(w.overAt, "%d bytes captured, more than the packet's original length (%d) the record header gives: %d such frames, read anyway (as Wireshark does)", w.overLen, w.overOrig, w.over)
 	}
 	if w.long > 0 {
 		add(w.longAt, "%d bytes captured, longer than the snapshot length the file declares (%d): %d such frames, read anyway", w.longLen, w.longSnap, w.long)

@@ -390,7 +390,7 @@ func (c *capture) pcapCases(k int) ([]Case, error) {
 		Case{Name: "pcap/truncated-magic", Data: l.data[:2], Damaged: true, Frame: 0, Want: "inside the file header"},
 		Case{Name: "pcap/truncated-record-header", Data: l.data[:hdr+7], Damaged: true, Frame: k, Intact: k - 1, Want: "inside the record header"},
 		Case{Name: "pcap/caplen-huge", Data: set(set(l.data, hdr+8, 0x7fffffff), hdr+12, 0x7fffffff), Damaged: true, Frame: k, Intact: k - 1, Want: "captured bytes, more than"},
-		Case{Name: "pcap/caplen-above-length", Data: set(l.data, hdr+12, c.recs[k-1].capLen-1), Damaged: true, Frame: k, Intact: k - 1, Want: "captured bytes of a"},
+		Case{Name: "pcap/caplen-above-length", Data: set(l.data, hdr+12, c.recs[k-1].capLen-1), Frame: k, Intact: len(c.recs), Want: "more than the packet's original length"},
 		Case{Name: "pcap/unknown-link-type", Data: unknown, Frame: 1, Want: "link type"},
 	)
 	return out, nil
