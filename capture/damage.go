@@ -188,6 +188,8 @@ func (f *framing) where() string {
 	switch {
 	case f.format == framingSniff:
 		return fmt.Sprintf("inside the file header (%d bytes)", got)
+	case f.hdrN == 0 && f.skip == 0 && !f.inBlock && !f.header0 && !f.trailer:
+		return fmt.Sprintf("after frame %d", f.frame)
 	case f.what == "":
 		if got == 0 {
 			return fmt.Sprintf("after frame %d", f.frame)

@@ -13,7 +13,6 @@ import (
 	"github.com/gopacket/gopacket"
 	"github.com/gopacket/gopacket/layers"
 	"github.com/gopacket/gopacket/pcapgo"
-	"github.com/klauspost/compress/gzip"
 )
 
 // Format names the container of a capture file.
@@ -30,6 +29,7 @@ type File struct {
 	Name       string // the path as given, "-" for standard input
 	Format     Format
 	Compressed bool // gzip
+	gzip       *gzipMembers
 	pcap       *pcapgo.Reader
 	records    *pcapRecords // reads the records after pcapgo read the header
 	ng         *pcapgo.NgReader
@@ -111,11 +111,17 @@ func NewReader(name string, r io.Reader) (*File, error) {
 	br := bufio.NewReaderSize(f.framing, 1<<16)
 	magic, err := br.Peek(4)
 	if len(magic) >= 2 && magic[0] == 0x1f && magic[1] == 0x8b {
-		zr, zerr := gzip.NewReader(br)
+		zr, zerr := newGzipMembers(br)
 		if zerr != nil {
-			return nil, fmt.Errorf("capture: %s: corrupt gzip header: %v", name, zerr)
+			// The magic says gzip: the file is damaged, like a capture
+			// whose own header is cut or wrong.
+			if errors.Is(zerr, io.ErrUnexpectedEOF) {
+				return nil, &DamageError{Name: name, Msg: "the file ends inside the gzip header"}
+			}
+			return nil, &DamageError{Name: name, Msg: fmt.Sprintf("corrupt gzip header: %v", zerr)}
 		}
 		f.Compressed = true
+		f.gzip = zr
 		f.framing = newFraming(zr, name)
 		br = bufio.NewReaderSize(f.framing, 1<<16)
 		magic, err = br.Peek(4)
@@ -265,6 +271,16 @@ func (f *File) Snaplen() int {
 		return int(f.pcap.Snaplen())
 	}
 	return 0
+}
+
+// TrailingGarbage is the number of bytes after the end of a gzip file's
+// last member that are not gzip, ignored as gzip(1) ignores them; 0 for an
+// uncompressed file. It is known once the file was read to its end.
+func (f *File) TrailingGarbage() int64 {
+	if f.gzip == nil {
+		return 0
+	}
+	return f.gzip.trailing
 }
 
 // BytesRead is how many bytes of the file (compressed, if it is) have been

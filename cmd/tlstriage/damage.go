@@ -14,6 +14,7 @@ import (
 
 	"github.com/tlstriage/tlstriage/capture"
 	"github.com/tlstriage/tlstriage/dissect"
+	"github.com/tlstriage/tlstriage/report"
 )
 
 // damageWarning is the warning line for the error that stopped reading a
@@ -189,6 +190,9 @@ func (w *watch) notes(name string) []string {
 			name = strconv.Itoa(int(s.lt))
 		}
 		add(s.frame, "link type %s is not supported: %d frames skipped", name, s.n)
+	}
+	if n := w.file.TrailingGarbage(); n > 0 {
+		out = append(out, fmt.Sprintf("%s: after frame %d: %s of trailing garbage after the gzip stream, ignored (as gzip -d does)", name, w.frame, report.Count(n, "byte")))
 	}
 	return out
 }

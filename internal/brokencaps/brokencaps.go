@@ -338,11 +338,19 @@ func (c *capture) common(prefix string, k int) []Case {
 	back.recs[k-1].ts = c.recs[k-2].ts - c.tsDelta(time.Hour)
 	out = append(out, Case{Name: "time-backwards", Data: back.write().data, Frame: k, Intact: k - 1, Want: "earlier than frame"})
 
-	// gzip: a cut file compressed (the gzip stream itself is whole), and
-	// a whole file whose gzip stream is cut.
+	// gzip: a cut file compressed (the gzip stream itself is whole); a
+	// whole file whose gzip stream is cut, in its data or in its own
+	// header; a wrong checksum; bytes after the stream that are no gzip
+	// (read to the end, as gzip -d does, with a warning).
+	zipped := gz(l.data)
+	badSum := append([]byte(nil), zipped...)
+	badSum[len(badSum)-6] ^= 0xff // the CRC-32, before the length
 	out = append(out,
 		Case{Name: "truncated-mid-packet.gz", Data: gz(out[1].Data), Damaged: true, Frame: k, Intact: k - 1, Want: out[1].Want},
 		Case{Name: "gzip-stream-cut", Data: gzCut(l.data), Damaged: true, Frame: -1, Want: "compressed stream ends early"},
+		Case{Name: "gzip-header-cut", Data: zipped[:5], Damaged: true, Frame: 0, Want: "inside the gzip header"},
+		Case{Name: "gzip-checksum", Data: badSum, Damaged: true, Frame: -1, Intact: len(c.recs), Want: "invalid checksum"},
+		Case{Name: "gzip-trailing-garbage", Data: append(append([]byte(nil), zipped...), "garbage\n"...), Frame: len(c.recs), Intact: len(c.recs), Want: "8 bytes of trailing garbage"},
 	)
 	for i := range out {
 		out[i].Name = prefix + "/" + out[i].Name
