@@ -68,6 +68,43 @@ type watch struct {
 	overLen, overOrig              int
 	backBy                         time.Duration
 	ltAt                           map[layers.LinkType]int // first frame of each link type
+	times                          timeGuard
+}
+
+// implausibleJump is how far a frame's time may be from the frame before
+// in the same file before it is taken for a wrong timestamp (a clock
+// decades off, a corrupted record header) rather than time passing: no
+// capture pauses for a year between two frames.
+const implausibleJump = 365 * 24 * time.Hour
+
+// timeGuard keeps a frame with an impossible timestamp from splitting its
+// connection or giving negative durations: such a frame is analysed at the
+// time of the frame before. Two frames in a row that agree with each other
+// are the clock having moved (set once, mid-capture), and are kept.
+type timeGuard struct {
+	clock   time.Time // the last time used
+	odd     time.Time // the last frame taken for wrong, zero if the frame before was not
+	n       int       // frames given the time of the frame before
+	firstAt int       // the first of them (counted by the caller)
+	first   time.Time // its own time
+}
+
+// fix returns the time frame (from 1) is analysed at.
+func (g *timeGuard) fix(ts time.Time, frame int) time.Time {
+	far := func(a, b time.Time) bool { d := a.Sub(b); return d > implausibleJump || d < -implausibleJump }
+	switch {
+	case g.clock.IsZero() || !far(ts, g.clock):
+	case !g.odd.IsZero() && !far(ts, g.odd):
+		// The frame before was not wrong: the clock moved.
+	default:
+		g.odd = ts
+		if g.n++; g.n == 1 {
+			g.firstAt, g.first = frame, ts
+		}
+		return g.clock
+	}
+	g.odd, g.clock = time.Time{}, ts
+	return ts
 }
 
 func newWatch(src dissect.PacketSource, f *capture.File, an interface{ Stats() dissect.Stats }) *watch {
@@ -115,6 +152,7 @@ func (w *watch) ReadFrame(ci *gopacket.CaptureInfo) ([]byte, error) {
 			w.longAt, w.longLen, w.longSnap = w.frame, ci.CaptureLength, snap
 		}
 	}
+	ci.Timestamp = w.times.fix(ci.Timestamp, w.frame)
 	if ci.Timestamp.Before(w.last) {
 		if w.back++; w.back == 1 {
 			w.backAt, w.backBy = w.frame, w.last.Sub(ci.Timestamp)
@@ -166,6 +204,9 @@ func (w *watch) notes(name string) []string {
 	}
 	if w.long > 0 {
 		add(w.longAt, "%d bytes captured, longer than the snapshot length the file declares (%d): %d such frames, read anyway", w.longLen, w.longSnap, w.long)
+	}
+	if g := w.times; g.n > 0 {
+		add(g.firstAt, "its time, %s, is more than a year from the previous frame's: %s with such an impossible time analysed at the previous frame's time (the times in the file are kept)", g.first.Format(time.RFC3339Nano), report.Count(g.n, "frame"))
 	}
 	if w.back > 0 {
 		add(w.backAt, "its time is %v earlier than frame %d's: %d frames go back in time, times are used as given", w.backBy, w.backAt-1, w.back)

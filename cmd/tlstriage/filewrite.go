@@ -65,13 +65,16 @@ func writeMarkedPackets(cfg *config, marks fileMarks, dopts dissect.Options, std
 		} else {
 			an.SetFile(name)
 		}
-		for {
+		var times timeGuard // frames analysed at the times the report used
+		for frame := 1; ; frame++ {
 			data, ci, err := src.ReadPacketData()
 			if err != nil {
 				break // the end, or the damage the report already named
 			}
 			lt := src.LinkType()
-			id := an.PacketConn(data, ci, lt)
+			analysed := ci
+			analysed.Timestamp = times.fix(ci.Timestamp, frame)
+			id := an.PacketConn(data, analysed, lt)
 			comment, marked := marks[id]
 			if !cfg.live.writeAll && (id == 0 || !marked) {
 				continue

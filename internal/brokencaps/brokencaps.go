@@ -337,6 +337,16 @@ func (c *capture) common(prefix string, k int) []Case {
 	back := c.clone()
 	back.recs[k-1].ts = c.recs[k-2].ts - c.tsDelta(time.Hour)
 	out = append(out, Case{Name: "time-backwards", Data: back.write().data, Frame: k, Intact: k - 1, Want: "earlier than frame"})
+	// Frame k alone decades ahead, or back: a wrong timestamp, not time
+	// passing.
+	decades := c.tsDelta(40 * 365 * 24 * time.Hour)
+	ahead, behind := c.clone(), c.clone()
+	ahead.recs[k-1].ts += decades
+	behind.recs[k-1].ts -= decades
+	out = append(out,
+		Case{Name: "time-decades-ahead", Data: ahead.write().data, Frame: k, Intact: k - 1, Want: "more than a year from"},
+		Case{Name: "time-decades-back", Data: behind.write().data, Frame: k, Intact: k - 1, Want: "more than a year from"},
+	)
 
 	// gzip: a cut file compressed (the gzip stream itself is whole); a
 	// whole file whose gzip stream is cut, in its data or in its own
