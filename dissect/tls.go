@@ -346,7 +346,7 @@ func (a *Analyzer) keepBody(cs *conn, side Side, h tlsparse.RecordHeader) bool {
 		// follow a ChangeCipherSpec in plaintext.
 		return !t.ccs || tls13 || cs.c.ServerHello == nil
 	case tlsparse.TypeAlert:
-		return h.Length == 2 || !t.ccs
+		return h.Length == 2 || !t.ccs || t.ccs && h.Length == 2+nullMAC(cs.c)
 	case tlsparse.TypeChangeCipherSpec, tlsparse.TypeHeartbeat:
 		return h.Length <= 64
 	}
@@ -439,7 +439,11 @@ func (a *Analyzer) record(cs *conn, side Side, ts time.Time) {
 			cs.event(a, base)
 			return
 		}
-		alerts, err := tlsparse.ParseAlerts(t.body)
+		body := t.body
+		if mac := nullMAC(c); t.ccs && mac > 0 && len(body) == 2+mac {
+			body = body[:2] // a NULL cipher: the alert in the clear, then its MAC
+		}
+		alerts, err := tlsparse.ParseAlerts(body)
 		if err != nil || len(alerts) == 0 || !plainAlerts(alerts) {
 			// Not two bytes, or levels that are neither warning nor
 			// fatal: an encrypted alert sent without CCS, or one after a
@@ -621,6 +625,16 @@ func helloFirst(body []byte) bool {
 	typ := tlsparse.HandshakeType(body[0])
 	n := hsMsgLen(body)
 	return (typ == tlsparse.ClientHelloType || typ == tlsparse.ServerHelloType) && n <= len(body)
+}
+
+// nullMAC is the length of the MAC of each protected record when the
+// connection negotiated a NULL-cipher suite (TLS <= 1.2): its records are
+// plaintext followed by the MAC. 0 otherwise.
+func nullMAC(c *Conn) int {
+	if c.ServerHello == nil || c.Version().IsTLS13() {
+		return 0
+	}
+	return c.ServerHello.CipherSuite.NullCipherMAC()
 }
 
 // plainAlerts reports whether every alert has a level a plaintext alert

@@ -3,6 +3,7 @@ package tlsparse
 import (
 	"fmt"
 	"strconv"
+	"strings"
 )
 
 // String returns the RFC name of the content type ("handshake"), or
@@ -185,6 +186,28 @@ func (d AlertDescription) String() string {
 	return "alert(" + strconv.Itoa(int(d)) + ")"
 }
 
+// NullCipherMAC is, for a TLS <= 1.2 suite that authenticates without
+// encrypting (TLS_RSA_WITH_NULL_SHA and the like), the length of the MAC
+// that follows the plaintext in each protected record; 0 for every other
+// suite. Such records are read in the clear, as Wireshark reads them.
+func (c CipherSuite) NullCipherMAC() int {
+	name, ok := cipherSuiteNames[uint16(c)]
+	if !ok || !strings.Contains(name, "_WITH_NULL_") {
+		return 0
+	}
+	switch name[strings.LastIndexByte(name, '_')+1:] {
+	case "MD5":
+		return 16
+	case "SHA":
+		return 20
+	case "SHA256":
+		return 32
+	case "SHA384":
+		return 48
+	}
+	return 0
+}
+
 // String returns the IANA name of the suite as Go's tls.CipherSuiteName
 // prints it (covering every suite Go knows, plus other common IANA suites),
 // or "0x%04X" when unknown, GREASE included.
@@ -302,6 +325,12 @@ var cipherSuiteNames = map[uint16]string{
 	0x00A9: "TLS_PSK_WITH_AES_256_GCM_SHA384",
 	0x00AE: "TLS_PSK_WITH_AES_128_CBC_SHA256",
 	0x00AF: "TLS_PSK_WITH_AES_256_CBC_SHA384",
+	0x00B0: "TLS_PSK_WITH_NULL_SHA256",
+	0x00B1: "TLS_PSK_WITH_NULL_SHA384",
+	0x00B4: "TLS_DHE_PSK_WITH_NULL_SHA256",
+	0x00B5: "TLS_DHE_PSK_WITH_NULL_SHA384",
+	0x00B8: "TLS_RSA_PSK_WITH_NULL_SHA256",
+	0x00B9: "TLS_RSA_PSK_WITH_NULL_SHA384",
 	0x00FF: "TLS_EMPTY_RENEGOTIATION_INFO_SCSV",
 	0x1301: "TLS_AES_128_GCM_SHA256",
 	0x1302: "TLS_AES_256_GCM_SHA384",

@@ -21,3 +21,24 @@ func TestCipherSuiteNamesOldSuites(t *testing.T) {
 		t.Errorf("an unknown suite reads %s", got)
 	}
 }
+
+func TestNullCipherMAC(t *testing.T) {
+	for _, c := range []struct {
+		suite CipherSuite
+		mac   int
+	}{
+		{0x0001, 16}, // TLS_RSA_WITH_NULL_MD5
+		{0x0002, 20}, // TLS_RSA_WITH_NULL_SHA
+		{0x003B, 32}, // TLS_RSA_WITH_NULL_SHA256
+		{0x00B1, 48}, // TLS_PSK_WITH_NULL_SHA384
+		{0xC006, 20}, // TLS_ECDHE_ECDSA_WITH_NULL_SHA
+		{0x0000, 0},  // TLS_NULL_WITH_NULL_NULL: no MAC either
+		{0x002F, 0},  // TLS_RSA_WITH_AES_128_CBC_SHA
+		{0x1301, 0},  // TLS_AES_128_GCM_SHA256
+		{0xFFFF, 0},  // unknown
+	} {
+		if got := c.suite.NullCipherMAC(); got != c.mac {
+			t.Errorf("%v: MAC %d, want %d", c.suite, got, c.mac)
+		}
+	}
+}
