@@ -262,3 +262,81 @@ func (l *lockedOutput) String() string {
 	defer l.mu.Unlock()
 	return l.b.String()
 }
+
+// TestKeyLogOpenSSLDHEDSS decrypts a TLS 1.2 connection whose suite
+// crypto/tls does not offer, DHE_DSS with AES-128-GCM (a DSA certificate
+// made by openssl): the key log gives the master secret whatever the key
+// exchange, so the key exchange does not decide what can be decrypted.
+func TestKeyLogOpenSSLDHEDSS(t *testing.T) {
+	openssl, err := exec.LookPath("openssl")
+	if err != nil {
+		t.Skip("no openssl binary")
+	}
+	dir := t.TempDir()
+	at := func(name string) string { return filepath.Join(dir, name) }
+	ctx, cancel := context.WithTimeout(t.Context(), 60*time.Second)
+	defer cancel()
+	for _, args := range [][]string{
+		{"dsaparam", "-out", at("dsa.pem"), "2048"},
+		{"req", "-x509", "-newkey", "dsa:" + at("dsa.pem"), "-nodes", "-keyout", at("key.pem"), "-out", at("cert.pem"),
+			"-subj", "/CN=backend.example.test", "-addext", "subjectAltName=DNS:backend.example.test", "-days", "2"},
+	} {
+		if out, err := exec.CommandContext(ctx, openssl, args...).CombinedOutput(); err != nil {
+			t.Skipf("openssl %s: %v\n%s", args[0], err, out)
+		}
+	}
+	const suite = "DHE-DSS-AES128-GCM-SHA256:@SECLEVEL=0"
+	port := freePort(t)
+	srv := exec.CommandContext(ctx, openssl, "s_server", "-accept", "127.0.0.1:"+port, "-naccept", "1",
+		"-cert", at("cert.pem"), "-key", at("key.pem"), "-tls1_2", "-cipher", suite)
+	stdin, err := srv.StdinPipe() // open: s_server ends at the end of its input
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stdin.Close()
+	srvOut := &lockedOutput{accept: make(chan struct{})}
+	srv.Stdout, srv.Stderr = srvOut, srvOut
+	if err := srv.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Process.Kill(); srv.Wait() })
+	select {
+	case <-srvOut.accept:
+	case <-time.After(10 * time.Second):
+		t.Skipf("openssl s_server with %s did not start:\n%s", suite, srvOut)
+	}
+	rl := startRelay(t, "127.0.0.1:"+port)
+	keylog := at("keys.txt")
+	cli := exec.CommandContext(ctx, openssl, "s_client", "-connect", rl.addr, "-servername", "backend.example.test",
+		"-keylogfile", keylog, "-CAfile", at("cert.pem"), "-verify_return_error", "-tls1_2", "-cipher", suite)
+	cli.Stdin = strings.NewReader("") // EOF: s_client sends close_notify and ends
+	out, _ := cli.CombinedOutput()
+	pkts, err := pcaptest.Frame(rl.conversation(t), pcaptest.FrameOptions{Start: time.Now()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	if err := pcaptest.WritePcap(&buf, layers.LinkTypeEthernet, pkts); err != nil {
+		t.Fatal(err)
+	}
+	capture := writeTemp(t, "dhe-dss.pcap", buf.Bytes())
+	o := runJSON(t, 0, "-r", capture, "--keylog", keylog, "--truststore", at("cert.pem"))[0]
+	if c := str(t, o, "cipher"); c != "TLS_DHE_DSS_WITH_AES_128_GCM_SHA256" {
+		t.Fatalf("cipher %q\nopenssl s_client:\n%s", c, out)
+	}
+	var records int
+	for _, f := range array(t, o, "findings") {
+		switch str(t, f, "code") {
+		case "decrypted":
+			fmt.Sscanf(str(t, f, "summary"), "decrypted with the key log: %d records", &records)
+		case "keylog_mismatch", "decryption_failed", "keylog_unsupported":
+			t.Errorf("finding %s: %s", str(t, f, "code"), str(t, f, "summary"))
+		}
+	}
+	if records < 2 {
+		t.Errorf("%d server records decrypted, want at least 2: %v", records, findingCodes(t, o))
+	}
+	if a := clientAlert(t, o); str(t, a, "description") != "close_notify" || a["decrypted"] != true {
+		t.Errorf("client alert %v, want close_notify decrypted", a)
+	}
+}
