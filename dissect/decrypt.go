@@ -176,7 +176,8 @@ func (a *Analyzer) protected(cs *conn, side Side, h tlsparse.RecordHeader) bool 
 	switch c.Version() {
 	case tlsparse.VersionTLS13:
 		return h.Type == tlsparse.TypeApplicationData
-	case tlsparse.VersionTLS12:
+	case tlsparse.VersionSSL30, tlsparse.VersionTLS10, tlsparse.VersionTLS11, tlsparse.VersionTLS12:
+		// (Decrypted for TLS 1.2 only: decState says the others are not.)
 		return cs.dirs[side].tls.ccs
 	}
 	return false

@@ -340,3 +340,73 @@ func TestKeyLogOpenSSLDHEDSS(t *testing.T) {
 		t.Errorf("client alert %v, want close_notify decrypted", a)
 	}
 }
+
+// TestKeyLogOpenSSLTLS10 runs openssl s_client against s_server over
+// TLS 1.0 with a key log: decryption does not cover TLS 1.0, and the
+// report says so (keylog_unsupported) rather than nothing.
+func TestKeyLogOpenSSLTLS10(t *testing.T) {
+	openssl, err := exec.LookPath("openssl")
+	if err != nil {
+		t.Skip("no openssl binary")
+	}
+	d := newRCDir(t)
+	pki, err := pcaptest.NewPKI(pcaptest.PKIOptions{Now: time.Now()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rootPEM := d.write("root.pem", pcaptest.PEM(pki.Root))
+	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+	defer cancel()
+	const suite = "ALL:@SECLEVEL=0"
+	port := freePort(t)
+	srv := exec.CommandContext(ctx, openssl, "s_server", "-accept", "127.0.0.1:"+port, "-naccept", "1",
+		"-cert", d.write("leaf.pem", pcaptest.PEM(pki.Leaf)), "-cert_chain", d.write("chain.pem", pcaptest.PEM(pki.Intermediate)),
+		"-key", d.key("key.pem", pki.LeafKey), "-tls1", "-cipher", suite)
+	stdin, err := srv.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stdin.Close()
+	srvOut := &lockedOutput{accept: make(chan struct{})}
+	srv.Stdout, srv.Stderr = srvOut, srvOut
+	if err := srv.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Process.Kill(); srv.Wait() })
+	select {
+	case <-srvOut.accept:
+	case <-time.After(10 * time.Second):
+		t.Skipf("openssl s_server -tls1 did not start:\n%s", srvOut)
+	}
+	rl := startRelay(t, "127.0.0.1:"+port)
+	keylog := d.write("keys.txt", nil)
+	cli := exec.CommandContext(ctx, openssl, "s_client", "-connect", rl.addr, "-servername", pcaptest.DefaultServerName,
+		"-keylogfile", keylog, "-CAfile", rootPEM, "-verify_return_error", "-tls1", "-cipher", suite)
+	cli.Stdin = strings.NewReader("")
+	out, _ := cli.CombinedOutput()
+	if !strings.Contains(string(out), "TLSv1.0") {
+		t.Skipf("openssl did not connect over TLS 1.0:\n%s", out)
+	}
+	pkts, err := pcaptest.Frame(rl.conversation(t), pcaptest.FrameOptions{Start: time.Now()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	if err := pcaptest.WritePcap(&buf, layers.LinkTypeEthernet, pkts); err != nil {
+		t.Fatal(err)
+	}
+	capture := writeTemp(t, "tls10.pcap", buf.Bytes())
+	o := runJSON(t, 0, "-r", capture, "--keylog", keylog, "--truststore", rootPEM)[0]
+	if v := str(t, o, "version"); v != "TLS 1.0" {
+		t.Fatalf("version %q\n%s", v, out)
+	}
+	var summary string
+	for _, f := range array(t, o, "findings") {
+		if str(t, f, "code") == "keylog_unsupported" {
+			summary = str(t, f, "summary")
+		}
+	}
+	if !strings.Contains(summary, "TLS 1.0") {
+		t.Errorf("no keylog_unsupported finding naming TLS 1.0: %v", findingCodes(t, o))
+	}
+}
