@@ -66,6 +66,7 @@ type framing struct {
 	// readerSays is part of the error the readers give for the same
 	// damage, when they check it too: on the same header both stop.
 	readerSays string
+	readerAt   int // the frame the readers' error is about
 
 	off   int64 // stream offset of the next byte
 	frame int   // frames whose first byte has been seen
@@ -83,6 +84,11 @@ type framing struct {
 
 	order   binary.ByteOrder
 	snaplen uint32 // pcap: from the file header
+	// pcap: the record before claimed more or fewer captured bytes than
+	// its packet had, not cut by the snapshot length (where it starts);
+	// readers read on, and blame it when no record follows it.
+	over      [2]int64 // captured, original
+	overStart int64
 
 	// pcapng: the interfaces the current section declared and the
 	// snapshot length of the first (Simple Packet Blocks use it); the
@@ -131,7 +137,7 @@ func (f *framing) Read(p []byte) (int, error) {
 // same notes a damage the readers check too (their error says s).
 func (f *framing) same(s string, frame int, format string, args ...any) {
 	f.damage(frame, format, args...)
-	f.readerSays = s
+	f.readerSays, f.readerAt = s, frame
 }
 
 // damage notes a *DamageError and stops the stream there.
@@ -310,9 +316,17 @@ func (f *framing) pcapHeader() {
 		f.what = ""
 		return
 	}
-	capLen := int64(f.order.Uint32(h[8:12]))
+	capLen, origLen := int64(f.order.Uint32(h[8:12])), int64(f.order.Uint32(h[12:16]))
 	limit := max(int64(maxRecord), int64(f.snaplen))
+	prev := f.over
+	f.over = [2]int64{}
 	switch {
+	case capLen > limit && prev[0] > 0:
+		// The record before claimed more or fewer bytes than its packet
+		// had, and after them comes no record: its captured length is
+		// what is wrong (one flipped byte), so the damage is there.
+		f.same("capture length exceeds snap length", f.frame, "the record header claims %d captured bytes of a %d-byte packet, and no record header follows them: its captured length is wrong", prev[0], prev[1])
+		f.dmg.Frame, f.dmg.Offset = f.frame-1, f.overStart
 	case capLen > limit:
 		f.same("capture length exceeds snap length", f.frame, "the record header claims %d captured bytes, more than a capture holds (%d)", capLen, limit)
 	case capLen == 0:
@@ -320,6 +334,9 @@ func (f *framing) pcapHeader() {
 	default:
 		f.what, f.total = "the packet", 16+capLen
 		f.skip = capLen
+		if capLen != origLen && capLen != int64(f.snaplen) {
+			f.over, f.overStart = [2]int64{capLen, origLen}, f.start
+		}
 	}
 }
 
@@ -482,7 +499,7 @@ func (f *File) explain(err error, frame int) error {
 		return d
 	case end != nil && !errors.Is(end, io.EOF) && !errors.Is(end, io.ErrUnexpectedEOF) && strings.Contains(err.Error(), end.Error()):
 		return d // the input's own error (a corrupt gzip stream), passed on
-	case f.framing.readerSays != "" && d.Frame == frame && strings.Contains(err.Error(), f.framing.readerSays):
+	case f.framing.readerSays != "" && f.framing.readerAt == frame && strings.Contains(err.Error(), f.framing.readerSays):
 		return d
 	}
 	return err

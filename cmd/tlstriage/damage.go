@@ -79,32 +79,58 @@ const implausibleJump = 365 * 24 * time.Hour
 
 // timeGuard keeps a frame with an impossible timestamp from splitting its
 // connection or giving negative durations: such a frame is analysed at the
-// time of the frame before. Two frames in a row that agree with each other
-// are the clock having moved (set once, mid-capture), and are kept.
+// time of the frame before. When the frame after it agrees with it, the
+// clock moved instead (set mid-capture, or the frames before had the wrong
+// time), and times are used as given from there.
 type timeGuard struct {
-	clock   time.Time // the last time used
-	odd     time.Time // the last frame taken for wrong, zero if the frame before was not
-	n       int       // frames given the time of the frame before
-	firstAt int       // the first of them (counted by the caller)
+	clock time.Time // the last time used
+	odd   time.Time // the time of the frame taken for wrong, pending the next
+	oddAt int       // its frame; 0 when none is pending
+
+	n       int       // frames found wrong and given the time of the one before
+	firstAt int       // the first of them
 	first   time.Time // its own time
+
+	steps  int           // clock moves
+	stepAt int           // the first: the frame it starts at
+	stepBy time.Duration // and by how much
 }
 
-// fix returns the time frame (from 1) is analysed at.
-func (g *timeGuard) fix(ts time.Time, frame int) time.Time {
+// fix returns the time frame (from 1) is analysed at, and whether the
+// clock moved at the frame before (that frame and this one agree).
+func (g *timeGuard) fix(ts time.Time, frame int) (time.Time, bool) {
 	far := func(a, b time.Time) bool { d := a.Sub(b); return d > implausibleJump || d < -implausibleJump }
-	switch {
-	case g.clock.IsZero() || !far(ts, g.clock):
-	case !g.odd.IsZero() && !far(ts, g.odd):
-		// The frame before was not wrong: the clock moved.
-	default:
-		g.odd = ts
-		if g.n++; g.n == 1 {
-			g.firstAt, g.first = frame, ts
+	if g.oddAt > 0 {
+		if !far(ts, g.odd) {
+			if g.steps++; g.steps == 1 {
+				g.stepAt, g.stepBy = g.oddAt, g.odd.Sub(g.clock)
+			}
+			g.oddAt, g.clock = 0, ts
+			return ts, true
 		}
-		return g.clock
+		g.confirm()
 	}
-	g.odd, g.clock = time.Time{}, ts
-	return ts
+	if g.clock.IsZero() || !far(ts, g.clock) {
+		g.clock = ts
+		return ts, false
+	}
+	g.odd, g.oddAt = ts, frame
+	return g.clock, false
+}
+
+// confirm counts the pending frame as one with a wrong time.
+func (g *timeGuard) confirm() {
+	if g.n++; g.n == 1 {
+		g.firstAt, g.first = g.oddAt, g.odd
+	}
+	g.oddAt = 0
+}
+
+// done confirms a last frame still pending, at the end of the file.
+func (g *timeGuard) done() {
+	if g.oddAt > 0 {
+		g.confirm()
+	}
 }
 
 func newWatch(src dissect.PacketSource, f *capture.File, an interface{ Stats() dissect.Stats }) *watch {
@@ -152,7 +178,11 @@ func (w *watch) ReadFrame(ci *gopacket.CaptureInfo) ([]byte, error) {
 			w.longAt, w.longLen, w.longSnap = w.frame, ci.CaptureLength, snap
 		}
 	}
-	ci.Timestamp = w.times.fix(ci.Timestamp, w.frame)
+	var stepped bool
+	ci.Timestamp, stepped = w.times.fix(ci.Timestamp, w.frame)
+	if stepped {
+		w.last = ci.Timestamp // said as a clock move, not as time going back
+	}
 	if ci.Timestamp.Before(w.last) {
 		if w.back++; w.back == 1 {
 			w.backAt, w.backBy = w.frame, w.last.Sub(ci.Timestamp)
@@ -175,6 +205,22 @@ func (w *watch) snaplen(i int) int {
 		w.snaps[i] = w.file.InterfaceSnaplen(i)
 	}
 	return w.snaps[i]
+}
+
+// settle takes in the error that ended the file: a damage found in the
+// frame the watch would warn about as longer or shorter than its packet
+// is that frame's one warning.
+func (w *watch) settle(err error) {
+	var d *capture.DamageError
+	if !errors.As(err, &d) {
+		return
+	}
+	if w.over == 1 && d.Frame == w.overAt {
+		w.over = 0
+	}
+	if w.cut == 1 && d.Frame == w.cutAt {
+		w.cut = 0
+	}
 }
 
 // notes returns the warning lines about the file read.
@@ -204,6 +250,10 @@ func (w *watch) notes(name string) []string {
 	}
 	if w.long > 0 {
 		add(w.longAt, "%d bytes captured, longer than the snapshot length the file declares (%d): %d such frames, read anyway", w.longLen, w.longSnap, w.long)
+	}
+	w.times.done()
+	if g := w.times; g.steps > 0 {
+		add(g.stepAt, "its time is %v from the previous frame's, and the frames after it follow it: the clock was set during the capture, or the frames before have wrong times (%s so), times are used as given", g.stepBy, report.Count(g.steps, "clock move"))
 	}
 	if g := w.times; g.n > 0 {
 		add(g.firstAt, "its time, %s, is more than a year from the previous frame's: %s with such an impossible time analysed at the previous frame's time (the times in the file are kept)", g.first.Format(time.RFC3339Nano), report.Count(g.n, "frame"))

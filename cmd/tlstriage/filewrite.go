@@ -73,7 +73,7 @@ func writeMarkedPackets(cfg *config, marks fileMarks, dopts dissect.Options, std
 			}
 			lt := src.LinkType()
 			analysed := ci
-			analysed.Timestamp = times.fix(ci.Timestamp, frame)
+			analysed.Timestamp, _ = times.fix(ci.Timestamp, frame)
 			id := an.PacketConn(data, analysed, lt)
 			comment, marked := marks[id]
 			if !cfg.live.writeAll && (id == 0 || !marked) {

@@ -397,6 +397,7 @@ func analyzeFiles(ctx context.Context, cfg *config, trust *truststore.Store, fil
 		src := newSecretsSource(f, cfg.keys, sync)
 		seen := newWatch(src, f, an)
 		err = an.Run(ctx, seen)
+		seen.settle(err)
 		f.Close()
 		src.report(name, stderr)
 		for _, msg := range seen.notes(name) {

@@ -409,6 +409,10 @@ func (c *capture) pcapCases(k int) ([]Case, error) {
 		Case{Name: "pcap/truncated-record-header", Data: l.data[:hdr+7], Damaged: true, Frame: k, Intact: k - 1, Want: "inside the record header"},
 		Case{Name: "pcap/caplen-huge", Data: set(set(l.data, hdr+8, 0x7fffffff), hdr+12, 0x7fffffff), Damaged: true, Frame: k, Intact: k - 1, Want: "captured bytes, more than"},
 		Case{Name: "pcap/caplen-above-length", Data: set(l.data, hdr+12, c.recs[k-1].capLen-1), Frame: k, Intact: len(c.recs), Want: "more than the packet's original length"},
+		// One flipped byte makes a captured length wrong: the record
+		// reads into the next, after which no record header follows.
+		Case{Name: "pcap/caplen-flipped-up", Data: set(l.data, hdr+8, c.recs[k-1].capLen+100), Damaged: true, Frame: k, Intact: k - 1, Want: "its captured length is wrong"},
+		Case{Name: "pcap/caplen-flipped-down", Data: set(l.data, hdr+8, c.recs[k-1].capLen-30), Damaged: true, Frame: k, Intact: k - 1, Want: "its captured length is wrong"},
 		Case{Name: "pcap/unknown-link-type", Data: unknown, Frame: 1, Want: "link type"},
 	)
 	return out, nil
