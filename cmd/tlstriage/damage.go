@@ -83,9 +83,10 @@ const implausibleJump = 365 * 24 * time.Hour
 // clock moved instead (set mid-capture, or the frames before had the wrong
 // time), and times are used as given from there.
 type timeGuard struct {
-	clock time.Time // the last time used
-	odd   time.Time // the time of the frame taken for wrong, pending the next
-	oddAt int       // its frame; 0 when none is pending
+	clock    time.Time // the last time used
+	clockSec int64     // clock.Unix()
+	odd      time.Time // the time of the frame taken for wrong, pending the next
+	oddAt    int       // its frame; 0 when none is pending
 
 	n       int       // frames found wrong and given the time of the one before
 	firstAt int       // the first of them
@@ -97,21 +98,24 @@ type timeGuard struct {
 }
 
 // fix returns the time frame (from 1) is analysed at, and whether the
-// clock moved at the frame before (that frame and this one agree).
+// clock moved at the frame before (that frame and this one agree). It runs
+// on every frame: whole seconds are compared, the jump being a year.
 func (g *timeGuard) fix(ts time.Time, frame int) (time.Time, bool) {
-	far := func(a, b time.Time) bool { d := a.Sub(b); return d > implausibleJump || d < -implausibleJump }
+	const jump = int64(implausibleJump / time.Second)
+	sec := ts.Unix()
+	far := func(other int64) bool { d := sec - other; return d > jump || d < -jump }
 	if g.oddAt > 0 {
-		if !far(ts, g.odd) {
+		if !far(g.odd.Unix()) {
 			if g.steps++; g.steps == 1 {
 				g.stepAt, g.stepBy = g.oddAt, g.odd.Sub(g.clock)
 			}
-			g.oddAt, g.clock = 0, ts
+			g.oddAt, g.clock, g.clockSec = 0, ts, sec
 			return ts, true
 		}
 		g.confirm()
 	}
-	if g.clock.IsZero() || !far(ts, g.clock) {
-		g.clock = ts
+	if g.clock.IsZero() || !far(g.clockSec) {
+		g.clock, g.clockSec = ts, sec
 		return ts, false
 	}
 	g.odd, g.oddAt = ts, frame
