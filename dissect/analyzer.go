@@ -101,8 +101,8 @@ func keyOf(src, dst netip.AddrPort) flowKey {
 type Analyzer struct {
 	o      Options
 	emit   func(*Conn)
-	conns  map[flowKey]*conn
-	recent [2]*conn         // the last two connections looked up (lookup)
+	conns  map[flowKey]*connState
+	recent [2]*connState    // the last two connections looked up (lookup)
 	tombs  map[uint64]int64 // tombstones by tombKey: when, in µs (expiry.go)
 	seed   maphash.Seed
 	file   string
@@ -133,7 +133,7 @@ func NewAnalyzer(o Options, emit func(*Conn)) *Analyzer {
 	return &Analyzer{
 		o:     o,
 		emit:  emit,
-		conns: make(map[flowKey]*conn),
+		conns: make(map[flowKey]*connState),
 		tombs: make(map[uint64]int64),
 		seed:  maphash.MakeSeed(),
 		heaps: [2]connHeap{{h: heapIdle}, {h: heapLinger}},
@@ -329,7 +329,7 @@ func (s *Stats) admit(data []byte, lt layers.LinkType, filter func([]byte, layer
 // lookup finds key's connection: one of the last two looked up (segments
 // of a flow come in runs: nine lookups in ten on a busy capture), else the
 // flow table.
-func (a *Analyzer) lookup(key flowKey) *conn {
+func (a *Analyzer) lookup(key flowKey) *connState {
 	if cs := a.recent[0]; cs != nil && cs.key == key {
 		return cs
 	}
@@ -345,7 +345,7 @@ func (a *Analyzer) lookup(key flowKey) *conn {
 }
 
 // forget takes cs out of the flow table.
-func (a *Analyzer) forget(cs *conn) {
+func (a *Analyzer) forget(cs *connState) {
 	delete(a.conns, cs.key)
 	for i, r := range a.recent {
 		if r == cs {
@@ -363,7 +363,7 @@ func (a *Analyzer) Flush() {
 // closed at least Linger ago, and those idle for at least Idle, found
 // without walking the flow table (expiry.go).
 func (a *Analyzer) scan(all bool) {
-	var done []*conn
+	var done []*connState
 	if all {
 		for _, cs := range a.conns {
 			cs.c.Ended, cs.c.InputEnd = "end of input", a.now
@@ -373,7 +373,7 @@ func (a *Analyzer) scan(all bool) {
 			done = append(done, cs)
 		}
 		clear(a.conns)
-		a.recent = [2]*conn{}
+		a.recent = [2]*connState{}
 		clear(a.tombs)
 		a.tombQ.reset()
 		a.heaps[heapIdle].reset()
@@ -393,7 +393,7 @@ func (a *Analyzer) scan(all bool) {
 }
 
 // bury leaves a tombstone for cs, closed and leaving the flow table.
-func (a *Analyzer) bury(cs *conn) {
+func (a *Analyzer) bury(cs *connState) {
 	k, at := a.tombKey(cs.key), a.now.UnixMicro()
 	a.tombs[k] = at
 	a.tombQ.push(k, at)
@@ -401,14 +401,14 @@ func (a *Analyzer) bury(cs *conn) {
 
 // finish hands connections over in the order they started, so output is
 // deterministic whatever the map order.
-func (a *Analyzer) finish(done []*conn) {
-	slices.SortFunc(done, func(x, y *conn) int { return x.c.ID - y.c.ID })
+func (a *Analyzer) finish(done []*connState) {
+	slices.SortFunc(done, func(x, y *connState) int { return x.c.ID - y.c.ID })
 	for _, cs := range done {
 		a.finishOne(cs)
 	}
 }
 
-func (a *Analyzer) finishOne(cs *conn) {
+func (a *Analyzer) finishOne(cs *connState) {
 	a.heaps[heapIdle].remove(cs)
 	a.heaps[heapLinger].remove(cs)
 	cs.finish(a)

@@ -78,7 +78,7 @@ type decDir struct {
 // no decryption. Whether the key source has secrets is decided once, at
 // that first record: later records could not be opened anyway, since the
 // sequence numbers of those skipped would be unknown.
-func (a *Analyzer) decState(cs *conn, side Side) *decDir {
+func (a *Analyzer) decState(cs *connState, side Side) *decDir {
 	t := &cs.dirs[side].tls
 	if t.dec != nil {
 		return t.dec
@@ -168,7 +168,7 @@ func hasExtension(sh *tlsparse.ServerHello, typ uint16) bool {
 // protected by the side's record keys: in TLS 1.3 every application_data
 // record after the ServerHello, in TLS 1.2 every record after the side's
 // ChangeCipherSpec.
-func (a *Analyzer) protected(cs *conn, side Side, h tlsparse.RecordHeader) bool {
+func (a *Analyzer) protected(cs *connState, side Side, h tlsparse.RecordHeader) bool {
 	c := cs.c
 	if c.ServerHello == nil {
 		return false
@@ -186,7 +186,7 @@ func (a *Analyzer) protected(cs *conn, side Side, h tlsparse.RecordHeader) bool 
 // wantDecrypt reports whether the body of the protected record with header
 // h should be kept to be decrypted: while the handshake is in progress,
 // and for a few short records after it.
-func (a *Analyzer) wantDecrypt(cs *conn, side Side, h tlsparse.RecordHeader) bool {
+func (a *Analyzer) wantDecrypt(cs *connState, side Side, h tlsparse.RecordHeader) bool {
 	if a.o.Keys == nil || !a.protected(cs, side, h) {
 		return false
 	}
@@ -208,7 +208,7 @@ func (a *Analyzer) wantDecrypt(cs *conn, side Side, h tlsparse.RecordHeader) boo
 // counts one that was not. It reports whether the record was decrypted and
 // its events recorded; when it was not, the record is handled as an
 // encrypted record (t.keep is cleared).
-func (a *Analyzer) decrypt(cs *conn, side Side, base Event) bool {
+func (a *Analyzer) decrypt(cs *connState, side Side, base Event) bool {
 	t := &cs.dirs[side].tls
 	d := t.dec
 	if d == nil || d.off || d.c == nil || !a.protected(cs, side, t.rec) {
@@ -298,7 +298,7 @@ const decryptedNote = "decrypted with the key log"
 // encryptedRun records an encrypted handshake record like encrypted does,
 // merging it into the side's run even when the messages decrypted from the
 // run's records were recorded after it.
-func (a *Analyzer) encryptedRun(cs *conn, side Side, e Event) {
+func (a *Analyzer) encryptedRun(cs *connState, side Side, e Event) {
 	ev := cs.c.Events
 	for i := len(ev) - 1; i >= 0; i-- {
 		last := &ev[i]
@@ -322,7 +322,7 @@ func (a *Analyzer) encryptedRun(cs *conn, side Side, e Event) {
 // decryptedHandshake feeds decrypted handshake bytes to side's buffer and
 // records each complete message as the plaintext ones are (a Certificate
 // fills the chain), marked as decrypted.
-func (a *Analyzer) decryptedHandshake(cs *conn, side Side, d *decDir, pt []byte, base Event) {
+func (a *Analyzer) decryptedHandshake(cs *connState, side Side, d *decDir, pt []byte, base Event) {
 	if d.hsFailed {
 		return
 	}
@@ -365,7 +365,7 @@ func (a *Analyzer) decryptedHandshake(cs *conn, side Side, d *decDir, pt []byte,
 
 // nextKeys switches side from its TLS 1.3 handshake traffic keys to its
 // first application traffic keys, after its Finished.
-func (a *Analyzer) nextKeys(cs *conn, side Side, d *decDir) {
+func (a *Analyzer) nextKeys(cs *connState, side Side, d *decDir) {
 	c := cs.c
 	d.app = true
 	sec := a.o.Keys.Lookup(c.ClientHello.Random)

@@ -27,7 +27,7 @@ const (
 	heapLinger = 1 // closed connections, for Linger
 )
 
-// connHeap is a min-heap of connections by their key; conn.hidx is the
+// connHeap is a min-heap of connections by their key; connState.hidx is the
 // position of a connection in each heap (-1 when not in it). The keys are
 // kept beside the pointers, so that sifting compares without reaching into
 // the connections (a cache miss each on a table of thousands).
@@ -38,7 +38,7 @@ type connHeap struct {
 
 type heapEntry struct {
 	key time.Time
-	cs  *conn
+	cs  *connState
 }
 
 func (q *connHeap) less(i, j int) bool {
@@ -83,20 +83,20 @@ func (q *connHeap) down(i0 int) bool {
 }
 
 // min is the connection with the earliest key and its key; q is not empty.
-func (q *connHeap) min() (*conn, time.Time) { return q.cs[0].cs, q.cs[0].key }
+func (q *connHeap) min() (*connState, time.Time) { return q.cs[0].cs, q.cs[0].key }
 
 // key is cs's key; cs is in the heap.
-func (q *connHeap) key(cs *conn) time.Time { return q.cs[cs.hidx[q.h]].key }
+func (q *connHeap) key(cs *connState) time.Time { return q.cs[cs.hidx[q.h]].key }
 
 // push adds cs with key t.
-func (q *connHeap) push(cs *conn, t time.Time) {
+func (q *connHeap) push(cs *connState, t time.Time) {
 	cs.hidx[q.h] = len(q.cs)
 	q.cs = append(q.cs, heapEntry{t, cs})
 	q.up(len(q.cs) - 1)
 }
 
 // remove takes cs out of the heap, if it is in it.
-func (q *connHeap) remove(cs *conn) {
+func (q *connHeap) remove(cs *connState) {
 	i := cs.hidx[q.h]
 	if i < 0 {
 		return
@@ -114,7 +114,7 @@ func (q *connHeap) remove(cs *conn) {
 }
 
 // lower moves cs's key down to t when t is earlier.
-func (q *connHeap) lower(cs *conn, t time.Time) {
+func (q *connHeap) lower(cs *connState, t time.Time) {
 	if i := cs.hidx[q.h]; i >= 0 && t.Before(q.cs[i].key) {
 		q.cs[i].key = t
 		q.up(i)
@@ -122,7 +122,7 @@ func (q *connHeap) lower(cs *conn, t time.Time) {
 }
 
 // rekey sets cs's key to t, later than its key.
-func (q *connHeap) rekey(cs *conn, t time.Time) {
+func (q *connHeap) rekey(cs *connState, t time.Time) {
 	i := cs.hidx[q.h]
 	q.cs[i].key = t
 	q.down(i)
@@ -137,7 +137,7 @@ func (q *connHeap) reset() {
 }
 
 // seen notes a packet of cs at ts (after cs.lastSeen = ts).
-func (a *Analyzer) seen(cs *conn, ts time.Time) {
+func (a *Analyzer) seen(cs *connState, ts time.Time) {
 	a.heaps[heapIdle].lower(cs, ts)
 	a.heaps[heapLinger].lower(cs, a.lingerKey(cs, ts))
 }
@@ -145,7 +145,7 @@ func (a *Analyzer) seen(cs *conn, ts time.Time) {
 // lingerKey is the key in the Linger heap of cs last active at t: t, or
 // earlier by the difference for one closed in full, which waits Grace
 // rather than Linger (the heap is ordered by when they come due).
-func (a *Analyzer) lingerKey(cs *conn, t time.Time) time.Time {
+func (a *Analyzer) lingerKey(cs *connState, t time.Time) time.Time {
 	if cs.done {
 		return t.Add(a.o.Grace - a.o.Linger)
 	}
@@ -153,7 +153,7 @@ func (a *Analyzer) lingerKey(cs *conn, t time.Time) time.Time {
 }
 
 // closing puts cs, just closed, in the Linger heap.
-func (a *Analyzer) closing(cs *conn) {
+func (a *Analyzer) closing(cs *connState) {
 	if cs.closed && cs.hidx[heapLinger] < 0 && cs.hidx[heapIdle] >= 0 {
 		a.heaps[heapLinger].push(cs, cs.lastSeen)
 	}
@@ -161,7 +161,7 @@ func (a *Analyzer) closing(cs *conn) {
 
 // due collects the connections scan hands over, marked with why they end,
 // and takes them out of both heaps.
-func (a *Analyzer) due(done []*conn) []*conn {
+func (a *Analyzer) due(done []*connState) []*connState {
 	for h, wait := range [2]time.Duration{a.o.Idle, a.o.Linger} {
 		q := &a.heaps[h]
 		for len(q.cs) > 0 {

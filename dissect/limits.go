@@ -34,7 +34,7 @@ func (t *tlsStream) trim(bodies *bodyPool) {
 }
 
 // holding is how many bytes cs buffers, as charged against MaxBuffered.
-func (cs *conn) holding() int {
+func (cs *connState) holding() int {
 	n := 0
 	for i := range cs.dirs {
 		d := &cs.dirs[i]
@@ -51,7 +51,7 @@ func (cs *conn) holding() int {
 
 // account updates the bytes cs buffers after a segment, and sheds
 // connections when all of them together hold more than MaxBuffered.
-func (a *Analyzer) account(cs *conn) {
+func (a *Analyzer) account(cs *connState) {
 	cs.dirs[Client].tls.trim(&a.bodies)
 	cs.dirs[Server].tls.trim(&a.bodies)
 	h := cs.holding()
@@ -65,20 +65,20 @@ func (a *Analyzer) account(cs *conn) {
 // shed hands over the connections buffering the most until the total is
 // back under three quarters of MaxBuffered.
 func (a *Analyzer) shed() {
-	var big []*conn
+	var big []*connState
 	for _, cs := range a.conns {
 		if cs.held > 0 {
 			big = append(big, cs)
 		}
 	}
-	slices.SortFunc(big, func(x, y *conn) int {
+	slices.SortFunc(big, func(x, y *connState) int {
 		if x.held != y.held {
 			return y.held - x.held
 		}
 		return x.c.ID - y.c.ID
 	})
 	goal := a.o.MaxBuffered / 4 * 3
-	var victims []*conn
+	var victims []*connState
 	for _, cs := range big {
 		if a.held <= goal {
 			break
@@ -104,7 +104,7 @@ func (a *Analyzer) shed() {
 func (a *Analyzer) evict() {
 	q := &a.heaps[heapIdle]
 	n := len(a.conns)/10 + 1
-	victims := make([]*conn, 0, n)
+	victims := make([]*connState, 0, n)
 	for len(victims) < n && len(q.cs) > 0 {
 		cs, key := q.min()
 		if cs.lastSeen.After(key) {

@@ -7,8 +7,8 @@ import (
 	"time"
 )
 
-// conn is the Analyzer's state for one connection.
-type conn struct {
+// connState is the Analyzer's state for one connection.
+type connState struct {
 	c        *Conn
 	key      flowKey
 	dirs     [2]dir
@@ -54,7 +54,7 @@ func (d *dir) offsetOf(seq uint32) int64 {
 	return d.off + int64(int32(seq-d.next))
 }
 
-func (a *Analyzer) newConn(key flowKey, s *segment, ts time.Time) *conn {
+func (a *Analyzer) newConn(key flowKey, s *segment, ts time.Time) *connState {
 	if len(a.conns) >= a.o.MaxConns {
 		a.evict()
 	}
@@ -75,7 +75,7 @@ func (a *Analyzer) newConn(key flowKey, s *segment, ts time.Time) *conn {
 	}
 	c.Client, c.Server = client, server
 	c.Sides[Client].Addr, c.Sides[Server].Addr = client, server
-	cs := &conn{c: c, key: key, hidx: [2]int{-1, -1}}
+	cs := &connState{c: c, key: key, hidx: [2]int{-1, -1}}
 	cs.dirs[Client].tls.init(a.o.MaxHandshake)
 	cs.dirs[Server].tls.init(a.o.MaxHandshake)
 	a.conns[key] = cs
@@ -98,7 +98,7 @@ func likelyServerPort(p uint16) bool {
 
 // swapSides exchanges client and server (the ClientHello came from the side
 // we took for the server).
-func (cs *conn) swapSides() {
+func (cs *connState) swapSides() {
 	c := cs.c
 	c.Client, c.Server = c.Server, c.Client
 	c.Sides[0], c.Sides[1] = c.Sides[1], c.Sides[0]
@@ -203,7 +203,7 @@ func (a *Analyzer) tcp(s *segment, ts time.Time) {
 // Linger (the time a RST that answers a segment crossing the FINs takes to
 // come). A connection reset, or one with bytes missing, waits for Linger:
 // more RSTs may follow, a reordered segment may fill the hole.
-func (cs *conn) complete() bool {
+func (cs *connState) complete() bool {
 	for side := range cs.dirs {
 		d := &cs.dirs[side]
 		fin := cs.c.Sides[side].FIN
@@ -215,14 +215,14 @@ func (cs *conn) complete() bool {
 }
 
 // applySwap exchanges the sides if a ClientHello asked for it.
-func (cs *conn) applySwap() {
+func (cs *connState) applySwap() {
 	if cs.swap {
 		cs.swap = false
 		cs.swapSides()
 	}
 }
 
-func (a *Analyzer) payload(cs *conn, side Side, s *segment, ts time.Time) {
+func (a *Analyzer) payload(cs *connState, side Side, s *segment, ts time.Time) {
 	c := cs.c
 	si := &c.Sides[side]
 	d := &cs.dirs[side]
@@ -271,7 +271,7 @@ func (a *Analyzer) payload(cs *conn, side Side, s *segment, ts time.Time) {
 }
 
 // outOfOrder keeps a segment that arrived before the bytes preceding it.
-func (a *Analyzer) outOfOrder(cs *conn, side Side, seq uint32, p []byte, missing int, ts time.Time) {
+func (a *Analyzer) outOfOrder(cs *connState, side Side, seq uint32, p []byte, missing int, ts time.Time) {
 	d := &cs.dirs[side]
 	if !d.tls.wantsBytes() {
 		// Nothing more to learn from this direction's bytes: just follow
@@ -308,7 +308,7 @@ func (a *Analyzer) outOfOrder(cs *conn, side Side, seq uint32, p []byte, missing
 	d.pendN += len(p)
 }
 
-func (a *Analyzer) pendingCap(cs *conn) int {
+func (a *Analyzer) pendingCap(cs *connState) int {
 	if cs.hsDone {
 		return min(16<<10, a.o.MaxPending)
 	}
@@ -316,11 +316,11 @@ func (a *Analyzer) pendingCap(cs *conn) int {
 }
 
 // drain delivers buffered segments that have become contiguous.
-func (a *Analyzer) drain(cs *conn, side Side, ts time.Time) { a.drainAs(cs, side, ts, false) }
+func (a *Analyzer) drain(cs *connState, side Side, ts time.Time) { a.drainAs(cs, side, ts, false) }
 
 // drainAs is drain; with own, each segment is handled as of the frame that
 // brought it rather than as of the frame being read.
-func (a *Analyzer) drainAs(cs *conn, side Side, ts time.Time, own bool) {
+func (a *Analyzer) drainAs(cs *connState, side Side, ts time.Time, own bool) {
 	d := &cs.dirs[side]
 	for len(d.pend) > 0 {
 		progress := false
@@ -367,7 +367,7 @@ func (d *dir) earliest() pending {
 // now (Zeek's content gap). It runs before the peer's data, FIN or RST is
 // handled, so that side's records after the hole come first, as the peer
 // saw them (the server's flight, then the client's answer to it).
-func (a *Analyzer) ackedHoles(cs *conn, side Side, ack uint32) {
+func (a *Analyzer) ackedHoles(cs *connState, side Side, ack uint32) {
 	d := &cs.dirs[side]
 	for len(d.pend) > 0 && d.tls.wantsBytes() {
 		if int32(ack-d.earliest().seq) <= 0 {
@@ -382,7 +382,7 @@ func (a *Analyzer) ackedHoles(cs *conn, side Side, ack uint32) {
 // handled as of the frames that brought those segments, not as of the
 // frame that gave up waiting (events then come out of frame order until
 // finish sorts them).
-func (a *Analyzer) skipToPending(cs *conn, side Side) {
+func (a *Analyzer) skipToPending(cs *connState, side Side) {
 	d := &cs.dirs[side]
 	if len(d.pend) == 0 {
 		return
@@ -402,7 +402,7 @@ func (a *Analyzer) skipToPending(cs *conn, side Side) {
 // capture holds what comes next, and the frame being handled is when the
 // hole ended. Without, as for bytes known only from the peer's
 // acknowledgements at the end, the framing is lost.
-func (a *Analyzer) gap(cs *conn, side Side, n int, ts time.Time, why string, follow bool) {
+func (a *Analyzer) gap(cs *connState, side Side, n int, ts time.Time, why string, follow bool) {
 	d := &cs.dirs[side]
 	si := &cs.c.Sides[side]
 	si.Gaps++
@@ -421,7 +421,7 @@ func (a *Analyzer) gap(cs *conn, side Side, n int, ts time.Time, why string, fol
 }
 
 // deliver hands in-order bytes to the direction's TLS framer.
-func (a *Analyzer) deliver(cs *conn, side Side, p []byte, ts time.Time) {
+func (a *Analyzer) deliver(cs *connState, side Side, p []byte, ts time.Time) {
 	d := &cs.dirs[side]
 	if len(p) == 0 {
 		return
@@ -437,7 +437,7 @@ func (a *Analyzer) deliver(cs *conn, side Side, p []byte, ts time.Time) {
 	}
 }
 
-func (a *Analyzer) closeFlag(cs *conn, side Side, s *segment, ts time.Time) {
+func (a *Analyzer) closeFlag(cs *connState, side Side, s *segment, ts time.Time) {
 	c := cs.c
 	si := &c.Sides[side]
 	d := &cs.dirs[side]
@@ -522,7 +522,7 @@ func makeFlagString(f uint8) string {
 const eventsGrowTo = 22
 
 // event records e, within the per-connection cap.
-func (cs *conn) event(a *Analyzer, e Event) {
+func (cs *connState) event(a *Analyzer, e Event) {
 	c := cs.c
 	e.FileNo = a.fileNo
 	if len(c.Events) >= a.o.MaxEvents {
@@ -573,7 +573,7 @@ func (cs *conn) event(a *Analyzer, e Event) {
 
 const maxAnomalies = 32
 
-func (cs *conn) anomaly(an Anomaly) {
+func (cs *connState) anomaly(an Anomaly) {
 	if len(cs.c.Anomalies) < maxAnomalies {
 		cs.c.Anomalies = append(cs.c.Anomalies, an)
 	}
@@ -583,7 +583,7 @@ func byFrame(x, y Event) int { return cmp.Compare(x.Frame, y.Frame) }
 
 // finish runs when the connection is handed over: bytes still waiting
 // behind a hole are declared lost.
-func (cs *conn) finish(a *Analyzer) {
+func (cs *connState) finish(a *Analyzer) {
 	// Events made now (a gap at the end, segments waiting behind it)
 	// belong to the connection's last frame, not to the frame being read.
 	frame := a.frame

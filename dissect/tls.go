@@ -109,7 +109,7 @@ func (t *tlsStream) release(bodies *bodyPool) {
 
 const sslv2Max = 16 << 10
 
-func (a *Analyzer) feedTLS(cs *conn, side Side, p []byte, off int64, ts time.Time) {
+func (a *Analyzer) feedTLS(cs *connState, side Side, p []byte, off int64, ts time.Time) {
 	t := &cs.dirs[side].tls
 	for len(p) > 0 && t.wantsBytes() {
 		switch t.mode {
@@ -267,7 +267,7 @@ func (a *Analyzer) feedTLS(cs *conn, side Side, p []byte, off int64, ts time.Tim
 // (at stream offset off): a protocol that upgrades to TLS on the same
 // connection, or a proxy preamble. Past plainMax bytes the direction is
 // given up as not TLS.
-func (a *Analyzer) plaintext(cs *conn, side Side, p []byte, off int64, ts time.Time) {
+func (a *Analyzer) plaintext(cs *connState, side Side, p []byte, off int64, ts time.Time) {
 	t := &cs.dirs[side].tls
 	i := tlsparse.HandshakeStart(p)
 	head := p
@@ -297,7 +297,7 @@ func (a *Analyzer) plaintext(cs *conn, side Side, p []byte, off int64, ts time.T
 // upgrade switches side from plaintext to TLS. When the client starts TLS,
 // the server's earlier plaintext (a banner, "220 Ready to start TLS") is no
 // evidence that it does not speak TLS: its run is closed too.
-func (a *Analyzer) upgrade(cs *conn, side Side) {
+func (a *Analyzer) upgrade(cs *connState, side Side) {
 	t := &cs.dirs[side].tls
 	t.mode = modeUnknown
 	t.first = nil
@@ -313,7 +313,7 @@ func (a *Analyzer) upgrade(cs *conn, side Side) {
 
 // endPlain turns side's EvNotTLS event for its current plaintext run into
 // an EvPlaintext event.
-func (a *Analyzer) endPlain(cs *conn, side Side) {
+func (a *Analyzer) endPlain(cs *connState, side Side) {
 	t := &cs.dirs[side].tls
 	if !t.plainEv {
 		return
@@ -331,7 +331,7 @@ func (a *Analyzer) endPlain(cs *conn, side Side) {
 // keepBody decides whether a record's body is worth buffering: plaintext
 // handshake, alert, CCS and heartbeat records are; encrypted ones are not,
 // unless a key log can decrypt them (decrypt.go).
-func (a *Analyzer) keepBody(cs *conn, side Side, h tlsparse.RecordHeader) bool {
+func (a *Analyzer) keepBody(cs *connState, side Side, h tlsparse.RecordHeader) bool {
 	if a.wantDecrypt(cs, side, h) {
 		return true
 	}
@@ -354,7 +354,7 @@ func (a *Analyzer) keepBody(cs *conn, side Side, h tlsparse.RecordHeader) bool {
 }
 
 // record handles one complete record.
-func (a *Analyzer) record(cs *conn, side Side, ts time.Time) {
+func (a *Analyzer) record(cs *connState, side Side, ts time.Time) {
 	t := &cs.dirs[side].tls
 	t.hdrN = 0
 	c := cs.c
@@ -513,7 +513,7 @@ func (a *Analyzer) record(cs *conn, side Side, ts time.Time) {
 // It reports whether it did; otherwise the framing is lost (after the
 // record, handled as cut, when the hole runs past its end). A record kept
 // for decryption is not skipped: its sequence number would be lost too.
-func (a *Analyzer) skipGap(cs *conn, side Side, n int, ts time.Time) bool {
+func (a *Analyzer) skipGap(cs *connState, side Side, n int, ts time.Time) bool {
 	t := &cs.dirs[side].tls
 	if t.mode != modeTLS || t.need == 0 || t.keep && a.o.Keys != nil && a.protected(cs, side, t.rec) {
 		return false
@@ -535,7 +535,7 @@ func (a *Analyzer) skipGap(cs *conn, side Side, n int, ts time.Time) bool {
 // record, the next record starts a new one; otherwise the direction's
 // handshake messages are no longer followed. An alert cut is an alert of
 // unknown content. Only handshake and alert records come here.
-func (a *Analyzer) cutRecord(cs *conn, side Side, base Event) {
+func (a *Analyzer) cutRecord(cs *connState, side Side, base Event) {
 	t := &cs.dirs[side].tls
 	t.cut = false
 	body := t.body
@@ -610,7 +610,7 @@ func hsMsgLen(b []byte) int {
 
 // alert19 records a TLS 1.3 record of 19 bytes as an encrypted alert (a
 // 2-byte alert, its inner type and a 16-byte tag), not data.
-func (a *Analyzer) alert19(cs *conn, e Event) {
+func (a *Analyzer) alert19(cs *connState, e Event) {
 	e.Kind = EvEncryptedAlert
 	e.Detail = "19-byte record: the size of an encrypted alert"
 	cs.event(a, e)
@@ -656,7 +656,7 @@ const shortRecordNote = "-byte record: too short for a Finished"
 // record: a short record before it was a handshake message (an empty
 // client Certificate is 25 bytes), not an alert, since nothing follows an
 // alert.
-func (a *Analyzer) notAnAlert(cs *conn) {
+func (a *Analyzer) notAnAlert(cs *connState) {
 	ev := cs.c.Events
 	for i := len(ev) - 1; i >= 0; i-- {
 		e := &ev[i]
@@ -683,7 +683,7 @@ func minFinished13(c *Conn) int {
 
 // encrypted records an encrypted record, merging runs of the same kind from
 // the same side into one event, and notes when the handshake is complete.
-func (a *Analyzer) encrypted(cs *conn, side Side, e Event) {
+func (a *Analyzer) encrypted(cs *connState, side Side, e Event) {
 	c := cs.c
 	if n := len(c.Events); n > 0 {
 		last := &c.Events[n-1]
@@ -700,7 +700,7 @@ func (a *Analyzer) encrypted(cs *conn, side Side, e Event) {
 
 // checkDone notes whether both sides have finished the handshake; after
 // that, only record headers matter.
-func (a *Analyzer) checkDone(cs *conn) {
+func (a *Analyzer) checkDone(cs *connState) {
 	if cs.hsDone {
 		return
 	}
@@ -732,7 +732,7 @@ var hsKinds = map[tlsparse.HandshakeType]EventKind{
 }
 
 // handshake handles one complete plaintext handshake message.
-func (a *Analyzer) handshake(cs *conn, side Side, typ tlsparse.HandshakeType, msg []byte, base Event) {
+func (a *Analyzer) handshake(cs *connState, side Side, typ tlsparse.HandshakeType, msg []byte, base Event) {
 	c := cs.c
 	base.HSType = typ
 	base.Length = len(msg)
@@ -809,7 +809,7 @@ func (a *Analyzer) handshake(cs *conn, side Side, typ tlsparse.HandshakeType, ms
 	}
 }
 
-func (a *Analyzer) clientHello(cs *conn, side Side, ch *tlsparse.ClientHello, ts time.Time, off int64) {
+func (a *Analyzer) clientHello(cs *connState, side Side, ch *tlsparse.ClientHello, ts time.Time, off int64) {
 	if side == Server && cs.c.ClientHello == nil {
 		// The side we took for the server sent the ClientHello: the sides
 		// are exchanged after this segment (events included).
@@ -825,7 +825,7 @@ func (a *Analyzer) clientHello(cs *conn, side Side, ch *tlsparse.ClientHello, ts
 }
 
 // notTLS records that side sent bytes that are not TLS.
-func (a *Analyzer) notTLS(cs *conn, side Side, p []byte, ts time.Time) {
+func (a *Analyzer) notTLS(cs *connState, side Side, p []byte, ts time.Time) {
 	t := &cs.dirs[side].tls
 	preview := t.first
 	if len(preview) < 32 {
