@@ -42,13 +42,13 @@ const (
 // for skipping the frame, or "" when s holds a TCP segment. It never
 // allocates and never reads past data.
 func decodeFrame(data []byte, lt layers.LinkType, s *segment) string {
-	var ethType uint16
+	var ethType layers.EthernetType
 	switch lt {
 	case layers.LinkTypeEthernet:
 		if len(data) < 14 {
 			return SkipTruncated
 		}
-		ethType = binary.BigEndian.Uint16(data[12:14])
+		ethType = layers.EthernetType(binary.BigEndian.Uint16(data[12:14]))
 		data = data[14:]
 		if ethType < 0x0600 { // 802.3 length field: LLC, not IP
 			return SkipNotIP
@@ -57,13 +57,13 @@ func decodeFrame(data []byte, lt layers.LinkType, s *segment) string {
 		if len(data) < 16 {
 			return SkipTruncated
 		}
-		ethType = binary.BigEndian.Uint16(data[14:16])
+		ethType = layers.EthernetType(binary.BigEndian.Uint16(data[14:16]))
 		data = data[16:]
 	case layers.LinkTypeLinuxSLL2:
 		if len(data) < 20 {
 			return SkipTruncated
 		}
-		ethType = binary.BigEndian.Uint16(data[0:2])
+		ethType = layers.EthernetType(binary.BigEndian.Uint16(data[0:2]))
 		data = data[20:]
 	case layers.LinkTypeNull, layers.LinkTypeLoop:
 		if len(data) < 4 {
@@ -78,9 +78,9 @@ func decodeFrame(data []byte, lt layers.LinkType, s *segment) string {
 		data = data[4:]
 		switch fam {
 		case 2:
-			ethType = 0x0800
+			ethType = layers.EthernetTypeIPv4
 		case 10, 24, 28, 30:
-			ethType = 0x86dd
+			ethType = layers.EthernetTypeIPv6
 		default:
 			return SkipNotIP
 		}
@@ -92,7 +92,7 @@ func decodeFrame(data []byte, lt layers.LinkType, s *segment) string {
 	default:
 		return SkipLinkType
 	}
-	var proto uint8
+	var proto layers.IPProtocol
 	var ipPayloadLen int
 	// Tunnels (IP in IP, GRE, VXLAN, PPPoE, MPLS) are followed to the
 	// inner packet, a few levels deep.
@@ -101,28 +101,28 @@ func decodeFrame(data []byte, lt layers.LinkType, s *segment) string {
 			return SkipMalformed
 		}
 		// VLAN tags: 802.1Q, 802.1ad (QinQ) and the old 0x9100, any depth.
-		for ethType == 0x8100 || ethType == 0x88a8 || ethType == 0x9100 {
+		for ethType == layers.EthernetTypeDot1Q || ethType == layers.EthernetTypeQinQ || ethType == ethTypeVLANOld {
 			if len(data) < 4 {
 				return SkipTruncated
 			}
-			ethType = binary.BigEndian.Uint16(data[2:4])
+			ethType = layers.EthernetType(binary.BigEndian.Uint16(data[2:4]))
 			data = data[4:]
 		}
 		switch ethType {
-		case 0x8864: // PPPoE session stage (RFC 2516): 6-byte header, PPP protocol
+		case layers.EthernetTypePPPoESession: // PPPoE session stage (RFC 2516): 6-byte header, PPP protocol
 			if len(data) < 8 {
 				return SkipTruncated
 			}
 			switch binary.BigEndian.Uint16(data[6:8]) {
 			case 0x0021:
-				ethType = 0x0800
+				ethType = layers.EthernetTypeIPv4
 			case 0x0057:
-				ethType = 0x86dd
+				ethType = layers.EthernetTypeIPv6
 			default:
 				return SkipNotIP
 			}
 			data = data[8:]
-		case 0x8847, 0x8848: // MPLS label stack (RFC 3032), then IP
+		case layers.EthernetTypeMPLSUnicast, layers.EthernetTypeMPLSMulticast: // MPLS label stack (RFC 3032), then IP
 			for {
 				if len(data) < 4 {
 					return SkipTruncated
@@ -139,7 +139,7 @@ func decodeFrame(data []byte, lt layers.LinkType, s *segment) string {
 			}
 		}
 		switch ethType {
-		case 0x0800:
+		case layers.EthernetTypeIPv4:
 			if len(data) < 20 {
 				return SkipTruncated
 			}
@@ -160,14 +160,14 @@ func decodeFrame(data []byte, lt layers.LinkType, s *segment) string {
 			if fo := binary.BigEndian.Uint16(data[6:8]); fo&0x3fff != 0 {
 				return SkipFragment
 			}
-			proto = data[9]
+			proto = layers.IPProtocol(data[9])
 			src, _ := netip.AddrFromSlice(data[12:16])
 			dst, _ := netip.AddrFromSlice(data[16:20])
 			s.src = netip.AddrPortFrom(src, 0)
 			s.dst = netip.AddrPortFrom(dst, 0)
 			ipPayloadLen = total - ihl
 			data = data[ihl:]
-		case 0x86dd:
+		case layers.EthernetTypeIPv6:
 			if len(data) < 40 {
 				return SkipTruncated
 			}
@@ -209,7 +209,7 @@ func decodeFrame(data []byte, lt layers.LinkType, s *segment) string {
 				data = data[n:]
 				plen -= n
 			}
-			proto = next
+			proto = layers.IPProtocol(next)
 			ipPayloadLen = plen
 		default:
 			return SkipNotIP
@@ -218,28 +218,29 @@ func decodeFrame(data []byte, lt layers.LinkType, s *segment) string {
 			data = data[:ipPayloadLen] // link-layer padding
 		}
 		var why string
+		tcp := false
 		switch proto {
-		case 6:
-			why = "tcp"
-		case 4: // IPv4 in IP
-			ethType = 0x0800
-		case 41: // IPv6 in IP
-			ethType = 0x86dd
-		case 47:
+		case layers.IPProtocolTCP:
+			tcp = true
+		case layers.IPProtocolIPv4: // IPv4 in IP
+			ethType = layers.EthernetTypeIPv4
+		case layers.IPProtocolIPv6: // IPv6 in IP
+			ethType = layers.EthernetTypeIPv6
+		case layers.IPProtocolGRE:
 			ethType, data, why = gre(data)
-		case 17:
+		case layers.IPProtocolUDP:
 			ethType, data, why = vxlan(data)
 		default:
 			why = SkipNotTCP
 		}
-		if why == "tcp" {
+		if tcp {
 			break
 		}
 		if why != "" {
 			return why
 		}
 	}
-	if proto != 6 {
+	if proto != layers.IPProtocolTCP {
 		return SkipNotTCP
 	}
 	if len(data) < 20 {
@@ -270,17 +271,21 @@ func decodeFrame(data []byte, lt layers.LinkType, s *segment) string {
 	return ""
 }
 
+// ethTypeVLANOld is the VLAN tag ethertype of pre-802.1ad QinQ gear,
+// which gopacket does not name.
+const ethTypeVLANOld layers.EthernetType = 0x9100
+
 // ipVersion is the ethertype of the IP packet data starts with, told by
 // its version: for links and labels that do not say (raw IP, MPLS).
-func ipVersion(data []byte) (uint16, string) {
+func ipVersion(data []byte) (layers.EthernetType, string) {
 	if len(data) < 1 {
 		return 0, SkipTruncated
 	}
 	switch data[0] >> 4 {
 	case 4:
-		return 0x0800, ""
+		return layers.EthernetTypeIPv4, ""
 	case 6:
-		return 0x86dd, ""
+		return layers.EthernetTypeIPv6, ""
 	}
 	return 0, SkipNotIP
 }
@@ -288,7 +293,7 @@ func ipVersion(data []byte) (uint16, string) {
 // gre skips a GRE header (RFC 2784, RFC 2890) and returns the protocol it
 // carries: IP, or Ethernet (transparent bridging, 0x6558) whose header it
 // skips too.
-func gre(data []byte) (uint16, []byte, string) {
+func gre(data []byte) (layers.EthernetType, []byte, string) {
 	if len(data) < 4 {
 		return 0, nil, SkipTruncated
 	}
@@ -305,9 +310,9 @@ func gre(data []byte) (uint16, []byte, string) {
 	if len(data) < n {
 		return 0, nil, SkipTruncated
 	}
-	ethType := binary.BigEndian.Uint16(data[2:4])
+	ethType := layers.EthernetType(binary.BigEndian.Uint16(data[2:4]))
 	data = data[n:]
-	if ethType == 0x6558 {
+	if ethType == layers.EthernetTypeTransparentEthernetBridging {
 		return innerEthernet(data)
 	}
 	return ethType, data, ""
@@ -315,7 +320,7 @@ func gre(data []byte) (uint16, []byte, string) {
 
 // vxlan skips a UDP header and a VXLAN header (RFC 7348) on the IANA port
 // 4789 or Linux's 8472, and the inner Ethernet header. Other UDP is not TCP.
-func vxlan(data []byte) (uint16, []byte, string) {
+func vxlan(data []byte) (layers.EthernetType, []byte, string) {
 	if len(data) < 8 {
 		return 0, nil, SkipTruncated
 	}
@@ -332,11 +337,11 @@ func vxlan(data []byte) (uint16, []byte, string) {
 	return innerEthernet(data[8:])
 }
 
-func innerEthernet(data []byte) (uint16, []byte, string) {
+func innerEthernet(data []byte) (layers.EthernetType, []byte, string) {
 	if len(data) < 14 {
 		return 0, nil, SkipTruncated
 	}
-	return binary.BigEndian.Uint16(data[12:14]), data[14:], ""
+	return layers.EthernetType(binary.BigEndian.Uint16(data[12:14])), data[14:], ""
 }
 
 // ipv6ExtHeader reports whether next is an IPv6 extension header tlstriage
