@@ -297,11 +297,11 @@ type Stats struct {
 	LinkTypes     map[string]int64 // unsupported link types seen
 }
 
-func (s *Stats) notDecoded(reason string) {
+func (s *Stats) notDecoded(reason SkipReason) {
 	if s.NotDecoded == nil {
 		s.NotDecoded = make(map[string]int64)
 	}
-	s.NotDecoded[reason]++
+	s.NotDecoded[string(reason)]++
 }
 
 func (s *Stats) limit(name string) {

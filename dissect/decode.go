@@ -7,16 +7,20 @@ import (
 	"github.com/gopacket/gopacket/layers"
 )
 
-// Reasons a frame was not analysed, as counted in Stats.NotDecoded.
+// SkipReason is why a frame was not analysed: its text is the key it is
+// counted under in Stats.NotDecoded; "" for a frame that was.
+type SkipReason string
+
+// Reasons a frame was not analysed.
 const (
-	SkipLinkType   = "unsupported link type"
-	SkipNotIP      = "not IP"
-	SkipNotTCP     = "not TCP"
-	SkipFragment   = "IP fragment"
-	SkipMalformed  = "malformed header"
-	SkipTruncated  = "truncated header"
-	SkipFiltered   = "filtered out"
-	SkipZeroLength = "zero length"
+	SkipLinkType   SkipReason = "unsupported link type"
+	SkipNotIP                 = "not IP"
+	SkipNotTCP                = "not TCP"
+	SkipFragment              = "IP fragment"
+	SkipMalformed             = "malformed header"
+	SkipTruncated             = "truncated header"
+	SkipFiltered              = "filtered out"
+	SkipZeroLength            = "zero length"
 )
 
 // segment is one decoded TCP segment. Payload aliases the frame.
@@ -41,7 +45,7 @@ const (
 // decodeFrame decodes a link-layer frame down to TCP. It returns the reason
 // for skipping the frame, or "" when s holds a TCP segment. It never
 // allocates and never reads past data.
-func decodeFrame(data []byte, lt layers.LinkType, s *segment) string {
+func decodeFrame(data []byte, lt layers.LinkType, s *segment) SkipReason {
 	var ethType layers.EthernetType
 	switch lt {
 	case layers.LinkTypeEthernet:
@@ -85,7 +89,7 @@ func decodeFrame(data []byte, lt layers.LinkType, s *segment) string {
 			return SkipNotIP
 		}
 	case layers.LinkTypeRaw, layers.LinkType(12), layers.LinkType(14), layers.LinkTypeIPv4, layers.LinkTypeIPv6:
-		var why string
+		var why SkipReason
 		if ethType, why = ipVersion(data); why != "" {
 			return why
 		}
@@ -133,7 +137,7 @@ func decodeFrame(data []byte, lt layers.LinkType, s *segment) string {
 					break
 				}
 			}
-			var why string
+			var why SkipReason
 			if ethType, why = ipVersion(data); why != "" {
 				return why
 			}
@@ -217,7 +221,7 @@ func decodeFrame(data []byte, lt layers.LinkType, s *segment) string {
 		if len(data) > ipPayloadLen {
 			data = data[:ipPayloadLen] // link-layer padding
 		}
-		var why string
+		var why SkipReason
 		tcp := false
 		switch proto {
 		case layers.IPProtocolTCP:
@@ -277,7 +281,7 @@ const ethTypeVLANOld layers.EthernetType = 0x9100
 
 // ipVersion is the ethertype of the IP packet data starts with, told by
 // its version: for links and labels that do not say (raw IP, MPLS).
-func ipVersion(data []byte) (layers.EthernetType, string) {
+func ipVersion(data []byte) (layers.EthernetType, SkipReason) {
 	if len(data) < 1 {
 		return 0, SkipTruncated
 	}
@@ -293,7 +297,7 @@ func ipVersion(data []byte) (layers.EthernetType, string) {
 // gre skips a GRE header (RFC 2784, RFC 2890) and returns the protocol it
 // carries: IP, or Ethernet (transparent bridging, 0x6558) whose header it
 // skips too.
-func gre(data []byte) (layers.EthernetType, []byte, string) {
+func gre(data []byte) (layers.EthernetType, []byte, SkipReason) {
 	if len(data) < 4 {
 		return 0, nil, SkipTruncated
 	}
@@ -320,7 +324,7 @@ func gre(data []byte) (layers.EthernetType, []byte, string) {
 
 // vxlan skips a UDP header and a VXLAN header (RFC 7348) on the IANA port
 // 4789 or Linux's 8472, and the inner Ethernet header. Other UDP is not TCP.
-func vxlan(data []byte) (layers.EthernetType, []byte, string) {
+func vxlan(data []byte) (layers.EthernetType, []byte, SkipReason) {
 	if len(data) < 8 {
 		return 0, nil, SkipTruncated
 	}
@@ -337,7 +341,7 @@ func vxlan(data []byte) (layers.EthernetType, []byte, string) {
 	return innerEthernet(data[8:])
 }
 
-func innerEthernet(data []byte) (layers.EthernetType, []byte, string) {
+func innerEthernet(data []byte) (layers.EthernetType, []byte, SkipReason) {
 	if len(data) < 14 {
 		return 0, nil, SkipTruncated
 	}
