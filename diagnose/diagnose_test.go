@@ -734,7 +734,7 @@ func TestCaptureEndsAfterHello(t *testing.T) {
 	tp := getPKI(t)
 	o := pcaptest.TLSOptions{Kind: pcaptest.NoServerResponse, PKI: tp.pki, MaxVersion: tls.VersionTLS12}
 	c := handshake(t, o, "EOF")
-	if c.Ended != "end of input" || c.InputEnd.IsZero() {
+	if c.Ended != dissect.EndEndOfInput || c.InputEnd.IsZero() {
 		t.Fatalf("ended %q at %v", c.Ended, c.InputEnd)
 	}
 	r := diagnose.Diagnose(c, diagnose.Options{Flags: cmdFlags, Trust: store(tp.pki.Root)})

@@ -270,7 +270,7 @@ func noServerHello(c *dissect.Conn, w *Wire) Wire {
 		return *w
 	}
 	chEv := c.First(dissect.Client, dissect.EvClientHello)
-	if wait := c.InputEnd.Sub(chEv.Time); c.Ended == "end of input" && closeEvent(c, dissect.Client) == nil && !answered && wait < captureEndWait {
+	if wait := c.InputEnd.Sub(chEv.Time); c.Ended == dissect.EndEndOfInput && closeEvent(c, dissect.Client) == nil && !answered && wait < captureEndWait {
 		// The capture stopped, or lost the packets, before either side
 		// gave up: a server that never answers shows the client's
 		// timeout.
@@ -280,7 +280,7 @@ func noServerHello(c *dissect.Conn, w *Wire) Wire {
 	}
 	w.Verdict = VerdictNoServerResponse
 	w.Detail = fmt.Sprintf("the server sent nothing after the ClientHello (frame %d)", chEv.Frame)
-	if c.Ended == "end of input" && closeEvent(c, dissect.Client) == nil && !answered {
+	if c.Ended == dissect.EndEndOfInput && closeEvent(c, dissect.Client) == nil && !answered {
 		w.Detail += fmt.Sprintf(" in the %s until the capture ended", fmtDur(c.InputEnd.Sub(chEv.Time)))
 	}
 	if serverAckedHello(c) {

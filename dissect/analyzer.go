@@ -366,9 +366,9 @@ func (a *Analyzer) scan(all bool) {
 	var done []*connState
 	if all {
 		for _, cs := range a.conns {
-			cs.c.Ended, cs.c.InputEnd = "end of input", a.now
+			cs.c.Ended, cs.c.InputEnd = EndEndOfInput, a.now
 			if cs.closed {
-				cs.c.Ended = "closed"
+				cs.c.Ended = EndClosed
 			}
 			done = append(done, cs)
 		}

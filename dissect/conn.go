@@ -207,9 +207,8 @@ type Conn struct {
 	// key log was given or no encrypted record was seen.
 	Decryption *Decryption
 	Anomalies  []Anomaly
-	// Ended says why the connection was handed over: "closed", "idle",
-	// "evicted", "end of input".
-	Ended string
+	// Ended says why the connection was handed over.
+	Ended EndReason
 	// InputEnd is, for a connection handed over at the end of input, the
 	// capture time the input reached.
 	InputEnd time.Time
@@ -278,6 +277,17 @@ func (c *Conn) Midstream() bool {
 func (c *Conn) Gaps() bool {
 	return c.Sides[Client].Gaps > 0 || c.Sides[Server].Gaps > 0
 }
+
+// EndReason is why the Analyzer handed a connection over.
+type EndReason string
+
+// Why connections are handed over.
+const (
+	EndClosed     EndReason = "closed"       // both sides closed (FIN, RST)
+	EndIdle       EndReason = "idle"         // nothing seen for the idle timeout
+	EndEvicted    EndReason = "evicted"      // made room under a connection cap
+	EndEndOfInput EndReason = "end of input" // the capture ended first
+)
 
 // Stats counts what the analysis read and what it skipped.
 type Stats struct {

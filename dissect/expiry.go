@@ -171,9 +171,9 @@ func (a *Analyzer) due(done []*connState) []*connState {
 			}
 			switch {
 			case cs.closed && !a.now.Before(a.lingerKey(cs, cs.lastSeen).Add(a.o.Linger)):
-				cs.c.Ended = "closed"
+				cs.c.Ended = EndClosed
 			case a.now.Sub(cs.lastSeen) >= a.o.Idle:
-				cs.c.Ended = "idle"
+				cs.c.Ended = EndIdle
 			default:
 				// Active since its key: due later.
 				if h == heapLinger {

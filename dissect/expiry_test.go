@@ -233,7 +233,7 @@ func TestGrace(t *testing.T) {
 					closes = append(closes, e.From.String()+" "+e.Kind.String())
 				}
 			}
-			if s := strings.Join(closes, ", "); s != c.events || got[0].Ended != "closed" {
+			if s := strings.Join(closes, ", "); s != c.events || got[0].Ended != EndClosed {
 				t.Errorf("close events %q, ended %q; want %q, closed", s, got[0].Ended, c.events)
 			}
 		})

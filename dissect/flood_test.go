@@ -47,7 +47,7 @@ func newFlood(o Options, keep bool) *flood {
 	f := &flood{ts: t0, step: 50 * time.Microsecond, keep: keep, minLive: math.MaxInt}
 	f.a = NewAnalyzer(o, func(c *Conn) {
 		f.emitted++
-		if c.Ended == "evicted" {
+		if c.Ended == EndEvicted {
 			f.evicted++
 			if len(c.Anomalies) == 0 || c.Anomalies[len(c.Anomalies)-1].Code != "limit_reached" {
 				f.noNote++

@@ -441,7 +441,7 @@ func TestEvictionDeterministic(t *testing.T) {
 	for run := range 10 {
 		var evicted []int
 		a := NewAnalyzer(Options{MaxConns: 8}, func(c *Conn) {
-			if c.Ended == "evicted" {
+			if c.Ended == EndEvicted {
 				evicted = append(evicted, c.ID)
 			}
 		})

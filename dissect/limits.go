@@ -86,7 +86,7 @@ func (a *Analyzer) shed() {
 		a.held -= cs.held
 		cs.held = 0
 		a.forget(cs)
-		cs.c.Ended = "evicted"
+		cs.c.Ended = EndEvicted
 		cs.c.Anomalies = append(cs.c.Anomalies, Anomaly{Code: "limit_reached", Frame: a.frame, Detail: "buffer memory full: connection handed over before its end"})
 		a.stats.limit("buffer memory")
 		a.stats.Evicted++
@@ -116,7 +116,7 @@ func (a *Analyzer) evict() {
 	}
 	for _, cs := range victims {
 		a.forget(cs)
-		cs.c.Ended = "evicted"
+		cs.c.Ended = EndEvicted
 		cs.c.Anomalies = append(cs.c.Anomalies, Anomaly{Code: "limit_reached", Detail: "flow table full: connection evicted before its end"})
 		a.stats.limit("flow table")
 		a.stats.Evicted++

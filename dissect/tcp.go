@@ -116,7 +116,7 @@ func (a *Analyzer) tcp(s *segment, ts time.Time) {
 	if cs != nil && syn && s.flags&flagACK == 0 && cs.closed {
 		// Port reuse: a new connection on the same four-tuple.
 		a.forget(cs)
-		cs.c.Ended = "closed"
+		cs.c.Ended = EndClosed
 		a.finishOne(cs)
 		cs = nil
 	}
