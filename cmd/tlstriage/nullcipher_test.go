@@ -27,28 +27,14 @@ func TestNullCipherAlerts(t *testing.T) {
 	rootPEM := d.write("root.pem", pcaptest.PEM(pki.Root))
 	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
 	defer cancel()
-	port := freePort(t)
 	const suite = "NULL-SHA:@SECLEVEL=0"
-	srv := exec.CommandContext(ctx, openssl, "s_server", "-accept", "127.0.0.1:"+port, "-naccept", "1",
+	addr, srvOut, started := startSServer(t, ctx, openssl, "-naccept", "1",
 		"-cert", d.write("leaf.pem", pcaptest.PEM(pki.Leaf)), "-cert_chain", d.write("chain.pem", pcaptest.PEM(pki.Intermediate)),
 		"-key", d.key("key.pem", pki.LeafKey), "-tls1_2", "-cipher", suite)
-	stdin, err := srv.StdinPipe() // open: s_server ends at its end
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer stdin.Close()
-	srvOut := &lockedOutput{accept: make(chan struct{})}
-	srv.Stdout, srv.Stderr = srvOut, srvOut
-	if err := srv.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { srv.Process.Kill(); srv.Wait() })
-	select {
-	case <-srvOut.accept:
-	case <-time.After(10 * time.Second):
+	if !started {
 		t.Skipf("openssl s_server with %s did not start:\n%s", suite, srvOut)
 	}
-	rec := startCloseRecorder(t, "127.0.0.1:"+port)
+	rec := startCloseRecorder(t, addr)
 	cli := exec.CommandContext(ctx, openssl, "s_client", "-connect", rec.addr, "-servername", pcaptest.DefaultServerName,
 		"-CAfile", rootPEM, "-verify_return_error", "-tls1_2", "-cipher", suite)
 	cli.Stdin = strings.NewReader("") // at once: close_notify

@@ -156,26 +156,12 @@ func TestKeyLogOpenSSL(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
 			defer cancel()
-			port := freePort(t)
-			srv := exec.CommandContext(ctx, openssl, append([]string{"s_server", "-accept", "127.0.0.1:" + port, "-naccept", "1",
+			addr, srvOut, started := startSServer(t, ctx, openssl, append([]string{"-naccept", "1",
 				"-cert", certPEM, "-cert_chain", chainPEM, "-key", keyPEM}, tc.server...)...)
-			stdin, err := srv.StdinPipe() // open: s_server ends at the end of its input
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer stdin.Close()
-			srvOut := &lockedOutput{accept: make(chan struct{})}
-			srv.Stdout, srv.Stderr = srvOut, srvOut
-			if err := srv.Start(); err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { srv.Process.Kill(); srv.Wait() })
-			select {
-			case <-srvOut.accept: // s_server prints ACCEPT once it listens
-			case <-time.After(10 * time.Second):
+			if !started {
 				t.Fatalf("openssl s_server did not start:\n%s", srvOut)
 			}
-			rl := startRelay(t, "127.0.0.1:"+port)
+			rl := startRelay(t, addr)
 			keylog := filepath.Join(t.TempDir(), "keys.txt")
 			cli := exec.CommandContext(ctx, openssl, append([]string{"s_client", "-connect", rl.addr, "-servername", "backend.example.test",
 				"-keylogfile", keylog, "-CAfile", tc.clientCA, "-verify_return_error"}, tc.client...)...)
@@ -223,6 +209,32 @@ func TestKeyLogOpenSSL(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// startSServer runs openssl s_server on a free port of 127.0.0.1 with
+// args after -accept, its input left open (s_server ends at the end of its
+// input), and waits until it listens (it prints ACCEPT). It reports
+// whether it started; the process ends with the test.
+func startSServer(t *testing.T, ctx context.Context, openssl string, args ...string) (addr string, out *lockedOutput, started bool) {
+	t.Helper()
+	addr = "127.0.0.1:" + freePort(t)
+	srv := exec.CommandContext(ctx, openssl, append([]string{"s_server", "-accept", addr}, args...)...)
+	stdin, err := srv.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	out = &lockedOutput{accept: make(chan struct{})}
+	srv.Stdout, srv.Stderr = out, out
+	if err := srv.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { stdin.Close(); srv.Process.Kill(); srv.Wait() })
+	select {
+	case <-out.accept:
+		return addr, out, true
+	case <-time.After(10 * time.Second):
+		return addr, out, false
 	}
 }
 
@@ -286,40 +298,18 @@ func TestKeyLogOpenSSLDHEDSS(t *testing.T) {
 		}
 	}
 	const suite = "DHE-DSS-AES128-GCM-SHA256:@SECLEVEL=0"
-	port := freePort(t)
-	srv := exec.CommandContext(ctx, openssl, "s_server", "-accept", "127.0.0.1:"+port, "-naccept", "1",
+	addr, srvOut, started := startSServer(t, ctx, openssl, "-naccept", "1",
 		"-cert", at("cert.pem"), "-key", at("key.pem"), "-tls1_2", "-cipher", suite)
-	stdin, err := srv.StdinPipe() // open: s_server ends at the end of its input
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer stdin.Close()
-	srvOut := &lockedOutput{accept: make(chan struct{})}
-	srv.Stdout, srv.Stderr = srvOut, srvOut
-	if err := srv.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { srv.Process.Kill(); srv.Wait() })
-	select {
-	case <-srvOut.accept:
-	case <-time.After(10 * time.Second):
+	if !started {
 		t.Skipf("openssl s_server with %s did not start:\n%s", suite, srvOut)
 	}
-	rl := startRelay(t, "127.0.0.1:"+port)
+	rl := startRelay(t, addr)
 	keylog := at("keys.txt")
 	cli := exec.CommandContext(ctx, openssl, "s_client", "-connect", rl.addr, "-servername", "backend.example.test",
 		"-keylogfile", keylog, "-CAfile", at("cert.pem"), "-verify_return_error", "-tls1_2", "-cipher", suite)
 	cli.Stdin = strings.NewReader("") // EOF: s_client sends close_notify and ends
 	out, _ := cli.CombinedOutput()
-	pkts, err := pcaptest.Frame(rl.conversation(t), pcaptest.FrameOptions{Start: time.Now()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var buf bytes.Buffer
-	if err := pcaptest.WritePcap(&buf, layers.LinkTypeEthernet, pkts); err != nil {
-		t.Fatal(err)
-	}
-	capture := writeTemp(t, "dhe-dss.pcap", buf.Bytes())
+	capture := rcCapture(t, rl.conversation(t), rl.addr)
 	o := runJSON(t, 0, "-r", capture, "--keylog", keylog, "--truststore", at("cert.pem"))[0]
 	if c := str(t, o, "cipher"); c != "TLS_DHE_DSS_WITH_AES_128_GCM_SHA256" {
 		t.Fatalf("cipher %q\nopenssl s_client:\n%s", c, out)
@@ -358,27 +348,13 @@ func TestKeyLogOpenSSLTLS10(t *testing.T) {
 	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
 	defer cancel()
 	const suite = "ALL:@SECLEVEL=0"
-	port := freePort(t)
-	srv := exec.CommandContext(ctx, openssl, "s_server", "-accept", "127.0.0.1:"+port, "-naccept", "1",
+	addr, srvOut, started := startSServer(t, ctx, openssl, "-naccept", "1",
 		"-cert", d.write("leaf.pem", pcaptest.PEM(pki.Leaf)), "-cert_chain", d.write("chain.pem", pcaptest.PEM(pki.Intermediate)),
 		"-key", d.key("key.pem", pki.LeafKey), "-tls1", "-cipher", suite)
-	stdin, err := srv.StdinPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer stdin.Close()
-	srvOut := &lockedOutput{accept: make(chan struct{})}
-	srv.Stdout, srv.Stderr = srvOut, srvOut
-	if err := srv.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { srv.Process.Kill(); srv.Wait() })
-	select {
-	case <-srvOut.accept:
-	case <-time.After(10 * time.Second):
+	if !started {
 		t.Skipf("openssl s_server -tls1 did not start:\n%s", srvOut)
 	}
-	rl := startRelay(t, "127.0.0.1:"+port)
+	rl := startRelay(t, addr)
 	keylog := d.write("keys.txt", nil)
 	cli := exec.CommandContext(ctx, openssl, "s_client", "-connect", rl.addr, "-servername", pcaptest.DefaultServerName,
 		"-keylogfile", keylog, "-CAfile", rootPEM, "-verify_return_error", "-tls1", "-cipher", suite)
@@ -387,15 +363,7 @@ func TestKeyLogOpenSSLTLS10(t *testing.T) {
 	if !strings.Contains(string(out), "TLSv1.0") {
 		t.Skipf("openssl did not connect over TLS 1.0:\n%s", out)
 	}
-	pkts, err := pcaptest.Frame(rl.conversation(t), pcaptest.FrameOptions{Start: time.Now()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var buf bytes.Buffer
-	if err := pcaptest.WritePcap(&buf, layers.LinkTypeEthernet, pkts); err != nil {
-		t.Fatal(err)
-	}
-	capture := writeTemp(t, "tls10.pcap", buf.Bytes())
+	capture := rcCapture(t, rl.conversation(t), rl.addr)
 	o := runJSON(t, 0, "-r", capture, "--keylog", keylog, "--truststore", rootPEM)[0]
 	if v := str(t, o, "version"); v != "TLS 1.0" {
 		t.Fatalf("version %q\n%s", v, out)

@@ -328,27 +328,13 @@ func TestRealClients(t *testing.T) {
 		rootPEM := d.write("root.pem", pcaptest.PEM(pki.Root))
 		ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
 		defer cancel()
-		port := freePort(t)
-		srv := exec.CommandContext(ctx, openssl, "s_server", "-accept", "127.0.0.1:"+port, "-naccept", "1", "-www",
+		addr, srvOut, started := startSServer(t, ctx, openssl, "-naccept", "1", "-www",
 			"-cert", d.write("leaf.pem", pcaptest.PEM(pki.Leaf)), "-cert_chain", d.write("chain.pem", pcaptest.PEM(pki.Intermediate)),
 			"-key", d.key("key.pem", pki.LeafKey), "-tls1_1", "-cipher", "ALL:@SECLEVEL=0")
-		stdin, err := srv.StdinPipe()
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer stdin.Close()
-		srvOut := &lockedOutput{accept: make(chan struct{})}
-		srv.Stdout, srv.Stderr = srvOut, srvOut
-		if err := srv.Start(); err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { srv.Process.Kill(); srv.Wait() })
-		select {
-		case <-srvOut.accept:
-		case <-time.After(10 * time.Second):
+		if !started {
 			t.Skipf("openssl s_server -tls1_1 did not start:\n%s", srvOut)
 		}
-		rec := startCloseRecorder(t, "127.0.0.1:"+port)
+		rec := startCloseRecorder(t, addr)
 		_, rport, _ := net.SplitHostPort(rec.addr)
 		outb, err := exec.CommandContext(ctx, curl, "-sS", "--max-time", "10", "--cacert", rootPEM,
 			"--resolve", pcaptest.DefaultServerName+":"+rport+":127.0.0.1", "https://"+pcaptest.DefaultServerName+":"+rport+"/").CombinedOutput()
