@@ -65,34 +65,6 @@ func (s Stack) String() string {
 	return out
 }
 
-// Extension code points (IANA "TLS ExtensionType Values").
-const (
-	extServerName           uint16 = 0
-	extStatusRequest        uint16 = 5
-	extSupportedGroups      uint16 = 10
-	extECPointFormats       uint16 = 11
-	extSignatureAlgorithms  uint16 = 13
-	extALPN                 uint16 = 16
-	extStatusRequestV2      uint16 = 17 // RFC 6961; only JSSE sends it by default
-	extSCT                  uint16 = 18
-	extPadding              uint16 = 21
-	extEncryptThenMAC       uint16 = 22
-	extExtendedMasterSecret uint16 = 23
-	extCompressCertificate  uint16 = 27
-	extRecordSizeLimit      uint16 = 28
-	extDelegatedCredentials uint16 = 34
-	extSessionTicket        uint16 = 35
-	extSupportedVersions    uint16 = 43
-	extPSKModes             uint16 = 45
-	extPostHandshakeAuth    uint16 = 49
-	extSignatureAlgsCert    uint16 = 50
-	extKeyShare             uint16 = 51
-	extALPSOld              uint16 = 0x4469 // application_settings, Chrome
-	extALPS                 uint16 = 0x44cd
-	extECH                  uint16 = 0xfe0d
-	extRenegotiationInfo    uint16 = 0xff01
-)
-
 // Cipher suites and groups that only some stacks offer.
 const (
 	suiteRenegotiationSCSV uint16 = 0x00ff

@@ -2,6 +2,8 @@ package clientstack
 
 import (
 	"slices"
+
+	"github.com/tlstriage/tlstriage/tlsparse"
 )
 
 // The rules below were written from ClientHellos of real clients captured
@@ -17,9 +19,9 @@ func boringSSL(h *hello) (Stack, bool) {
 		return Stack{}, false
 	}
 	switch {
-	case h.has(extALPS) || h.has(extALPSOld):
+	case h.has(tlsparse.ExtALPS) || h.has(tlsparse.ExtALPSOld):
 		return Stack{Evidence: evidence("GREASE values", "application_settings (ALPS) extension: Chrome's BoringSSL")}, true
-	case h.has(extCompressCertificate):
+	case h.has(tlsparse.ExtCompressCertificate):
 		return Stack{Evidence: evidence("GREASE values", "compress_certificate extension")}, true
 	}
 	return Stack{}, false
@@ -30,7 +32,7 @@ func boringSSL(h *hello) (Stack, bool) {
 // jdk.tls.client.enableStatusRequestExtension), and it keeps its
 // extensions in SSLExtension's declaration order.
 func java(h *hello) (Stack, bool) {
-	if h.grease || !h.has(extStatusRequestV2) || !h.has(extSignatureAlgsCert) {
+	if h.grease || !h.has(tlsparse.ExtStatusRequestV2) || !h.has(tlsparse.ExtSignatureAlgsCert) {
 		return Stack{}, false
 	}
 	s := Stack{Evidence: evidence("status_request_v2 and signature_algorithms_cert extensions", "renegotiation SCSV, no GREASE: JSSE")}
@@ -39,13 +41,13 @@ func java(h *hello) (Stack, bool) {
 	// (JDK-8211018); TLS 1.3 from JDK 11 (and 8u261).
 	rsaKex := h.hasSuite(0x002f) || h.hasSuite(0x009c)
 	switch {
-	case !rsaKex && h.has(extSessionTicket):
+	case !rsaKex && h.has(tlsparse.ExtSessionTicket):
 		s.Version = "24+"
 		s.Evidence += "; no TLS_RSA suites (disabled from JDK 24)"
-	case h.has(extSessionTicket):
+	case h.has(tlsparse.ExtSessionTicket):
 		s.Version = "13-23"
 		s.Evidence += "; session_ticket (JDK 13+) and TLS_RSA suites (until JDK 23)"
-	case h.has(extSupportedVersions):
+	case h.has(tlsparse.ExtSupportedVersions):
 		s.Version = "8u261-12"
 	}
 	return s, true
@@ -55,7 +57,7 @@ func java(h *hello) (Stack, bool) {
 // by default (lib/priority.c, _cipher_priority_performance) and sends
 // record_size_limit (RFC 8449, GnuTLS 3.6.4+), with status_request first.
 func gnuTLS(h *hello) (Stack, bool) {
-	if h.grease || !h.hasSuite(suiteAES128CCM13) || !h.has(extRecordSizeLimit) {
+	if h.grease || !h.hasSuite(suiteAES128CCM13) || !h.has(tlsparse.ExtRecordSizeLimit) {
 		return Stack{}, false
 	}
 	s := Stack{Evidence: evidence("TLS_AES_128_CCM_SHA256 offered", "record_size_limit extension", "no GREASE")}
@@ -68,7 +70,7 @@ func gnuTLS(h *hello) (Stack, bool) {
 // nss: NSS (Firefox) sends delegated_credentials (RFC 9345) and
 // record_size_limit, and no GREASE.
 func nss(h *hello) (Stack, bool) {
-	if h.grease || !h.has(extDelegatedCredentials) || !h.has(extRecordSizeLimit) {
+	if h.grease || !h.has(tlsparse.ExtDelegatedCredentials) || !h.has(tlsparse.ExtRecordSizeLimit) {
 		return Stack{}, false
 	}
 	return Stack{Evidence: evidence("delegated_credentials and record_size_limit extensions", "no GREASE: NSS")}, true
@@ -80,7 +82,7 @@ func nss(h *hello) (Stack, bool) {
 // renegotiation_info as an extension rather than the SCSV, and
 // signed_certificate_timestamp; it never sends encrypt_then_mac.
 func goTLS(h *hello) (Stack, bool) {
-	if h.grease || len(h.suites) == 0 || !h.has(extRenegotiationInfo) || !h.has(extSCT) || h.has(extEncryptThenMAC) || h.hasSuite(suiteRenegotiationSCSV) {
+	if h.grease || len(h.suites) == 0 || !h.has(tlsparse.ExtRenegotiationInfo) || !h.has(tlsparse.ExtSCT) || h.has(tlsparse.ExtEncryptThenMAC) || h.hasSuite(suiteRenegotiationSCSV) {
 		return Stack{}, false
 	}
 	// Only the extensions crypto/tls can send (handshake_messages.go,
@@ -120,10 +122,10 @@ func isTLS13Suite(s uint16) bool { return s>>8 == 0x13 }
 
 // goExtensions are the extensions a crypto/tls client sends.
 var goExtensions = map[uint16]bool{
-	extServerName: true, extStatusRequest: true, extSupportedGroups: true, extECPointFormats: true,
-	extSignatureAlgorithms: true, extALPN: true, extSCT: true, extExtendedMasterSecret: true,
-	extSessionTicket: true, 41: true, 42: true, extSupportedVersions: true, 44: true, extPSKModes: true,
-	extSignatureAlgsCert: true, extKeyShare: true, 57: true, extECH: true, extRenegotiationInfo: true,
+	tlsparse.ExtServerName: true, tlsparse.ExtStatusRequest: true, tlsparse.ExtSupportedGroups: true, tlsparse.ExtECPointFormats: true,
+	tlsparse.ExtSignatureAlgorithms: true, tlsparse.ExtALPN: true, tlsparse.ExtSCT: true, tlsparse.ExtExtendedMasterSecret: true,
+	tlsparse.ExtSessionTicket: true, 41: true, 42: true, tlsparse.ExtSupportedVersions: true, 44: true, tlsparse.ExtPSKModes: true,
+	tlsparse.ExtSignatureAlgsCert: true, tlsparse.ExtKeyShare: true, 57: true, tlsparse.ExtECH: true, tlsparse.ExtRenegotiationInfo: true,
 }
 
 // openSSL: libssl sends ec_point_formats before supported_groups
@@ -131,8 +133,8 @@ var goExtensions = map[uint16]bool{
 // ends its suites with the renegotiation SCSV, and sends no GREASE and no
 // renegotiation_info extension on a first handshake.
 func openSSL(h *hello) (Stack, bool) {
-	if h.grease || !h.has(extEncryptThenMAC) || !h.before(extECPointFormats, extSupportedGroups) ||
-		h.has(extRenegotiationInfo) || len(h.suites) == 0 || h.suites[len(h.suites)-1] != suiteRenegotiationSCSV {
+	if h.grease || !h.has(tlsparse.ExtEncryptThenMAC) || !h.before(tlsparse.ExtECPointFormats, tlsparse.ExtSupportedGroups) ||
+		h.has(tlsparse.ExtRenegotiationInfo) || len(h.suites) == 0 || h.suites[len(h.suites)-1] != suiteRenegotiationSCSV {
 		return Stack{}, false
 	}
 	s := Stack{Evidence: evidence("ec_point_formats before supported_groups, encrypt_then_mac", "renegotiation SCSV last, no GREASE: OpenSSL's libssl")}
@@ -189,12 +191,12 @@ func openSSLApp(h *hello, ev string) (App, string) {
 	// (lib/vtls/openssl.c, SSL_CTX_set_post_handshake_auth), turns session
 	// tickets off (SSL_OP_NO_TICKET) and offers ALPN h2 (built with
 	// nghttp2) and http/1.1. post_handshake_auth goes only with TLS 1.3.
-	if (h.has(extPostHandshakeAuth) || !h.tls13) && !h.has(extSessionTicket) && slices.Contains(h.alpn, "h2") {
+	if (h.has(tlsparse.ExtPostHandshakeAuth) || !h.tls13) && !h.has(tlsparse.ExtSessionTicket) && slices.Contains(h.alpn, "h2") {
 		return AppCurl, ev + "; post_handshake_auth, no session_ticket, ALPN h2: curl"
 	}
 	// s_client sets none of SSL_OP_ALL (no padding extension), offers no
 	// ALPN unless asked, and keeps tickets on.
-	if len(h.alpn) == 0 && !h.has(extPostHandshakeAuth) && !h.has(extPadding) && h.has(extSessionTicket) {
+	if len(h.alpn) == 0 && !h.has(tlsparse.ExtPostHandshakeAuth) && !h.has(tlsparse.ExtPadding) && h.has(tlsparse.ExtSessionTicket) {
 		return AppSClient, ev + "; libssl's defaults (no ALPN, no padding, session_ticket): openssl s_client or an application that changes nothing"
 	}
 	return "", ev

@@ -132,9 +132,9 @@ func newJA4Parts(ch *ClientHello, quic bool) ja4Parts {
 		}
 		nExts++
 		switch e.Type {
-		case extServerName:
+		case ExtServerName:
 			sni = true
-		case extALPN:
+		case ExtALPN:
 		default:
 			exts = append(exts, e.Type)
 		}

@@ -7,23 +7,36 @@ import (
 	"golang.org/x/crypto/cryptobyte"
 )
 
-// Extension code points used by the parsers (IANA "TLS ExtensionType
-// Values").
+// Extension code points (IANA "TLS ExtensionType Values"): those the
+// parsers read and those client identification looks for.
 const (
-	extServerName          uint16 = 0
-	extStatusRequest       uint16 = 5
-	extSupportedGroups     uint16 = 10
-	extECPointFormats      uint16 = 11
-	extSignatureAlgorithms uint16 = 13
-	extALPN                uint16 = 16
-	extSessionTicket       uint16 = 35
-	extPreSharedKey        uint16 = 41
-	extEarlyData           uint16 = 42
-	extSupportedVersions   uint16 = 43
-	extPSKModes            uint16 = 45
-	extCertAuthorities     uint16 = 47
-	extKeyShare            uint16 = 51
-	extECH                 uint16 = 0xfe0d
+	ExtServerName           uint16 = 0
+	ExtStatusRequest        uint16 = 5
+	ExtSupportedGroups      uint16 = 10
+	ExtECPointFormats       uint16 = 11
+	ExtSignatureAlgorithms  uint16 = 13
+	ExtALPN                 uint16 = 16
+	ExtStatusRequestV2      uint16 = 17 // RFC 6961; only JSSE sends it by default
+	ExtSCT                  uint16 = 18
+	ExtPadding              uint16 = 21
+	ExtEncryptThenMAC       uint16 = 22
+	ExtExtendedMasterSecret uint16 = 23
+	ExtCompressCertificate  uint16 = 27
+	ExtRecordSizeLimit      uint16 = 28
+	ExtDelegatedCredentials uint16 = 34
+	ExtSessionTicket        uint16 = 35
+	ExtPreSharedKey         uint16 = 41
+	ExtEarlyData            uint16 = 42
+	ExtSupportedVersions    uint16 = 43
+	ExtPSKModes             uint16 = 45
+	ExtCertAuthorities      uint16 = 47
+	ExtPostHandshakeAuth    uint16 = 49
+	ExtSignatureAlgsCert    uint16 = 50
+	ExtKeyShare             uint16 = 51
+	ExtALPSOld              uint16 = 0x4469 // application_settings, Chrome
+	ExtALPS                 uint16 = 0x44cd
+	ExtECH                  uint16 = 0xfe0d
+	ExtRenegotiationInfo    uint16 = 0xff01
 )
 
 // helloRetryRequestRandom is the ServerHello.random value that marks a
@@ -255,7 +268,7 @@ func (ch *ClientHello) unmarshal(msg []byte) bool {
 		if !ch.parseExtension(e, &u16) {
 			ch.anomaly("malformed extension %s (0x%04x)", ExtensionName(e.Type), e.Type)
 		}
-		if e.Type == extPreSharedKey && i != len(ch.Extensions)-1 {
+		if e.Type == ExtPreSharedKey && i != len(ch.Extensions)-1 {
 			// RFC 8446, Section 4.2.11.
 			ch.anomaly("pre_shared_key is not the last extension")
 		}
@@ -269,7 +282,7 @@ func (ch *ClientHello) unmarshal(msg []byte) bool {
 func (ch *ClientHello) parseExtension(e Extension, u16 *uint16s) bool {
 	var ok bool
 	switch e.Type {
-	case extServerName: // RFC 6066, Section 3
+	case ExtServerName: // RFC 6066, Section 3
 		s := cryptobyte.String(e.Data)
 		var list cryptobyte.String
 		if !s.ReadUint16LengthPrefixed(&list) || !s.Empty() || list.Empty() {
@@ -294,7 +307,7 @@ func (ch *ClientHello) parseExtension(e Extension, u16 *uint16s) bool {
 			ch.ServerName = string(name)
 		}
 		return true
-	case extALPN: // RFC 7301, Section 3.1
+	case ExtALPN: // RFC 7301, Section 3.1
 		s := cryptobyte.String(e.Data)
 		var list cryptobyte.String
 		if !s.ReadUint16LengthPrefixed(&list) || !s.Empty() || list.Empty() {
@@ -311,7 +324,7 @@ func (ch *ClientHello) parseExtension(e Extension, u16 *uint16s) bool {
 			ch.ALPN = append(ch.ALPN, string(proto))
 		}
 		return true
-	case extSupportedVersions: // RFC 8446, Section 4.2.1
+	case ExtSupportedVersions: // RFC 8446, Section 4.2.1
 		s := cryptobyte.String(e.Data)
 		var list cryptobyte.String
 		if !s.ReadUint8LengthPrefixed(&list) || !s.Empty() {
@@ -319,16 +332,16 @@ func (ch *ClientHello) parseExtension(e Extension, u16 *uint16s) bool {
 		}
 		ch.SupportedVersions, ok = u16.list(list)
 		return ok && len(ch.SupportedVersions) > 0
-	case extSupportedGroups: // RFC 8446, Section 4.2.7
+	case ExtSupportedGroups: // RFC 8446, Section 4.2.7
 		ch.SupportedGroups, ok = u16.vector(e.Data)
 		return ok
-	case extECPointFormats: // RFC 8422, Section 5.1.2
+	case ExtECPointFormats: // RFC 8422, Section 5.1.2
 		ch.ECPointFormats, ok = readUint8Vector(e.Data)
 		return ok
-	case extSignatureAlgorithms: // RFC 8446, Section 4.2.3
+	case ExtSignatureAlgorithms: // RFC 8446, Section 4.2.3
 		ch.SignatureAlgorithms, ok = u16.vector(e.Data)
 		return ok
-	case extKeyShare: // RFC 8446, Section 4.2.8
+	case ExtKeyShare: // RFC 8446, Section 4.2.8
 		s := cryptobyte.String(e.Data)
 		var list cryptobyte.String
 		if !s.ReadUint16LengthPrefixed(&list) || !s.Empty() {
@@ -345,22 +358,22 @@ func (ch *ClientHello) parseExtension(e Extension, u16 *uint16s) bool {
 		}
 		ch.KeyShareGroups = groups
 		return true
-	case extPSKModes: // RFC 8446, Section 4.2.9
+	case ExtPSKModes: // RFC 8446, Section 4.2.9
 		ch.PSKModes, ok = readUint8Vector(e.Data)
 		return ok
-	case extPreSharedKey: // RFC 8446, Section 4.2.11
+	case ExtPreSharedKey: // RFC 8446, Section 4.2.11
 		ch.PreSharedKey = true
 		s := cryptobyte.String(e.Data)
 		var identities, binders cryptobyte.String
 		return s.ReadUint16LengthPrefixed(&identities) && !identities.Empty() &&
 			s.ReadUint16LengthPrefixed(&binders) && !binders.Empty() && s.Empty()
-	case extEarlyData:
+	case ExtEarlyData:
 		ch.EarlyData = true
-	case extECH:
+	case ExtECH:
 		ch.ECH = true
-	case extStatusRequest:
+	case ExtStatusRequest:
 		ch.StatusRequest = true
-	case extSessionTicket:
+	case ExtSessionTicket:
 		ch.SessionTicket = true
 	}
 	return true
@@ -480,20 +493,20 @@ func (sh *ServerHello) unmarshal(msg []byte) bool {
 func (sh *ServerHello) parseExtension(e Extension) bool {
 	s := cryptobyte.String(e.Data)
 	switch e.Type {
-	case extSupportedVersions: // RFC 8446, Section 4.2.1
+	case ExtSupportedVersions: // RFC 8446, Section 4.2.1
 		var v uint16
 		if !s.ReadUint16(&v) || !s.Empty() {
 			return false
 		}
 		sh.SupportedVersion = Version(v)
-	case extALPN: // RFC 7301, Section 3.1: exactly one name
+	case ExtALPN: // RFC 7301, Section 3.1: exactly one name
 		var list, proto cryptobyte.String
 		if !s.ReadUint16LengthPrefixed(&list) || !s.Empty() ||
 			!list.ReadUint8LengthPrefixed(&proto) || !list.Empty() || proto.Empty() {
 			return false
 		}
 		sh.ALPN = string(proto)
-	case extKeyShare: // RFC 8446, Section 4.2.8
+	case ExtKeyShare: // RFC 8446, Section 4.2.8
 		var g uint16
 		if !s.ReadUint16(&g) {
 			return false
@@ -634,14 +647,14 @@ func (cr *CertificateRequest) unmarshal13(msg []byte) bool {
 	}
 	for _, e := range cr.Extensions {
 		switch e.Type {
-		case extSignatureAlgorithms:
+		case ExtSignatureAlgorithms:
 			if cr.SignatureAlgorithms != nil {
 				continue
 			}
 			if cr.SignatureAlgorithms, ok = readUint16Vector(e.Data); !ok {
 				return false
 			}
-		case extCertAuthorities: // RFC 8446, Section 4.2.4
+		case ExtCertAuthorities: // RFC 8446, Section 4.2.4
 			if cr.CertificateAuthorities != nil {
 				continue
 			}

@@ -373,33 +373,33 @@ func (hs helloSpec) build() []byte {
 			for _, e := range hs.exts {
 				addExt(b, e, func(b *cryptobyte.Builder) {
 					switch e {
-					case extServerName:
+					case ExtServerName:
 						b.AddUint16LengthPrefixed(func(b *cryptobyte.Builder) {
 							b.AddUint8(0)
 							b.AddUint16LengthPrefixed(func(b *cryptobyte.Builder) { b.AddBytes([]byte(hs.sni)) })
 						})
-					case extALPN:
+					case ExtALPN:
 						b.AddUint16LengthPrefixed(func(b *cryptobyte.Builder) {
 							for _, p := range hs.alpn {
 								b.AddUint8LengthPrefixed(func(b *cryptobyte.Builder) { b.AddBytes([]byte(p)) })
 							}
 						})
-					case extSignatureAlgorithms:
+					case ExtSignatureAlgorithms:
 						b.AddUint16LengthPrefixed(func(b *cryptobyte.Builder) { u16s(b, hs.algs...) })
-					case extSupportedVersions:
+					case ExtSupportedVersions:
 						b.AddUint8LengthPrefixed(func(b *cryptobyte.Builder) { u16s(b, hs.versions...) })
-					case extSupportedGroups:
+					case ExtSupportedGroups:
 						b.AddUint16LengthPrefixed(func(b *cryptobyte.Builder) { u16s(b, 0x4a4a, 29, 23, 24) })
-					case extECPointFormats:
+					case ExtECPointFormats:
 						b.AddUint8LengthPrefixed(func(b *cryptobyte.Builder) { b.AddUint8(0) })
-					case extKeyShare:
+					case ExtKeyShare:
 						b.AddUint16LengthPrefixed(func(b *cryptobyte.Builder) {
 							u16s(b, 0x4a4a)
 							b.AddUint16LengthPrefixed(func(b *cryptobyte.Builder) { b.AddUint8(0) })
 							u16s(b, 29)
 							b.AddUint16LengthPrefixed(func(b *cryptobyte.Builder) { b.AddBytes(make([]byte, 32)) })
 						})
-					case extPSKModes:
+					case ExtPSKModes:
 						b.AddUint8LengthPrefixed(func(b *cryptobyte.Builder) { b.AddUint8(1) })
 					}
 				})
@@ -427,7 +427,7 @@ func TestJA4SpecExample(t *testing.T) {
 	}
 	// Without signature algorithms the c string has no "_" (spec: 6d807ffa2a79).
 	noAlgs := ja4SpecHello
-	noAlgs.exts = slices.DeleteFunc(slices.Clone(noAlgs.exts), func(e uint16) bool { return e == extSignatureAlgorithms })
+	noAlgs.exts = slices.DeleteFunc(slices.Clone(noAlgs.exts), func(e uint16) bool { return e == ExtSignatureAlgorithms })
 	noAlgs.exts = append(noAlgs.exts, 0x000d+0x1000) // keep 16 extensions with an unknown one
 	ch2, err := ParseClientHello(noAlgs.build())
 	if err != nil {
@@ -486,7 +486,7 @@ func TestParseClientHelloBuilt(t *testing.T) {
 
 	// Lenient semantics: duplicate, unknown, malformed-content extensions
 	// and a misplaced pre_shared_key are kept and reported.
-	odd := helloSpec{suites: []uint16{0x002f}, exts: []uint16{extServerName, extPreSharedKey, extServerName, 0x1234, extEarlyData, extECH}, sni: "a.test"}
+	odd := helloSpec{suites: []uint16{0x002f}, exts: []uint16{ExtServerName, ExtPreSharedKey, ExtServerName, 0x1234, ExtEarlyData, ExtECH}, sni: "a.test"}
 	msg = odd.build()
 	ch, err = ParseClientHello(msg)
 	if err != nil {
@@ -540,8 +540,8 @@ func TestParseServerHelloBuilt(t *testing.T) {
 		})
 	}
 	hrr := build(helloRetryRequestRandom, func(b *cryptobyte.Builder) {
-		addExt(b, extSupportedVersions, func(b *cryptobyte.Builder) { b.AddUint16(0x0304) })
-		addExt(b, extKeyShare, func(b *cryptobyte.Builder) { b.AddUint16(23) })
+		addExt(b, ExtSupportedVersions, func(b *cryptobyte.Builder) { b.AddUint16(0x0304) })
+		addExt(b, ExtKeyShare, func(b *cryptobyte.Builder) { b.AddUint16(23) })
 		addExt(b, 44, func(b *cryptobyte.Builder) { b.AddUint16LengthPrefixed(func(b *cryptobyte.Builder) { b.AddUint8(9) }) })
 	})
 	down := append(make([]byte, 24), downgradeTLS12...)
@@ -557,7 +557,7 @@ func TestParseServerHelloBuilt(t *testing.T) {
 			return !sh.HelloRetryRequest && sh.Extensions == nil && sh.Version() == VersionTLS12 && bytes.Equal(sh.SessionID, []byte{1, 2, 3})
 		}},
 		{"alpn-downgrade", build(down, func(b *cryptobyte.Builder) {
-			addExt(b, extALPN, func(b *cryptobyte.Builder) {
+			addExt(b, ExtALPN, func(b *cryptobyte.Builder) {
 				b.AddUint16LengthPrefixed(func(b *cryptobyte.Builder) {
 					b.AddUint8LengthPrefixed(func(b *cryptobyte.Builder) { b.AddBytes([]byte("h2")) })
 				})
@@ -566,8 +566,8 @@ func TestParseServerHelloBuilt(t *testing.T) {
 			return sh.ALPN == "h2" && len(sh.Anomalies) == 1 && strings.Contains(sh.Anomalies[0], "downgrade")
 		}},
 		{"bad-key-share-content", build(make([]byte, 32), func(b *cryptobyte.Builder) {
-			addExt(b, extKeyShare, func(b *cryptobyte.Builder) { b.AddUint8(1) })
-			addExt(b, extKeyShare, func(b *cryptobyte.Builder) {})
+			addExt(b, ExtKeyShare, func(b *cryptobyte.Builder) { b.AddUint8(1) })
+			addExt(b, ExtKeyShare, func(b *cryptobyte.Builder) {})
 		}), func(sh *ServerHello) bool {
 			return sh.KeyShareGroup == 0 && len(sh.Anomalies) == 2
 		}},
@@ -576,7 +576,7 @@ func TestParseServerHelloBuilt(t *testing.T) {
 			b.AddBytes(make([]byte, 32))
 			b.AddUint16(0x1301)
 			b.AddUint16LengthPrefixed(func(b *cryptobyte.Builder) {
-				addExt(b, extKeyShare, func(b *cryptobyte.Builder) {
+				addExt(b, ExtKeyShare, func(b *cryptobyte.Builder) {
 					b.AddUint16(29)
 					b.AddUint16LengthPrefixed(func(b *cryptobyte.Builder) { b.AddBytes(make([]byte, 32)) })
 				})
@@ -607,7 +607,7 @@ func TestParseCertificate13AndRequest13(t *testing.T) {
 			for _, der := range [][]byte{p.serverDER, p.caDER} {
 				b.AddUint24LengthPrefixed(func(b *cryptobyte.Builder) { b.AddBytes(der) })
 				b.AddUint16LengthPrefixed(func(b *cryptobyte.Builder) {
-					addExt(b, extStatusRequest, func(b *cryptobyte.Builder) { b.AddBytes([]byte{1}) })
+					addExt(b, ExtStatusRequest, func(b *cryptobyte.Builder) { b.AddBytes([]byte{1}) })
 				})
 			}
 		})
@@ -631,10 +631,10 @@ func TestParseCertificate13AndRequest13(t *testing.T) {
 	req := addHandshake(CertificateRequestType, func(b *cryptobyte.Builder) {
 		b.AddUint8(0)
 		b.AddUint16LengthPrefixed(func(b *cryptobyte.Builder) {
-			addExt(b, extSignatureAlgorithms, func(b *cryptobyte.Builder) {
+			addExt(b, ExtSignatureAlgorithms, func(b *cryptobyte.Builder) {
 				b.AddUint16LengthPrefixed(func(b *cryptobyte.Builder) { u16s(b, 0x0403, 0x0804) })
 			})
-			addExt(b, extCertAuthorities, func(b *cryptobyte.Builder) {
+			addExt(b, ExtCertAuthorities, func(b *cryptobyte.Builder) {
 				b.AddUint16LengthPrefixed(func(b *cryptobyte.Builder) {
 					b.AddUint16LengthPrefixed(func(b *cryptobyte.Builder) { b.AddBytes(p.ca.RawSubject) })
 				})
