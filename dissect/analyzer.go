@@ -110,6 +110,10 @@ type Analyzer struct {
 	// current one's number among them.
 	files  *fileList
 	fileNo uint8
+	// frame is the number of the frame being analysed in its file, as
+	// Wireshark numbers it (clock.seq counts the frames of the whole
+	// analysis, the order connections are made and handed over in).
+	frame int
 	clock
 	nextID int
 	stats  Stats
@@ -120,7 +124,7 @@ type Analyzer struct {
 	heaps [2]connHeap
 	tombQ tombQueue
 	// onNew, when set, is called when a connection is made (Sharded).
-	onNew  func()
+	onNew  func(c *Conn)
 	events eventPool
 	bodies bodyPool
 }
@@ -169,7 +173,20 @@ func (a *Analyzer) NextFile(name string) bool {
 	a.file = name
 	a.files.names = append(a.files.names, name)
 	a.fileNo = uint8(len(a.files.names) - 1)
-	a.clock.frame = 0
+	a.clock.seq = 0
+	a.stats.Files++
+	return true
+}
+
+// AddFile adds a file to the capture read, for a merged read (Run on a
+// MergedSource) whose frames say which file they lie in: frame numbers
+// and the order of the analysis go on. It reports false, adding nothing,
+// past MaxContinued files or before any file.
+func (a *Analyzer) AddFile(name string) bool {
+	if a.files == nil || len(a.files.names) >= MaxContinued {
+		return false
+	}
+	a.files.names = append(a.files.names, name)
 	a.stats.Files++
 	return true
 }
@@ -191,6 +208,25 @@ type PacketSource interface {
 	LinkType() layers.LinkType
 }
 
+// origin is where a frame of a merged read lies: its file, numbered in
+// the order the files were added to the capture (SetFile, then AddFile),
+// and its frame number in that file.
+type origin struct {
+	file  uint8
+	frame int
+}
+
+// MergedSource is a PacketSource reading the files of one capture merged
+// by time (files captured at the same time, as mergecap merges them; files
+// that follow each other). Origin tells where the frame last read lies:
+// its file, numbered in the order the files were added to the capture
+// (SetFile, then AddFile), and its frame number in that file
+// (capture.Merge is one).
+type MergedSource interface {
+	PacketSource
+	Origin() (file uint8, frame int)
+}
+
 // FrameReader is a PacketSource that can fill in the caller's CaptureInfo
 // rather than return one (capture.File does): millions of frames, no copy
 // of a CaptureInfo each through every layer.
@@ -203,6 +239,9 @@ type FrameReader interface {
 // end of input, ctx's error when cancelled, or the read error that stopped
 // it (connections read so far stay in the Analyzer: call Flush).
 func (a *Analyzer) Run(ctx context.Context, src PacketSource) error {
+	if m, ok := src.(MergedSource); ok {
+		return runMerged(ctx, m, a.packetFrom)
+	}
 	return runSource(ctx, src, a.packet)
 }
 
@@ -244,12 +283,33 @@ func runSource(ctx context.Context, src PacketSource, packet func([]byte, time.T
 	}
 }
 
+// runMerged is runSource for a merged read: packet learns each frame's
+// origin too.
+func runMerged(ctx context.Context, src MergedSource, packet func([]byte, time.Time, layers.LinkType, origin)) error {
+	for n := 0; ; n++ {
+		if n&1023 == 0 {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+		}
+		data, ci, err := src.ReadPacketData()
+		if err != nil {
+			if errors.Is(err, io.EOF) {
+				return nil
+			}
+			return err
+		}
+		file, frame := src.Origin()
+		packet(data, ci.Timestamp, src.LinkType(), origin{file, frame})
+	}
+}
+
 // clock is the capture's time as its frames come, for Analyzer and
-// Sharded alike: the frame number in the file, the latest time seen (a
+// Sharded alike: the count of frames analysed (seq), the latest time seen (a
 // clock stepping back does not go back), and when connections were last
 // looked over.
 type clock struct {
-	frame    int
+	seq      int
 	now      time.Time
 	lastScan time.Time
 	nextScan time.Time // lastScan + wait/2
@@ -260,7 +320,7 @@ type clock struct {
 // time (wait: the shortest a connection waits, Options.Grace), and at the
 // first frame.
 func (c *clock) tick(ts time.Time, wait time.Duration) bool {
-	c.frame++
+	c.seq++
 	if !ts.After(c.now) {
 		// The clock did not move: due only at the first frame.
 		if !c.lastScan.IsZero() {
@@ -293,10 +353,33 @@ func (a *Analyzer) packet(data []byte, ts time.Time, lt layers.LinkType) {
 	if a.tick(ts, a.o.Grace) {
 		a.scan(false)
 	}
+	a.frame = a.seq
 	if !a.stats.admit(data, lt, a.o.Filter, &a.seg) {
 		return
 	}
 	a.tcp(&a.seg, ts)
+}
+
+// packetFrom is packet for a frame of a merged read, from o.
+func (a *Analyzer) packetFrom(data []byte, ts time.Time, lt layers.LinkType, o origin) {
+	a.stats.Packets++
+	a.stats.Bytes += int64(len(data))
+	if a.tick(ts, a.o.Grace) {
+		a.scan(false)
+	}
+	a.at(o)
+	if !a.stats.admit(data, lt, a.o.Filter, &a.seg) {
+		return
+	}
+	a.tcp(&a.seg, ts)
+}
+
+// at moves the Analyzer to the frame o of a merged read.
+func (a *Analyzer) at(o origin) {
+	a.frame = o.frame
+	if o.file != a.fileNo && a.files != nil && int(o.file) < len(a.files.names) {
+		a.fileNo, a.file = o.file, a.files.names[o.file]
+	}
 }
 
 // admit decodes a frame down to TCP into seg, counting the frames it skips

@@ -29,10 +29,17 @@ func (a *Analyzer) Advance(t time.Time) {
 // connection until its verdict. data is not retained.
 func (a *Analyzer) PacketConn(data []byte, ci gopacket.CaptureInfo, lt layers.LinkType) int {
 	a.Packet(data, ci, lt)
+	return a.FrameConn()
+}
+
+// FrameConn is the ID of the connection the frame analysed last was
+// counted for, as PacketConn returns it, for a caller of Run that keeps
+// the frames of each connection.
+func (a *Analyzer) FrameConn() int {
 	// a.seg holds what decodeFrame made of this frame, or stale values when
 	// it gave up; only the connection that took this very frame has
 	// LastFrame equal to the frame number.
-	if cs := a.conns[keyOf(a.seg.src, a.seg.dst)]; cs != nil && cs.c.LastFrame == a.frame {
+	if cs := a.conns[keyOf(a.seg.src, a.seg.dst)]; cs != nil && cs.c.LastFrame == a.frame && cs.lastFile == a.fileNo {
 		return cs.c.ID
 	}
 	return 0

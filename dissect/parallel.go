@@ -44,8 +44,10 @@ type Sharded struct {
 	// continued counts the files read as one capture so far (NextFile).
 	continued int
 	clock
-	stats Stats // frames read, and those not decoded
-	seg   segment
+	frame  int   // the frame read, numbered in its file
+	fileNo uint8 // its file among those of the capture
+	stats  Stats // frames read, and those not decoded
+	seg    segment
 
 	shards []*shard
 	holder Holder
@@ -93,17 +95,21 @@ const (
 	opScan            // scan at ts, before the frame
 	opFile            // SetFile(name)
 	opNextFile        // NextFile(name)
+	opAddFile         // AddFile(name)
 	opFlush           // Flush
 )
 
 // op is what a worker is told to do.
 type op struct {
-	kind   opKind
-	frame  int
-	ts     time.Time
-	seg    segment // opPacket; its payload is data[off:off+n] of the batch
-	off, n int
-	name   string
+	kind opKind
+	file uint8 // opPacket: the frame's file (Analyzer.fileNo)
+	// frame is the frame's number in its file; seq its order in the
+	// analysis (clock.seq).
+	frame, seq int
+	ts         time.Time
+	seg        segment // opPacket; its payload is data[off:off+n] of the batch
+	off, n     int
+	name       string
 }
 
 // batch is a run of ops for one worker, with the payload bytes they need:
@@ -223,7 +229,10 @@ func NewSharded(o Options, n int, work func(shard int, c *Conn) any, emit func(c
 	for i := range n {
 		sh := &shard{id: i, in: make(chan *batch, 2), work: work}
 		sh.an = NewAnalyzer(so, func(c *Conn) { sh.handOver(s, c) })
-		sh.an.onNew = func() { sh.made = append(sh.made, pos{sh.at.file, sh.an.frame, 0}) }
+		sh.an.onNew = func(c *Conn) {
+			c.madeIn = sh.at.file
+			sh.made = append(sh.made, pos{sh.at.file, c.seq, 0})
+		}
 		s.shards = append(s.shards, sh)
 		s.wg.Add(1)
 		go s.worker(sh)
@@ -246,9 +255,10 @@ func (s *Sharded) newBatch() *batch {
 
 // handOver is the emit function of a worker's Analyzer.
 func (sh *shard) handOver(s *Sharded, c *Conn) {
-	o := out{at: sh.at, c: c, madeIn: sh.at.file - int(sh.an.fileNo-c.FileNo)}
+	o := out{at: sh.at, c: c, madeIn: c.madeIn}
+	c.madeIn = 0 // as one Analyzer's connections have it
 	if sh.at.phase == 0 {
-		o.sub = c.FirstFrame // a scan hands over by ID: by first frame
+		o.sub = c.seq // a scan hands over by ID: in the order made
 	} else {
 		o.sub = sh.seq
 		sh.seq++
@@ -272,15 +282,16 @@ func (s *Sharded) worker(sh *shard) {
 			o := &b.ops[i]
 			switch o.kind {
 			case opPacket:
-				sh.at = pos{sh.at.file, o.frame, 1}
-				an.frame = o.frame
+				sh.at = pos{sh.at.file, o.seq, 1}
+				an.seq = o.seq
+				an.at(origin{o.file, o.frame})
 				if o.off >= 0 {
 					o.seg.payload = b.data[o.off : o.off+o.n : o.off+o.n]
 				}
 				an.tcp(&o.seg, o.ts)
 				o.seg.payload = nil
 			case opScan:
-				sh.at = pos{sh.at.file, o.frame, 0}
+				sh.at = pos{sh.at.file, o.seq, 0}
 				an.now = o.ts
 				an.scan(false)
 			case opFlush:
@@ -294,6 +305,8 @@ func (s *Sharded) worker(sh *shard) {
 			case opNextFile:
 				an.NextFile(o.name)
 				sh.at = pos{sh.at.file + 1, 0, 0}
+			case opAddFile:
+				an.AddFile(o.name)
 			}
 		}
 		b.holds.Release()
@@ -427,14 +440,34 @@ func (s *Sharded) packet(data []byte, ts time.Time, lt layers.LinkType) {
 	s.stats.Packets++
 	s.stats.Bytes += int64(len(data))
 	if s.tick(ts, s.o.Grace) {
-		s.broadcast(op{kind: opScan, frame: s.frame, ts: s.now})
+		s.broadcast(op{kind: opScan, seq: s.seq, ts: s.now})
 	}
+	s.frame = s.seq
 	if !s.stats.admit(data, lt, s.o.Filter, &s.seg) {
 		return
 	}
+	s.send1(ts)
+}
+
+// packetFrom is packet for a frame of a merged read, from o.
+func (s *Sharded) packetFrom(data []byte, ts time.Time, lt layers.LinkType, o origin) {
+	s.stats.Packets++
+	s.stats.Bytes += int64(len(data))
+	if s.tick(ts, s.o.Grace) {
+		s.broadcast(op{kind: opScan, seq: s.seq, ts: s.now})
+	}
+	s.frame, s.fileNo = o.frame, o.file
+	if !s.stats.admit(data, lt, s.o.Filter, &s.seg) {
+		return
+	}
+	s.send1(ts)
+}
+
+// send1 sends the frame decoded into s.seg to its flow's worker.
+func (s *Sharded) send1(ts time.Time) {
 	seg := &s.seg
 	p := seg.payload
-	o := op{kind: opPacket, frame: s.frame, ts: ts, seg: *seg}
+	o := op{kind: opPacket, file: s.fileNo, frame: s.frame, seq: s.seq, ts: ts, seg: *seg}
 	o.seg.payload = nil
 	s.send(s.shardOf(seg.src, seg.dst), o, p)
 	seg.payload = nil
@@ -442,6 +475,9 @@ func (s *Sharded) packet(data []byte, ts time.Time, lt layers.LinkType) {
 
 // Run reads src to its end and analyses every frame, as Analyzer.Run does.
 func (s *Sharded) Run(ctx context.Context, src PacketSource) error {
+	if m, ok := src.(MergedSource); ok {
+		return runMerged(ctx, m, s.packetFrom)
+	}
 	return runSource(ctx, src, s.packet)
 }
 
@@ -452,6 +488,7 @@ func (s *Sharded) SetFile(name string) {
 	s.holder = nil
 	s.fileSeq++
 	s.clock = clock{}
+	s.fileNo = 0
 	s.stats.Files++
 	s.continued = 1
 }
@@ -470,7 +507,22 @@ func (s *Sharded) NextFile(name string) bool {
 	s.sync()
 	s.holder = nil
 	s.fileSeq++
-	s.clock.frame = 0
+	s.clock.seq = 0
+	s.fileNo = uint8(s.continued)
+	s.stats.Files++
+	s.continued++
+	return true
+}
+
+// AddFile adds a file to the capture for a merged read, as
+// Analyzer.AddFile does, and reports whether it did.
+func (s *Sharded) AddFile(name string) bool {
+	if s.continued == 0 || s.continued >= MaxContinued {
+		return false
+	}
+	s.broadcast(op{kind: opAddFile, name: name})
+	s.sync()
+	s.holder = nil // the frames of several files: copied
 	s.stats.Files++
 	s.continued++
 	return true
@@ -611,7 +663,7 @@ func (s *Sharded) merge() bool {
 		o := first.pendOut[0]
 		first.pendOut[0] = out{}
 		first.pendOut = first.pendOut[1:]
-		k := idKey(o.madeIn, o.c.FirstFrame)
+		k := idKey(o.madeIn, o.c.seq)
 		o.c.ID = s.ids[k]
 		delete(s.ids, k)
 		s.emit(o.c, o.v)

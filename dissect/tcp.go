@@ -15,9 +15,10 @@ type connState struct {
 	closed   bool
 	done     bool // closed in full (complete): handed over after Grace
 	lastSeen time.Time
-	hsDone   bool // handshake complete: stop buffering beyond headers
-	reserve  int  // events recorded beyond MaxEvents (alerts, FIN, RST)
-	held     int  // bytes buffered, as last charged to Analyzer.held
+	lastFile uint8 // the file of c.LastFrame
+	hsDone   bool  // handshake complete: stop buffering beyond headers
+	reserve  int   // events recorded beyond MaxEvents (alerts, FIN, RST)
+	held     int   // bytes buffered, as last charged to Analyzer.held
 	// hidx is the connection's position in each of the Analyzer's expiry
 	// heaps (expiry.go), -1 out of a heap.
 	hidx [2]int
@@ -32,6 +33,7 @@ type pending struct {
 	seq   uint32
 	data  []byte
 	frame int       // the frame that brought it
+	file  uint8     // the file of that frame (Conn.FileNo)
 	ts    time.Time // and its time
 }
 
@@ -60,7 +62,7 @@ func (a *Analyzer) newConn(key flowKey, s *segment, ts time.Time) *connState {
 	}
 	a.nextID++
 	a.stats.TCPConns++
-	c := &Conn{ID: a.nextID, File: a.file, FileNo: a.fileNo, files: a.files, FirstFrame: a.frame, FirstTime: ts}
+	c := &Conn{ID: a.nextID, File: a.file, FileNo: a.fileNo, files: a.files, FirstFrame: a.frame, FirstTime: ts, seq: a.seq}
 	// Who is the client? The sender of a bare SYN; the receiver of a
 	// SYN-ACK; otherwise guess by port and correct on the ClientHello.
 	client, server := s.src, s.dst
@@ -82,7 +84,7 @@ func (a *Analyzer) newConn(key flowKey, s *segment, ts time.Time) *connState {
 	a.recent[0], a.recent[1] = cs, a.recent[0]
 	a.heaps[heapIdle].push(cs, ts)
 	if a.onNew != nil {
-		a.onNew()
+		a.onNew(c)
 	}
 	return cs
 }
@@ -142,7 +144,7 @@ func (a *Analyzer) tcp(s *segment, ts time.Time) {
 	}
 	cs.lastSeen = ts
 	a.seen(cs, ts)
-	c.LastFrame = a.frame
+	c.LastFrame, cs.lastFile = a.frame, a.fileNo
 	c.LastTime = ts
 	si := &c.Sides[side]
 	si.Packets++
@@ -304,7 +306,7 @@ func (a *Analyzer) outOfOrder(cs *connState, side Side, seq uint32, p []byte, mi
 			return
 		}
 	}
-	d.pend = append(d.pend, pending{seq: seq, data: append([]byte(nil), p...), frame: a.frame, ts: ts})
+	d.pend = append(d.pend, pending{seq: seq, data: append([]byte(nil), p...), frame: a.frame, file: a.fileNo, ts: ts})
 	d.pendN += len(p)
 }
 
@@ -388,9 +390,9 @@ func (a *Analyzer) skipToPending(cs *connState, side Side) {
 		return
 	}
 	first := d.earliest()
-	frame := a.frame
-	defer func() { a.frame = frame }()
-	a.frame = first.frame
+	frame, file := a.frame, a.fileNo
+	defer func() { a.frame, a.fileNo = frame, file }()
+	a.frame, a.fileNo = first.frame, first.file
 	if n := int32(first.seq - d.next); n > 0 {
 		a.gap(cs, side, int(n), first.ts, "bytes never captured", true)
 	}
@@ -579,16 +581,26 @@ func (cs *connState) anomaly(an Anomaly) {
 	}
 }
 
-func byFrame(x, y Event) int { return cmp.Compare(x.Frame, y.Frame) }
+// byFrame orders events by frame within a file; events of different files
+// (a rotated or merged capture) by time.
+func byFrame(x, y Event) int {
+	if x.FileNo != y.FileNo {
+		if c := x.Time.Compare(y.Time); c != 0 {
+			return c
+		}
+		return cmp.Compare(x.FileNo, y.FileNo)
+	}
+	return cmp.Compare(x.Frame, y.Frame)
+}
 
 // finish runs when the connection is handed over: bytes still waiting
 // behind a hole are declared lost.
 func (cs *connState) finish(a *Analyzer) {
 	// Events made now (a gap at the end, segments waiting behind it)
 	// belong to the connection's last frame, not to the frame being read.
-	frame := a.frame
-	a.frame = cs.c.LastFrame
-	defer func() { a.frame = frame }()
+	frame, file := a.frame, a.fileNo
+	a.frame, a.fileNo = cs.c.LastFrame, cs.lastFile
+	defer func() { a.frame, a.fileNo = frame, file }()
 	for _, side := range []Side{Client, Server} {
 		d := &cs.dirs[side]
 		if len(d.pend) > 0 {

@@ -576,7 +576,8 @@ func TestJSONSummary(t *testing.T) {
 // numbers restart at 1 in each file, each record names its own file, and
 // "-" is standard input (compressed or not).
 func TestSeveralFiles(t *testing.T) {
-	a, b := pcap("tls12-ok.pcap"), pcap("tls12-playbook-fin-rst-after-cert.pcap")
+	// Captures of other times (laterCopy): read one after the other.
+	a, b := pcap("tls12-ok.pcap"), laterCopy(t, pcap("tls12-playbook-fin-rst-after-cert.pcap"), time.Hour)
 	recs := runJSON(t, exitFailed, "-r", a, "-r", b, "--truststore", pki("truststore-other.pem"))
 	if len(recs) != 2 {
 		t.Fatalf("%d records, want 2", len(recs))

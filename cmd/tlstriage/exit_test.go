@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/tlstriage/tlstriage/truststore"
 )
@@ -68,9 +69,10 @@ func TestExitStatusOK(t *testing.T) {
 		code int
 	}{
 		{"every handshake completed", []string{"-r", pcap("tls12-ok.pcap")}, exitOK},
-		{"two ok files", []string{"-r", pcap("tls12-ok.pcap"), "-r", pcap("tls13-ok.pcap")}, exitOK},
+		// Captures of other times (laterCopy): read one after the other.
+		{"two ok files", []string{"-r", pcap("tls12-ok.pcap"), "-r", laterCopy(t, pcap("tls13-ok.pcap"), time.Hour)}, exitOK},
 		{"one failure", []string{"-r", pcap("tls12-playbook-fin-rst-after-cert.pcap")}, exitFailed},
-		{"one failure among ok", []string{"-r", pcap("tls12-ok.pcap"), "-r", pcap("tls12-playbook-fin-rst-after-cert.pcap"), "-r", pcap("tls13-ok.pcap")}, exitFailed},
+		{"one failure among ok", []string{"-r", pcap("tls12-ok.pcap"), "-r", laterCopy(t, pcap("tls12-playbook-fin-rst-after-cert.pcap"), time.Hour), "-r", laterCopy(t, pcap("tls13-ok.pcap"), 2*time.Hour)}, exitFailed},
 		{"failure in json mode", []string{"-r", pcap("tls12-alert-unknown-ca.pcap"), "--json"}, exitFailed},
 		{"nothing left after the filter", []string{"-r", pcap("tls12-playbook-fin-rst-after-cert.pcap"), "port", "8443"}, exitOK},
 	}
@@ -330,12 +332,13 @@ func TestDamagedInput(t *testing.T) {
 	})
 
 	t.Run("then a good file", func(t *testing.T) {
-		r := tlstriage(t, nil, "-r", damaged, "-r", pcap("tls13-ok.pcap"), "--json")
+		good := laterCopy(t, pcap("tls13-ok.pcap"), time.Hour)
+		r := tlstriage(t, nil, "-r", damaged, "-r", good, "--json")
 		if r.code != exitDamaged {
 			t.Errorf("exit status %d, want %d", r.code, exitDamaged)
 		}
 		recs := ndjson(t, r.stdout)
-		if len(recs) == 0 || str(t, recs[len(recs)-1], "file") != pcap("tls13-ok.pcap") {
+		if len(recs) == 0 || str(t, recs[len(recs)-1], "file") != good {
 			t.Errorf("the file after the damaged one is not reported")
 		}
 	})

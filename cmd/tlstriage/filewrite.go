@@ -2,12 +2,14 @@ package main
 
 import (
 	"bufio"
+	"context"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 	"runtime"
 
+	"github.com/gopacket/gopacket"
 	"github.com/gopacket/gopacket/layers"
 	"github.com/gopacket/gopacket/pcapgo"
 
@@ -51,67 +53,75 @@ func writeMarkedPackets(cfg *config, marks fileMarks, dopts dissect.Options, std
 	ifaces := map[layers.LinkType]int{} // link type -> interface index
 	dopts.Keys, dopts.ReuseEvents = nil, true
 	an := dissect.NewAnalyzer(dopts, func(*dissect.Conn) {})
-	written, opened := 0, 0
-	for _, name := range cfg.files {
-		src, err := capture.OpenFile(name, nil)
-		if err != nil {
-			continue // said when it was first read
+	written := 0
+	var werr error
+	write := func(data []byte, ci gopacket.CaptureInfo, lt layers.LinkType, name string) {
+		id := an.FrameConn()
+		comment, marked := marks[id]
+		if werr != nil || !cfg.live.writeAll && (id == 0 || !marked) {
+			return
 		}
-		// The files are joined as the report joined them, so that the
-		// connections get the same IDs.
-		opened++
-		if opened > 1 && continues(name, an.LastTime(), nil) {
-			an.NextFile(name)
-		} else {
-			an.SetFile(name)
+		idx, ok := ifaces[lt]
+		if !ok {
+			intf := pcapgo.NgInterface{Name: "from " + name, LinkType: lt, SnapLength: capture.DefaultSnaplen, TimestampResolution: 9, OS: runtime.GOOS,
+				Comment: "packets of the connections tlstriage reported as failed (or selected with -Y)"}
+			if cfg.live.writeAll {
+				intf.Comment = "every packet read"
+			}
+			if ng == nil {
+				ng, werr = pcapgo.NewNgWriterInterface(buf, intf, pcapgo.NgWriterOptions{
+					SectionInfo: pcapgo.NgSectionInfo{Application: "tlstriage", OS: runtime.GOOS, Hardware: runtime.GOARCH}})
+				idx = 0
+			} else {
+				idx, werr = ng.AddInterface(intf)
+			}
+			if werr != nil {
+				return
+			}
+			ifaces[lt] = idx
 		}
-		var times timeGuard // frames analysed at the times the report used
-		for frame := 1; ; frame++ {
-			data, ci, err := src.ReadPacketData()
-			if err != nil {
-				break // the end, or the damage the report already named
-			}
-			lt := src.LinkType()
-			analysed := ci
-			analysed.Timestamp, _ = times.fix(ci.Timestamp, frame)
-			id := an.PacketConn(data, analysed, lt)
-			comment, marked := marks[id]
-			if !cfg.live.writeAll && (id == 0 || !marked) {
-				continue
-			}
-			idx, ok := ifaces[lt]
-			if !ok {
-				intf := pcapgo.NgInterface{Name: "from " + name, LinkType: lt, SnapLength: capture.DefaultSnaplen, TimestampResolution: 9, OS: runtime.GOOS,
-					Comment: "packets of the connections tlstriage reported as failed (or selected with -Y)"}
-				if cfg.live.writeAll {
-					intf.Comment = "every packet read"
-				}
-				if ng == nil {
-					ng, err = pcapgo.NewNgWriterInterface(buf, intf, pcapgo.NgWriterOptions{
-						SectionInfo: pcapgo.NgSectionInfo{Application: "tlstriage", OS: runtime.GOOS, Hardware: runtime.GOARCH}})
-					idx = 0
-				} else {
-					idx, err = ng.AddInterface(intf)
-				}
-				if err != nil {
-					src.Close()
-					return fmt.Errorf("-w %s: %w", cfg.live.write, err)
-				}
-				ifaces[lt] = idx
-			}
-			ci.InterfaceIndex = idx
-			ci.AncillaryData = nil
-			var opts pcapgo.NgPacketOptions
-			if marked {
-				opts.Comments = []string{comment}
-			}
-			if err := ng.WritePacketWithOptions(ci, data, opts); err != nil {
-				src.Close()
-				return fmt.Errorf("-w %s: %w", cfg.live.write, err)
-			}
+		ci.InterfaceIndex = idx
+		ci.AncillaryData = nil
+		var opts pcapgo.NgPacketOptions
+		if marked {
+			opts.Comments = []string{comment}
+		}
+		if werr = ng.WritePacketWithOptions(ci, data, opts); werr == nil {
 			written++
 		}
-		src.Close()
+	}
+	// The files are read and joined as the report read them, so that the
+	// connections get the same IDs.
+	src := &rereadSource{an: an, write: write, files: map[int]*guardedFile{}}
+	byIndex := map[int]*guardedFile{}
+	src.m = capture.NewMerge(firstFrames(cfg.files, nil), maxRotationGap, dissect.MaxContinued, capture.MergeHooks{
+		Open: func(i, n int, start bool) (capture.Reader, bool) {
+			f, err := capture.OpenFile(cfg.files[i], nil)
+			if err != nil {
+				return nil, false // said when it was first read
+			}
+			if start {
+				an.SetFile(cfg.files[i])
+			} else {
+				an.AddFile(cfg.files[i])
+			}
+			g := &guardedFile{File: f, name: cfg.files[i]}
+			src.files[n], byIndex[i] = g, g
+			return g, true
+		},
+		Ended: func(i, frames int, err error) { // err: the damage the report named
+			byIndex[i].Close()
+			delete(byIndex, i)
+		},
+	})
+	for src.m.More() {
+		_ = an.Run(context.Background(), src)
+		src.flush()
+		an.Flush()
+		clear(src.files)
+	}
+	if werr != nil {
+		return fmt.Errorf("-w %s: %w", cfg.live.write, werr)
 	}
 	an.Flush()
 	if ng != nil {
@@ -151,3 +161,62 @@ func checkFileWrite(cfg *config) error {
 	}
 	return nil
 }
+
+// guardedFile is a capture file read again for -w: frames are analysed
+// at the times the report used (timeGuard), and written with their own.
+type guardedFile struct {
+	*capture.File
+	name  string
+	times timeGuard
+	frame int
+	ci    gopacket.CaptureInfo // the frame last read, as the file has it
+}
+
+// ReadFrame is capture.File's, the time guarded (capture.Reader).
+func (g *guardedFile) ReadFrame(ci *gopacket.CaptureInfo) ([]byte, error) {
+	data, err := g.File.ReadFrame(ci)
+	if err != nil {
+		return data, err
+	}
+	g.frame++
+	g.ci = *ci
+	ci.Timestamp, _ = g.times.fix(ci.Timestamp, g.frame)
+	return data, nil
+}
+
+// rereadSource reads the files again as the report read them, and hands
+// each frame, once analysed, to write.
+type rereadSource struct {
+	m     *capture.Merge
+	an    *dissect.Analyzer
+	files map[int]*guardedFile // the files of the capture by their number in it
+	write func(data []byte, ci gopacket.CaptureInfo, lt layers.LinkType, file string)
+	// The frame read last, written when the next is asked for (it has
+	// been analysed then, and its data is valid until the Merge reads
+	// on).
+	data []byte
+	from *guardedFile
+	lt   layers.LinkType
+}
+
+func (r *rereadSource) ReadPacketData() ([]byte, gopacket.CaptureInfo, error) {
+	r.flush()
+	data, ci, err := r.m.ReadPacketData()
+	if err != nil {
+		return data, ci, err
+	}
+	no, _ := r.m.Origin()
+	r.data, r.from, r.lt = data, r.files[int(no)], r.m.LinkType()
+	return data, ci, nil
+}
+
+// flush writes the frame read last.
+func (r *rereadSource) flush() {
+	if r.from != nil {
+		r.write(r.data, r.from.ci, r.lt, r.from.name)
+		r.from = nil
+	}
+}
+
+func (r *rereadSource) LinkType() layers.LinkType       { return r.m.LinkType() }
+func (r *rereadSource) Origin() (file uint8, frame int) { return r.m.Origin() }

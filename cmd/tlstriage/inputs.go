@@ -9,6 +9,9 @@ import (
 	"slices"
 	"strings"
 	"unicode"
+
+	"github.com/tlstriage/tlstriage/capture"
+	"github.com/tlstriage/tlstriage/dissect"
 )
 
 // expandInputs turns the -r arguments into files: a directory gives the
@@ -113,4 +116,85 @@ func digitRun(s string) int {
 		n++
 	}
 	return n
+}
+
+// fileInputs opens and closes the files analyzeFiles reads, for the
+// capture.Merge that reads them: each file's secrets blocks feed the key
+// log, and what is odd or damaged in it is said once, when it ends.
+type fileInputs struct {
+	cfg    *config
+	an     analyzer
+	bar    *progress
+	sync   func() // before secrets found in a file are used (-j)
+	stdin  io.Reader
+	stderr io.Writer
+
+	open1 map[int]*inputFile // the files open, by their index in cfg.files
+
+	warnings            []string
+	unreadable, damaged bool
+	opened              int
+}
+
+// inputFile is a file being read, with its readers.
+type inputFile struct {
+	f    *capture.File
+	src  *secretsSource
+	seen *watch
+}
+
+// warn says msg on stderr and keeps it for the summary.
+func (in *fileInputs) warn(msg string) {
+	warnf(in.stderr, "%s", msg)
+	in.warnings = append(in.warnings, msg)
+}
+
+// open is the capture.MergeHooks.Open of the files.
+func (in *fileInputs) open(i, n int, start bool) (capture.Reader, bool) {
+	name := in.cfg.files[i]
+	f, err := capture.OpenFile(name, in.stdin)
+	if err != nil {
+		if isDamage(err) {
+			in.warn(damageWarning(name, err, 0))
+			in.damaged = true
+		} else {
+			errorf(in.stderr, "%v", err)
+			in.unreadable = true
+		}
+		return nil, false
+	}
+	in.opened++
+	if start {
+		in.an.SetFile(name)
+	} else {
+		in.an.AddFile(name) // a rotated capture (tcpdump -C, -G), or files captured together
+	}
+	in.bar.setFile(i+1, name, f)
+	if sh, ok := in.an.(*dissect.Sharded); ok && start {
+		sh.SetHolder(f) // the workers read the payloads where f read them
+	}
+	src := newSecretsSource(f, in.cfg.keys, in.sync)
+	seen := newWatch(src, f, in.an)
+	if in.open1 == nil {
+		in.open1 = map[int]*inputFile{}
+	}
+	in.open1[i] = &inputFile{f: f, src: src, seen: seen}
+	return seen, true
+}
+
+// ended is the capture.MergeHooks.Ended of the files.
+func (in *fileInputs) ended(i, frames int, err error) {
+	name := in.cfg.files[i]
+	r := in.open1[i]
+	delete(in.open1, i)
+	r.seen.settle(err)
+	r.f.Close()
+	r.src.report(name, in.stderr)
+	for _, msg := range r.seen.notes(name) {
+		in.warn(msg)
+	}
+	if err != nil {
+		in.warn(damageWarning(name, err, frames))
+		in.damaged = true
+	}
 }

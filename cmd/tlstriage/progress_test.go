@@ -185,7 +185,8 @@ func TestProgressStart(t *testing.T) {
 func TestProgressSharedTerminal(t *testing.T) {
 	fastProgress(t)
 	file := pcap("many-connections.pcap")
-	args := []string{"-r", file, "-r", file, "-r", "/no/such/file.pcap", "-r", file, "-v"}
+	// Captures of other times (laterCopy): read one after the other.
+	args := []string{"-r", file, "-r", laterCopy(t, file, time.Hour), "-r", "/no/such/file.pcap", "-r", laterCopy(t, file, 2*time.Hour), "-v"}
 	var plain, term bytes.Buffer
 	code := run(t.Context(), append(args, "--progress", "never"), strings.NewReader(""), &plain, &plain)
 	if got := run(t.Context(), append(args, "--progress", "always"), strings.NewReader(""), &term, &term); got != code {

@@ -64,26 +64,26 @@ type config struct {
 // capture: the idle timeout after which a connection is over anyway.
 const maxRotationGap = 5 * time.Minute
 
-// continues reports whether the capture file name continues a capture
-// whose last frame was at last: its first frame comes after last, within
-// maxRotationGap, as the files of tcpdump -C or -G do. (Files that overlap
-// in time are read one after the other, as before.) It opens the file once
-// more to read its first frame's time; standard input never continues.
-func continues(name string, last time.Time, stdin io.Reader) bool {
-	if name == "-" || last.IsZero() {
-		return false
+// firstFrames are the files to merge, each with the time of its first
+// frame (zero for standard input, read only once, and for a file that
+// cannot be read or has no frame: the error is said when it is read).
+func firstFrames(names []string, stdin io.Reader) []capture.MergeFile {
+	out := make([]capture.MergeFile, len(names))
+	for i, name := range names {
+		out[i].Name = name
+		if name == "-" || len(names) == 1 {
+			continue
+		}
+		f, err := capture.OpenFile(name, stdin)
+		if err != nil {
+			continue
+		}
+		if _, ci, err := f.ReadPacketData(); err == nil {
+			out[i].First = ci.Timestamp
+		}
+		f.Close()
 	}
-	f, err := capture.OpenFile(name, stdin)
-	if err != nil {
-		return false
-	}
-	defer f.Close()
-	_, ci, err := f.ReadPacketData()
-	if err != nil {
-		return false
-	}
-	gap := ci.Timestamp.Sub(last)
-	return gap >= 0 && gap <= maxRotationGap
+	return out
 }
 
 // looksLikeCapture reports whether a word given where a filter goes is a
@@ -365,69 +365,25 @@ func analyzeFiles(ctx context.Context, cfg *config, trust *truststore.Store, fil
 	} else {
 		an = dissect.NewAnalyzer(dopts, func(c *dissect.Conn) { deliver(c, sess.judge(c, nil)) })
 	}
-	var warnings []string
-	unreadable, damaged := false, false
-	opened := 0
-	continuing := false // the file read next continues the one read
-	for i, name := range cfg.files {
-		f, err := capture.OpenFile(name, stdin)
+	in := &fileInputs{cfg: cfg, an: an, bar: bar, sync: sync, stdin: stdin, stderr: stderr}
+	m := capture.NewMerge(firstFrames(cfg.files, stdin), maxRotationGap, dissect.MaxContinued, capture.MergeHooks{Open: in.open, Ended: in.ended})
+	for m.More() {
+		// One capture: files read together while they overlap in time,
+		// one after the other while each follows the one before.
+		err := an.Run(ctx, m)
 		if err != nil {
-			if isDamage(err) {
-				msg := damageWarning(name, err, 0)
-				warnf(stderr, "%s", msg)
-				warnings = append(warnings, msg)
-				damaged = true
-				continue
-			}
-			errorf(stderr, "%v", err)
-			unreadable = true
-			continue
-		}
-		opened++
-		if continuing {
-			// A rotated capture (tcpdump -C, -G): one capture.
-			an.NextFile(name)
-		} else {
-			an.SetFile(name)
-		}
-		bar.setFile(i+1, name, f)
-		if sh, ok := an.(*dissect.Sharded); ok {
-			sh.SetHolder(f) // the workers read the payloads where f read them
-		}
-		src := newSecretsSource(f, cfg.keys, sync)
-		seen := newWatch(src, f, an)
-		err = an.Run(ctx, seen)
-		seen.settle(err)
-		f.Close()
-		src.report(name, stderr)
-		for _, msg := range seen.notes(name) {
-			warnf(stderr, "%s", msg)
-			warnings = append(warnings, msg)
-		}
-		if err != nil && sess.full() {
-			break // -c N: the Nth connection was reported
-		}
-		if err != nil {
-			if ctx.Err() != nil {
+			m.Close()
+			if !sess.full() { // -c N: the Nth connection was reported
 				// Ctrl-C, SIGTERM: as live capture stops on them, the
-				// report covers what was read and the verdicts decide the
-				// exit status.
-				warnf(stderr, "interrupted: the report covers what was read")
-				warnings = append(warnings, "interrupted")
-				break
+				// report covers what was read and the verdicts decide
+				// the exit status.
+				in.warn("interrupted: the report covers what was read")
 			}
-			msg := damageWarning(name, err, an.Frame())
-			warnf(stderr, "%s", msg)
-			warnings = append(warnings, msg)
-			damaged = true
+			break
 		}
-		// The connections go on into the next file when it continues this
-		// one; otherwise they are over.
-		continuing = i+1 < len(cfg.files) && continues(cfg.files[i+1], an.LastTime(), stdin)
-		if !continuing {
-			an.Flush()
-		}
+		an.Flush()
 	}
+	warnings, unreadable, damaged, opened := in.warnings, in.unreadable, in.damaged, in.opened
 	bar.stop()
 	an.Flush()
 	st := an.Stats()
@@ -489,8 +445,7 @@ func newWriter(cfg *config, out, term io.Writer) report.Writer {
 // dissect.Sharded for -j.
 type analyzer interface {
 	SetFile(name string)
-	NextFile(name string) bool
-	LastTime() time.Time
+	AddFile(name string) bool
 	Run(ctx context.Context, src dissect.PacketSource) error
 	Flush()
 	Frame() int
