@@ -32,14 +32,20 @@
 //
 // Time is the packet timestamps the caller passes, never the clock (for
 // live capture they are the same): a capture read from a file rotates as
-// it would have live. Names are made in Options.Location (tcpdump uses
-// local time; nil is UTC).
+// it would have live. Names are made in Options.Location: tcpdump uses
+// local time, so the command passes time.Local; nil is UTC (a library
+// does not read TZ).
 //
 // Files are never overwritten without Options.Force and never written
 // through a symbolic link (internal/safefile): a file that exists at the
 // first name, or at a later one, is an error unless Force; a symbolic
 // link is refused even with Force. A file this run created may be
-// written again (the ring, or a -G name that repeats such as cap-%H).
+// written again (the ring, or a -G name that repeats such as cap-%H; the
+// last 4096 names created are remembered), unless a symbolic link took
+// its place. Errors other than ErrFileLimit that Before returns are
+// these refusals and I/O errors: the set is closed, the run's -w is over.
+//
+// Unlike tcpdump, which ignores it, -W without -C or -G is an error.
 //
 // # The NDJSON log (Log)
 //

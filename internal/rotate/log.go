@@ -109,6 +109,9 @@ func (l *Log) Close() error {
 	}
 	l.done = true
 	if l.file == nil {
+		if len(l.buf) > 0 {
+			return fmt.Errorf("rotate: %s: %d bytes of records not written (reopening failed)", l.name, len(l.buf))
+		}
 		return nil
 	}
 	err := l.flush()
