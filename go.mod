@@ -5,6 +5,7 @@ go 1.26.8
 require (
 	github.com/expr-lang/expr v1.17.8
 	github.com/gopacket/gopacket v1.7.7
+	github.com/lestrrat-go/strftime v1.2.1
 	github.com/pavlo-v-chernykh/keystore-go/v4 v4.5.0
 	github.com/spf13/pflag v1.1.0
 	golang.org/x/crypto v0.59.0

@@ -21,13 +21,8 @@ var ErrExist = fs.ErrExist
 func Create(name string, force bool) (*os.File, error) {
 	flags := os.O_WRONLY | os.O_CREATE | os.O_EXCL // O_EXCL also refuses a symbolic link
 	if force {
-		if fi, err := os.Lstat(name); err == nil {
-			switch {
-			case fi.Mode()&fs.ModeSymlink != 0:
-				return nil, fmt.Errorf("%s is a symbolic link: refusing to write through it (remove it first)", name)
-			case !fi.Mode().IsRegular():
-				return nil, fmt.Errorf("%s is not a regular file: refusing to replace it", name)
-			}
+		if err := checkReplaceable(name); err != nil {
+			return nil, err
 		}
 		// O_NOFOLLOW closes the window between the check and the open.
 		flags = os.O_WRONLY | os.O_CREATE | os.O_TRUNC | syscall.O_NOFOLLOW
@@ -37,9 +32,67 @@ func Create(name string, force bool) (*os.File, error) {
 	case errors.Is(err, fs.ErrExist):
 		return nil, existError(name)
 	case errors.Is(err, syscall.ELOOP):
-		return nil, fmt.Errorf("%s is a symbolic link: refusing to write through it (remove it first)", name)
+		return nil, linkError(name)
 	}
 	return f, err
+}
+
+// Check returns the error Create(name, force) would give because of what
+// is at name now (an existing file without force, a symbolic link, not a
+// regular file), or nil: it lets a caller refuse at start the files it
+// will create later.
+func Check(name string, force bool) error {
+	if !force {
+		if _, err := os.Lstat(name); err == nil {
+			return existError(name)
+		}
+		return nil
+	}
+	return checkReplaceable(name)
+}
+
+// Append opens name for appending, creating it if it does not exist: the
+// log file that a rotation (logrotate) may have moved away. A symbolic
+// link or a file that is not regular is refused, never followed.
+func Append(name string) (*os.File, error) {
+	if err := checkReplaceable(name); err != nil {
+		return nil, err
+	}
+	f, err := os.OpenFile(name, os.O_WRONLY|os.O_APPEND|os.O_CREATE|syscall.O_NOFOLLOW, 0o644)
+	if errors.Is(err, syscall.ELOOP) {
+		return nil, linkError(name)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if fi, err := f.Stat(); err != nil || !fi.Mode().IsRegular() {
+		f.Close()
+		if err != nil {
+			return nil, err
+		}
+		return nil, fmt.Errorf("%s is not a regular file: refusing to write to it", name)
+	}
+	return f, nil
+}
+
+// checkReplaceable refuses a symbolic link or a file that is not regular
+// at name; nothing there is fine.
+func checkReplaceable(name string) error {
+	fi, err := os.Lstat(name)
+	switch {
+	case err != nil:
+		return nil
+	case fi.Mode()&fs.ModeSymlink != 0:
+		return linkError(name)
+	case !fi.Mode().IsRegular():
+		return fmt.Errorf("%s is not a regular file: refusing to replace it", name)
+	}
+	return nil
+}
+
+// linkError says name is a symbolic link.
+func linkError(name string) error {
+	return fmt.Errorf("%s is a symbolic link: refusing to write through it (remove it first)", name)
 }
 
 // existError says a file exists; it wraps ErrExist.
