@@ -147,7 +147,8 @@ type Sample struct {
 }
 
 // Key is the sample's label set written as {a="x",b="y"}, names sorted,
-// the metric name (__name__) left out.
+// the metric name (__name__) and empty labels left out (Prometheus holds
+// no empty label: an exporter's cause="" is no cause label).
 func (s Sample) Key() string { return Key(s.Metric) }
 
 // Key writes a label set as Sample.Key does.
@@ -155,7 +156,7 @@ func Key(labels map[string]string) string {
 	var b strings.Builder
 	b.WriteByte('{')
 	for _, k := range slices.Sorted(maps.Keys(labels)) {
-		if k == "__name__" {
+		if k == "__name__" || labels[k] == "" {
 			continue
 		}
 		if b.Len() > 1 {

@@ -12,7 +12,7 @@ import (
 
 func TestKey(t *testing.T) {
 	got := Key(map[string]string{"__name__": "up", "verdict": "ok", "cause": "", "job": `a"b`})
-	if want := `{cause="",job="a\"b",verdict="ok"}`; got != want {
+	if want := `{job="a\"b",verdict="ok"}`; got != want {
 		t.Errorf("Key = %s, want %s", got, want)
 	}
 	if got := Key(nil); got != "{}" {
