@@ -9,6 +9,8 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -342,4 +344,31 @@ func sum(t *testing.T, m *Metrics, name string) float64 {
 		}
 	}
 	return n
+}
+
+// TestDocRules checks the alerting rules of docs/metrics.md with promtool,
+// and that the document names every metric of the package.
+func TestDocRules(t *testing.T) {
+	doc, err := os.ReadFile(filepath.Join("..", "docs", "metrics.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := New(Options{})
+	m.Observe(withLeaf(conn("10.0.0.2:443", "a.example"), "a", 1, t0), result(diagnose.VerdictOK, "", clientstack.Go))
+	m.SetCapture(dissect.Stats{LimitsReached: map[string]int64{"flow table": 1}}, capture.Stats{Known: true})
+	mfs, err := m.reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if name := mf.GetName(); strings.HasPrefix(name, "tlstriage_") && !bytes.Contains(doc, []byte("`"+name+"`")) {
+			t.Errorf("docs/metrics.md does not document %s", name)
+		}
+	}
+	_, rest, ok := bytes.Cut(doc, []byte("```yaml\n"))
+	rules, _, ok2 := bytes.Cut(rest, []byte("```"))
+	if !ok || !ok2 {
+		t.Fatal("docs/metrics.md has no yaml block of rules")
+	}
+	promtest.CheckRules(t, rules)
 }

@@ -317,3 +317,21 @@ func (l *lockedBuffer) String() string {
 	defer l.mu.Unlock()
 	return l.b.String()
 }
+
+// CheckRules runs "promtool check rules" on a rule file's content and
+// fails the test on the problems it reports. It skips the test when
+// promtool is not installed.
+func CheckRules(t testing.TB, rules []byte) {
+	t.Helper()
+	bin, ok := lookPath("promtool")
+	if !ok {
+		t.Skip("promtool not installed: apt-get install prometheus")
+	}
+	f := filepath.Join(t.TempDir(), "rules.yml")
+	if err := os.WriteFile(f, rules, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := exec.Command(bin, "check", "rules", f).CombinedOutput(); err != nil {
+		t.Errorf("promtool check rules: %v\n%s", err, out)
+	}
+}
