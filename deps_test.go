@@ -136,6 +136,18 @@ var importRules = []importRule{
 		banned: anyOf(under("github.com/gopacket"), is(ours("capture")), under(ours("cmd"))),
 		why:    "report must not import capture or gopacket",
 	},
+	{
+		// metrics reads the facts (dissect), the judgement (diagnose and
+		// the clientstack names it exposes) and the capture's counters
+		// (capture.Stats). It is report's sibling, not its user: both
+		// turn a judged connection into output, and the metric names are
+		// their own contract, not the JSON's. Like every library it never
+		// logs or parses flags; gopacket stays behind capture and dissect.
+		pkg: "metrics",
+		banned: anyOf(under("github.com/gopacket"), is(ours("report")), under(ours("cmd")), under(ours("internal")),
+			under("log"), is("flag"), is("os")),
+		why: "metrics imports dissect, diagnose, clientstack, capture and prometheus: no report, cmd, gopacket, log, flag or os",
+	},
 }
 
 // TestImportPolicy enforces the import rules of STYLE.md section 11.2 with
@@ -143,6 +155,7 @@ var importRules = []importRule{
 // enabled:
 //   - the per-package rules of importRules;
 //   - only cmd/tlstriage imports pflag;
+//   - only metrics imports the Prometheus client;
 //   - the default build needs no cgo: every package builds with
 //     CGO_ENABLED=0, and no package outside the standard library has cgo
 //     files when cgo is enabled (gopacket/pcap only under the pcap tag).
@@ -175,8 +188,8 @@ func TestImportPolicy(t *testing.T) {
 	}
 }
 
-// importViolations checks the import graph pkgs against importRules and
-// the pflag rule.
+// importViolations checks the import graph pkgs against importRules, the
+// Prometheus rule and the pflag rule.
 func importViolations(pkgs map[string]*listedPackage) []string {
 	var out []string
 	for _, r := range importRules {
@@ -211,6 +224,13 @@ func importViolations(pkgs map[string]*listedPackage) []string {
 				out = append(out, fmt.Sprintf("%s depends on %s: %s", r.pkg, imp, r.why))
 			}
 			todo = append(todo, dep.Imports...)
+		}
+	}
+	for _, p := range pkgs {
+		for _, imp := range p.Imports {
+			if under("github.com/prometheus")(imp) && p.ImportPath != ours("metrics") && under(module)(p.ImportPath) {
+				out = append(out, fmt.Sprintf("%s imports %s: only metrics imports the Prometheus client (cmd/tlstriage uses metrics)", p.ImportPath, imp))
+			}
 		}
 	}
 	pflagUsers := 0
@@ -253,6 +273,8 @@ func TestImportViolations(t *testing.T) {
 		pkg(ours("diagnose"), ours("dissect"), ours("tlsparse")),
 		pkg(ours("report"), ours("diagnose"), ours("dissect"), "os"),
 		pkg(ours("probe"), ours("dissect"), ours("tlsparse"), "net"),
+		pkg("github.com/prometheus/client_golang/prometheus", "os", "log"),
+		pkg(ours("metrics"), ours("dissect"), ours("diagnose"), ours("capture"), "net/http", "github.com/prometheus/client_golang/prometheus"),
 		pkg(ours("cmd/tlstriage"), ours("capture"), ours("report"), "github.com/spf13/pflag", "log"),
 	}
 	graph := func(extra map[string][]string) map[string]*listedPackage {
@@ -287,6 +309,11 @@ func TestImportViolations(t *testing.T) {
 		{ours("probe"), ours("diagnose"), "probe imports " + ours("diagnose")},
 		{ours("report"), "github.com/gopacket/gopacket", "report imports github.com/gopacket/gopacket"},
 		{ours("report"), "github.com/spf13/pflag", ours("report") + " imports pflag"},
+		{ours("metrics"), ours("report"), "metrics imports " + ours("report")},
+		{ours("metrics"), "log", "metrics imports log"},
+		{ours("metrics"), "github.com/gopacket/gopacket", "metrics imports github.com/gopacket/gopacket"},
+		{ours("report"), "github.com/prometheus/client_golang/prometheus", ours("report") + " imports github.com/prometheus"},
+		{ours("cmd/tlstriage"), "github.com/prometheus/client_golang/prometheus", ours("cmd/tlstriage") + " imports github.com/prometheus"},
 	} {
 		v := importViolations(graph(map[string][]string{c.pkg: {c.imp}}))
 		if !slices.ContainsFunc(v, func(s string) bool { return strings.HasPrefix(s, c.want) }) {

@@ -1,0 +1,182 @@
+package metrics
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"errors"
+	"fmt"
+	"io"
+	"math/big"
+	"net"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/tlstriage/tlstriage/capture"
+	"github.com/tlstriage/tlstriage/diagnose"
+	"github.com/tlstriage/tlstriage/dissect"
+	"github.com/tlstriage/tlstriage/internal/promtest"
+)
+
+// TestPrometheusLive captures real crypto/tls handshakes on the loopback
+// interface (one that succeeds, one the client rejects, one the server
+// rejects with an alert) while a real Prometheus scrapes the metrics, and
+// queries its API for the counts by verdict and cause.
+func TestPrometheusLive(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts Prometheus")
+	}
+	roots, cert := livePKI(t)
+	ln, err := tls.Listen("tcp", "127.0.0.1:0", &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				c.SetDeadline(time.Now().Add(10 * time.Second))
+				if c.(*tls.Conn).Handshake() == nil {
+					io.Copy(io.Discard, c)
+				}
+			}()
+		}
+	}()
+	port := ln.Addr().(*net.TCPAddr).Port
+	src, err := capture.OpenLive("lo", capture.LiveOptions{Filter: fmt.Sprintf("tcp port %d", port)})
+	switch {
+	case errors.Is(err, capture.ErrPermission):
+		t.Skipf("live capture needs root or CAP_NET_RAW: %v", err)
+	case err != nil && strings.Contains(err.Error(), "pcap build"):
+		t.Skipf("no live capture in this build: %v", err)
+	case err != nil:
+		t.Fatalf("opening the loopback interface: %v", err)
+	}
+	defer src.Close()
+
+	m := New(Options{})
+	mln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go m.Serve(ctx, mln)
+	p := promtest.Start(t, mln.Addr().String())
+
+	var (
+		mu  sync.Mutex
+		all []judged
+	)
+	an := dissect.NewAnalyzer(dissect.Options{}, func(c *dissect.Conn) {
+		r := diagnose.Diagnose(c, diagnose.Options{})
+		m.Observe(c, r)
+		mu.Lock()
+		all = append(all, judged{c, r})
+		mu.Unlock()
+	})
+	capCtx, stopCapture := context.WithCancel(ctx)
+	ran := make(chan error, 1)
+	go func() { ran <- an.Run(capCtx, src) }()
+
+	handshake := func(cfg *tls.Config) error {
+		raw, err := net.Dial("tcp", ln.Addr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer raw.Close()
+		raw.SetDeadline(time.Now().Add(10 * time.Second))
+		c := tls.Client(raw, cfg)
+		err = c.Handshake()
+		if err == nil {
+			c.Write([]byte("hello"))
+		}
+		c.Close()
+		return err
+	}
+	if err := handshake(&tls.Config{RootCAs: roots, ServerName: "localhost"}); err != nil {
+		t.Fatalf("good client: %v", err)
+	}
+	if err := handshake(&tls.Config{RootCAs: x509.NewCertPool(), ServerName: "localhost", MaxVersion: tls.VersionTLS12}); err == nil {
+		t.Fatal("client without the root: the handshake succeeded")
+	}
+	if err := handshake(&tls.Config{RootCAs: roots, ServerName: "localhost", MaxVersion: tls.VersionTLS12,
+		CipherSuites: []uint16{tls.TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256}}); err == nil {
+		t.Fatal("client with RSA suites only: the handshake succeeded")
+	}
+	time.Sleep(500 * time.Millisecond) // past the ring's block timeout
+	stopCapture()
+	src.Close()
+	<-ran
+	an.Flush()
+	st, _ := src.(capture.StatsSource)
+	var cs capture.Stats
+	if st != nil {
+		cs, _ = st.Stats()
+	}
+	m.SetCapture(an.Stats(), cs)
+
+	mu.Lock()
+	want := byCause(all)
+	verdicts := map[diagnose.Verdict]int{}
+	for _, j := range all {
+		verdicts[j.r.Verdict]++
+	}
+	mu.Unlock()
+	if verdicts[diagnose.VerdictOK] != 1 || verdicts[diagnose.VerdictClientRejectedCertificate] != 1 || verdicts[diagnose.VerdictServerAlert] != 1 {
+		t.Errorf("verdicts %v, want one ok, one client_rejected_certificate, one server_alert", verdicts)
+	}
+	p.WaitFor(t, `sum by (verdict, cause) (tlstriage_handshakes_total)`, want, 30*time.Second)
+	p.WaitFor(t, `sum(tlstriage_tls_connections_total)`, map[string]float64{"{}": 3}, 30*time.Second)
+}
+
+// livePKI makes a CA and a certificate for localhost it issued, valid for
+// an hour around now.
+func livePKI(t *testing.T) (*x509.CertPool, tls.Certificate) {
+	t.Helper()
+	caKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	caTmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "tlstriage metrics test CA"},
+		NotBefore: now.Add(-time.Hour), NotAfter: now.Add(time.Hour),
+		IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign,
+	}
+	caDER, err := x509.CreateCertificate(rand.Reader, caTmpl, caTmpl, &caKey.PublicKey, caKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ca, err := x509.ParseCertificate(caDER)
+	if err != nil {
+		t.Fatal(err)
+	}
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(2), Subject: pkix.Name{CommonName: "localhost"},
+		DNSNames: []string{"localhost"}, NotBefore: now.Add(-time.Hour), NotAfter: now.Add(time.Hour),
+		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca, &key.PublicKey, caKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	roots := x509.NewCertPool()
+	roots.AddCert(ca)
+	return roots, tls.Certificate{Certificate: [][]byte{der, caDER}, PrivateKey: key}
+}
