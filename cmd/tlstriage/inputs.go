@@ -151,6 +151,16 @@ func (in *fileInputs) warn(msg string) {
 
 // open is the capture.MergeHooks.Open of the files.
 func (in *fileInputs) open(i, n int, start bool) (capture.Reader, bool) {
+	r := in.openFile(i, start)
+	if r == nil {
+		return nil, false
+	}
+	return r.seen, true
+}
+
+// openFile opens file i of cfg.files, starting a capture or added to the
+// capture being read; nil when it could not (said on stderr).
+func (in *fileInputs) openFile(i int, start bool) *inputFile {
 	name := in.cfg.files[i]
 	f, err := capture.OpenFile(name, in.stdin)
 	if err != nil {
@@ -161,7 +171,7 @@ func (in *fileInputs) open(i, n int, start bool) (capture.Reader, bool) {
 			errorf(in.stderr, "%v", err)
 			in.unreadable = true
 		}
-		return nil, false
+		return nil
 	}
 	in.opened++
 	if start {
@@ -174,12 +184,12 @@ func (in *fileInputs) open(i, n int, start bool) (capture.Reader, bool) {
 		sh.SetHolder(f) // the workers read the payloads where f read them
 	}
 	src := newSecretsSource(f, in.cfg.keys, in.sync)
-	seen := newWatch(src, f, in.an)
+	r := &inputFile{f: f, src: src, seen: newWatch(src, f, in.an)}
 	if in.open1 == nil {
 		in.open1 = map[int]*inputFile{}
 	}
-	in.open1[i] = &inputFile{f: f, src: src, seen: seen}
-	return seen, true
+	in.open1[i] = r
+	return r
 }
 
 // ended is the capture.MergeHooks.Ended of the files.

@@ -366,8 +366,23 @@ func analyzeFiles(ctx context.Context, cfg *config, trust *truststore.Store, fil
 		an = dissect.NewAnalyzer(dopts, func(c *dissect.Conn) { deliver(c, sess.judge(c, nil)) })
 	}
 	in := &fileInputs{cfg: cfg, an: an, bar: bar, sync: sync, stdin: stdin, stderr: stderr}
+	if len(cfg.files) == 1 {
+		// One file: read without the merge's work per frame (about 5%
+		// of the analysis on a capture of short connections).
+		if r := in.openFile(0, true); r != nil {
+			err := an.Run(ctx, r.seen)
+			if err != nil && ctx.Err() != nil {
+				if !sess.full() {
+					in.warn("interrupted: the report covers what was read")
+				}
+				err = nil
+			}
+			in.ended(0, an.Frame(), err)
+		}
+		an.Flush()
+	}
 	m := capture.NewMerge(firstFrames(cfg.files, stdin), maxRotationGap, dissect.MaxContinued, capture.MergeHooks{Open: in.open, Ended: in.ended})
-	for m.More() {
+	for len(cfg.files) > 1 && m.More() {
 		// One capture: files read together while they overlap in time,
 		// one after the other while each follows the one before.
 		err := an.Run(ctx, m)
