@@ -1,4 +1,6 @@
-package capture
+//go:build !pcap
+
+package filter
 
 import (
 	"encoding/binary"
@@ -102,10 +104,6 @@ type linkLayer struct {
 	nh    uint32 // offset of the network header
 }
 
-// kernelCooked is the pseudo link type of a SOCK_DGRAM packet socket: the
-// data starts at the network header and the protocol is an ancillary load.
-const kernelCooked layers.LinkType = 0xfffe
-
 func eq(load bpf.Instruction, val uint32) pred {
 	return pCmp{load: load, cond: bpf.JumpEqual, val: val}
 }
@@ -140,7 +138,7 @@ func linkFor(lt layers.LinkType) (linkLayer, bool) {
 		return linkLayer{proto: ethAt(14), nh: 16}, true
 	case layers.LinkTypeLinuxSLL2:
 		return linkLayer{proto: ethAt(0), nh: 20}, true
-	case kernelCooked:
+	case KernelCooked:
 		return linkLayer{proto: func(t uint16) pred {
 			return eq(bpf.LoadExtension{Num: bpf.ExtProto}, uint32(t))
 		}, nh: 0}, true

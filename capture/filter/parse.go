@@ -1,7 +1,8 @@
-package capture
+//go:build !pcap
+
+package filter
 
 import (
-	"errors"
 	"fmt"
 	"net/netip"
 	"strconv"
@@ -22,43 +23,6 @@ import (
 // had an id ("port 443 or 8443" is "port 443 or port 8443"), and with no
 // earlier qualifiers it is a host, or a net when it has a prefix length.
 
-// ErrFilterUnsupported is wrapped by filter errors for valid pcap-filter
-// syntax that the built-in compiler does not implement.
-var ErrFilterUnsupported = errors.New("capture: filter not supported by the built-in compiler")
-
-// FilterError describes an invalid or unsupported filter expression.
-type FilterError struct {
-	Expr        string // the whole expression
-	Pos         int    // byte offset of the offending token, or -1
-	Msg         string // what is wrong
-	Unsupported bool   // valid libpcap syntax that only the pcap build compiles
-}
-
-// pcapHint is appended to errors about syntax libpcap would accept.
-const pcapHint = "the pcap build (go build -tags pcap) supports libpcap's full filter syntax"
-
-// Error implements error.
-func (e *FilterError) Error() string {
-	var b strings.Builder
-	fmt.Fprintf(&b, "capture: filter %q: ", e.Expr)
-	if e.Pos >= 0 {
-		fmt.Fprintf(&b, "at offset %d: ", e.Pos)
-	}
-	b.WriteString(e.Msg)
-	if e.Unsupported {
-		b.WriteString("; " + pcapHint)
-	}
-	return b.String()
-}
-
-// Unwrap returns ErrFilterUnsupported for unsupported syntax.
-func (e *FilterError) Unwrap() error {
-	if e.Unsupported {
-		return ErrFilterUnsupported
-	}
-	return nil
-}
-
 type token struct {
 	s   string
 	pos int
@@ -75,7 +39,7 @@ func tokenize(expr string) ([]token, error) {
 			i++
 		case c == '(' || c == ')' || c == '!':
 			if c == '!' && i+1 < len(expr) && expr[i+1] == '=' {
-				return nil, &FilterError{Expr: expr, Pos: i, Msg: `unsupported operator "!="`, Unsupported: true}
+				return nil, &Error{Expr: expr, Pos: i, Msg: `unsupported operator "!="`, Unsupported: true}
 			}
 			toks = append(toks, token{expr[i : i+1], i})
 			i++
@@ -85,7 +49,7 @@ func tokenize(expr string) ([]token, error) {
 				i += 2
 				continue
 			}
-			return nil, &FilterError{Expr: expr, Pos: i, Msg: fmt.Sprintf("unsupported operator %q (packet data arithmetic)", string(c)), Unsupported: true}
+			return nil, &Error{Expr: expr, Pos: i, Msg: fmt.Sprintf("unsupported operator %q (packet data arithmetic)", string(c)), Unsupported: true}
 		default:
 			j := i
 			for j < len(expr) && !strings.ContainsRune(" \t\n\r()!&|", rune(expr[j])) {
@@ -181,9 +145,9 @@ type parser struct {
 	last *qualifiers // qualifiers of the last primitive with an id
 }
 
-// parseFilter parses expr. The empty expression yields a nil node, which
+// parse parses expr. The empty expression yields a nil node, which
 // matches every packet.
-func parseFilter(expr string) (node, error) {
+func parse(expr string) (node, error) {
 	toks, err := tokenize(expr)
 	if err != nil {
 		return nil, err
@@ -207,11 +171,11 @@ func parseFilter(expr string) (node, error) {
 }
 
 func (p *parser) errf(pos int, format string, args ...any) error {
-	return &FilterError{Expr: p.expr, Pos: pos, Msg: fmt.Sprintf(format, args...)}
+	return &Error{Expr: p.expr, Pos: pos, Msg: fmt.Sprintf(format, args...)}
 }
 
 func (p *parser) unsupported(pos int, format string, args ...any) error {
-	return &FilterError{Expr: p.expr, Pos: pos, Msg: fmt.Sprintf(format, args...), Unsupported: true}
+	return &Error{Expr: p.expr, Pos: pos, Msg: fmt.Sprintf(format, args...), Unsupported: true}
 }
 
 func (p *parser) peek() (token, bool) {
