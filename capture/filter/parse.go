@@ -77,19 +77,19 @@ type (
 	nodeAnd   struct{ l, r node }
 	nodeOr    struct{ l, r node }
 	nodeNot   struct{ x node }
-	nodeProto struct{ proto string }
+	nodeProto struct{ proto protoWord }
 	nodeHost  struct {
-		proto string // "", "ip" or "ip6"
+		proto protoWord // anyProto, wordIP or wordIP6
 		dir   direction
 		addr  netip.Addr
 	}
 	nodeNet struct {
-		proto  string
+		proto  protoWord // anyProto, wordIP or wordIP6
 		dir    direction
 		prefix netip.Prefix
 	}
 	nodePort struct {
-		proto  string // "", "tcp", "udp" or "sctp"
+		proto  protoWord // anyProto, wordTCP, wordUDP or wordSCTP
 		dir    direction
 		lo, hi uint16
 	}
@@ -97,12 +97,63 @@ type (
 
 type node interface{}
 
-var protoWords = map[string]bool{
-	"ip": true, "ip6": true, "arp": true, "rarp": true,
-	"tcp": true, "udp": true, "sctp": true, "icmp": true, "icmp6": true,
+// protoWord is a protocol keyword: a primitive on its own ("tcp") or a
+// qualifier ("tcp port 443").
+type protoWord uint8
+
+const (
+	anyProto protoWord = iota // no protocol qualifier
+	wordIP
+	wordIP6
+	wordARP
+	wordRARP
+	wordTCP
+	wordUDP
+	wordSCTP
+	wordICMP
+	wordICMP6
+)
+
+var protoNames = [...]string{
+	anyProto: "", wordIP: "ip", wordIP6: "ip6", wordARP: "arp", wordRARP: "rarp",
+	wordTCP: "tcp", wordUDP: "udp", wordSCTP: "sctp", wordICMP: "icmp", wordICMP6: "icmp6",
 }
 
-var typeWords = map[string]bool{"host": true, "net": true, "port": true, "portrange": true}
+// String returns the keyword.
+func (w protoWord) String() string { return protoNames[w] }
+
+var protoWords = map[string]protoWord{}
+
+// idType is the type qualifier of a primitive: what its id is.
+type idType uint8
+
+const (
+	anyType idType = iota // no type qualifier
+	typeHost
+	typeNet
+	typePort
+	typePortrange
+)
+
+var typeNames = [...]string{anyType: "", typeHost: "host", typeNet: "net", typePort: "port", typePortrange: "portrange"}
+
+// String returns the keyword.
+func (t idType) String() string { return typeNames[t] }
+
+var typeWords = map[string]idType{}
+
+func init() {
+	for w, s := range protoNames {
+		if s != "" {
+			protoWords[s] = protoWord(w)
+		}
+	}
+	for t, s := range typeNames {
+		if s != "" {
+			typeWords[s] = idType(t)
+		}
+	}
+}
 
 // libpcapWords are pcap-filter keywords the built-in compiler does not
 // implement; naming them gives a better error than "not an address".
@@ -133,9 +184,9 @@ var servicePorts = map[string]uint16{
 }
 
 type qualifiers struct {
-	proto string
+	proto protoWord
 	dir   direction
-	typ   string
+	typ   idType
 }
 
 type parser struct {
@@ -258,14 +309,14 @@ func (p *parser) parsePrimitive() (node, error) {
 	start, _ := p.peek()
 	var q qualifiers
 	explicit := false
-	if protoWords[start.s] {
+	if proto, ok := protoWords[start.s]; ok {
 		next := p.peekAt(1)
-		if next != "src" && next != "dst" && !typeWords[next] {
+		if _, typed := typeWords[next]; next != "src" && next != "dst" && !typed {
 			p.i++
 			p.last = nil
-			return nodeProto{start.s}, nil
+			return nodeProto{proto}, nil
 		}
-		q.proto = start.s
+		q.proto = proto
 		explicit = true
 		p.i++
 	}
@@ -285,9 +336,9 @@ func (p *parser) parsePrimitive() (node, error) {
 			}
 		}
 	}
-	if t, _ := p.peek(); typeWords[t.s] {
+	if t, _ := p.peek(); typeWords[t.s] != anyType {
 		explicit = true
-		q.typ = t.s
+		q.typ = typeWords[t.s]
 		p.i++
 	}
 	idTok, ok := p.peek()
@@ -304,18 +355,18 @@ func (p *parser) parsePrimitive() (node, error) {
 			q = *p.last
 		}
 	}
-	if q.typ == "" {
-		q.typ = "host"
+	if q.typ == anyType {
+		q.typ = typeHost
 		if strings.Contains(id, "/") {
-			q.typ = "net"
+			q.typ = typeNet
 		}
 	}
 	last := q
 	p.last = &last
 	switch q.typ {
-	case "host":
+	case typeHost:
 		return p.host(q, idTok)
-	case "net":
+	case typeNet:
 		return p.net(q, idTok)
 	default:
 		return p.port(q, idTok)
@@ -328,7 +379,7 @@ func (p *parser) checkID(t token) error {
 	case t.s == "(" || t.s == ")" || t.s == "!" || t.s == "&&" || t.s == "||" ||
 		t.s == "and" || t.s == "or" || t.s == "not":
 		return p.errf(t.pos, "expected an address or port, found %q", t.s)
-	case protoWords[t.s] || typeWords[t.s] || t.s == "src" || t.s == "dst":
+	case protoWords[t.s] != anyProto || typeWords[t.s] != anyType || t.s == "src" || t.s == "dst":
 		return p.errf(t.pos, "unexpected %q (qualifiers go in the order proto, dir, type: \"tcp src port 443\")", t.s)
 	case libpcapWords[t.s] || strings.ContainsAny(t.s, "[]=<>+*%^") || t.s == "mask":
 		return p.unsupported(t.pos, "unsupported word %q", t.s)
@@ -338,7 +389,7 @@ func (p *parser) checkID(t token) error {
 
 func (p *parser) host(q qualifiers, t token) (node, error) {
 	switch q.proto {
-	case "", "ip", "ip6":
+	case anyProto, wordIP, wordIP6:
 	default:
 		return nil, p.errf(t.pos, "%q qualifier applied to host", q.proto)
 	}
@@ -356,11 +407,11 @@ func (p *parser) host(q qualifiers, t token) (node, error) {
 	return nodeHost{proto: q.proto, dir: q.dir, addr: addr}, nil
 }
 
-func (p *parser) checkFamily(proto string, addr netip.Addr, t token) error {
-	if proto == "ip" && !addr.Is4() {
+func (p *parser) checkFamily(proto protoWord, addr netip.Addr, t token) error {
+	if proto == wordIP && !addr.Is4() {
 		return p.errf(t.pos, "%q is not an IPv4 address (qualifier ip)", t.s)
 	}
-	if proto == "ip6" && addr.Is4() {
+	if proto == wordIP6 && addr.Is4() {
 		return p.errf(t.pos, "%q is not an IPv6 address (qualifier ip6)", t.s)
 	}
 	return nil
@@ -368,7 +419,7 @@ func (p *parser) checkFamily(proto string, addr netip.Addr, t token) error {
 
 func (p *parser) net(q qualifiers, t token) (node, error) {
 	switch q.proto {
-	case "", "ip", "ip6":
+	case anyProto, wordIP, wordIP6:
 	default:
 		return nil, p.errf(t.pos, "%q qualifier applied to net", q.proto)
 	}
@@ -435,14 +486,14 @@ func (p *parser) net(q qualifiers, t token) (node, error) {
 
 func (p *parser) port(q qualifiers, t token) (node, error) {
 	switch q.proto {
-	case "", "tcp", "udp", "sctp":
+	case anyProto, wordTCP, wordUDP, wordSCTP:
 	default:
-		if q.proto == "ip" || q.proto == "ip6" {
+		if q.proto == wordIP || q.proto == wordIP6 {
 			return nil, p.unsupported(t.pos, "%q qualifier applied to %s", q.proto, q.typ)
 		}
 		return nil, p.errf(t.pos, "%q qualifier applied to %s", q.proto, q.typ)
 	}
-	if q.typ == "port" {
+	if q.typ == typePort {
 		n, err := p.portNumber(t.s, t.pos)
 		if err != nil {
 			return nil, err
