@@ -107,7 +107,21 @@ var importRules = []importRule{
 		},
 		why: "tlsdecrypt imports only the standard library (no log, os, net) and x/crypto",
 	},
-	{pkg: "capture", banned: under(module), why: "capture imports no package of the module"},
+	{
+		pkg:    "capture",
+		banned: func(imp string) bool { return under(module)(imp) && imp != ours("capture/filter") },
+		why:    "capture imports no package of the module but capture/filter",
+	},
+	{
+		// A leaf; gopacket/pcap (libpcap) only under the pcap tag.
+		pkg: "capture/filter",
+		banned: func(imp string) bool {
+			std := !strings.Contains(strings.Split(imp, "/")[0], ".")
+			return under("log")(imp) || under("os")(imp) ||
+				!std && !is("github.com/gopacket/gopacket/layers", "github.com/gopacket/gopacket/pcap", "golang.org/x/net/bpf")(imp)
+		},
+		why: "capture/filter imports only the standard library (no log, os), gopacket's layers and pcap, and x/net/bpf",
+	},
 	{
 		pkg:    "clientstack",
 		banned: func(imp string) bool { return under(module)(imp) && imp != ours("tlsparse") },
@@ -266,7 +280,9 @@ func TestImportViolations(t *testing.T) {
 		pkg("github.com/gopacket/gopacket"), pkg("github.com/gopacket/gopacket/layers", "github.com/gopacket/gopacket"),
 		pkg("github.com/spf13/pflag", "fmt"), pkg("example.com/uses/os", "os"),
 		pkg(ours("tlsparse"), "fmt", "net/netip", "golang.org/x/crypto/cryptobyte"),
-		pkg(ours("capture"), "github.com/gopacket/gopacket", "os", "net"),
+		pkg(ours("capture"), "github.com/gopacket/gopacket", "os", "net", ours("capture/filter")),
+		pkg(ours("capture/filter"), "fmt", "github.com/gopacket/gopacket/layers", "golang.org/x/net/bpf"),
+		pkg("golang.org/x/net/bpf", "fmt"),
 		pkg(ours("tlsdecrypt"), "fmt", "golang.org/x/crypto/cryptobyte"),
 		pkg(ours("clientstack"), "fmt", ours("tlsparse")),
 		pkg(ours("dissect"), ours("tlsparse"), ours("tlsdecrypt"), "github.com/gopacket/gopacket/layers"),
@@ -298,6 +314,10 @@ func TestImportViolations(t *testing.T) {
 		{ours("tlsdecrypt"), ours("tlsparse"), "tlsdecrypt imports " + ours("tlsparse")},
 		{ours("tlsdecrypt"), "os", "tlsdecrypt imports os"},
 		{ours("capture"), ours("tlsparse"), "capture imports " + ours("tlsparse")},
+		{ours("capture/filter"), ours("capture"), "capture/filter imports " + ours("capture")},
+		{ours("capture/filter"), ours("dissect"), "capture/filter imports " + ours("dissect")},
+		{ours("capture/filter"), "os", "capture/filter imports os"},
+		{ours("capture/filter"), "github.com/gopacket/gopacket/pcapgo", "capture/filter imports github.com/gopacket/gopacket/pcapgo"},
 		{ours("clientstack"), ours("dissect"), "clientstack imports " + ours("dissect")},
 		{ours("clientstack"), "example.com/uses/os", "clientstack depends on example.com/uses/os"},
 		{ours("dissect"), ours("capture"), "dissect imports " + ours("capture")},

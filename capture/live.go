@@ -5,7 +5,13 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/tlstriage/tlstriage/capture/filter"
 )
+
+// DefaultSnaplen is the snapshot length used when none is given, as in
+// tcpdump.
+const DefaultSnaplen = filter.DefaultSnaplen
 
 // LiveOptions configures a live capture.
 type LiveOptions struct {

@@ -20,6 +20,8 @@ import (
 	"github.com/gopacket/gopacket/layers"
 	"golang.org/x/net/bpf"
 	"golang.org/x/sys/unix"
+
+	"github.com/tlstriage/tlstriage/capture/filter"
 )
 
 // sll2Len is the length of a Linux cooked v2 header.
@@ -77,7 +79,7 @@ const (
 // call instead and the source's Note says so. Ethernet and loopback
 // interfaces give Ethernet frames, tun-like interfaces raw IP, and "any" or
 // other hardware types Linux cooked v2 (SLL2) frames, as tcpdump does. The
-// filter is compiled with CompileFilter and attached to the socket; if the
+// filter is compiled with filter.Parse and attached to the socket; if the
 // kernel refuses it, it is applied in process instead. On the loopback
 // interface the kernel shows every packet twice (once outgoing): the
 // outgoing copy is discarded by the kernel (PACKET_IGNORE_OUTGOING for the
@@ -101,7 +103,7 @@ func OpenLive(iface string, o LiveOptions) (Source, error) {
 		}
 		ifindex, loopback = ifi.Index, ifi.Flags&net.FlagLoopback != 0
 	}
-	node, err := parseFilter(o.Filter)
+	expr, err := filter.Parse(o.Filter)
 	if err != nil {
 		return nil, err
 	}
@@ -136,7 +138,7 @@ func OpenLive(iface string, o LiveOptions) (Source, error) {
 	case ifindex == 0:
 		s.loIndex = loopbackIndex()
 	}
-	if err := s.setup(fd, ifindex, node, o); err != nil {
+	if err := s.setup(fd, ifindex, expr, o); err != nil {
 		if s.ring != nil {
 			s.ring.unmap()
 		}
@@ -232,10 +234,10 @@ type afPacket struct {
 	f       *os.File
 	rc      syscall.RawConn
 	lt      layers.LinkType
-	cooked  bool    // SOCK_DGRAM socket: frames get an SLL2 header
-	loIndex int     // the loopback interface captured on, or 0
-	dropLo  bool    // discard the outgoing packets of loIndex here
-	filter  *Filter // applied in process when the kernel has no filter
+	cooked  bool            // SOCK_DGRAM socket: frames get an SLL2 header
+	loIndex int             // the loopback interface captured on, or 0
+	dropLo  bool            // discard the outgoing packets of loIndex here
+	filter  *filter.Matcher // applied in process when the kernel has no filter
 	snaplen int
 	ring    *ring
 	note    string // why there is no ring
@@ -248,7 +250,7 @@ type afPacket struct {
 }
 
 // setup configures and binds the socket.
-func (s *afPacket) setup(fd, ifindex int, node node, o LiveOptions) error {
+func (s *afPacket) setup(fd, ifindex int, expr *filter.Expr, o LiveOptions) error {
 	// The loopback interface's outgoing copies: on lo itself, Linux 4.20
 	// and later can leave them out; for "any", a check in front of the
 	// filter drops them; failing both, ReadPacketData does.
@@ -256,7 +258,7 @@ func (s *afPacket) setup(fd, ifindex int, node node, o LiveOptions) error {
 	if wantDrop && ifindex != 0 && unix.SetsockoptInt(fd, unix.SOL_PACKET, unix.PACKET_IGNORE_OUTGOING, 1) == nil {
 		wantDrop = false
 	}
-	dropped, err := s.attachFilters(fd, node, o, wantDrop)
+	dropped, err := s.attachFilters(fd, expr, o, wantDrop)
 	if err != nil {
 		return err
 	}
@@ -292,21 +294,21 @@ func (s *afPacket) setup(fd, ifindex int, node node, o LiveOptions) error {
 // dropLo the loopback check in front of it. A filter the kernel refuses is
 // applied in process (s.filter). It reports whether the loopback check is
 // attached.
-func (s *afPacket) attachFilters(fd int, node node, o LiveOptions, dropLo bool) (bool, error) {
+func (s *afPacket) attachFilters(fd int, expr *filter.Expr, o LiveOptions, dropLo bool) (bool, error) {
 	var (
-		f    *Filter
+		m    *filter.Matcher
 		prog []bpf.Instruction // nil: no expression, or one the kernel cannot run
 	)
 	if o.Filter != "" {
 		kernelLT := s.lt
 		if s.cooked {
-			kernelLT = kernelCooked
+			kernelLT = filter.KernelCooked
 		}
 		var err error
-		if f, err = CompileFilter(o.Filter, s.lt, o.Snaplen); err != nil {
+		if m, err = expr.Matcher(s.lt); err != nil {
 			return false, err
 		}
-		prog, _ = compileBPF(node, kernelLT, o.Snaplen)
+		prog, _ = expr.Compile(kernelLT, o.Snaplen)
 	}
 	if dropLo {
 		body := prog
@@ -315,13 +317,13 @@ func (s *afPacket) attachFilters(fd int, node node, o LiveOptions, dropLo bool) 
 		}
 		if attachFilter(fd, append(loOutgoingCheck(s.loIndex), body...)) == nil {
 			if prog == nil {
-				s.filter = f
+				s.filter = m
 			}
 			return true, nil
 		}
 	}
 	if prog == nil || attachFilter(fd, prog) != nil {
-		s.filter = f
+		s.filter = m
 	}
 	return false, nil
 }

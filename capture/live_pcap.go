@@ -14,6 +14,8 @@ import (
 	"github.com/gopacket/gopacket"
 	"github.com/gopacket/gopacket/layers"
 	"github.com/gopacket/gopacket/pcap"
+
+	"github.com/tlstriage/tlstriage/capture/filter"
 )
 
 // libpcap's interface flags (pcap/pcap.h).
@@ -22,9 +24,6 @@ const (
 	pcapIfUp       = 0x2
 	pcapIfRunning  = 0x4
 )
-
-// bpfRetK is the opcode of "ret #k" (BPF_RET|BPF_K).
-const bpfRetK = 0x06
 
 // OpenLive starts capturing on the named interface, or on every interface
 // with AnyInterface ("any", Linux only).
@@ -65,13 +64,9 @@ func OpenLive(iface string, o LiveOptions) (Source, error) {
 		return nil, pcapError(iface, err)
 	}
 	if o.Filter != "" {
-		err := h.SetBPFFilter(o.Filter)
-		if rejectsAll(err) {
-			err = h.SetBPFInstructionFilter([]pcap.BPFInstruction{{Code: bpfRetK}})
-		}
-		if err != nil {
+		if err := filter.SetLive(h, o.Filter); err != nil {
 			h.Close()
-			return nil, &FilterError{Expr: o.Filter, Pos: -1, Msg: pcapFilterMessage(err)}
+			return nil, err
 		}
 	}
 	return &pcapSource{iface: iface, h: h, lt: h.LinkType()}, nil
@@ -94,11 +89,6 @@ func pcapError(iface string, err error) error {
 		}
 	}
 	return fmt.Errorf("capture: %s: %s", iface, msg)
-}
-
-// pcapFilterMessage strips libpcap's filter errors down to their message.
-func pcapFilterMessage(err error) string {
-	return strings.TrimSpace(err.Error())
 }
 
 // Interfaces lists the interfaces libpcap can capture on, in its order

@@ -32,7 +32,7 @@ import (
 
 func requireLive(t *testing.T) {
 	t.Helper()
-	if runtime.GOOS != "linux" && !pcapBuild {
+	if runtime.GOOS != "linux" && !Libpcap {
 		t.Skip("live capture without libpcap is Linux only; use -tags pcap")
 	}
 	if os.Geteuid() != 0 {
@@ -294,7 +294,7 @@ func TestLiveCloseUnblocks(t *testing.T) {
 }
 
 func TestLiveUnknownInterface(t *testing.T) {
-	if runtime.GOOS != "linux" && !pcapBuild {
+	if runtime.GOOS != "linux" && !Libpcap {
 		t.Skip("live capture without libpcap is Linux only")
 	}
 	_, err := OpenLive("nosuch0", LiveOptions{})
@@ -308,7 +308,7 @@ func TestLiveUnknownInterface(t *testing.T) {
 }
 
 func TestLiveBadFilter(t *testing.T) {
-	if runtime.GOOS != "linux" && !pcapBuild {
+	if runtime.GOOS != "linux" && !Libpcap {
 		t.Skip("live capture without libpcap is Linux only")
 	}
 	requireLive(t)
@@ -331,7 +331,7 @@ type noter interface{ Note() string }
 // withoutRing makes OpenLive read packet by packet, as when the kernel
 // refuses the ring, until the test ends.
 func withoutRing(t *testing.T) {
-	if pcapBuild || runtime.GOOS != "linux" {
+	if Libpcap || runtime.GOOS != "linux" {
 		t.Skip("the packet ring is the AF_PACKET source's")
 	}
 	ringDisabled = true
@@ -384,12 +384,12 @@ func testLiveOnce(t *testing.T, iface string, ring bool) {
 	port := ln.Addr().(*net.TCPAddr).Port
 	maps := ringMappings(t)
 	src := openLive(t, iface, LiveOptions{Filter: fmt.Sprintf("tcp port %d", port)})
-	if n, ok := src.(noter); ok && !pcapBuild {
+	if n, ok := src.(noter); ok && !Libpcap {
 		if note := n.Note(); (note == "") != ring {
 			t.Errorf("Note() = %q with ring %v", note, ring)
 		}
 	}
-	if ring && !pcapBuild {
+	if ring && !Libpcap {
 		if got := ringMappings(t); got != maps+1 {
 			t.Errorf("%d rings mapped after OpenLive, want %d", got, maps+1)
 		}
@@ -461,7 +461,7 @@ func testLiveOnce(t *testing.T, iface string, ring bool) {
 			t.Errorf("frame %d is frame %d again", i, n-1)
 		}
 		seen[string(f.data)] = i + 1
-		if ring && !pcapBuild && h != nil && f.block == 0 {
+		if ring && !Libpcap && h != nil && f.block == 0 {
 			t.Errorf("frame %d: Block() = 0 with a ring", i)
 		}
 		if !ring && h != nil && f.block != 0 {
@@ -499,11 +499,11 @@ func testLiveOnce(t *testing.T, iface string, ring bool) {
 	if !st.Known || st.KernelDrops != 0 || st.Received < uint64(len(got)) {
 		t.Errorf("stats %+v for %d frames, want Known, no drops and Received >= %d", st, len(got), len(got))
 	}
-	if !pcapBuild && st.Received != uint64(len(got)) {
+	if !Libpcap && st.Received != uint64(len(got)) {
 		// Kernel 4.20 and later (and "any"): outgoing copies are not counted.
 		t.Errorf("Received %d for %d frames: the kernel counted copies not delivered", st.Received, len(got))
 	}
-	if ring && !pcapBuild {
+	if ring && !Libpcap {
 		if n := ringMappings(t); n != maps {
 			t.Errorf("%d rings mapped after Close and io.EOF, want %d", n, maps)
 		}
@@ -562,7 +562,7 @@ func TestLiveBurstCounters(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			port, send := udpBurst(t, tc.n, tc.size)
 			src := openLive(t, tc.iface, LiveOptions{BufferSize: tc.buffer, Filter: fmt.Sprintf("udp dst port %d", port)})
-			if _, ok := src.(holder); tc.ringNeeded && (!ok || pcapBuild) {
+			if _, ok := src.(holder); tc.ringNeeded && (!ok || Libpcap) {
 				t.Skip("needs the AF_PACKET ring")
 			}
 			read := 0
@@ -609,7 +609,7 @@ func TestLiveBurstCounters(t *testing.T) {
 			if uint64(read)+st.KernelDrops != uint64(tc.n) {
 				t.Errorf("read %d + dropped %d = %d, want the %d sent", read, st.KernelDrops, uint64(read)+st.KernelDrops, tc.n)
 			}
-			if !pcapBuild && st.Received != uint64(tc.n) {
+			if !Libpcap && st.Received != uint64(tc.n) {
 				t.Errorf("Received %d, want the %d sent (each once)", st.Received, tc.n)
 			}
 			if tc.wantDrops && st.KernelDrops == 0 {
@@ -631,7 +631,7 @@ func TestLiveHold(t *testing.T) {
 	port, send := udpBurst(t, 600, 1000)
 	src := openLive(t, "lo", LiveOptions{BufferSize: 1 << 20, Filter: fmt.Sprintf("udp dst port %d", port)})
 	h, ok := src.(holder)
-	if !ok || pcapBuild {
+	if !ok || Libpcap {
 		t.Skip("needs the AF_PACKET ring")
 	}
 	go send()

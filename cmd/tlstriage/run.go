@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/tlstriage/tlstriage/capture"
+	"github.com/tlstriage/tlstriage/capture/filter"
 	"github.com/tlstriage/tlstriage/diagnose"
 	"github.com/tlstriage/tlstriage/dissect"
 	"github.com/tlstriage/tlstriage/internal/safefile"
@@ -266,16 +267,18 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		}
 		return exitUsage
 	}
-	var filter *capture.FilterSet
+	var match *filter.Set
 	if cfg.filter != "" {
-		var err error
-		filter, err = capture.NewFilterSet(cfg.filter)
+		expr, err := filter.Parse(cfg.filter)
+		if err == nil {
+			match, err = filter.NewSet(expr)
+		}
 		if err != nil {
 			errorf(stderr, "%v", err)
 			return exitUsage
 		}
 	}
-	return analyzeFiles(ctx, &cfg, trust, filter, stdin, stdout, stderr)
+	return analyzeFiles(ctx, &cfg, trust, match, stdin, stdout, stderr)
 }
 
 func errorf(w io.Writer, format string, args ...any) {
@@ -303,7 +306,7 @@ func useColor(mode string, w io.Writer) bool {
 	return isTerminal(w)
 }
 
-func analyzeFiles(ctx context.Context, cfg *config, trust *truststore.Store, filter *capture.FilterSet, stdin io.Reader, stdout, stderr io.Writer) int {
+func analyzeFiles(ctx context.Context, cfg *config, trust *truststore.Store, filter *filter.Set, stdin io.Reader, stdout, stderr io.Writer) int {
 	if cfg.jobs <= 1 {
 		// The one goroutine that reads and analyses keeps its thread:
 		// the scheduler preempts a goroutine that has run for 10 ms, and

@@ -1,4 +1,6 @@
-package capture
+//go:build !pcap
+
+package filter
 
 import (
 	"encoding/binary"
@@ -102,10 +104,6 @@ type linkLayer struct {
 	nh    uint32 // offset of the network header
 }
 
-// kernelCooked is the pseudo link type of a SOCK_DGRAM packet socket: the
-// data starts at the network header and the protocol is an ancillary load.
-const kernelCooked layers.LinkType = 0xfffe
-
 func eq(load bpf.Instruction, val uint32) pred {
 	return pCmp{load: load, cond: bpf.JumpEqual, val: val}
 }
@@ -140,7 +138,7 @@ func linkFor(lt layers.LinkType) (linkLayer, bool) {
 		return linkLayer{proto: ethAt(14), nh: 16}, true
 	case layers.LinkTypeLinuxSLL2:
 		return linkLayer{proto: ethAt(0), nh: 20}, true
-	case kernelCooked:
+	case KernelCooked:
 		return linkLayer{proto: func(t uint16) pred {
 			return eq(bpf.LoadExtension{Num: bpf.ExtProto}, uint32(t))
 		}, nh: 0}, true
@@ -186,23 +184,23 @@ func lower(n node, l linkLayer) pred {
 		return not(lower(n.x, l))
 	case nodeProto:
 		switch n.proto {
-		case "ip":
+		case wordIP:
 			return l.proto(etherIPv4)
-		case "ip6":
+		case wordIP6:
 			return l.proto(etherIPv6)
-		case "arp":
+		case wordARP:
 			return l.proto(etherARP)
-		case "rarp":
+		case wordRARP:
 			return l.proto(etherRARP)
-		case "tcp":
+		case wordTCP:
 			return or(ip4Proto(l, protoTCP), ip6Proto(l, protoTCP))
-		case "udp":
+		case wordUDP:
 			return or(ip4Proto(l, protoUDP), ip6Proto(l, protoUDP))
-		case "sctp":
+		case wordSCTP:
 			return or(ip4Proto(l, protoSCTP), ip6Proto(l, protoSCTP))
-		case "icmp":
+		case wordICMP:
 			return ip4Proto(l, protoICMP)
-		case "icmp6":
+		case wordICMP6:
 			return ip6Proto(l, protoICMPv6)
 		}
 	case nodeHost:
@@ -216,11 +214,11 @@ func lower(n node, l linkLayer) pred {
 	case nodePort:
 		protos := []uint32{protoTCP, protoUDP, protoSCTP}
 		switch n.proto {
-		case "tcp":
+		case wordTCP:
 			protos = []uint32{protoTCP}
-		case "udp":
+		case wordUDP:
 			protos = []uint32{protoUDP}
-		case "sctp":
+		case wordSCTP:
 			protos = []uint32{protoSCTP}
 		}
 		var v4, v6 pred = pConst(false), pConst(false)
@@ -276,10 +274,10 @@ func withDir(d direction, src, dst pred) pred {
 // lowerNet tests addresses against prefix; a host is a full-length prefix.
 // With no protocol qualifier an IPv4 address also matches ARP and RARP
 // sender and target addresses, as in libpcap.
-func lowerNet(l linkLayer, proto string, d direction, prefix netip.Prefix) pred {
+func lowerNet(l linkLayer, proto protoWord, d direction, prefix netip.Prefix) pred {
 	if prefix.Addr().Is4() {
 		ip := and(l.proto(etherIPv4), withDir(d, prefixCmp(l.nh+12, prefix), prefixCmp(l.nh+16, prefix)))
-		if proto == "ip" {
+		if proto == wordIP {
 			return ip
 		}
 		arp := withDir(d, prefixCmp(l.nh+14, prefix), prefixCmp(l.nh+24, prefix))

@@ -1,7 +1,8 @@
-package capture
+//go:build !pcap
+
+package filter
 
 import (
-	"errors"
 	"fmt"
 	"net/netip"
 	"strconv"
@@ -22,43 +23,6 @@ import (
 // had an id ("port 443 or 8443" is "port 443 or port 8443"), and with no
 // earlier qualifiers it is a host, or a net when it has a prefix length.
 
-// ErrFilterUnsupported is wrapped by filter errors for valid pcap-filter
-// syntax that the built-in compiler does not implement.
-var ErrFilterUnsupported = errors.New("capture: filter not supported by the built-in compiler")
-
-// FilterError describes an invalid or unsupported filter expression.
-type FilterError struct {
-	Expr        string // the whole expression
-	Pos         int    // byte offset of the offending token, or -1
-	Msg         string // what is wrong
-	Unsupported bool   // valid libpcap syntax that only the pcap build compiles
-}
-
-// pcapHint is appended to errors about syntax libpcap would accept.
-const pcapHint = "the pcap build (go build -tags pcap) supports libpcap's full filter syntax"
-
-// Error implements error.
-func (e *FilterError) Error() string {
-	var b strings.Builder
-	fmt.Fprintf(&b, "capture: filter %q: ", e.Expr)
-	if e.Pos >= 0 {
-		fmt.Fprintf(&b, "at offset %d: ", e.Pos)
-	}
-	b.WriteString(e.Msg)
-	if e.Unsupported {
-		b.WriteString("; " + pcapHint)
-	}
-	return b.String()
-}
-
-// Unwrap returns ErrFilterUnsupported for unsupported syntax.
-func (e *FilterError) Unwrap() error {
-	if e.Unsupported {
-		return ErrFilterUnsupported
-	}
-	return nil
-}
-
 type token struct {
 	s   string
 	pos int
@@ -75,7 +39,7 @@ func tokenize(expr string) ([]token, error) {
 			i++
 		case c == '(' || c == ')' || c == '!':
 			if c == '!' && i+1 < len(expr) && expr[i+1] == '=' {
-				return nil, &FilterError{Expr: expr, Pos: i, Msg: `unsupported operator "!="`, Unsupported: true}
+				return nil, &Error{Expr: expr, Pos: i, Msg: `unsupported operator "!="`, Unsupported: true}
 			}
 			toks = append(toks, token{expr[i : i+1], i})
 			i++
@@ -85,7 +49,7 @@ func tokenize(expr string) ([]token, error) {
 				i += 2
 				continue
 			}
-			return nil, &FilterError{Expr: expr, Pos: i, Msg: fmt.Sprintf("unsupported operator %q (packet data arithmetic)", string(c)), Unsupported: true}
+			return nil, &Error{Expr: expr, Pos: i, Msg: fmt.Sprintf("unsupported operator %q (packet data arithmetic)", string(c)), Unsupported: true}
 		default:
 			j := i
 			for j < len(expr) && !strings.ContainsRune(" \t\n\r()!&|", rune(expr[j])) {
@@ -113,19 +77,19 @@ type (
 	nodeAnd   struct{ l, r node }
 	nodeOr    struct{ l, r node }
 	nodeNot   struct{ x node }
-	nodeProto struct{ proto string }
+	nodeProto struct{ proto protoWord }
 	nodeHost  struct {
-		proto string // "", "ip" or "ip6"
+		proto protoWord // anyProto, wordIP or wordIP6
 		dir   direction
 		addr  netip.Addr
 	}
 	nodeNet struct {
-		proto  string
+		proto  protoWord // anyProto, wordIP or wordIP6
 		dir    direction
 		prefix netip.Prefix
 	}
 	nodePort struct {
-		proto  string // "", "tcp", "udp" or "sctp"
+		proto  protoWord // anyProto, wordTCP, wordUDP or wordSCTP
 		dir    direction
 		lo, hi uint16
 	}
@@ -133,12 +97,63 @@ type (
 
 type node interface{}
 
-var protoWords = map[string]bool{
-	"ip": true, "ip6": true, "arp": true, "rarp": true,
-	"tcp": true, "udp": true, "sctp": true, "icmp": true, "icmp6": true,
+// protoWord is a protocol keyword: a primitive on its own ("tcp") or a
+// qualifier ("tcp port 443").
+type protoWord uint8
+
+const (
+	anyProto protoWord = iota // no protocol qualifier
+	wordIP
+	wordIP6
+	wordARP
+	wordRARP
+	wordTCP
+	wordUDP
+	wordSCTP
+	wordICMP
+	wordICMP6
+)
+
+var protoNames = [...]string{
+	anyProto: "", wordIP: "ip", wordIP6: "ip6", wordARP: "arp", wordRARP: "rarp",
+	wordTCP: "tcp", wordUDP: "udp", wordSCTP: "sctp", wordICMP: "icmp", wordICMP6: "icmp6",
 }
 
-var typeWords = map[string]bool{"host": true, "net": true, "port": true, "portrange": true}
+// String returns the keyword.
+func (w protoWord) String() string { return protoNames[w] }
+
+var protoWords = map[string]protoWord{}
+
+// idType is the type qualifier of a primitive: what its id is.
+type idType uint8
+
+const (
+	anyType idType = iota // no type qualifier
+	typeHost
+	typeNet
+	typePort
+	typePortrange
+)
+
+var typeNames = [...]string{anyType: "", typeHost: "host", typeNet: "net", typePort: "port", typePortrange: "portrange"}
+
+// String returns the keyword.
+func (t idType) String() string { return typeNames[t] }
+
+var typeWords = map[string]idType{}
+
+func init() {
+	for w, s := range protoNames {
+		if s != "" {
+			protoWords[s] = protoWord(w)
+		}
+	}
+	for t, s := range typeNames {
+		if s != "" {
+			typeWords[s] = idType(t)
+		}
+	}
+}
 
 // libpcapWords are pcap-filter keywords the built-in compiler does not
 // implement; naming them gives a better error than "not an address".
@@ -169,9 +184,9 @@ var servicePorts = map[string]uint16{
 }
 
 type qualifiers struct {
-	proto string
+	proto protoWord
 	dir   direction
-	typ   string
+	typ   idType
 }
 
 type parser struct {
@@ -181,9 +196,9 @@ type parser struct {
 	last *qualifiers // qualifiers of the last primitive with an id
 }
 
-// parseFilter parses expr. The empty expression yields a nil node, which
+// parse parses expr. The empty expression yields a nil node, which
 // matches every packet.
-func parseFilter(expr string) (node, error) {
+func parse(expr string) (node, error) {
 	toks, err := tokenize(expr)
 	if err != nil {
 		return nil, err
@@ -207,11 +222,11 @@ func parseFilter(expr string) (node, error) {
 }
 
 func (p *parser) errf(pos int, format string, args ...any) error {
-	return &FilterError{Expr: p.expr, Pos: pos, Msg: fmt.Sprintf(format, args...)}
+	return &Error{Expr: p.expr, Pos: pos, Msg: fmt.Sprintf(format, args...)}
 }
 
 func (p *parser) unsupported(pos int, format string, args ...any) error {
-	return &FilterError{Expr: p.expr, Pos: pos, Msg: fmt.Sprintf(format, args...), Unsupported: true}
+	return &Error{Expr: p.expr, Pos: pos, Msg: fmt.Sprintf(format, args...), Unsupported: true}
 }
 
 func (p *parser) peek() (token, bool) {
@@ -294,14 +309,14 @@ func (p *parser) parsePrimitive() (node, error) {
 	start, _ := p.peek()
 	var q qualifiers
 	explicit := false
-	if protoWords[start.s] {
+	if proto, ok := protoWords[start.s]; ok {
 		next := p.peekAt(1)
-		if next != "src" && next != "dst" && !typeWords[next] {
+		if _, typed := typeWords[next]; next != "src" && next != "dst" && !typed {
 			p.i++
 			p.last = nil
-			return nodeProto{start.s}, nil
+			return nodeProto{proto}, nil
 		}
-		q.proto = start.s
+		q.proto = proto
 		explicit = true
 		p.i++
 	}
@@ -321,9 +336,9 @@ func (p *parser) parsePrimitive() (node, error) {
 			}
 		}
 	}
-	if t, _ := p.peek(); typeWords[t.s] {
+	if t, _ := p.peek(); typeWords[t.s] != anyType {
 		explicit = true
-		q.typ = t.s
+		q.typ = typeWords[t.s]
 		p.i++
 	}
 	idTok, ok := p.peek()
@@ -340,18 +355,18 @@ func (p *parser) parsePrimitive() (node, error) {
 			q = *p.last
 		}
 	}
-	if q.typ == "" {
-		q.typ = "host"
+	if q.typ == anyType {
+		q.typ = typeHost
 		if strings.Contains(id, "/") {
-			q.typ = "net"
+			q.typ = typeNet
 		}
 	}
 	last := q
 	p.last = &last
 	switch q.typ {
-	case "host":
+	case typeHost:
 		return p.host(q, idTok)
-	case "net":
+	case typeNet:
 		return p.net(q, idTok)
 	default:
 		return p.port(q, idTok)
@@ -364,7 +379,7 @@ func (p *parser) checkID(t token) error {
 	case t.s == "(" || t.s == ")" || t.s == "!" || t.s == "&&" || t.s == "||" ||
 		t.s == "and" || t.s == "or" || t.s == "not":
 		return p.errf(t.pos, "expected an address or port, found %q", t.s)
-	case protoWords[t.s] || typeWords[t.s] || t.s == "src" || t.s == "dst":
+	case protoWords[t.s] != anyProto || typeWords[t.s] != anyType || t.s == "src" || t.s == "dst":
 		return p.errf(t.pos, "unexpected %q (qualifiers go in the order proto, dir, type: \"tcp src port 443\")", t.s)
 	case libpcapWords[t.s] || strings.ContainsAny(t.s, "[]=<>+*%^") || t.s == "mask":
 		return p.unsupported(t.pos, "unsupported word %q", t.s)
@@ -374,7 +389,7 @@ func (p *parser) checkID(t token) error {
 
 func (p *parser) host(q qualifiers, t token) (node, error) {
 	switch q.proto {
-	case "", "ip", "ip6":
+	case anyProto, wordIP, wordIP6:
 	default:
 		return nil, p.errf(t.pos, "%q qualifier applied to host", q.proto)
 	}
@@ -392,11 +407,11 @@ func (p *parser) host(q qualifiers, t token) (node, error) {
 	return nodeHost{proto: q.proto, dir: q.dir, addr: addr}, nil
 }
 
-func (p *parser) checkFamily(proto string, addr netip.Addr, t token) error {
-	if proto == "ip" && !addr.Is4() {
+func (p *parser) checkFamily(proto protoWord, addr netip.Addr, t token) error {
+	if proto == wordIP && !addr.Is4() {
 		return p.errf(t.pos, "%q is not an IPv4 address (qualifier ip)", t.s)
 	}
-	if proto == "ip6" && addr.Is4() {
+	if proto == wordIP6 && addr.Is4() {
 		return p.errf(t.pos, "%q is not an IPv6 address (qualifier ip6)", t.s)
 	}
 	return nil
@@ -404,7 +419,7 @@ func (p *parser) checkFamily(proto string, addr netip.Addr, t token) error {
 
 func (p *parser) net(q qualifiers, t token) (node, error) {
 	switch q.proto {
-	case "", "ip", "ip6":
+	case anyProto, wordIP, wordIP6:
 	default:
 		return nil, p.errf(t.pos, "%q qualifier applied to net", q.proto)
 	}
@@ -471,14 +486,14 @@ func (p *parser) net(q qualifiers, t token) (node, error) {
 
 func (p *parser) port(q qualifiers, t token) (node, error) {
 	switch q.proto {
-	case "", "tcp", "udp", "sctp":
+	case anyProto, wordTCP, wordUDP, wordSCTP:
 	default:
-		if q.proto == "ip" || q.proto == "ip6" {
+		if q.proto == wordIP || q.proto == wordIP6 {
 			return nil, p.unsupported(t.pos, "%q qualifier applied to %s", q.proto, q.typ)
 		}
 		return nil, p.errf(t.pos, "%q qualifier applied to %s", q.proto, q.typ)
 	}
-	if q.typ == "port" {
+	if q.typ == typePort {
 		n, err := p.portNumber(t.s, t.pos)
 		if err != nil {
 			return nil, err

@@ -1,0 +1,7 @@
+//go:build !pcap
+
+package filter
+
+// libpcapBuild reports whether libpcap compiles the filters (the pcap
+// build).
+const libpcapBuild = false
