@@ -57,7 +57,7 @@ Examples:
   tlstriage -r backend.pcap -Y 'failed && sni == "backend.example.com"' --json > failed.ndjson
   tlstriage -r backend.pcap -q --json-file report.json host 10.1.2.3 and port 8443
   tlstriage -i any --truststore truststore.jks port 443
-  tlstriage -i any -q --metrics :9464 --json-file conns.ndjson -w failed.pcapng -C 100 -W 10 port 443
+  tlstriage -i any -q --metrics :9464 --json-file tls.ndjson -w failed.pcapng -C 100 -W 10
   tlstriage probe https://backend.example.com:8443/v1 --truststore truststore.jks --client java
 `
 

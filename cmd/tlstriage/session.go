@@ -22,7 +22,7 @@ type session struct {
 	opts  diagnose.Options
 	w     report.Writer
 	exp   *report.Exporter
-	marks fileMarks // -w when reading files: the connections written
+	marks fileMarks   // -w when reading files: the connections written
 	log   *rotate.Log // --json-file, or nil
 	svc   *serviceOutputs
 	// considered counts the connections judged, selected by -Y or not;
