@@ -111,7 +111,8 @@ func writeMarkedPackets(cfg *config, marks fileMarks, dopts dissect.Options, std
 	if werr != nil {
 		return werr
 	}
-	written := pw.Stats().Packets
+	ws := pw.Stats()
+	written := ws.Packets
 	what := "packets of failed connections"
 	switch {
 	case cfg.live.writeAll:
@@ -122,7 +123,7 @@ func writeMarkedPackets(cfg *config, marks fileMarks, dopts dissect.Options, std
 	if written == 1 {
 		what = what[:len("packet")] + what[len("packets"):]
 	}
-	fmt.Fprintf(stderr, "tlstriage: wrote %d %s to %s\n", written, what, cfg.live.write)
+	fmt.Fprintf(stderr, "tlstriage: wrote %d %s to %s\n", written, what, ws.Where())
 	return nil
 }
 

@@ -602,11 +602,10 @@ loop:
 			what = "packets"
 		}
 		ws := pw.Stats()
-		files := ""
-		if ws.Files > 1 {
-			files = fmt.Sprintf(" (%d files)", ws.Files)
+		if ws.Packets == 1 {
+			what = what[:len("packet")] + what[len("packets"):]
 		}
-		fmt.Fprintf(stderr, "tlstriage: wrote %d %s to %s%s\n", ws.Packets, what, lc.write, files)
+		fmt.Fprintf(stderr, "tlstriage: wrote %d %s to %s\n", ws.Packets, what, ws.Where())
 	}
 	return sess.exit(stderr, false, damaged)
 }
