@@ -59,9 +59,9 @@ type Writer struct {
 
 // Stats are the counts of a Writer.
 type Stats struct {
-	Packets       int // packets written
-	Evicted       int // connections whose packets outgrew the bounds
-	EvictedFailed int // of those, the failed ones
+	Packets       int    // packets written
+	Evicted       int    // connections whose packets outgrew the bounds
+	EvictedFailed int    // of those, the failed ones
 	Files         int    // files opened
 	First, Last   string // the names of the first and the last
 }
