@@ -77,6 +77,18 @@ func NewSummary() *Summary {
 // serverKey is a server and the name asked of it.
 type serverKey struct{ server, sni string }
 
+// Caps on the summary's tables, so that a capture running for days keeps
+// them in bounded memory: the servers and client fingerprints past them
+// are counted together under Other.
+const (
+	MaxSummaryServers      = 10_000
+	MaxSummaryFingerprints = 1_000
+)
+
+// Other stands, in the summary's tables, for the servers (Server) or
+// fingerprints (JA4) past their caps.
+const Other = "other"
+
 func (s *Summary) Add(rec *Record) {
 	k := countedOf(rec)
 	s.add(&k)
@@ -114,8 +126,12 @@ func (s *Summary) add(rec *counted) {
 	}
 	key := serverKey{rec.Server, rec.SNI}
 	ss := s.servers[key]
+	if ss == nil && len(s.servers) >= MaxSummaryServers {
+		key = serverKey{Other, ""}
+		ss = s.servers[key]
+	}
 	if ss == nil {
-		ss = &ServerSummary{Server: rec.Server, SNI: rec.SNI, Verdicts: map[string]int{}, Causes: map[string]int{}, first: len(s.servers)}
+		ss = &ServerSummary{Server: key.server, SNI: key.sni, Verdicts: map[string]int{}, Causes: map[string]int{}, first: len(s.servers)}
 		s.servers[key] = ss
 	}
 	ss.Total++
@@ -133,10 +149,15 @@ func (s *Summary) add(rec *counted) {
 		ss.Warnings[code]++
 	}
 	if rec.JA4 != "" {
-		fp := s.fps[rec.JA4]
+		ja4, ja3, stack := rec.JA4, rec.JA3, rec.Stack
+		fp := s.fps[ja4]
+		if fp == nil && len(s.fps) >= MaxSummaryFingerprints {
+			ja4, ja3, stack = Other, "", ""
+			fp = s.fps[ja4]
+		}
 		if fp == nil {
-			fp = &FingerprintSummary{JA4: rec.JA4, JA3: rec.JA3, Stack: rec.Stack, Verdicts: map[string]int{}, first: len(s.fps)}
-			s.fps[rec.JA4] = fp
+			fp = &FingerprintSummary{JA4: ja4, JA3: ja3, Stack: stack, Verdicts: map[string]int{}, first: len(s.fps)}
+			s.fps[ja4] = fp
 		}
 		fp.Total++
 		fp.Verdicts[rec.Verdict]++
