@@ -144,11 +144,12 @@ func checkFileWrite(cfg *config) error {
 }
 
 // guardedFile is a capture file read again for -w: frames are analysed
-// at the times the report used (timeGuard), and written with their own.
+// at the times the report used (capture.TimeGuard), and written with
+// their own.
 type guardedFile struct {
 	*capture.File
 	name  string
-	times timeGuard
+	times capture.TimeGuard
 	frame int
 	ci    gopacket.CaptureInfo // the frame last read, as the file has it
 }
@@ -161,7 +162,7 @@ func (g *guardedFile) ReadFrame(ci *gopacket.CaptureInfo) ([]byte, error) {
 	}
 	g.frame++
 	g.ci = *ci
-	ci.Timestamp, _ = g.times.fix(ci.Timestamp, g.frame)
+	ci.Timestamp, _ = g.times.Fix(ci.Timestamp, g.frame)
 	return data, nil
 }
 
