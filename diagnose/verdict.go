@@ -95,25 +95,6 @@ func certAlert(d tlsparse.AlertDescription) bool {
 	return false
 }
 
-// firstAfter returns the first event of side s, in s's stream order, that
-// comes after offset off and is one of kinds (any kind when none given).
-func firstMove(c *dissect.Conn, s dissect.Side, after *dissect.Event) *dissect.Event {
-	for i := range c.Events {
-		e := &c.Events[i]
-		if e.From != s || e.Kind == dissect.EvSYN || e.Kind == dissect.EvGap {
-			continue
-		}
-		if after != nil && (e.Frame < after.Frame || (e.Kind != dissect.EvFIN && e.Kind != dissect.EvRST && e.Offset <= after.Offset && e.Frame == after.Frame)) {
-			continue
-		}
-		if after != nil && e.Offset <= after.Offset && e.Kind != dissect.EvFIN && e.Kind != dissect.EvRST {
-			continue
-		}
-		return e
-	}
-	return nil
-}
-
 // fatalAlert is the first fatal (or encrypted, when allowed) alert from s.
 func fatalAlert(c *dissect.Conn, s dissect.Side, encrypted bool) *dissect.Event {
 	for i := range c.Events {
