@@ -2,7 +2,8 @@ package diagnose
 
 import (
 	"bytes"
-	"crypto/dsa" //nolint:staticcheck // only to name the key type
+	//lint:ignore SA1019 x509 still parses DSA keys: the type names them and gives their size
+	"crypto/dsa"
 	"crypto/ecdsa"
 	"crypto/ed25519"
 	"crypto/rsa"
@@ -290,13 +291,9 @@ func (r *ChainReport) buildPath(chain []*dissect.CertInfo, trust *truststore.Sto
 						break
 					}
 				}
-				for _, t := range trust.BySubject(cur.RawIssuer) {
-					r.LookAlikes = append(r.LookAlikes, t)
-				}
+				r.LookAlikes = append(r.LookAlikes, trust.BySubject(cur.RawIssuer)...)
 			} else {
-				for _, t := range trust.BySubject(cur.RawSubject) {
-					r.LookAlikes = append(r.LookAlikes, t)
-				}
+				r.LookAlikes = append(r.LookAlikes, trust.BySubject(cur.RawSubject)...)
 			}
 			return
 		}

@@ -14,13 +14,13 @@ type SkipReason string
 // Reasons a frame was not analysed.
 const (
 	SkipLinkType   SkipReason = "unsupported link type"
-	SkipNotIP                 = "not IP"
-	SkipNotTCP                = "not TCP"
-	SkipFragment              = "IP fragment"
-	SkipMalformed             = "malformed header"
-	SkipTruncated             = "truncated header"
-	SkipFiltered              = "filtered out"
-	SkipZeroLength            = "zero length"
+	SkipNotIP      SkipReason = "not IP"
+	SkipNotTCP     SkipReason = "not TCP"
+	SkipFragment   SkipReason = "IP fragment"
+	SkipMalformed  SkipReason = "malformed header"
+	SkipTruncated  SkipReason = "truncated header"
+	SkipFiltered   SkipReason = "filtered out"
+	SkipZeroLength SkipReason = "zero length"
 )
 
 // segment is one decoded TCP segment. Payload aliases the frame.
