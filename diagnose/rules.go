@@ -69,7 +69,7 @@ func upgradeRefused(r *Result, j *judgement) bool {
 	}
 	c := j.c
 	r.Cause = CauseNotTLS
-	if c.Upgrade == "http-connect" {
+	if c.Upgrade == dissect.UpgradeHTTPConnect {
 		r.CauseDetail = "the proxy did not open the tunnel: " + r.Detail
 		r.Fix = fmt.Sprintf("check the proxy %s: its access rules for the target in the CONNECT line, its credentials (407), and whether it reaches the target (502, 503, 504)", c.Server)
 		return true
@@ -85,7 +85,7 @@ func notTLS(r *Result, j *judgement) bool {
 	}
 	c := j.c
 	r.Cause = CauseNotTLS
-	if c.Upgrade != "" {
+	if c.Upgrade != dissect.UpgradeNone {
 		r.CauseDetail = fmt.Sprintf("the server did not start TLS inside %s: %s", c.Upgrade, r.Detail)
 		r.Fix = fmt.Sprintf("enable STARTTLS (%s) on %s, or connect to the port where it serves implicit TLS; the client should also stop when the server refuses the upgrade", c.Upgrade, c.Server)
 		return true

@@ -138,7 +138,7 @@ func JudgeWire(c *dissect.Conn) Wire {
 	ch := c.First(dissect.Client, dissect.EvClientHello)
 	if c.UpgradeRefused && c.ClientHello == nil {
 		w.Verdict = VerdictUpgradeRefused
-		if c.Upgrade == "http-connect" {
+		if c.Upgrade == dissect.UpgradeHTTPConnect {
 			w.Detail = fmt.Sprintf("the client asked the HTTP proxy for a tunnel (%q), and no TLS handshake followed", firstLine(c.Sides[dissect.Client].PlainHead))
 			if line := firstLine(c.Sides[dissect.Server].PlainHead); line != "" {
 				w.Detail += fmt.Sprintf("; the proxy answered %q", line)

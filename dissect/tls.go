@@ -305,7 +305,7 @@ func (a *Analyzer) upgrade(cs *connState, side Side) {
 	if side == Client {
 		a.endPlain(cs, Server)
 	}
-	if cs.c.Upgrade == "" {
+	if cs.c.Upgrade == UpgradeNone {
 		cs.c.Upgrade = guessUpgrade(cs.c)
 	}
 }
