@@ -81,7 +81,7 @@ func javaError(r *Result, c *dissect.Conn) string {
 		}
 	case r.Cause == CauseExpired || r.Cause == CauseNotYetValid:
 		if f := r.firstValidity(); f != nil {
-			if f.Validity == "expired" {
+			if f.Validity == ValidityExpired {
 				return "java.security.cert.CertificateExpiredException: NotAfter: " + javaTime(f.Info.Cert.NotAfter.UTC())
 			}
 			return "java.security.cert.CertificateNotYetValidException: NotBefore: " + javaTime(f.Info.Cert.NotBefore.UTC())
@@ -280,7 +280,7 @@ func goError(r *Result, c *dissect.Conn) string {
 	case r.Cause == CauseExpired || r.Cause == CauseNotYetValid:
 		if f := r.firstValidity(); f != nil {
 			cert := f.Info.Cert
-			if f.Validity == "expired" {
+			if f.Validity == ValidityExpired {
 				return prefix + fmt.Sprintf("x509: certificate has expired or is not yet valid: current time %s is after %s", fmtTime(r.Chain.At), fmtTime(cert.NotAfter))
 			}
 			return prefix + fmt.Sprintf("x509: certificate has expired or is not yet valid: current time %s is before %s", fmtTime(r.Chain.At), fmtTime(cert.NotBefore))

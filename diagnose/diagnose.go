@@ -203,9 +203,9 @@ func (r *Result) checkCerts(c *dissect.Conn) {
 		// The certificate as findings name it (most chains need none).
 		label := func() string { return fmt.Sprintf("%s #%d (%s)", cc.Role, cc.Position, Name(cert)) }
 		switch cc.Validity {
-		case "expired":
+		case ValidityExpired:
 			r.add(Finding{Code: FindingExpired, Severity: SevError, Summary: fmt.Sprintf("%s expired on %s, before the capture (%s)", label(), fmtTime(cert.NotAfter), fmtTime(ch.At))})
-		case "not_yet_valid":
+		case ValidityNotYetValid:
 			r.add(Finding{Code: FindingNotYetValid, Severity: SevError, Summary: fmt.Sprintf("%s is valid only from %s, after the capture (%s)", label(), fmtTime(cert.NotBefore), fmtTime(ch.At))})
 		default:
 			if left := cert.NotAfter.Sub(ch.At); left < 30*24*time.Hour {
@@ -251,9 +251,9 @@ func (r *Result) checkCerts(c *dissect.Conn) {
 	default:
 		r.add(Finding{Code: FindingUntrusted, Severity: SevError, Summary: ch.untrusted})
 	}
-	if a := ch.Anchor; ch.Trusted && validityAt(a.Cert, ch.At) != "" {
+	if a := ch.Anchor; ch.Trusted && validityAt(a.Cert, ch.At) != ValidityOK {
 		code := FindingAnchorExpired
-		if validityAt(a.Cert, ch.At) == "not_yet_valid" {
+		if validityAt(a.Cert, ch.At) == ValidityNotYetValid {
 			code = FindingAnchorNotYetValid
 		}
 		f := Finding{Code: code, Severity: SevWarning,
@@ -398,7 +398,7 @@ func (r *Result) firstValidity() *ChainCert {
 		return nil
 	}
 	for i := range r.Chain.Certs {
-		if r.Chain.Certs[i].Validity != "" {
+		if r.Chain.Certs[i].Validity != ValidityOK {
 			return &r.Chain.Certs[i]
 		}
 	}

@@ -454,7 +454,7 @@ func anchorOutOfValidity(r *Result, f *chainFacts) bool {
 	}
 	a := ch.Anchor
 	r.Cause = CauseExpired
-	if validityAt(a.Cert, ch.At) == "not_yet_valid" {
+	if validityAt(a.Cert, ch.At) == ValidityNotYetValid {
 		r.Cause = CauseNotYetValid
 	}
 	r.CauseDetail = fmt.Sprintf("the chain builds to the trust anchor %s (alias %s), valid from %s to %s, not at the capture (%s): %s checks the anchor's own dates, so the path fails although every certificate the server sends is valid (Java ignores an anchor's dates and would accept it).%s",
@@ -470,7 +470,7 @@ func outOfValidity(r *Result, f *chainFacts) bool {
 	}
 	ch := f.ch
 	cert := cc.Info.Cert
-	if cc.Validity == "expired" {
+	if cc.Validity == ValidityExpired {
 		r.Cause = CauseExpired
 		r.CauseDetail = fmt.Sprintf("the %s %s expired on %s, before the capture (%s).%s", cc.Role, Name(cert), fmtTime(cert.NotAfter), fmtTime(ch.At), f.alertNote)
 		r.Fix = fmt.Sprintf("renew the %s certificate %s and install it on the server", cc.Role, Name(cert))
