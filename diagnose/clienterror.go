@@ -7,6 +7,7 @@ import (
 
 	"github.com/tlstriage/tlstriage/clientstack"
 	"github.com/tlstriage/tlstriage/dissect"
+	"github.com/tlstriage/tlstriage/tlsparse"
 )
 
 // The messages below are what the stacks print, recorded from real
@@ -130,7 +131,7 @@ func openSSLVerify(r *Result) (int, string) {
 		return 62, "hostname mismatch"
 	case CauseWeakCertificate:
 		switch {
-		case r.has(FindingNoServerAuth) != nil, r.Chain == nil && r.Alert != nil && r.Alert.Description == "unsupported_certificate":
+		case r.has(FindingNoServerAuth) != nil, r.Chain == nil && r.Alert != nil && !r.Alert.Encrypted && tlsparse.AlertDescription(r.Alert.Code) == tlsparse.AlertUnsupportedCertificate:
 			return 26, "unsuitable certificate purpose"
 		case r.has(FindingWeakSignature) != nil:
 			return 68, "CA signature digest algorithm too weak"

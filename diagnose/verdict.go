@@ -89,7 +89,10 @@ func (a *Alert) String() string {
 // accept the server's certificate.
 func certAlert(d tlsparse.AlertDescription) bool {
 	switch d {
-	case 42, 43, 44, 45, 46, 48, 49, 111, 112, 113, 114: // bad_certificate .. unknown_ca, access_denied, certificate status...
+	case tlsparse.AlertBadCertificate, tlsparse.AlertUnsupportedCertificate, tlsparse.AlertCertificateRevoked,
+		tlsparse.AlertCertificateExpired, tlsparse.AlertCertificateUnknown, tlsparse.AlertUnknownCa, tlsparse.AlertAccessDenied,
+		tlsparse.AlertCertificateUnobtainable, tlsparse.AlertUnrecognizedName, tlsparse.AlertBadCertificateStatusResponse,
+		tlsparse.AlertBadCertificateHashValue:
 		return true
 	}
 	return false
@@ -102,7 +105,7 @@ func fatalAlert(c *dissect.Conn, s dissect.Side, encrypted bool) *dissect.Event 
 		if e.From != s {
 			continue
 		}
-		if e.Kind == dissect.EvAlert && (e.Alert.Level == tlsparse.AlertFatal || e.Alert.Description != 0 && e.Alert.Description != 90) {
+		if e.Kind == dissect.EvAlert && (e.Alert.Level == tlsparse.AlertFatal || e.Alert.Description != tlsparse.AlertCloseNotify && e.Alert.Description != tlsparse.AlertUserCanceled) {
 			return e
 		}
 		if encrypted && e.Kind == dissect.EvEncryptedAlert {
@@ -616,7 +619,7 @@ func clientHungUp(c *dissect.Conn, anchor *dissect.Event) (*dissect.Event, bool)
 			}
 			return nil, false
 		case dissect.EvFIN, dissect.EvRST, dissect.EvAlert, dissect.EvEncryptedAlert:
-			if e.Kind == dissect.EvAlert && e.Alert.Level != tlsparse.AlertFatal && e.Alert.Description == 0 {
+			if e.Kind == dissect.EvAlert && e.Alert.Level != tlsparse.AlertFatal && e.Alert.Description == tlsparse.AlertCloseNotify {
 				// close_notify before any move: still a hang-up.
 			}
 			// Did the client hang up after it had the server's flight?
