@@ -26,7 +26,7 @@ func (r *Result) anchorAccepted() bool {
 // yet valid at the capture and the profile checks an anchor's dates.
 func (r *Result) anchorOutOfValidity() bool {
 	ch := r.Chain
-	return ch != nil && ch.Trusted && r.Profile.AnchorValidity && validityAt(ch.Anchor.Cert, ch.At) != ""
+	return ch != nil && ch.Trusted && r.Profile.AnchorValidity && validityAt(ch.Anchor.Cert, ch.At) != ValidityOK
 }
 
 // trustedFor reports whether the client, judged by its profile, builds a

@@ -89,29 +89,13 @@ func (a *Alert) String() string {
 // accept the server's certificate.
 func certAlert(d tlsparse.AlertDescription) bool {
 	switch d {
-	case 42, 43, 44, 45, 46, 48, 49, 111, 112, 113, 114: // bad_certificate .. unknown_ca, access_denied, certificate status...
+	case tlsparse.AlertBadCertificate, tlsparse.AlertUnsupportedCertificate, tlsparse.AlertCertificateRevoked,
+		tlsparse.AlertCertificateExpired, tlsparse.AlertCertificateUnknown, tlsparse.AlertUnknownCa, tlsparse.AlertAccessDenied,
+		tlsparse.AlertCertificateUnobtainable, tlsparse.AlertUnrecognizedName, tlsparse.AlertBadCertificateStatusResponse,
+		tlsparse.AlertBadCertificateHashValue:
 		return true
 	}
 	return false
-}
-
-// firstAfter returns the first event of side s, in s's stream order, that
-// comes after offset off and is one of kinds (any kind when none given).
-func firstMove(c *dissect.Conn, s dissect.Side, after *dissect.Event) *dissect.Event {
-	for i := range c.Events {
-		e := &c.Events[i]
-		if e.From != s || e.Kind == dissect.EvSYN || e.Kind == dissect.EvGap {
-			continue
-		}
-		if after != nil && (e.Frame < after.Frame || (e.Kind != dissect.EvFIN && e.Kind != dissect.EvRST && e.Offset <= after.Offset && e.Frame == after.Frame)) {
-			continue
-		}
-		if after != nil && e.Offset <= after.Offset && e.Kind != dissect.EvFIN && e.Kind != dissect.EvRST {
-			continue
-		}
-		return e
-	}
-	return nil
 }
 
 // fatalAlert is the first fatal (or encrypted, when allowed) alert from s.
@@ -121,7 +105,7 @@ func fatalAlert(c *dissect.Conn, s dissect.Side, encrypted bool) *dissect.Event 
 		if e.From != s {
 			continue
 		}
-		if e.Kind == dissect.EvAlert && (e.Alert.Level == tlsparse.AlertFatal || e.Alert.Description != 0 && e.Alert.Description != 90) {
+		if e.Kind == dissect.EvAlert && (e.Alert.Level == tlsparse.AlertFatal || e.Alert.Description != tlsparse.AlertCloseNotify && e.Alert.Description != tlsparse.AlertUserCanceled) {
 			return e
 		}
 		if encrypted && e.Kind == dissect.EvEncryptedAlert {
@@ -157,7 +141,7 @@ func JudgeWire(c *dissect.Conn) Wire {
 	ch := c.First(dissect.Client, dissect.EvClientHello)
 	if c.UpgradeRefused && c.ClientHello == nil {
 		w.Verdict = VerdictUpgradeRefused
-		if c.Upgrade == "http-connect" {
+		if c.Upgrade == dissect.UpgradeHTTPConnect {
 			w.Detail = fmt.Sprintf("the client asked the HTTP proxy for a tunnel (%q), and no TLS handshake followed", firstLine(c.Sides[dissect.Client].PlainHead))
 			if line := firstLine(c.Sides[dissect.Server].PlainHead); line != "" {
 				w.Detail += fmt.Sprintf("; the proxy answered %q", line)
@@ -635,7 +619,7 @@ func clientHungUp(c *dissect.Conn, anchor *dissect.Event) (*dissect.Event, bool)
 			}
 			return nil, false
 		case dissect.EvFIN, dissect.EvRST, dissect.EvAlert, dissect.EvEncryptedAlert:
-			if e.Kind == dissect.EvAlert && e.Alert.Level != tlsparse.AlertFatal && e.Alert.Description == 0 {
+			if e.Kind == dissect.EvAlert && e.Alert.Level != tlsparse.AlertFatal && e.Alert.Description == tlsparse.AlertCloseNotify {
 				// close_notify before any move: still a hang-up.
 			}
 			// Did the client hang up after it had the server's flight?

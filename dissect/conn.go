@@ -198,11 +198,10 @@ type Conn struct {
 	// ChainHidden is set when the server's certificates were encrypted
 	// (TLS 1.3) and not decrypted.
 	ChainHidden bool
-	// Upgrade names the plaintext protocol TLS started inside, when it did
-	// not start with the connection: "smtp", "imap", "pop3", "ftp", "ldap",
-	// "postgresql", "mysql", "xmpp", "http-connect", "socks", "rdp", or
-	// "unknown".
-	Upgrade string
+	// Upgrade names the plaintext protocol TLS started inside (or, with
+	// UpgradeRefused, was asked for in), when it did not start with the
+	// connection; UpgradeNone when it did.
+	Upgrade Upgrade
 	// UpgradeRefused is set when the client asked to start TLS in
 	// plaintext (STARTTLS, STLS, AUTH TLS, SSLRequest) and no TLS record
 	// followed.

@@ -45,7 +45,6 @@ type tlsStream struct {
 	v2       []byte  // SSLv2 record being collected
 	first    []byte  // the first bytes, to judge what the stream is
 	ccs      bool    // sent ChangeCipherSpec
-	enc13    bool    // TLS 1.3: sending encrypted records
 	encSeen  int     // encrypted records sent
 	plain    int64   // plaintext bytes seen before TLS started
 	plainEv  bool    // an EvNotTLS event stands for the current plaintext run
@@ -306,7 +305,7 @@ func (a *Analyzer) upgrade(cs *connState, side Side) {
 	if side == Client {
 		a.endPlain(cs, Server)
 	}
-	if cs.c.Upgrade == "" {
+	if cs.c.Upgrade == UpgradeNone {
 		cs.c.Upgrade = guessUpgrade(cs.c)
 	}
 }

@@ -305,9 +305,9 @@ func (e *jsonEncoder) appendRecord(b []byte, c *dissect.Conn, r *diagnose.Result
 	b = strconv.AppendBool(b, c.Midstream())
 	b = append(b, `,"flipped":`...)
 	b = strconv.AppendBool(b, c.Flipped)
-	if c.Upgrade != "" {
+	if c.Upgrade != dissect.UpgradeNone {
 		b = append(b, `,"upgrade":`...)
-		b = appendString(b, c.Upgrade)
+		b = appendString(b, string(c.Upgrade))
 	}
 	if len(c.Anomalies) > 0 {
 		b = append(b, `,"anomalies":[`...)

@@ -127,7 +127,7 @@ func TestFastJSONStrings(t *testing.T) {
 			ID: i + 1, File: s, Client: netip.MustParseAddrPort("[fe80::1%eth" + string(rune('0'+i)) + "]:1234"), Server: netip.MustParseAddrPort("10.0.0.2:443"),
 			FirstTime: base, LastTime: base.Add(time.Duration(i) * time.Nanosecond * 1777), ClientHello: ch,
 			ServerHello: &tlsparse.ServerHello{LegacyVersion: 0x0303, CipherSuite: 0x9999, ALPN: s, SupportedVersion: 0x7f17},
-			Upgrade:     s, Anomalies: []dissect.Anomaly{{Code: s, Frame: 3, Detail: s}}, Dropped: i, Flipped: i%2 == 0,
+			Upgrade:     dissect.Upgrade(s), Anomalies: []dissect.Anomaly{{Code: s, Frame: 3, Detail: s}}, Dropped: i, Flipped: i%2 == 0,
 			Sides: [2]dissect.SideInfo{{FIN: &dissect.CloseInfo{Frame: 9}}, {RST: &dissect.CloseInfo{Frame: 10}}},
 		}
 		times := []time.Time{base, base.Add(-time.Hour), time.Date(12000, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(-5, 1, 1, 0, 0, 0, 0, time.UTC), base.Add(time.Nanosecond)}

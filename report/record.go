@@ -176,7 +176,7 @@ func newRecord(c *dissect.Conn, r *diagnose.Result, fp *jsonEncoder, lean bool) 
 		Verdict: string(r.Verdict), VerdictDetail: r.Detail, Failed: r.Failed, Cause: string(r.Cause), CauseDetail: r.CauseDetail, Fix: r.Fix, ClientError: r.ClientError,
 		TrustStore: r.TrustStore, Host: r.Host, NameCheck: r.NameCheck, ChainHidden: c.ChainHidden,
 		HelloRetry: c.HRR != nil, ClientCertRequested: c.CertRequest != nil,
-		Partial: c.Midstream(), Flipped: c.Flipped, Upgrade: c.Upgrade, Anomalies: c.Anomalies, EventsDropped: c.Dropped,
+		Partial: c.Midstream(), Flipped: c.Flipped, Upgrade: string(c.Upgrade), Anomalies: c.Anomalies, EventsDropped: c.Dropped,
 	}
 	if rec.Findings == nil {
 		rec.Findings = []diagnose.Finding{}

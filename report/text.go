@@ -241,7 +241,7 @@ func (t *Text) timeline(rec *Record) {
 	t.printf("  Timeline (frame numbers as Wireshark shows them):\n")
 	for _, e := range rec.Timeline {
 		arrow := "client -> server"
-		if e.From == "server" {
+		if e.From == dissect.Server.String() {
 			arrow = "server -> client"
 		}
 		name := e.Event

@@ -50,7 +50,7 @@ func fetchChainCommand(c *dissect.Conn, trust *truststore.Store, host, client st
 		}
 		return cmd
 	}
-	proto := map[string]string{"smtp": "smtp", "imap": "imap", "pop3": "pop3", "ftp": "ftp", "xmpp": "xmpp", "ldap": "ldap", "postgresql": "postgres", "mysql": "mysql"}[c.Upgrade]
+	proto := map[string]string{"smtp": "smtp", "imap": "imap", "pop3": "pop3", "ftp": "ftp", "xmpp": "xmpp", "ldap": "ldap", "postgresql": "postgres", "mysql": "mysql"}[string(c.Upgrade)]
 	if proto == "" {
 		return fmt.Sprintf("openssl s_client -connect %s -showcerts, after starting TLS inside %s by hand", c.Server, c.Upgrade)
 	}
