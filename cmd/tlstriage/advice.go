@@ -19,7 +19,7 @@ var adviceFlags = diagnose.Flags{KeyLog: "--keylog", Host: "--host", Truststore:
 func fetchChainCommand(c *dissect.Conn, trust *truststore.Store, host, client string) string {
 	sni := c.SNI()
 	switch c.Upgrade {
-	case "":
+	case dissect.UpgradeNone:
 		probe := fmt.Sprintf("tlstriage probe %s", c.Server)
 		if sni != "" {
 			probe += " --sni " + sni
@@ -37,7 +37,7 @@ func fetchChainCommand(c *dissect.Conn, trust *truststore.Store, host, client st
 			probe += " --truststore " + f
 		}
 		return probe
-	case "http-connect":
+	case dissect.UpgradeHTTPConnect:
 		// CONNECT host:port HTTP/1.1: the target behind the proxy.
 		line, _, _ := strings.Cut(string(c.Sides[dissect.Client].PlainHead), "\n")
 		target := strings.Fields(line)
