@@ -181,15 +181,17 @@ type rereadSource struct {
 	lt   layers.LinkType
 }
 
-func (r *rereadSource) ReadPacketData() ([]byte, gopacket.CaptureInfo, error) {
+// ReadFrame is the Merge's (dissect.PacketSource), writing the frame read
+// before.
+func (r *rereadSource) ReadFrame(ci *gopacket.CaptureInfo) ([]byte, error) {
 	r.flush()
-	data, ci, err := r.m.ReadPacketData()
+	data, err := r.m.ReadFrame(ci)
 	if err != nil {
-		return data, ci, err
+		return data, err
 	}
 	no, _ := r.m.Origin()
 	r.data, r.from, r.lt = data, r.files[int(no)], r.m.LinkType()
-	return data, ci, nil
+	return data, nil
 }
 
 // flush writes the frame read last.

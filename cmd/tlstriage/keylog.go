@@ -57,14 +57,8 @@ func newSecretsSource(f *capture.File, keys *tlsdecrypt.KeyLog, sync func()) *se
 	return s
 }
 
-func (s *secretsSource) ReadPacketData() ([]byte, gopacket.CaptureInfo, error) {
-	data, ci, err := s.File.ReadPacketData()
-	s.take()
-	return data, ci, err
-}
-
-// ReadFrame is ReadPacketData filling in *ci (dissect.FrameReader); the
-// File's own would skip the secrets.
+// ReadFrame is the File's, taking the secrets blocks read with the frame
+// (capture.Reader).
 func (s *secretsSource) ReadFrame(ci *gopacket.CaptureInfo) ([]byte, error) {
 	data, err := s.File.ReadFrame(ci)
 	s.take()
