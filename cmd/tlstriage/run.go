@@ -134,7 +134,6 @@ func (cfg *config) reports(c *dissect.Conn) bool {
 }
 
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	tuneGC()
 	if len(args) > 0 && args[0] == "probe" {
 		return runProbe(ctx, args[1:], stdout, stderr)
 	}
