@@ -142,7 +142,7 @@ type fileInputs struct {
 // inputFile is a file being read, with its readers.
 type inputFile struct {
 	f    *capture.File
-	src  *secretsSource
+	keys *secretsFeed
 	seen *capture.Watch
 	lts  map[string]int64 // frames of link types not decoded, before this file
 }
@@ -187,8 +187,9 @@ func (in *fileInputs) openFile(i int, start bool) *inputFile {
 	if sh, ok := in.an.(*dissect.Sharded); ok && start {
 		sh.SetHolder(f) // the workers read the payloads where f read them
 	}
-	src := newSecretsSource(f, in.cfg.keys, in.sync)
-	r := &inputFile{f: f, src: src, seen: capture.NewWatch(src, f), lts: maps.Clone(in.an.Stats().LinkTypes)}
+	keys := &secretsFeed{keys: in.cfg.keys, sync: in.sync}
+	f.OnSecrets(keys.add)
+	r := &inputFile{f: f, keys: keys, seen: capture.NewWatch(f, f), lts: maps.Clone(in.an.Stats().LinkTypes)}
 	if in.open1 == nil {
 		in.open1 = map[int]*inputFile{}
 	}
@@ -203,7 +204,7 @@ func (in *fileInputs) ended(i, frames int, err error) {
 	delete(in.open1, i)
 	r.seen.Settle(err)
 	r.f.Close()
-	r.src.report(name, in.stderr)
+	r.keys.report(name, r.f, in.stderr)
 	now := in.an.Stats().LinkTypes
 	skipped := func(lt layers.LinkType) int64 { return now[lt.String()] - r.lts[lt.String()] }
 	for _, msg := range r.seen.Notes(name, skipped) {
