@@ -6,7 +6,6 @@ import (
 	"io"
 	"os"
 
-
 	"github.com/tlstriage/tlstriage/capture"
 	"github.com/tlstriage/tlstriage/tlsdecrypt"
 )
