@@ -530,6 +530,8 @@ func (s *afPacket) ReadPacketData() ([]byte, gopacket.CaptureInfo, error) {
 // Block is the number of the ring block the frame last returned by
 // ReadPacketData lies in, for Hold; 0 when it cannot be held (no ring, or
 // before the first frame). Numbers are not reused.
+var _ Holder = (*afPacket)(nil) // Queue hands its frames over without a copy
+
 func (s *afPacket) Block() uint64 {
 	if s.ring == nil || !s.ring.in {
 		return 0
