@@ -98,6 +98,9 @@ func decryptFindings(c *dissect.Conn) []Finding {
 			}
 			summary += fmt.Sprintf(", through %d %s", n, word)
 		}
+		if d.Deflate {
+			summary += ", decompressed (DEFLATE)"
+		}
 		out = append(out, Finding{Code: FindingDecrypted, Severity: SevInfo, Summary: summary})
 	}
 	var handshake, later []string

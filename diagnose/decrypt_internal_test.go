@@ -8,8 +8,8 @@ import (
 )
 
 // TestDecryptFindings turns hand-built key log outcomes into findings:
-// decryption that followed a renegotiation says so; one that stopped at
-// it is a warning naming why.
+// decryption that followed a renegotiation or decompressed the records
+// says so; one that stopped at a renegotiation is a warning naming why.
 func TestDecryptFindings(t *testing.T) {
 	for _, tc := range []struct {
 		name string
@@ -22,6 +22,8 @@ func TestDecryptFindings(t *testing.T) {
 			[]string{"decrypted: 6 records from the server, 5 from the client, through 1 renegotiation"}},
 		{"through two renegotiations", dissect.Decryption{Keys: true, Records: [2]int{8, 9}, Renegotiated: [2]int{2, 2}},
 			[]string{"decrypted: 9 records from the server, 8 from the client, through 2 renegotiations"}},
+		{"compressed", dissect.Decryption{Keys: true, Records: [2]int{4, 4}, Deflate: true},
+			[]string{"decrypted: 4 records from the server, 4 from the client, decompressed (DEFLATE)"}},
 		{"new keys unknown", dissect.Decryption{Keys: true, Records: [2]int{4, 3}, Missing: []string{"CLIENT_RANDOM"},
 			Failed: [2]string{"the session renegotiated and the new keys are unknown: x", "the session renegotiated and the new keys are unknown: x"}, FailedFrame: [2]int{16, 18}},
 			[]string{"decryption_failed: server's records stopped at frame 18: the session renegotiated", "decryption_failed: client's records stopped at frame 16: the session renegotiated",

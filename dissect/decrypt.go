@@ -41,6 +41,9 @@ type Decryption struct {
 	// not), with FailedFrame the frame of the record that failed.
 	Failed      [2]string
 	FailedFrame [2]int
+	// Deflate is set when the session's records were DEFLATE-compressed
+	// (RFC 3749) and were decompressed after decryption.
+	Deflate bool
 	// Renegotiated counts, by side, the TLS 1.2 renegotiations whose keys
 	// decryption went on with: the side's ChangeCipherSpec, itself
 	// encrypted, switched to the keys of the new handshake's master secret.
@@ -80,9 +83,13 @@ type decDir struct {
 	// of the client's renegotiating ClientHello (client side); next the
 	// keys of the new handshake, taken at the side's next ChangeCipherSpec,
 	// or nextErr why they are unknown.
-	hello   []byte
-	next    *tlsdecrypt.Cipher
-	nextErr string
+	hello    []byte
+	next     *tlsdecrypt.Cipher
+	nextComp uint8
+	nextErr  string
+	// zip follows the side's DEFLATE stream when the session compresses
+	// its records (RFC 3749); nil otherwise.
+	zip *tlsdecrypt.Inflater
 }
 
 // decState returns the decryption state of side, creating it (and its
@@ -120,6 +127,14 @@ func (a *Analyzer) decState(cs *connState, side Side) *decDir {
 	v, suite := c.Version(), uint16(c.ServerHello.CipherSuite)
 	if v != tlsparse.VersionTLS12 && v != tlsparse.VersionTLS13 || !tlsdecrypt.Supported(uint16(v), suite) {
 		info.Unsupported = fmt.Sprintf("%s with %s", v, c.ServerHello.CipherSuite)
+		return d
+	}
+	comp := c.ServerHello.CompressionMethod
+	if v == tlsparse.VersionTLS13 {
+		comp = tlsdecrypt.CompressionNull // (TLS 1.3 has none: RFC 8446, Section 4.1.3)
+	}
+	if !knownCompression(comp) {
+		info.Unsupported = fmt.Sprintf("%s with compression method %d", v, comp)
 		return d
 	}
 	sec := a.o.Keys.Lookup(c.ClientHello.Random)
@@ -161,7 +176,17 @@ func (a *Analyzer) decState(cs *connState, side Side) *decDir {
 		return d
 	}
 	d.off = false
+	if comp == tlsdecrypt.CompressionDeflate {
+		d.zip = new(tlsdecrypt.Inflater)
+		info.Deflate = true
+	}
 	return d
+}
+
+// knownCompression reports whether records compressed with method can be
+// read: none, or DEFLATE (RFC 3749).
+func knownCompression(method uint8) bool {
+	return method == tlsdecrypt.CompressionNull || method == tlsdecrypt.CompressionDeflate
 }
 
 // extEncryptThenMAC is the encrypt_then_mac extension (RFC 7366).
@@ -207,6 +232,10 @@ func (a *Analyzer) wantDecrypt(cs *connState, side Side, h tlsparse.RecordHeader
 		return false
 	}
 	if cs.c.Version() == tlsparse.VersionTLS12 {
+		if d.zip != nil {
+			// Each record continues the DEFLATE stream: all are read.
+			return true
+		}
 		// Finished, alerts and the messages and ChangeCipherSpec of a
 		// renegotiation; application data is only counted.
 		return h.Type == tlsparse.TypeHandshake || h.Type == tlsparse.TypeAlert || h.Type == tlsparse.TypeChangeCipherSpec
@@ -225,6 +254,14 @@ func (a *Analyzer) decrypt(cs *connState, side Side, base Event) bool {
 	t := &cs.dirs[side].tls
 	d := t.dec
 	if d == nil || d.off || d.c == nil || !a.protected(cs, side, t.rec) {
+		return false
+	}
+	if !t.keep && d.zip != nil {
+		// The DEFLATE history of the records after it is lost.
+		d.off = true
+		c := cs.c
+		c.Decryption.FailedFrame[side] = a.frame
+		c.Decryption.Failed[side] = fmt.Sprintf("compressed record %d was not read: the records after it cannot be decompressed", d.c.Seq())
 		return false
 	}
 	if !t.keep {
@@ -256,6 +293,15 @@ func (a *Analyzer) decrypt(cs *connState, side Side, base Event) bool {
 		}
 		return false
 	}
+	if d.zip != nil {
+		if pt, err = d.zip.Decompress(pt); err != nil {
+			d.off = true
+			info.FailedFrame[side] = a.frame
+			info.Failed[side] = fmt.Sprintf("record %d was decrypted but could not be decompressed (%v)", d.c.Seq()-1, err)
+			cs.anomaly(Anomaly{Code: "decompression_failure", Frame: a.frame, Detail: fmt.Sprintf("%s record %d: %v", side, d.c.Seq()-1, err)})
+			return false
+		}
+	}
 	d.opened++
 	info.Records[side]++
 	if d.app {
@@ -278,7 +324,7 @@ func (a *Analyzer) decrypt(cs *connState, side Side, base Event) bool {
 		a.decryptedHandshake(cs, side, d, pt, base)
 	case tlsparse.TypeAlert:
 		alerts, err := tlsparse.ParseAlerts(pt)
-		if err != nil || len(alerts) == 0 {
+		if err != nil || len(alerts) == 0 || !plainAlerts(alerts) {
 			base.Kind = EvEncryptedAlert
 			base.Detail = fmt.Sprintf("decrypted, but not an alert (%d bytes)", len(pt))
 			cs.event(a, base)
@@ -475,6 +521,8 @@ func (a *Analyzer) nextKeys12(cs *connState, sh *tlsparse.ServerHello, reason st
 		reason = "the client's ClientHello was not decrypted"
 	case sh.Version() != tlsparse.VersionTLS12 || !tlsdecrypt.Supported(uint16(sh.Version()), uint16(sh.CipherSuite)):
 		reason = fmt.Sprintf("decrypting %s with %s is not supported", sh.Version(), sh.CipherSuite)
+	case !knownCompression(sh.CompressionMethod):
+		reason = fmt.Sprintf("decrypting %s with compression method %d is not supported", sh.Version(), sh.CompressionMethod)
 	default:
 		sec := a.o.Keys.Lookup(random)
 		if sec == nil || sec.MasterSecret == nil {
@@ -502,6 +550,9 @@ func (a *Analyzer) nextKeys12(cs *connState, sh *tlsparse.ServerHello, reason st
 	for s, d := range []*decDir{cd, sd} {
 		if d != nil {
 			d.next, d.nextErr = keys[s], reason
+			if sh != nil {
+				d.nextComp = sh.CompressionMethod
+			}
 		}
 	}
 }
@@ -521,5 +572,11 @@ func (a *Analyzer) renegotiatedKeys(cs *connState, side Side, d *decDir) {
 		return
 	}
 	d.c, d.next, d.nextErr = d.next, nil, ""
+	d.zip = nil
+	if d.nextComp == tlsdecrypt.CompressionDeflate {
+		// A new session, a new stream.
+		d.zip = new(tlsdecrypt.Inflater)
+		info.Deflate = true
+	}
 	info.Renegotiated[side]++
 }
