@@ -80,15 +80,9 @@ func (s *session) closeFile() {
 	}
 }
 
-// ahead is the writer that makes records on workers, or nil when the
-// records must be made where they are delivered (two writers;
-// --export-certs, which adds its import line to a fix first).
-func (s *session) ahead() report.Ahead {
-	if a, ok := s.w.(report.Ahead); ok && s.exp == nil {
-		return a
-	}
-	return nil
-}
+// ahead reports whether the records can be made on workers: not with
+// --export-certs, which adds its import line to a fix first.
+func (s *session) ahead() bool { return s.exp == nil }
 
 // judge diagnoses c and applies -Y; nil when c is not reported at all
 // (not TLS, without --all). prep, when set, makes the record ahead. It is
@@ -143,7 +137,7 @@ func (s *session) deliver(c *dissect.Conn, j *judged) bool {
 		s.keep(s.exp.Add(c, j.r))
 	}
 	if j.x != nil {
-		s.keep(s.w.(report.Ahead).WritePrepared(c, j.x))
+		s.keep(s.w.WritePrepared(c, j.x))
 	} else {
 		s.keep(s.w.Conn(c, j.r))
 	}
