@@ -63,9 +63,10 @@ func TestJobsJSONFile(t *testing.T) {
 	dir := t.TempDir()
 	var text [2]string
 	var file [2][]byte
+	later := laterCopy(t, pcap("tls12-ok.pcap"), time.Hour)
 	for i, j := range []string{"1", "2"} {
 		name := filepath.Join(dir, "j"+j+".json")
-		r := tlstriage(t, nil, "-r", pcap("many-connections.pcap"), "-r", laterCopy(t, pcap("tls12-ok.pcap"), time.Hour), "--json-file", name, "--color", "never", "-j", j)
+		r := tlstriage(t, nil, "-r", pcap("many-connections.pcap"), "-r", later, "--json-file", name, "--color", "never", "-j", j)
 		if r.code != exitFailed {
 			t.Fatalf("-j %s: exit %d; stderr:\n%s", j, r.code, r.stderr)
 		}
