@@ -254,3 +254,54 @@ func TestAppendTime(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkRecordJSON weighs the hand-written encoder against
+// encoding/json on the records of a capture of many connections (what
+// keeps the encoder: issue 16 asked for encoding/json if the benchmark
+// allowed it).
+func BenchmarkRecordJSON(b *testing.B) {
+	data, err := os.ReadFile(filepath.Join("..", "testdata", "pcap", "many-connections.pcap"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	type judged struct {
+		c *dissect.Conn
+		r *diagnose.Result
+	}
+	var conns []judged
+	f, err := capture.NewReader("many-connections.pcap", bytes.NewReader(data))
+	if err != nil {
+		b.Fatal(err)
+	}
+	an := dissect.NewAnalyzer(dissect.Options{}, func(c *dissect.Conn) {
+		conns = append(conns, judged{c, diagnose.Diagnose(c, diagnose.Options{})})
+	})
+	an.SetFile("many-connections.pcap")
+	an.Run(context.Background(), f)
+	an.Flush()
+	b.Run("fast", func(b *testing.B) {
+		e := newJSONEncoder()
+		var buf []byte
+		var k counted
+		for b.Loop() {
+			for _, j := range conns {
+				buf = e.appendRecord(buf[:0], j.c, j.r, &k)
+			}
+		}
+		b.ReportMetric(float64(b.N*len(conns))/b.Elapsed().Seconds(), "records/s")
+	})
+	b.Run("encoding_json", func(b *testing.B) {
+		var buf bytes.Buffer
+		enc := json.NewEncoder(&buf)
+		enc.SetEscapeHTML(false)
+		for b.Loop() {
+			for _, j := range conns {
+				buf.Reset()
+				if err := enc.Encode(NewRecord(j.c, j.r)); err != nil {
+					b.Fatal(err)
+				}
+			}
+		}
+		b.ReportMetric(float64(b.N*len(conns))/b.Elapsed().Seconds(), "records/s")
+	})
+}
