@@ -397,13 +397,12 @@ func (a *Analyzer) record(cs *connState, side Side, ts time.Time) {
 				limit = tlsparse.DefaultMaxHandshake
 			}
 			limit = max(limit, tlsparse.HandshakeHeaderLen)
-			for len(body) >= tlsparse.HandshakeHeaderLen {
-				n := hsMsgLen(body)
-				if n > len(body) || n > limit {
+			for {
+				typ, msg, rest, ok := tlsparse.NextHandshake(body, limit)
+				if !ok {
 					break
 				}
-				typ, msg := tlsparse.HandshakeType(body[0]), body[:n:n]
-				body = body[n:]
+				body = rest
 				switch typ {
 				case tlsparse.ClientHelloType, tlsparse.ServerHelloType, tlsparse.CertificateRequestType:
 					msg = bytes.Clone(msg) // the parsed message aliases it
@@ -556,12 +555,11 @@ func (a *Analyzer) cutRecord(cs *connState, side Side, base Event) {
 		return
 	}
 	for pos := 0; ; {
-		if len(body)-pos < tlsparse.HandshakeHeaderLen {
+		typ, n, ok := tlsparse.ReadHandshakeHeader(body[pos:])
+		if !ok {
 			t.hsFailed = true // the hole hides where the next message starts
 			return
 		}
-		typ := tlsparse.HandshakeType(body[pos])
-		n := hsMsgLen(body[pos:])
 		if pos+n <= len(body) {
 			a.handshake(cs, side, typ, bytes.Clone(body[pos:pos+n]), base)
 			pos += n
@@ -601,12 +599,6 @@ func hsKind(typ tlsparse.HandshakeType) EventKind {
 	return EvHandshakeOther
 }
 
-// hsMsgLen is the length, header included, of the handshake message whose
-// 4-byte header starts b.
-func hsMsgLen(b []byte) int {
-	return tlsparse.HandshakeHeaderLen + (int(b[1])<<16 | int(b[2])<<8 | int(b[3]))
-}
-
 // alert19 records a TLS 1.3 record of 19 bytes as an encrypted alert (a
 // 2-byte alert, its inner type and a 16-byte tag), not data.
 func (a *Analyzer) alert19(cs *connState, e Event) {
@@ -618,12 +610,8 @@ func (a *Analyzer) alert19(cs *connState, e Event) {
 // helloFirst reports whether a handshake record body starts with a
 // ClientHello or ServerHello that the record holds whole.
 func helloFirst(body []byte) bool {
-	if len(body) < tlsparse.HandshakeHeaderLen {
-		return false
-	}
-	typ := tlsparse.HandshakeType(body[0])
-	n := hsMsgLen(body)
-	return (typ == tlsparse.ClientHelloType || typ == tlsparse.ServerHelloType) && n <= len(body)
+	typ, n, ok := tlsparse.ReadHandshakeHeader(body)
+	return ok && (typ == tlsparse.ClientHelloType || typ == tlsparse.ServerHelloType) && n <= len(body)
 }
 
 // nullMAC is the length of the MAC of each protected record when the
