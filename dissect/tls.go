@@ -12,12 +12,13 @@ import (
 
 // Framer modes of one direction.
 const (
-	modeUnknown = iota // no byte seen yet
-	modeTLS            // framing TLS records
-	modeSSLv2          // collecting an SSLv2-compatible ClientHello
-	modeNotTLS         // the bytes are not TLS: ignored
-	modeLost           // framing lost after a gap: ignored
-	modePlain          // plaintext so far: looking for a TLS handshake to start (STARTTLS, CONNECT)
+	modeUnknown  = iota // no byte seen yet
+	modeTLS             // framing TLS records
+	modeSSLv2           // collecting an SSLv2-compatible ClientHello
+	modeNotTLS          // the bytes are not TLS: ignored
+	modeLost            // framing lost after a gap: ignored
+	modePlain           // plaintext so far: looking for a TLS handshake to start (STARTTLS, CONNECT)
+	modeSSLv2Rec        // framing SSL 2.0 records: an SSL 2.0 server answered (sslv2.go)
 )
 
 // plainMax is how many plaintext bytes of one direction are searched for
@@ -29,26 +30,28 @@ const plainMax = 16 << 10
 // of plaintext handshake, alert and change_cipher_spec records are buffered;
 // encrypted records are skipped by length without copying.
 type tlsStream struct {
-	mode     int
-	hdr      [tlsparse.RecordHeaderLen]byte
-	hdrN     int
-	rec      tlsparse.RecordHeader
-	recStart int64 // stream offset of the current record
-	need     int   // body bytes still to come
-	keep     bool  // buffer the body
-	cut      bool  // bytes of the current record's body are missing (skipGap)
-	gapLost  bool  // modeLost came from a hole: resync may find the records again
-	body     []byte
-	hs       *tlsparse.HandshakeBuffer
-	maxHS    int
-	hsFailed bool
-	v2       []byte  // SSLv2 record being collected
-	first    []byte  // the first bytes, to judge what the stream is
-	ccs      bool    // sent ChangeCipherSpec
-	encSeen  int     // encrypted records sent
-	plain    int64   // plaintext bytes seen before TLS started
-	plainEv  bool    // an EvNotTLS event stands for the current plaintext run
-	dec      *decDir // decryption with a key log (decrypt.go); nil: none yet
+	mode      int
+	hdr       [tlsparse.RecordHeaderLen]byte
+	hdrN      int
+	rec       tlsparse.RecordHeader
+	recStart  int64 // stream offset of the current record
+	need      int   // body bytes still to come
+	keep      bool  // buffer the body
+	cut       bool  // bytes of the current record's body are missing (skipGap)
+	gapLost   bool  // modeLost came from a hole: resync may find the records again
+	body      []byte
+	hs        *tlsparse.HandshakeBuffer
+	maxHS     int
+	hsFailed  bool
+	v2        []byte  // SSLv2 record being collected
+	first     []byte  // the first bytes, to judge what the stream is
+	ccs       bool    // sent ChangeCipherSpec
+	encSeen   int     // encrypted records sent
+	plain     int64   // plaintext bytes seen before TLS started
+	plainEv   bool    // an EvNotTLS event stands for the current plaintext run
+	dec       *decDir // decryption with a key log (decrypt.go); nil: none yet
+	v2Records int     // SSL 2.0 records framed in modeSSLv2Rec
+	v2Len     int     // length of the current SSL 2.0 record
 }
 
 func (t *tlsStream) init(maxHS int) { t.maxHS = maxHS }
@@ -56,7 +59,7 @@ func (t *tlsStream) init(maxHS int) { t.maxHS = maxHS }
 // wantsBytes reports whether the framer still looks at this direction's
 // bytes.
 func (t *tlsStream) wantsBytes() bool {
-	return t.mode == modeUnknown || t.mode == modeTLS || t.mode == modeSSLv2 || t.mode == modePlain
+	return t.mode == modeUnknown || t.mode == modeTLS || t.mode == modeSSLv2 || t.mode == modePlain || t.mode == modeSSLv2Rec
 }
 
 // lost marks the framing as lost after a gap.
@@ -64,7 +67,7 @@ func (t *tlsStream) lost() {
 	if t.mode == modePlain {
 		return // still looking for a handshake to start
 	}
-	if t.mode == modeTLS || t.mode == modeSSLv2 || t.mode == modeUnknown {
+	if t.mode == modeTLS || t.mode == modeSSLv2 || t.mode == modeUnknown || t.mode == modeSSLv2Rec {
 		t.mode = modeLost
 		t.gapLost = true
 	}
@@ -113,6 +116,18 @@ func (a *Analyzer) feedTLS(cs *connState, side Side, p []byte, off int64, ts tim
 	for len(p) > 0 && t.wantsBytes() {
 		switch t.mode {
 		case modeUnknown:
+			if sslv2Answer(cs, side, t.first, p) {
+				// An SSL 2.0 server answers the client's SSL 2.0
+				// CLIENT-HELLO: its records are framed from the start.
+				first := t.first
+				t.first = nil
+				t.mode = modeSSLv2Rec
+				cs.c.TLS = true
+				if len(first) > 0 {
+					a.feedSSLv2(cs, side, first, off-int64(len(first)), ts)
+				}
+				continue
+			}
 			if len(t.first) == 0 && len(p) >= 8 && tlsparse.LooksLikeTLS(p[:8]) {
 				if _, err := tlsparse.ReadRecordHeader(p[:8]); err == nil {
 					// The first bytes, all in this segment, start a TLS
@@ -255,6 +270,9 @@ func (a *Analyzer) feedTLS(cs *connState, side Side, p []byte, off int64, ts tim
 			}
 		case modePlain:
 			a.plaintext(cs, side, p, off, ts)
+			return
+		case modeSSLv2Rec:
+			a.feedSSLv2(cs, side, p, off, ts)
 			return
 		default:
 			return
@@ -692,6 +710,12 @@ func (a *Analyzer) checkDone(cs *connState) {
 		return
 	}
 	c := cs.c
+	if c.SSLv2 != nil && c.ServerHello == nil {
+		if cs.dirs[Client].tls.encSeen >= 1 && cs.dirs[Server].tls.encSeen >= sslv2ServerFlight {
+			cs.hsDone = true
+		}
+		return
+	}
 	if c.ServerHello == nil {
 		return
 	}

@@ -100,13 +100,19 @@ func (e *jsonEncoder) appendRecord(b []byte, c *dissect.Conn, r *diagnose.Result
 
 	var sh *serverJSON
 	b = append(b, `,"version":`...)
-	if v := c.Version(); v != 0 {
+	if v := c.Version(); v != 0 && c.ServerHello != nil {
 		b = appendString(b, v.String())
 		b = append(b, `,"cipher":`...)
 		b = appendString(b, c.ServerHello.CipherSuite.String())
 		b = append(b, `,"alpn":`...)
 		b = appendString(b, c.ServerHello.ALPN)
 		sh = e.server(c.ServerHello)
+	} else if v != 0 {
+		// SSL 2.0: the cipher kind the client chose; no ALPN, no JA3S.
+		b = appendString(b, v.String())
+		b = append(b, `,"cipher":`...)
+		b = appendString(b, c.SSLv2.Cipher())
+		b = append(b, `,"alpn":""`...)
 	} else {
 		b = append(b, `"","cipher":"","alpn":""`...)
 	}
@@ -465,10 +471,13 @@ func (e *jsonEncoder) appendEventDetail(b []byte, c *dissect.Conn, ev *dissect.E
 				s = append(s, p...)
 			}
 		}
+	case dissect.EvClientKeyExchange:
+		s = append(s, ev.Detail...)
 	case dissect.EvServerHello:
 		sh := c.ServerHello
 		if sh == nil {
-			return b
+			s = append(s, ev.Detail...)
+			break
 		}
 		s = append(s, sh.Version().String()...)
 		s = append(s, ", "...)
