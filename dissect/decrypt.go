@@ -323,20 +323,7 @@ func (a *Analyzer) decrypt(cs *connState, side Side, base Event) bool {
 		}
 		a.decryptedHandshake(cs, side, d, pt, base)
 	case tlsparse.TypeAlert:
-		alerts, err := tlsparse.ParseAlerts(pt)
-		if err != nil || len(alerts) == 0 || !plainAlerts(alerts) {
-			base.Kind = EvEncryptedAlert
-			base.Detail = fmt.Sprintf("decrypted, but not an alert (%d bytes)", len(pt))
-			cs.event(a, base)
-			break
-		}
-		for _, al := range alerts {
-			e := base
-			e.Kind = EvAlert
-			e.Alert = al
-			e.Detail = decryptedNote
-			cs.event(a, e)
-		}
+		a.alertRecord(cs, base, pt, decryptedNote, fmt.Sprintf("decrypted, but not an alert (%d bytes)", len(pt)))
 	case tlsparse.TypeChangeCipherSpec:
 		// TLS 1.2 renegotiation: the new handshake's ChangeCipherSpec
 		// travels under the keys it retires.
@@ -392,21 +379,7 @@ func (a *Analyzer) decryptedHandshake(cs *connState, side Side, d *decDir, pt []
 	if d.hsFailed {
 		return
 	}
-	if d.hs == nil {
-		d.hs = tlsparse.NewHandshakeBuffer(cs.dirs[side].tls.maxHS)
-	}
-	d.hs.Write(pt)
-	for {
-		typ, msg, err := d.hs.Next()
-		if err != nil {
-			d.hsFailed = true
-			a.stats.limit("handshake message size")
-			cs.anomaly(Anomaly{Code: "limit_reached", Frame: a.frame, Detail: "decrypted " + err.Error()})
-			return
-		}
-		if msg == nil {
-			return
-		}
+	a.bufferHandshake(cs, &d.hs, &d.hsFailed, cs.dirs[side].tls.maxHS, pt, "decrypted ", func(typ tlsparse.HandshakeType, msg []byte) bool {
 		switch {
 		case (typ == tlsparse.ClientHelloType || typ == tlsparse.ServerHelloType) && cs.c.Version() == tlsparse.VersionTLS12:
 			a.renegotiationHello(cs, side, d, typ, msg, base)
@@ -426,9 +399,10 @@ func (a *Analyzer) decryptedHandshake(cs *connState, side Side, d *decDir, pt []
 		if typ == tlsparse.KeyUpdate && d.app {
 			// Only the first application traffic secrets are logged.
 			d.off = true
-			return
+			return false
 		}
-	}
+		return true
+	})
 }
 
 // nextKeys switches side from its TLS 1.3 handshake traffic keys to its

@@ -431,23 +431,10 @@ func (a *Analyzer) record(cs *connState, side Side, ts time.Time) {
 				return
 			}
 		}
-		if t.hs == nil {
-			t.hs = tlsparse.NewHandshakeBuffer(t.maxHS)
-		}
-		t.hs.Write(body)
-		for {
-			typ, msg, err := t.hs.Next()
-			if err != nil {
-				t.hsFailed = true
-				a.stats.limit("handshake message size")
-				cs.anomaly(Anomaly{Code: "limit_reached", Frame: a.frame, Detail: err.Error()})
-				return
-			}
-			if msg == nil {
-				return
-			}
+		a.bufferHandshake(cs, &t.hs, &t.hsFailed, t.maxHS, body, "", func(typ tlsparse.HandshakeType, msg []byte) bool {
 			a.handshake(cs, side, typ, msg, base)
-		}
+			return true
+		})
 	case tlsparse.TypeAlert:
 		if !t.keep {
 			si.Encrypted++
@@ -459,21 +446,10 @@ func (a *Analyzer) record(cs *connState, side Side, ts time.Time) {
 		if mac := nullMAC(c); t.ccs && mac > 0 && len(body) == 2+mac {
 			body = body[:2] // a NULL cipher: the alert in the clear, then its MAC
 		}
-		alerts, err := tlsparse.ParseAlerts(body)
-		if err != nil || len(alerts) == 0 || !plainAlerts(alerts) {
-			// Not two bytes, or levels that are neither warning nor
-			// fatal: an encrypted alert sent without CCS, or one after a
-			// CCS the capture lost (or garbage).
-			base.Kind = EvEncryptedAlert
-			cs.event(a, base)
-			return
-		}
-		for _, al := range alerts {
-			e := base
-			e.Kind = EvAlert
-			e.Alert = al
-			cs.event(a, e)
-		}
+		// Not two bytes, or levels that are neither warning nor fatal:
+		// an encrypted alert sent without CCS, or one after a CCS the
+		// capture lost (or garbage).
+		a.alertRecord(cs, base, body, "", "")
 	case tlsparse.TypeChangeCipherSpec:
 		t.ccs = true
 		si.CCS = true
@@ -518,6 +494,51 @@ func (a *Analyzer) record(cs *connState, side Side, ts time.Time) {
 	case tlsparse.TypeHeartbeat:
 		base.Kind = EvHeartbeat
 		cs.event(a, base)
+	}
+}
+
+// alertRecord records the alerts of an alert record's plaintext body
+// (in the clear, or decrypted), each with detail; a body that holds no
+// plausible alert (not whole alerts, or levels neither warning nor fatal)
+// is an encrypted alert, with notAlert as its detail.
+func (a *Analyzer) alertRecord(cs *connState, base Event, body []byte, detail, notAlert string) {
+	alerts, err := tlsparse.ParseAlerts(body)
+	if err != nil || len(alerts) == 0 || !plainAlerts(alerts) {
+		base.Kind = EvEncryptedAlert
+		base.Detail = notAlert
+		cs.event(a, base)
+		return
+	}
+	for _, al := range alerts {
+		e := base
+		e.Kind = EvAlert
+		e.Alert = al
+		e.Detail = detail
+		cs.event(a, e)
+	}
+}
+
+// bufferHandshake feeds handshake bytes (of records in the clear, or
+// decrypted) to a direction's handshake buffer *hs (made when nil, with
+// the size limit max) and hands each whole message to each, until each
+// returns false. A message over the limit fails the buffer for good
+// (*failed), counted and noted as an anomaly (its detail after prefix).
+func (a *Analyzer) bufferHandshake(cs *connState, hs **tlsparse.HandshakeBuffer, failed *bool, max int, body []byte, prefix string, each func(tlsparse.HandshakeType, []byte) bool) {
+	if *hs == nil {
+		*hs = tlsparse.NewHandshakeBuffer(max)
+	}
+	(*hs).Write(body)
+	for {
+		typ, msg, err := (*hs).Next()
+		if err != nil {
+			*failed = true
+			a.stats.limit("handshake message size")
+			cs.anomaly(Anomaly{Code: "limit_reached", Frame: a.frame, Detail: prefix + err.Error()})
+			return
+		}
+		if msg == nil || !each(typ, msg) {
+			return
+		}
 	}
 }
 
