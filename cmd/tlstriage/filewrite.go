@@ -25,7 +25,7 @@ type fileMarks map[int]string
 // mark notes connection c, judged as r, for -w: a failed one (or, with
 // -Y, a selected one; with --write-all, any).
 func (m fileMarks) mark(cfg *config, c *dissect.Conn, r *diagnose.Result) {
-	if cfg.live.write == "" || !(r.Failed || cfg.sel != nil || cfg.live.writeAll) {
+	if m == nil || !(r.Failed || cfg.sel != nil || cfg.live.writeAll) {
 		return
 	}
 	m[c.ID] = pcapout.Comment(c.ID, c.Client.String(), c.Server.String(), string(r.Verdict), string(r.Cause))

@@ -13,7 +13,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tlstriage/tlstriage/capture"
+	"github.com/tlstriage/tlstriage/dissect"
 	"github.com/tlstriage/tlstriage/internal/promtest"
+	"github.com/tlstriage/tlstriage/truststore"
 )
 
 // TestServiceLive runs the command as a service would: live on loopback
@@ -243,5 +246,39 @@ func TestMetricsFileRun(t *testing.T) {
 	}
 	if conns < failed {
 		t.Errorf("the -w files hold %d connections, want at least the %d failed", conns, failed)
+	}
+}
+
+// TestLiveKeepsNoMarks: live, -w writes each failed connection's packets
+// when its verdict comes, so the session keeps nothing per connection for
+// it (reading files, the marks serve the second reading). A service that
+// runs for days must not grow with the failures it has seen.
+func TestLiveKeepsNoMarks(t *testing.T) {
+	for _, live := range []bool{false, true} {
+		cfg := &config{live: liveConfig{write: filepath.Join(t.TempDir(), "w.pcapng")}}
+		if live {
+			cfg.live.iface = "lo"
+		}
+		sess, err := newSession(cfg, truststore.Mozilla(), io.Discard, io.Discard)
+		if err != nil {
+			t.Fatal(err)
+		}
+		f, err := capture.OpenFile(pcap("many-connections.pcap"), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		an := dissect.NewAnalyzer(dissect.Options{}, func(c *dissect.Conn) { sess.deliver(c, sess.judge(c, nil)) })
+		an.SetFile("many-connections.pcap")
+		if err := an.Run(t.Context(), f); err != nil {
+			t.Fatal(err)
+		}
+		an.Flush()
+		f.Close()
+		if !sess.failed {
+			t.Fatal("no failed connection: the test needs some")
+		}
+		if got := len(sess.marks); live && got != 0 || !live && got == 0 {
+			t.Errorf("live %v: %d connections marked for -w", live, got)
+		}
 	}
 }

@@ -22,7 +22,7 @@ type session struct {
 	opts  diagnose.Options
 	w     report.Writer
 	exp   *report.Exporter
-	marks fileMarks   // -w when reading files: the connections written
+	marks fileMarks   // -w when reading files: the connections written (nil live: packets are written as verdicts come)
 	log   *rotate.Log // --json-file, or nil
 	svc   *serviceOutputs
 	// considered counts the connections judged, selected by -Y or not;
@@ -44,7 +44,10 @@ type judged struct {
 // newSession opens the writers (the report on out, colour judged on term;
 // --json-file) and the exporter.
 func newSession(cfg *config, trust *truststore.Store, out, term io.Writer) (*session, error) {
-	s := &session{cfg: cfg, trust: trust, opts: cfg.diagnoseOptions(trust), marks: fileMarks{}, svc: &serviceOutputs{}}
+	s := &session{cfg: cfg, trust: trust, opts: cfg.diagnoseOptions(trust), svc: &serviceOutputs{}}
+	if cfg.live.iface == "" && cfg.live.write != "" {
+		s.marks = fileMarks{}
+	}
 	w, log, err := cfg.writers(out, term)
 	if err != nil {
 		return nil, err
