@@ -263,23 +263,10 @@ func runSource(ctx context.Context, src PacketSource, packet func([]byte, time.T
 // runMerged is runSource for a merged read: packet learns each frame's
 // origin too.
 func runMerged(ctx context.Context, src MergedSource, packet func([]byte, time.Time, layers.LinkType, origin)) error {
-	var ci gopacket.CaptureInfo
-	for n := 0; ; n++ {
-		if n&1023 == 0 {
-			if err := ctx.Err(); err != nil {
-				return err
-			}
-		}
-		data, err := src.ReadFrame(&ci)
-		if err != nil {
-			if errors.Is(err, io.EOF) {
-				return nil
-			}
-			return err
-		}
+	return runSource(ctx, src, func(data []byte, ts time.Time, lt layers.LinkType) {
 		file, frame := src.Origin()
-		packet(data, ci.Timestamp, src.LinkType(), origin{file, frame})
-	}
+		packet(data, ts, lt, origin{file, frame})
+	})
 }
 
 // clock is the capture's time as its frames come, for Analyzer and
