@@ -40,6 +40,7 @@ import (
 	"crypto/x509"
 	"encoding/json"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"net"
@@ -53,8 +54,6 @@ import (
 	"sync"
 	"syscall"
 	"time"
-
-	"github.com/spf13/pflag"
 
 	"github.com/tlstriage/tlstriage/internal/pcaptest"
 )
@@ -75,13 +74,13 @@ const (
 )
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	fs := pflag.NewFlagSet("handshakes", pflag.ContinueOnError)
+	fs := flag.NewFlagSet("handshakes", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	rate := fs.Float64("rate", 300, "connections started per second")
 	duration := fs.Duration("duration", 10*time.Second, "how long to start connections for")
 	mix := fs.String("mix", "ok=80,unknown_ca=7,mismatch=7,client_cert=6", "weights of the kinds (ok, unknown_ca, mismatch, client_cert)")
 	addr := fs.String("addr", "127.0.0.1", "address the servers listen on (127.0.0.0/8 only)")
-	port := fs.Int("port", 8443, "port of the ok server; the others follow (+1 unknown_ca, +2 mismatch, +3 client_cert)")
+	port := fs.Int("port", 8443, "port of the ok server; the others follow (+1 unknown_ca, +2 mismatch, +3 client_cert); 0: any free ports (the report names them)")
 	sources := fs.Int("sources", 1, "client source addresses, 127.0.0.1 upwards (more spread the 4-tuples over more ports)")
 	versions := fs.String("tls", "mixed", "TLS version of the client: 1.2, 1.3, or mixed (alternating)")
 	concurrency := fs.Int("concurrency", 64, "connections in flight at most (when all are busy, the next start waits)")
@@ -89,7 +88,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	caOut := fs.String("ca-out", "", "write the CA the client trusts (PEM) to `FILE`, for tlstriage --truststore")
 	waitUSR1 := fs.Bool("wait-usr1", false, "once the servers listen and --ca-out is written, wait for SIGUSR1 before starting connections")
 	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, pflag.ErrHelp) {
+		if errors.Is(err, flag.ErrHelp) {
 			return 0
 		}
 		return 2
@@ -112,7 +111,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if *rate <= 0 || *duration <= 0 || *concurrency <= 0 || *sources < 1 || *sources > 250 {
 		return usage("--rate, --duration and --concurrency must be positive, --sources 1 to 250")
 	}
-	if *port <= 0 || *port+len(kinds)-1 > 65535 {
+	if *port < 0 || *port+len(kinds)-1 > 65535 {
 		return usage("--port %d: out of range", *port)
 	}
 	var vs []uint16
@@ -142,14 +141,18 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	var servers sync.WaitGroup
 	addrs := make([]string, len(kinds))
 	for i, k := range kinds {
-		addrs[i] = net.JoinHostPort(ip.String(), strconv.Itoa(*port+i))
-		ln, err := net.Listen("tcp", addrs[i])
+		p := 0
+		if *port > 0 {
+			p = *port + i
+		}
+		ln, err := net.Listen("tcp", net.JoinHostPort(ip.String(), strconv.Itoa(p)))
 		if err != nil {
 			stopServers()
 			servers.Wait()
 			fmt.Fprintf(stderr, "handshakes: error: %v\n", err)
 			return 1
 		}
+		addrs[i] = ln.Addr().String()
 		servers.Go(func() { serve(srvCtx, ln, g.serverConfig(k), *timeout) })
 	}
 	fmt.Fprintf(stderr, "handshakes: servers on %s (ok, unknown_ca, mismatch, client_cert); %g connections/s for %s\n",
@@ -180,6 +183,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	servers.Wait()
 
 	out := c.stats.report(attempted, *rate, *duration, elapsed)
+	out.Servers = map[string]string{}
+	for i, k := range kinds {
+		out.Servers[k] = addrs[i]
+	}
 	enc := json.NewEncoder(stdout)
 	enc.SetIndent("", "  ")
 	if err := enc.Encode(out); err != nil {
@@ -532,14 +539,16 @@ func countsOf(c [4]int) Counts {
 
 // Report is the JSON the command prints.
 type Report struct {
-	Rate         float64           `json:"rate"`
-	Duration     string            `json:"duration"`
-	ElapsedS     float64           `json:"elapsed_s"`
-	AchievedRate float64           `json:"achieved_rate"`
-	Started      int               `json:"started"`
-	Total        Counts            `json:"total"`
-	Kinds        map[string]Counts `json:"kinds"`
-	Versions     map[string]Counts `json:"versions"`
+	Rate         float64 `json:"rate"`
+	Duration     string  `json:"duration"`
+	ElapsedS     float64 `json:"elapsed_s"`
+	AchievedRate float64 `json:"achieved_rate"`
+	Started      int     `json:"started"`
+	// Servers is the address of each kind's server.
+	Servers  map[string]string `json:"servers"`
+	Total    Counts            `json:"total"`
+	Kinds    map[string]Counts `json:"kinds"`
+	Versions map[string]Counts `json:"versions"`
 	// Unexpected counts connections whose outcome differs from their
 	// kind's: an ok connection that failed, a failing one that succeeded.
 	Unexpected int          `json:"unexpected"`
