@@ -14,7 +14,6 @@ import (
 	"time"
 
 	"github.com/gopacket/gopacket/layers"
-	"github.com/gopacket/gopacket/pcapgo"
 
 	"github.com/tlstriage/tlstriage/internal/pcaptest"
 	"github.com/tlstriage/tlstriage/truststore"
@@ -147,41 +146,6 @@ func TestExportCertsTwoChains(t *testing.T) {
 			}
 			seen[string(pem)] = true
 		}
-	}
-}
-
-// TestPacketWriterNoOverwrite: -w never replaces an existing file unless
-// --force, and then writes a capture over it.
-func TestPacketWriterNoOverwrite(t *testing.T) {
-	intf := pcapgo.NgInterface{Name: "lo", LinkType: layers.LinkTypeEthernet, SnapLength: 65535}
-	existing := writeTemp(t, "failed.pcapng", []byte("keep me"))
-	if _, err := createPacketWriter(existing, false, false, intf); err == nil || !strings.Contains(err.Error(), "already exists") {
-		t.Errorf("without force: %v, want an error saying the file exists", err)
-	}
-	if b := readFile(t, existing); string(b) != "keep me" {
-		t.Errorf("the file was changed without force: %q", b)
-	}
-	// A dangling symbolic link is not followed either.
-	link := filepath.Join(t.TempDir(), "link.pcapng")
-	target := filepath.Join(t.TempDir(), "target.pcapng")
-	if err := os.Symlink(target, link); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := createPacketWriter(link, false, false, intf); err == nil {
-		t.Error("a dangling symbolic link was written through")
-	}
-	if _, err := os.Lstat(target); err == nil {
-		t.Error("the symbolic link's target was created")
-	}
-	pw, err := createPacketWriter(existing, true, false, intf)
-	if err != nil {
-		t.Fatalf("with force: %v", err)
-	}
-	if err := pw.close(); err != nil {
-		t.Fatal(err)
-	}
-	if b := readFile(t, existing); !bytes.HasPrefix(b, []byte{0x0a, 0x0d, 0x0d, 0x0a}) {
-		t.Errorf("with force the file is not a fresh pcapng: % x", b[:min(8, len(b))])
 	}
 }
 

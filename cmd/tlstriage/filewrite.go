@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -16,7 +15,7 @@ import (
 	"github.com/tlstriage/tlstriage/capture"
 	"github.com/tlstriage/tlstriage/diagnose"
 	"github.com/tlstriage/tlstriage/dissect"
-	"github.com/tlstriage/tlstriage/internal/safefile"
+	"github.com/tlstriage/tlstriage/internal/pcapout"
 )
 
 // fileMarks are the connections whose packets -w writes when reading
@@ -29,11 +28,7 @@ func (m fileMarks) mark(cfg *config, c *dissect.Conn, r *diagnose.Result) {
 	if cfg.live.write == "" || !(r.Failed || cfg.sel != nil || cfg.live.writeAll) {
 		return
 	}
-	comment := fmt.Sprintf("tlstriage: connection #%d %s -> %s: %s", c.ID, c.Client, c.Server, r.Verdict)
-	if r.Cause != "" {
-		comment += ", cause " + string(r.Cause)
-	}
-	m[c.ID] = comment
+	m[c.ID] = pcapout.Comment(c.ID, c.Client.String(), c.Server.String(), string(r.Verdict), string(r.Cause))
 }
 
 // writeMarkedPackets reads the files again and writes to the -w file the
@@ -43,52 +38,30 @@ func (m fileMarks) mark(cfg *config, c *dissect.Conn, r *diagnose.Result) {
 // the connections the IDs the first one did: the same frames, filter and
 // options.
 func writeMarkedPackets(cfg *config, marks fileMarks, dopts dissect.Options, stderr io.Writer) error {
-	f, err := safefile.Create(cfg.live.write, cfg.force)
-	if err != nil {
-		return fmt.Errorf("-w: %w", err)
-	}
-	defer f.Close()
-	buf := bufio.NewWriterSize(f, 1<<20)
-	var ng *pcapgo.NgWriter
-	ifaces := map[layers.LinkType]int{} // link type -> interface index
+	var pw *pcapout.Writer // made with the first packet: its interface is that of the packet's file
+	var werr error
 	dopts.Keys, dopts.ReuseEvents = nil, true
 	an := dissect.NewAnalyzer(dopts, func(*dissect.Conn) {})
-	written := 0
-	var werr error
 	write := func(data []byte, ci gopacket.CaptureInfo, lt layers.LinkType, name string) {
 		id := an.FrameConn()
 		comment, marked := marks[id]
 		if werr != nil || !cfg.live.writeAll && (id == 0 || !marked) {
 			return
 		}
-		idx, ok := ifaces[lt]
-		if !ok {
+		if pw == nil {
 			intf := pcapgo.NgInterface{Name: "from " + name, LinkType: lt, SnapLength: capture.DefaultSnaplen, TimestampResolution: 9, OS: runtime.GOOS,
 				Comment: "packets of the connections tlstriage reported as failed (or selected with -Y)"}
 			if cfg.live.writeAll {
 				intf.Comment = "every packet read"
 			}
-			if ng == nil {
-				ng, werr = pcapgo.NewNgWriterInterface(buf, intf, pcapgo.NgWriterOptions{
-					SectionInfo: pcapgo.NgSectionInfo{Application: "tlstriage", OS: runtime.GOOS, Hardware: runtime.GOARCH}})
-				idx = 0
-			} else {
-				idx, werr = ng.AddInterface(intf)
-			}
-			if werr != nil {
+			ro := cfg.live.rotation()
+			if pw, werr = pcapout.Create(pcapout.Options{Name: cfg.live.write, Force: cfg.force, Rotate: ro, Interface: intf}); werr != nil {
+				werr = fmt.Errorf("-w: %w", werr)
 				return
 			}
-			ifaces[lt] = idx
 		}
-		ci.InterfaceIndex = idx
-		ci.AncillaryData = nil
-		var opts pcapgo.NgPacketOptions
-		if marked {
-			opts.Comments = []string{comment}
-		}
-		if werr = ng.WritePacketWithOptions(ci, data, opts); werr == nil {
-			written++
-		}
+		pw.Write(data, ci, lt, comment)
+		werr = pw.Err()
 	}
 	// The files are read and joined as the report read them, so that the
 	// connections get the same IDs.
@@ -120,18 +93,25 @@ func writeMarkedPackets(cfg *config, marks fileMarks, dopts dissect.Options, std
 		an.Flush()
 		clear(src.files)
 	}
-	if werr != nil {
-		return fmt.Errorf("-w %s: %w", cfg.live.write, werr)
-	}
-	an.Flush()
-	if ng != nil {
-		if err := ng.Flush(); err != nil {
-			return fmt.Errorf("-w %s: %w", cfg.live.write, err)
+	if pw == nil && werr == nil {
+		// Nothing to write: an empty capture file all the same, of the
+		// first file's link type, as tcpdump -w leaves one.
+		lt := layers.LinkTypeEthernet
+		if f, err := capture.OpenFile(cfg.files[0], nil); err == nil {
+			lt = f.LinkType()
+			f.Close()
 		}
+		pw, werr = pcapout.Create(pcapout.Options{Name: cfg.live.write, Force: cfg.force, Rotate: cfg.live.rotation(), Interface: pcapgo.NgInterface{Name: "from " + cfg.files[0], LinkType: lt, SnapLength: capture.DefaultSnaplen, TimestampResolution: 9, OS: runtime.GOOS}})
 	}
-	if err := buf.Flush(); err != nil {
-		return fmt.Errorf("-w %s: %w", cfg.live.write, err)
+	if werr == nil {
+		werr = pw.Close()
+	} else {
+		pw.Close()
 	}
+	if werr != nil {
+		return werr
+	}
+	written := pw.Stats().Packets
 	what := "packets of failed connections"
 	switch {
 	case cfg.live.writeAll:

@@ -21,7 +21,8 @@ var helpGroups = []helpGroup{
 	{"Selection", []string{"select", "count", "all"}},
 	{"Output", []string{"json", "summary", "json-file", "verbose", "quiet", "brief", "color", "progress", "export-certs", "force"}},
 	{"Trust and the client", []string{"truststore", "truststore-password", "host", "client"}},
-	{"Live capture", []string{"interface", "list-interfaces", "write", "write-all", "snapshot-length", "buffer-size", "no-promiscuous-mode", "duration", "relinquish-privileges"}},
+	{"Live capture", []string{"interface", "list-interfaces", "write", "write-all", "file-size", "file-count", "rotate-seconds", "snapshot-length", "buffer-size", "no-promiscuous-mode", "duration", "relinquish-privileges"}},
+	{"Service", []string{"metrics", "metrics-file"}},
 	{"Other", []string{"jobs", "numeric", "version", "help"}},
 }
 
@@ -56,6 +57,7 @@ Examples:
   tlstriage -r backend.pcap -Y 'failed && sni == "backend.example.com"' --json > failed.ndjson
   tlstriage -r backend.pcap -q --json-file report.json host 10.1.2.3 and port 8443
   tlstriage -i any --truststore truststore.jks port 443
+  tlstriage -i any -q --metrics :9464 --json-file tls.ndjson -w failed.pcapng -C 100 -W 10
   tlstriage probe https://backend.example.com:8443/v1 --truststore truststore.jks --client java
 `
 

@@ -20,7 +20,8 @@ import (
 
 	"github.com/tlstriage/tlstriage/capture"
 	"github.com/tlstriage/tlstriage/dissect"
-	"github.com/tlstriage/tlstriage/internal/safefile"
+	"github.com/tlstriage/tlstriage/internal/pcapout"
+	"github.com/tlstriage/tlstriage/internal/rotate"
 	"github.com/tlstriage/tlstriage/report"
 	"github.com/tlstriage/tlstriage/truststore"
 )
@@ -31,7 +32,9 @@ import (
 const (
 	liveLinger = time.Second
 	liveTick   = 200 * time.Millisecond
-	statsTicks = 5 // ticks between two looks at the drop counters
+	statsTicks = 5 // ticks between two looks at the drop counters (and updates of the metrics)
+	// metricsFileTicks is how often --metrics-file is written anew.
+	metricsFileTicks = int(15 * time.Second / liveTick)
 	// liveDelay is how late the kernel may hand packets over (the packet
 	// ring's block timeout, libpcap's buffer timeout): the clock stays
 	// that far behind, so that they are not late for their connection.
@@ -48,14 +51,6 @@ const (
 	liveBatchPackets = 4096
 )
 
-// Bounds of the packets kept for -w until their connection's verdict.
-const (
-	maxHeldConnBytes   = 4 << 20
-	maxHeldConnPackets = 10_000
-	maxHeldBytes       = 256 << 20
-	packetOverhead     = 96 // bookkeeping per held packet, counted in the bounds
-)
-
 // liveConfig holds the live-capture flags.
 type liveConfig struct {
 	iface     string
@@ -68,6 +63,39 @@ type liveConfig struct {
 	write     string
 	writeAll  bool
 	user      string
+	// -w rotation, as tcpdump's -C, -W, -G.
+	fileSize  string
+	fileCount int
+	seconds   int
+	size      int64 // fileSize parsed
+}
+
+// rotation is how the -w files rotate.
+func (lc *liveConfig) rotation() rotate.Options {
+	// Names made with -G use local time, as tcpdump's do.
+	return rotate.Options{FileSize: lc.size, FileCount: lc.fileCount, Seconds: lc.seconds, Location: time.Local}
+}
+
+// checkRotation checks -C, -W and -G.
+func (lc *liveConfig) checkRotation(fs *pflag.FlagSet) error {
+	if lc.fileSize != "" {
+		n, err := rotate.ParseFileSize(lc.fileSize)
+		if err != nil || n <= 0 {
+			return fmt.Errorf("-C takes a size in millions of bytes (or with k, m or g), not %q", lc.fileSize)
+		}
+		lc.size = n
+	}
+	switch {
+	case lc.fileCount < 0:
+		return fmt.Errorf("-W takes a positive number of files, not %d", lc.fileCount)
+	case lc.seconds < 0:
+		return fmt.Errorf("-G takes a positive number of seconds, not %d", lc.seconds)
+	case lc.fileCount > 0 && lc.size == 0 && lc.seconds == 0:
+		return errors.New("-W needs -C or -G")
+	case lc.write == "" && (fs.Changed("file-size") || fs.Changed("file-count") || fs.Changed("rotate-seconds")):
+		return errors.New("-C, -W and -G rotate the -w files: give -w FILE")
+	}
+	return nil
 }
 
 // openLive opens the capture; tests replace it.
@@ -85,6 +113,9 @@ func addLiveFlags(fs *pflag.FlagSet, lc *liveConfig) {
 	fs.StringVarP(&lc.write, "write", "w", "", "with -i, write the packets of failed connections to `FILE` (pcapng)")
 	fs.BoolVar(&lc.writeAll, "write-all", false, "with -w, write every packet captured, not only those of failed connections")
 	fs.StringVarP(&lc.user, "relinquish-privileges", "Z", "", "with -i, switch to `USER` after opening the capture")
+	fs.StringVarP(&lc.fileSize, "file-size", "C", "", "with -w, start a new file when the current one holds more than `SIZE` millions of bytes (or SIZE with k, m, g), named FILE1, FILE2..., as tcpdump -C")
+	fs.IntVarP(&lc.fileCount, "file-count", "W", 0, "with -C, keep a ring of `N` files (FILE0...), overwriting the oldest; with -G alone, stop writing after N files, as tcpdump -W")
+	fs.IntVarP(&lc.seconds, "rotate-seconds", "G", 0, "with -w, start a new file every `SECONDS`, its name passed through strftime (-w 'tls-%Y%m%d-%H%M%S.pcapng'), as tcpdump -G")
 }
 
 // checkLiveFlags lists the interfaces for -D and rejects live flags used
@@ -94,13 +125,17 @@ func checkLiveFlags(fs *pflag.FlagSet, cfg *config, stdout, stderr io.Writer) (i
 	if lc.list {
 		return listInterfaces(stdout, stderr), true
 	}
+	if err := lc.checkRotation(fs); err != nil {
+		errorf(stderr, "%v", err)
+		return exitUsage, true
+	}
 	if lc.iface == "" {
 		if lc.count < 0 {
 			errorf(stderr, "-c takes a positive number of connections, not %d", lc.count)
 			return exitUsage, true
 		}
-		for _, name := range []string{"duration", "snapshot-length", "buffer-size", "no-promiscuous-mode", "write", "write-all", "relinquish-privileges"} {
-			if (name == "write" || name == "write-all") && len(cfg.files) > 0 {
+		for _, name := range []string{"duration", "snapshot-length", "buffer-size", "no-promiscuous-mode", "write", "write-all", "file-size", "file-count", "rotate-seconds", "relinquish-privileges"} {
+			if (name == "write" || name == "write-all" || name == "file-size" || name == "file-count" || name == "rotate-seconds") && len(cfg.files) > 0 {
 				continue // -w also writes what files hold (filewrite.go)
 			}
 			if fs.Changed(name) {
@@ -141,7 +176,7 @@ func checkLiveFlags(fs *pflag.FlagSet, cfg *config, stdout, stderr io.Writer) (i
 		hint(stderr, "give -w a file name")
 		return exitUsage, true
 	}
-	if lc.write != "" && !cfg.force {
+	if lc.write != "" && lc.seconds == 0 && !cfg.force {
 		if _, err := os.Lstat(lc.write); err == nil {
 			errorf(stderr, "%s already exists", lc.write)
 			hint(stderr, "use --force to overwrite it")
@@ -360,46 +395,64 @@ func runLive(ctx context.Context, cfg *config, trust *truststore.Store, stdout, 
 	}
 	// As tcpdump says it when it starts.
 	fmt.Fprintf(stderr, "tlstriage: listening on %s, link-type %s, snapshot length %d bytes\n", lc.iface, linkTypeName(lt), snap)
-	var pw *packetWriter
+	var pw *pcapout.Writer
 	if lc.write != "" {
 		// Opened after dropping privileges, as tcpdump does: the file
 		// belongs to the -Z user.
-		snaplen := lc.snaplen
-		if snaplen <= 0 {
-			snaplen = capture.DefaultSnaplen
+		comment := "packets of failed TLS connections only, from their first packet captured"
+		if lc.writeAll {
+			comment = "every packet captured"
 		}
-		pw, err = createPacketWriter(lc.write, cfg.force, lc.writeAll, pcapgo.NgInterface{
-			Name:                lc.iface,
-			Filter:              cfg.filter,
-			LinkType:            lt,
-			SnapLength:          uint32(snaplen),
-			TimestampResolution: 9,
-			OS:                  runtime.GOOS,
+		pw, err = pcapout.Create(pcapout.Options{
+			Name:   lc.write,
+			Force:  cfg.force,
+			Rotate: lc.rotation(),
+			Interface: pcapgo.NgInterface{
+				Name:                lc.iface,
+				Comment:             comment,
+				Filter:              cfg.filter,
+				LinkType:            lt,
+				SnapLength:          uint32(snap),
+				TimestampResolution: 9,
+				OS:                  runtime.GOOS,
+			},
 		})
 		if err != nil {
 			errorf(stderr, "%v", err)
 			return exitUsage
 		}
-		defer pw.close()
+		defer pw.Close()
+	}
+	var writeErr error
+	flushWrite := func() { // warns once when writing fails
+		if err := pw.Flush(); err != nil && writeErr == nil {
+			writeErr = err
+			warnf(stderr, "%v: no more packets will be written", err)
+		}
 	}
 
 	sess, err := newSession(cfg, trust, stdout, stdout)
+	if err == nil {
+		err = sess.startService(ctx, true, stderr)
+	}
 	if err != nil {
 		errorf(stderr, "%v", err)
 		return exitUsage
 	}
+	defer sess.svc.stop(stderr)
 	emit := func(c *dissect.Conn) {
 		if sess.full() {
-			pw.done(c.ID, false)
+			pw.Done(c.ID, false, "", lt)
 			return
 		}
 		j := sess.judge(c, nil)
 		if !sess.deliver(c, j) {
-			pw.done(c.ID, false)
+			pw.Done(c.ID, false, "", lt)
 			return
 		}
-		if !pw.done(c.ID, j.r.Failed) {
-			warnf(stderr, "connection %d failed but its packets are not in %s: it outgrew the buffer kept for -w", c.ID, pw.name)
+		write := j.r.Failed || cfg.sel != nil // -Y: the connections selected
+		if !pw.Done(c.ID, write, pcapout.Comment(c.ID, c.Client.String(), c.Server.String(), string(j.r.Verdict), string(j.r.Cause)), lt) {
+			warnf(stderr, "connection %d failed but its packets are not in %s: it outgrew the buffer kept for -w", c.ID, lc.write)
 		}
 	}
 	an := dissect.NewAnalyzer(dissect.Options{Linger: liveLinger}, emit)
@@ -416,7 +469,11 @@ func runLive(ctx context.Context, cfg *config, trust *truststore.Store, stdout, 
 				break
 			}
 			id := an.PacketConn(p.data, p.ci, lt)
-			pw.add(id, p)
+			if lc.writeAll {
+				pw.Write(p.data, p.ci, lt, "")
+			} else {
+				pw.Hold(id, p.data, p.ci)
+			}
 		}
 		q.recycle(b)
 	}
@@ -454,17 +511,29 @@ loop:
 		case <-q.ready:
 			b, stopped := q.take()
 			analyse(b)
-			pw.flush(stderr)
+			flushWrite()
 			if stopped {
 				break loop // the capture failed
 			}
 		case <-ticker.C:
 			if q.idle() {
 				an.Advance(time.Now().Add(-liveDelay).Round(0))
-				pw.flush(stderr)
+				flushWrite()
 			}
 			if ticks++; ticks%statsTicks == 0 {
 				checkDrops()
+				if sess.svc.met != nil {
+					var cst capture.Stats
+					if stats != nil {
+						cst, _ = stats.Stats()
+					}
+					sess.svc.capture(an.Stats(), cst)
+				}
+			}
+			if ticks%metricsFileTicks == 0 {
+				if err := sess.svc.writeFile(); err != nil {
+					warnf(stderr, "%v", err)
+				}
 			}
 		case <-deadline:
 			break loop
@@ -488,7 +557,7 @@ loop:
 	if !sess.full() {
 		an.Flush()
 	}
-	pw.flush(stderr)
+	flushWrite()
 	var warnings []string
 	damaged := false
 	if err := q.err; err != nil { // q.done: the reader is gone
@@ -506,9 +575,10 @@ loop:
 	if n := cst.KernelDrops + cst.IfaceDrops; n > 0 {
 		warnings = append(warnings, fmt.Sprintf("%d packets dropped (%d by the kernel, %d by the interface): the report misses what they carried", n, cst.KernelDrops, cst.IfaceDrops))
 	}
-	if pw != nil && pw.evicted > 0 {
-		warnings = append(warnings, fmt.Sprintf("%d connections outgrew the buffer kept for -w (%d MiB or %d packets each); %d of them failed and are missing from %s", pw.evicted, maxHeldConnBytes>>20, maxHeldConnPackets, pw.evictedFailed, pw.name))
+	if ws := pw.Stats(); ws.Evicted > 0 {
+		warnings = append(warnings, fmt.Sprintf("%d connections outgrew the buffer kept for -w (%d MiB or %d packets each); %d of them failed and are missing from %s", ws.Evicted, pcapout.MaxConnBytes>>20, pcapout.MaxConnPackets, ws.EvictedFailed, lc.write))
 	}
+	sess.svc.capture(st, cst)
 	sess.close(&st, warnings)
 	captureLine := fmt.Sprintf("capture on %s: %d packets captured", lc.iface, st.Packets)
 	if cst.Known {
@@ -523,15 +593,20 @@ loop:
 	}
 	sess.exportNotes(stderr)
 	if pw != nil {
-		if err := pw.close(); err != nil {
+		if err := pw.Close(); err != nil && writeErr == nil {
 			errorf(stderr, "%v", err)
 			return exitUsage
 		}
 		what := "packets of failed connections"
-		if pw.all {
+		if lc.writeAll {
 			what = "packets"
 		}
-		fmt.Fprintf(stderr, "tlstriage: wrote %d %s to %s\n", pw.packets, what, pw.name)
+		ws := pw.Stats()
+		files := ""
+		if ws.Files > 1 {
+			files = fmt.Sprintf(" (%d files)", ws.Files)
+		}
+		fmt.Fprintf(stderr, "tlstriage: wrote %d %s to %s%s\n", ws.Packets, what, lc.write, files)
 	}
 	return sess.exit(stderr, false, damaged)
 }
@@ -554,175 +629,6 @@ func exitOnSignal(stderr io.Writer) func() {
 		signal.Stop(sig)
 		close(done)
 	}
-}
-
-// packetWriter writes packets to a pcapng file: every packet with all, or
-// else the packets of failed connections, held per connection until the
-// verdict. Each flush appends whole blocks with one write, so the file is
-// valid whenever the process stops. A nil *packetWriter does nothing.
-type packetWriter struct {
-	name string
-	f    *os.File
-	buf  bytes.Buffer // blocks not yet written to f
-	ng   *pcapgo.NgWriter
-	all  bool
-	err  error // the first write error; nothing more is written after it
-
-	conns map[int]*heldConn // by dissect.Conn ID
-	held  int               // bytes held over every connection
-
-	packets       int // packets written
-	evicted       int // connections whose packets outgrew the bounds
-	evictedFailed int // of those, the failed ones
-}
-
-// heldConn is the packets of one connection waiting for its verdict.
-type heldConn struct {
-	pkts    []livePacket
-	bytes   int
-	evicted bool
-}
-
-// createPacketWriter creates name (refusing to replace a file unless
-// force) and writes the pcapng section and interface headers.
-func createPacketWriter(name string, force, all bool, intf pcapgo.NgInterface) (*packetWriter, error) {
-	f, err := safefile.Create(name, force)
-	if err != nil {
-		return nil, err
-	}
-	pw := &packetWriter{name: name, f: f, all: all, conns: make(map[int]*heldConn)}
-	intf.Comment = "packets of failed TLS connections only, from their first packet captured"
-	if all {
-		intf.Comment = "every packet captured"
-	}
-	pw.ng, err = pcapgo.NewNgWriterInterface(&pw.buf, intf, pcapgo.NgWriterOptions{
-		SectionInfo: pcapgo.NgSectionInfo{Application: "tlstriage", OS: runtime.GOOS, Hardware: runtime.GOARCH},
-	})
-	if err == nil {
-		err = pw.writeOut()
-	}
-	if err != nil {
-		f.Close()
-		os.Remove(name)
-		return nil, fmt.Errorf("writing %s: %w", name, err)
-	}
-	return pw, nil
-}
-
-// add takes a packet of connection id (0: of none); it copies what it
-// keeps.
-func (pw *packetWriter) add(id int, p livePacket) {
-	if pw == nil || pw.err != nil {
-		return
-	}
-	if pw.all {
-		pw.write(p)
-		return
-	}
-	if id == 0 {
-		return
-	}
-	hc := pw.conns[id]
-	if hc == nil {
-		hc = &heldConn{}
-		pw.conns[id] = hc
-	}
-	if hc.evicted {
-		return
-	}
-	n := len(p.data) + packetOverhead
-	if hc.bytes+n > maxHeldConnBytes || len(hc.pkts) >= maxHeldConnPackets || pw.held+n > maxHeldBytes {
-		pw.held -= hc.bytes
-		*hc = heldConn{evicted: true}
-		pw.evicted++
-		return
-	}
-	hc.pkts = append(hc.pkts, livePacket{data: bytes.Clone(p.data), ci: p.ci})
-	hc.bytes += n
-	pw.held += n
-}
-
-// done is told the verdict of connection id: its packets are written if
-// it failed, and forgotten. It reports false when the connection failed
-// but its packets had outgrown the bounds.
-func (pw *packetWriter) done(id int, failed bool) bool {
-	if pw == nil {
-		return true
-	}
-	hc := pw.conns[id]
-	if hc == nil {
-		return true
-	}
-	delete(pw.conns, id)
-	pw.held -= hc.bytes
-	if !failed {
-		return true
-	}
-	if hc.evicted {
-		pw.evictedFailed++
-		return false
-	}
-	for _, p := range hc.pkts {
-		pw.write(p)
-	}
-	return true
-}
-
-func (pw *packetWriter) write(p livePacket) {
-	if pw.err != nil {
-		return
-	}
-	ci := p.ci
-	ci.InterfaceIndex = 0
-	ci.AncillaryData = nil
-	if pw.err = pw.ng.WritePacket(ci, p.data); pw.err == nil {
-		pw.packets++
-	}
-}
-
-// writeOut appends the blocks made so far to the file in one write.
-func (pw *packetWriter) writeOut() error {
-	if err := pw.ng.Flush(); err != nil {
-		return err
-	}
-	if pw.buf.Len() == 0 {
-		return nil
-	}
-	_, err := pw.f.Write(pw.buf.Bytes())
-	pw.buf.Reset()
-	return err
-}
-
-// flush writes out what the last batch of packets added, warning once
-// when writing fails.
-func (pw *packetWriter) flush(stderr io.Writer) {
-	if pw == nil || pw.err != nil {
-		return
-	}
-	if pw.err = pw.writeOut(); pw.err != nil {
-		warnf(stderr, "writing %s: %v: no more packets will be written to it", pw.name, pw.err)
-	}
-}
-
-// close writes out the rest and closes the file; it returns the first
-// error met while writing. It may be called more than once.
-func (pw *packetWriter) close() error {
-	if pw == nil || pw.f == nil {
-		return nil
-	}
-	err := pw.err
-	if err == nil {
-		err = pw.writeOut()
-	}
-	if cerr := pw.f.Close(); err == nil {
-		err = cerr
-	}
-	pw.f = nil
-	if err != nil {
-		pw.err = err
-		return fmt.Errorf("writing %s: %w", pw.name, err)
-	}
-	return nil
 }
 
 // linkTypeName names a link type as tcpdump does: its DLT name and

@@ -556,67 +556,6 @@ func TestLiveListInterfaces(t *testing.T) {
 	}
 }
 
-// TestLivePacketWriterBounds checks that -w keeps the packets of a failed
-// connection until its verdict, and evicts, counting them, the packets of
-// a connection past the bound.
-func TestLivePacketWriterBounds(t *testing.T) {
-	name := filepath.Join(t.TempDir(), "w.pcapng")
-	pw, err := createPacketWriter(name, false, false, pcapgo.NgInterface{Name: "lo", LinkType: layers.LinkTypeEthernet, TimestampResolution: 9})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := createPacketWriter(name, false, false, pcapgo.NgInterface{LinkType: layers.LinkTypeEthernet}); err == nil || !strings.Contains(err.Error(), "already exists") {
-		t.Errorf("creating it again: %v, want already exists", err)
-	}
-	pkt := func(i int) livePacket {
-		data := make([]byte, 60)
-		data[59] = byte(i)
-		return livePacket{data: data, ci: gopacket.CaptureInfo{Timestamp: time.Unix(1700000000, int64(i)), CaptureLength: 60, Length: 60}}
-	}
-	for i := range maxHeldConnPackets + 1 { // connection 1 outgrows the bound
-		pw.add(1, pkt(i))
-	}
-	pw.add(2, pkt(1))
-	pw.add(3, pkt(2))
-	pw.add(2, pkt(3))
-	pw.add(0, pkt(4)) // of no connection
-	pw.flush(io.Discard)
-	if st, _ := os.Stat(name); st.Size() > 200 {
-		t.Errorf("packets written before any verdict: %d bytes", st.Size())
-	}
-	if !pw.done(2, true) || !pw.done(3, false) {
-		t.Error("done reported lost packets for connections within the bound")
-	}
-	if pw.done(1, true) {
-		t.Error("done did not report the evicted failed connection")
-	}
-	if pw.evicted != 1 || pw.evictedFailed != 1 || pw.held != 0 || len(pw.conns) != 0 {
-		t.Errorf("evicted %d, evictedFailed %d, held %d bytes, %d conns; want 1, 1, 0, 0", pw.evicted, pw.evictedFailed, pw.held, len(pw.conns))
-	}
-	if err := pw.close(); err != nil {
-		t.Fatal(err)
-	}
-	f, err := capture.OpenFile(name, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	var got []byte
-	for {
-		data, _, err := f.ReadPacketData()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		got = append(got, data[59])
-	}
-	if string(got) != "\x01\x03" {
-		t.Errorf("written packets % x, want those of connection 2 (01 03)", got)
-	}
-}
-
 // TestLiveHelperProcess is not a test: the permission tests run the
 // command in a child process through it.
 func TestLiveHelperProcess(t *testing.T) {

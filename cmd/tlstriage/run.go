@@ -17,7 +17,7 @@ import (
 	"github.com/tlstriage/tlstriage/capture/filter"
 	"github.com/tlstriage/tlstriage/diagnose"
 	"github.com/tlstriage/tlstriage/dissect"
-	"github.com/tlstriage/tlstriage/internal/safefile"
+	"github.com/tlstriage/tlstriage/internal/rotate"
 	"github.com/tlstriage/tlstriage/report"
 	"github.com/tlstriage/tlstriage/report/selection"
 	"github.com/tlstriage/tlstriage/tlsdecrypt"
@@ -51,6 +51,8 @@ type config struct {
 	selectExpr  string               // -Y
 	sel         *selection.Selection // -Y compiled
 	jsonFile    string               // --json-file
+	metricsAddr string               // --metrics
+	metricsFile string               // --metrics-file
 	color       string
 	progress    string
 	all         bool
@@ -154,6 +156,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	fs.BoolVarP(&cfg.quiet, "quiet", "q", false, "write the summary only")
 	fs.StringVarP(&cfg.selectExpr, "select", "Y", "", "report only the connections that `EXPR` selects, as tshark's -Y selects packets, e.g. 'failed && sni == \"backend.example.test\"' (names: verdict, cause, failed, sni, server, server_ip, server_port, client, version, stack, app, ja4, findings, file...)")
 	fs.StringVar(&cfg.jsonFile, "json-file", "", "also write the JSON report, with its summary, to `FILE` (the text report still goes to standard output)")
+	fs.StringVar(&cfg.metricsAddr, "metrics", "", "serve Prometheus metrics at http://`ADDR`/metrics (such as :9464 or 127.0.0.1:9464) while capturing or reading: handshakes by verdict, cause, server, SNI and client stack, durations, certificate expiry, drops (docs/metrics.md)")
+	fs.StringVar(&cfg.metricsFile, "metrics-file", "", "write the metrics to `FILE` in Prometheus's text format at the end (and every 15 s with -i), for node_exporter's textfile collector")
 	fs.BoolVar(&cfg.all, "all", false, "report TCP connections that carried no TLS too (as not_tls)")
 	fs.StringVar(&cfg.color, "color", "auto", "colour the text report: auto, always, never (NO_COLOR disables auto)")
 	fs.StringVar(&cfg.progress, "progress", "auto", "show a progress line on stderr while reading files: auto (when stderr is a terminal), always, never")
@@ -322,10 +326,14 @@ func analyzeFiles(ctx context.Context, cfg *config, trust *truststore.Store, fil
 	// Reading files, nobody waits for each line: the report is buffered.
 	out := bufio.NewWriterSize(stdout, 64<<10)
 	sess, err := newSession(cfg, trust, out, stdout)
+	if err == nil {
+		err = sess.startService(ctx, false, stderr)
+	}
 	if err != nil {
 		errorf(stderr, "%v", err)
 		return exitUsage
 	}
+	defer sess.svc.stop(stderr)
 	// -c N: stop reading once N connections are reported.
 	ctx, stopReading := context.WithCancel(ctx)
 	defer stopReading()
@@ -411,6 +419,7 @@ func analyzeFiles(ctx context.Context, cfg *config, trust *truststore.Store, fil
 		sess.closeFile()
 		return exitUsage
 	}
+	sess.svc.capture(st, capture.Stats{})
 	sess.close(&st, warnings)
 	sess.keep(out.Flush())
 	sess.exportNotes(stderr)
@@ -432,20 +441,25 @@ func (cfg *config) selects(c *dissect.Conn, r *diagnose.Result) bool {
 }
 
 // writers is the report writer: the one of newWriter, and with
-// --json-file a JSON writer to that file beside it. close closes the
-// file (a no-op without one).
-func (cfg *config) writers(out, term io.Writer) (w report.Writer, close func(), err error) {
+// --json-file a JSON writer to that file (log, reopened on SIGHUP)
+// beside it.
+func (cfg *config) writers(out, term io.Writer) (w report.Writer, log *rotate.Log, err error) {
 	w = newWriter(cfg, out, term)
 	if cfg.jsonFile == "" {
-		return w, func() {}, nil
+		return w, nil, nil
 	}
-	f, err := safefile.Create(cfg.jsonFile, cfg.force)
+	// Reading files, records are buffered; live, each is written at
+	// once, for the readers that follow the file.
+	buf := 64 << 10
+	if cfg.live.iface != "" {
+		buf = 0
+	}
+	log, err = rotate.OpenLog(cfg.jsonFile, cfg.force, buf)
 	if err != nil {
 		return nil, nil, fmt.Errorf("--json-file: %w", err)
 	}
-	buf := bufio.NewWriterSize(f, 64<<10)
-	j := report.NewJSON(buf, true)
-	return report.Tee(w, j, func() error { return buf.Flush() }), func() { f.Close() }, nil
+	j := report.NewJSON(log, true)
+	return report.Tee(w, j, log.Flush), log, nil
 }
 
 func newWriter(cfg *config, out, term io.Writer) report.Writer {

@@ -1,11 +1,13 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"io"
 
 	"github.com/tlstriage/tlstriage/diagnose"
 	"github.com/tlstriage/tlstriage/dissect"
+	"github.com/tlstriage/tlstriage/internal/rotate"
 	"github.com/tlstriage/tlstriage/report"
 	"github.com/tlstriage/tlstriage/truststore"
 )
@@ -20,9 +22,9 @@ type session struct {
 	opts  diagnose.Options
 	w     report.Writer
 	exp   *report.Exporter
-	marks fileMarks // -w when reading files: the connections written
-	// closeFile closes --json-file's file.
-	closeFile func()
+	marks fileMarks   // -w when reading files: the connections written
+	log   *rotate.Log // --json-file, or nil
+	svc   *serviceOutputs
 	// considered counts the connections judged, selected by -Y or not;
 	// reported those delivered.
 	considered, reported int
@@ -42,19 +44,40 @@ type judged struct {
 // newSession opens the writers (the report on out, colour judged on term;
 // --json-file) and the exporter.
 func newSession(cfg *config, trust *truststore.Store, out, term io.Writer) (*session, error) {
-	s := &session{cfg: cfg, trust: trust, opts: cfg.diagnoseOptions(trust), marks: fileMarks{}}
-	w, closeFile, err := cfg.writers(out, term)
+	s := &session{cfg: cfg, trust: trust, opts: cfg.diagnoseOptions(trust), marks: fileMarks{}, svc: &serviceOutputs{}}
+	w, log, err := cfg.writers(out, term)
 	if err != nil {
 		return nil, err
 	}
-	s.w, s.closeFile = w, closeFile
+	s.w, s.log = w, log
 	if cfg.exportDir != "" {
 		if s.exp, err = report.NewExporter(cfg.exportDir, cfg.force, cfg.truststores, cfg.password); err != nil {
-			closeFile()
+			s.closeFile()
 			return nil, err
 		}
 	}
 	return s, nil
+}
+
+// startService starts the metrics (--metrics, --metrics-file) and, live
+// or with --json-file, the reopening of --json-file on SIGHUP.
+func (s *session) startService(ctx context.Context, live bool, stderr io.Writer) error {
+	svc, err := startService(ctx, s.cfg, stderr)
+	if err != nil {
+		return err
+	}
+	s.svc = svc
+	if live || s.log != nil {
+		svc.stopSignal = reopenOnHangup(s.log, stderr)
+	}
+	return nil
+}
+
+// closeFile closes --json-file's file.
+func (s *session) closeFile() {
+	if s.log != nil {
+		s.keep(s.log.Close())
+	}
 }
 
 // ahead is the writer that makes records on workers, or nil when the
@@ -74,7 +97,11 @@ func (s *session) judge(c *dissect.Conn, prep report.Preparer) *judged {
 	if !s.cfg.reports(c) {
 		return nil
 	}
-	return s.judged(c, diagnose.Diagnose(c, s.opts), prep)
+	r := diagnose.Diagnose(c, s.opts)
+	if s.svc.met != nil {
+		s.svc.met.Observe(c, r) // every connection judged, -Y or not
+	}
+	return s.judged(c, r, prep)
 }
 
 // judged applies -Y to c judged as r.

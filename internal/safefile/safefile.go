@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"path/filepath"
 	"syscall"
 )
 
@@ -102,3 +103,35 @@ func (e existError) Error() string {
 	return string(e) + " already exists (use --force to overwrite it)"
 }
 func (e existError) Unwrap() error { return ErrExist }
+
+// Replace writes name anew, atomically: write fills a temporary file in
+// the same directory, which then takes name's place (a symbolic link at
+// name is replaced, never followed), so that a reader (node_exporter's
+// textfile collector) never sees half a file. Without force, an existing
+// file at name is refused the first time: first says whether this is the
+// first time (later calls replace the file the earlier ones wrote).
+func Replace(name string, force, first bool, write func(f *os.File) error) error {
+	if first && !force {
+		if _, err := os.Lstat(name); err == nil {
+			return existError(name)
+		}
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(name), "."+filepath.Base(name)+".*")
+	if err != nil {
+		return err
+	}
+	err = write(tmp)
+	if err == nil {
+		err = tmp.Chmod(0o644)
+	}
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp.Name(), name)
+	}
+	if err != nil {
+		os.Remove(tmp.Name())
+	}
+	return err
+}
