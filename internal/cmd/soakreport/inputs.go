@@ -26,6 +26,7 @@ type inputs struct {
 	rss       []sample
 	metrics   []series
 	tlstriage captureCounts
+	summary   string // tlstriage's standard output: its summary
 	tcpdump   captureCounts
 	gen       generatorReport
 	pieces    []piece
@@ -130,10 +131,15 @@ func load(dir string) (*inputs, error) {
 	if in.metrics, err = readMetrics(filepath.Join(dir, "metrics.prom")); err != nil {
 		return nil, err
 	}
-	if in.tlstriage, err = readCounts(filepath.Join(dir, "tlstriage.err"), tlstriageCounts); err != nil {
+	// With -q the summary, its capture line included, goes to standard
+	// output; warnings go to standard error.
+	if in.tlstriage, err = readCounts(tlstriageCounts, filepath.Join(dir, "tlstriage.err"), filepath.Join(dir, "tlstriage.out")); err != nil {
 		return nil, err
 	}
-	if in.tcpdump, err = readCounts(filepath.Join(dir, "tcpdump.err"), tcpdumpCounts); err != nil {
+	if b, err := os.ReadFile(filepath.Join(dir, "tlstriage.out")); err == nil {
+		in.summary = string(b)
+	}
+	if in.tcpdump, err = readCounts(tcpdumpCounts, filepath.Join(dir, "tcpdump.err")); err != nil {
 		return nil, err
 	}
 	b, err := os.ReadFile(filepath.Join(dir, "generator.json"))
@@ -296,15 +302,20 @@ var (
 	}
 )
 
-// readCounts finds, in a tool's stderr, the last value of each counter.
-func readCounts(name string, res []*regexp.Regexp) (captureCounts, error) {
+// readCounts finds, in a tool's output files (the first required), the
+// last value of each counter.
+func readCounts(res []*regexp.Regexp, names ...string) (captureCounts, error) {
 	c := captureCounts{-1, -1, -1, -1}
-	b, err := os.ReadFile(name)
-	if err != nil {
-		return c, err
+	var text []byte
+	for i, name := range names {
+		b, err := os.ReadFile(name)
+		if err != nil && (i == 0 || !errors.Is(err, fs.ErrNotExist)) {
+			return c, err
+		}
+		text = append(text, b...)
 	}
 	dst := []*int64{&c.captured, &c.received, &c.kernelDrops, &c.ifaceDrops}
-	for _, line := range strings.Split(string(b), "\n") {
+	for _, line := range strings.Split(string(text), "\n") {
 		for i, re := range res {
 			if m := re.FindStringSubmatch(strings.TrimSpace(line)); m != nil {
 				*dst[i], _ = strconv.ParseInt(m[1], 10, 64)

@@ -38,6 +38,14 @@ func write(w io.Writer, in *inputs, warmup time.Duration) bool {
 	writeHandshakes(&body, c, in)
 	writePieces(&body, c, in.pieces)
 	writeRing(&body, c, in)
+	if in.summary != "" {
+		fmt.Fprintln(&body, "## tlstriage's summary (standard output, at SIGINT)")
+		fmt.Fprintln(&body)
+		fmt.Fprintln(&body, "```")
+		fmt.Fprint(&body, strings.TrimRight(in.summary, "\n")+"\n")
+		fmt.Fprintln(&body, "```")
+		fmt.Fprintln(&body)
+	}
 
 	fmt.Fprintln(w, "# Soak run")
 	fmt.Fprintln(w)
@@ -152,6 +160,13 @@ func writeMemory(b *strings.Builder, c *checks, rss []sample, warmup time.Durati
 	if nW > 1 {
 		fmt.Fprintf(b, "| %d | after %s of warm-up (%.1f min) | %s | %s | %s | %s | %s | %+.1f KiB/min |\n", nW, warmup, span,
 			mib(yw[0]), mib(loW), mib(hiW), mib(yw[len(yw)-1]), mib(medW), slopeW)
+	}
+	half := rss[len(rss)-1].t / 2
+	if xh, yh := column(rss, half, rssKiB); len(yh) > 1 {
+		slopeH, nH := fit(xh, yh)
+		loH, hiH := minMax(yh)
+		fmt.Fprintf(b, "| %d | second half (%.1f min) | %s | %s | %s | %s | %s | %+.1f KiB/min |\n", nH, xh[len(xh)-1]-xh[0],
+			mib(yh[0]), mib(loH), mib(hiH), mib(yh[len(yh)-1]), mib(median(yh)), slopeH)
 	}
 	fmt.Fprintln(b)
 	for _, col := range []struct {
