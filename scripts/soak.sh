@@ -36,11 +36,14 @@
 #   ROTATE_SECONDS  NDJSON rotation period (default 60)
 #   SAMPLE_SECONDS  RSS sampling period (default 10)
 #   WARMUP          RSS samples left out of the second slope (default 2m)
+#   TLSTRIAGE       a tlstriage binary to run instead of building cmd/tlstriage
+#                   (a diagnostic build, say; GODEBUG=gctrace=1 in the environment
+#                   puts the collector's trace in tlstriage.err)
 #   TCPDUMP_OPTS    extra tcpdump options (default none: its default buffer, as
 #                   the issue asks; tlstriage's own default -B is 32 MiB)
 #
 # Files of SOAK_DIR: soak.env (settings, machine), rss.csv, metrics.prom,
-# tlstriage.{out,err}, tcpdump.err, generator.{json,err}, conns.ndjson.N and
+# tlstriage.{out,err}, tcpdump.err, generator.{json,err,log}, conns.ndjson.N and
 # conns.ndjson, failed.pcapng0..4, result.md.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -65,11 +68,15 @@ for t in go tcpdump curl; do command -v "$t" >/dev/null || die "$t is missing"; 
 
 mkdir -p "$dir"
 dir="$(cd "$dir" && pwd)"
-rm -f "$dir"/{soak.env,rss.csv,metrics.prom,tlstriage.out,tlstriage.err,tcpdump.err,generator.json,generator.err,result.md,ca.pem} \
+rm -f "$dir"/{soak.env,rss.csv,metrics.prom,tlstriage.out,tlstriage.err,tcpdump.err,generator.json,generator.err,generator.log,result.md,ca.pem} \
 	"$dir"/conns.ndjson "$dir"/conns.ndjson.* "$dir"/failed.pcapng*
 
 log "building into $dir"
-CGO_ENABLED=0 go build -o "$dir/tlstriage" ./cmd/tlstriage
+if [ -n "${TLSTRIAGE:-}" ]; then
+	cp "$TLSTRIAGE" "$dir/tlstriage"
+else
+	CGO_ENABLED=0 go build -o "$dir/tlstriage" ./cmd/tlstriage
+fi
 go build -o "$dir/handshakes" ./internal/cmd/handshakes
 go build -o "$dir/soakreport" ./internal/cmd/soakreport
 
@@ -85,7 +92,7 @@ trap cleanup EXIT
 # The generator first: its servers listen and it writes the CA the client
 # trusts (tlstriage's truststore), then waits for SIGUSR1.
 "$dir/handshakes" --rate "$rate" --duration "${minutes}m" --mix "$mix" --tls "$tlsv" --sources "$sources" \
-	--port "$port" --ca-out "$dir/ca.pem" --wait-usr1 >"$dir/generator.json" 2>"$dir/generator.err" &
+	--port "$port" --ca-out "$dir/ca.pem" --log "$dir/generator.log" --wait-usr1 >"$dir/generator.json" 2>"$dir/generator.err" &
 gen_pid=$!
 for _ in $(seq 100); do
 	grep -q 'waiting for SIGUSR1' "$dir/generator.err" && break

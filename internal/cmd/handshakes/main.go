@@ -21,6 +21,10 @@
 // SIGUSR1 before the first connection (the script starts the captures
 // meanwhile, with the CA as their truststore).
 //
+// With --log FILE it writes each connection that did not complete (the
+// failures meant, and any other: a timeout under load) as a JSON line with
+// its client address, so that each can be found in tlstriage's output.
+//
 // At the end (or on SIGINT/SIGTERM) it prints what it did as one JSON
 // object on standard output: connections attempted, completed and failed,
 // by kind and by version, and the errors seen. A connection "failed" when
@@ -35,6 +39,7 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
@@ -86,6 +91,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	concurrency := fs.Int("concurrency", 64, "connections in flight at most (when all are busy, the next start waits)")
 	timeout := fs.Duration("timeout", 5*time.Second, "deadline of one connection")
 	caOut := fs.String("ca-out", "", "write the CA the client trusts (PEM) to `FILE`, for tlstriage --truststore")
+	logName := fs.String("log", "", "write each connection that did not complete (failed, as meant or not) to `FILE`, one JSON object a line: start, kind, version, client, server, stage, error")
 	waitUSR1 := fs.Bool("wait-usr1", false, "once the servers listen and --ca-out is written, wait for SIGUSR1 before starting connections")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -173,6 +179,17 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		timeout: *timeout,
 		stats:   newStats(),
 	}
+	var logFile *os.File
+	if *logName != "" {
+		if logFile, err = os.Create(*logName); err != nil {
+			stopServers()
+			servers.Wait()
+			fmt.Fprintf(stderr, "handshakes: error: %v\n", err)
+			return 1
+		}
+		bw := bufio.NewWriterSize(logFile, 64<<10)
+		c.log = &eventLog{w: bw, enc: json.NewEncoder(bw)}
+	}
 	start := time.Now()
 	attempted := c.loop(ctx, loopOptions{
 		rate: *rate, duration: *duration, concurrency: *concurrency,
@@ -181,6 +198,19 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	elapsed := time.Since(start)
 	stopServers()
 	servers.Wait()
+	if c.log != nil {
+		err := c.log.err
+		if err == nil {
+			err = c.log.w.Flush()
+		}
+		if cerr := logFile.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			fmt.Fprintf(stderr, "handshakes: error: --log: %v\n", err)
+			return 1
+		}
+	}
 
 	out := c.stats.report(attempted, *rate, *duration, elapsed)
 	out.Servers = map[string]string{}
@@ -322,6 +352,7 @@ type client struct {
 	roots   *x509.CertPool
 	timeout time.Duration
 	stats   *stats
+	log     *eventLog // nil: no --log
 }
 
 type loopOptions struct {
@@ -416,17 +447,30 @@ func (s *scheduler) next() int {
 
 // connect makes one connection of a kind and counts its outcome.
 func (c *client) connect(kind int, version uint16, addr string, local *net.TCPAddr) {
+	e := event{Start: time.Now(), Kind: kinds[kind], Version: tls.VersionName(version), Server: addr}
+	o, err := c.exchange(&e, version, addr, local)
+	c.stats.add(kind, version, o, err)
+	if o != outcomeOK && c.log != nil {
+		e.Error = err.Error()
+		c.log.write(e)
+	}
+}
+
+// exchange dials, handshakes, sends "ping", reads "pong" and closes; it
+// notes the stage reached and the client's address in e.
+func (c *client) exchange(e *event, version uint16, addr string, local *net.TCPAddr) (outcome, error) {
 	d := net.Dialer{Timeout: c.timeout}
 	if local != nil {
 		d.LocalAddr = local
 		d.Control = bindNoPort
 	}
+	e.Stage = "dial"
 	conn, err := d.Dial("tcp", addr)
 	if err != nil {
-		c.stats.add(kind, version, outcomeDialError, err)
-		return
+		return outcomeDialError, err
 	}
 	defer conn.Close()
+	e.Client = conn.LocalAddr().String()
 	conn.SetDeadline(time.Now().Add(c.timeout))
 	tc := tls.Client(conn, &tls.Config{
 		ServerName: serverName,
@@ -434,34 +478,59 @@ func (c *client) connect(kind int, version uint16, addr string, local *net.TCPAd
 		MinVersion: version,
 		MaxVersion: version,
 	})
+	e.Stage = "handshake"
 	if err := tc.Handshake(); err != nil {
-		c.stats.add(kind, version, outcomeFailed, err)
-		return
+		return outcomeFailed, err
 	}
-	if _, err := tc.Write([]byte("ping")); err != nil {
-		c.stats.add(kind, version, outcomeFailed, err)
-		return
-	}
-	buf := make([]byte, 16)
 	// TLS 1.3: a server that requires a client certificate rejects it
 	// after the client's handshake is over; the alert comes here.
+	e.Stage = "data"
+	if _, err := tc.Write([]byte("ping")); err != nil {
+		return outcomeFailed, err
+	}
+	buf := make([]byte, 16)
 	if n, err := io.ReadAtLeast(tc, buf, 4); err != nil || string(buf[:n]) != "pong" {
 		if err == nil {
 			err = fmt.Errorf("handshakes: got %q, want pong", buf[:n])
 		}
-		c.stats.add(kind, version, outcomeFailed, err)
-		return
+		return outcomeFailed, err
 	}
 	// close_notify, then wait for the server's and its FIN.
+	e.Stage = "close"
 	if err := tc.CloseWrite(); err != nil {
-		c.stats.add(kind, version, outcomeAfterData, err)
-		return
+		return outcomeAfterData, err
 	}
 	if _, err := io.Copy(io.Discard, tc); err != nil {
-		c.stats.add(kind, version, outcomeAfterData, err)
-		return
+		return outcomeAfterData, err
 	}
-	c.stats.add(kind, version, outcomeOK, nil)
+	return outcomeOK, nil
+}
+
+// event is a line of the --log file: a connection that did not complete.
+type event struct {
+	Start   time.Time `json:"start"`
+	Kind    string    `json:"kind"`
+	Version string    `json:"version"`
+	Client  string    `json:"client"` // empty when the dial failed
+	Server  string    `json:"server"`
+	Stage   string    `json:"stage"` // dial, handshake, data (ping/pong), close
+	Error   string    `json:"error"`
+}
+
+// eventLog writes events as NDJSON, one goroutine at a time.
+type eventLog struct {
+	mu  sync.Mutex
+	w   *bufio.Writer
+	enc *json.Encoder
+	err error
+}
+
+func (l *eventLog) write(e event) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.err == nil {
+		l.err = l.enc.Encode(e)
+	}
 }
 
 type outcome int

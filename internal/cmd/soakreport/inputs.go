@@ -29,6 +29,7 @@ type inputs struct {
 	summary   string // tlstriage's standard output: its summary
 	tcpdump   captureCounts
 	gen       generatorReport
+	events    []event // generator.log; nil when absent
 	pieces    []piece
 	ring      []ringFile
 }
@@ -92,6 +93,38 @@ type record struct {
 	Verdict string `json:"verdict"`
 	Cause   string `json:"cause"`
 	Failed  bool   `json:"failed"`
+	Start   string `json:"start"`
+}
+
+// event is a line of the generator's --log: a connection that did not
+// complete.
+type event struct {
+	Start   time.Time `json:"start"`
+	Kind    string    `json:"kind"`
+	Version string    `json:"version"`
+	Client  string    `json:"client"`
+	Server  string    `json:"server"`
+	Stage   string    `json:"stage"`
+	Error   string    `json:"error"`
+}
+
+func readEvents(name string) ([]event, error) {
+	f, err := os.Open(name)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	var out []event
+	dec := json.NewDecoder(bufio.NewReader(f))
+	for {
+		var e event
+		if err := dec.Decode(&e); err == io.EOF {
+			return out, nil
+		} else if err != nil {
+			return out, fmt.Errorf("%s: %w", name, err)
+		}
+		out = append(out, e)
+	}
 }
 
 // piece is one NDJSON file of the rotation.
@@ -148,6 +181,9 @@ func load(dir string) (*inputs, error) {
 	}
 	if err := json.Unmarshal(b, &in.gen); err != nil {
 		return nil, fmt.Errorf("generator.json: %w", err)
+	}
+	if in.events, err = readEvents(filepath.Join(dir, "generator.log")); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return nil, err
 	}
 	if in.pieces, err = readPieces(dir, "conns.ndjson"); err != nil {
 		return nil, err
@@ -376,22 +412,23 @@ func readPiece(name string) (piece, error) {
 	for {
 		line, err := r.ReadBytes('\n')
 		if len(line) > 0 {
-			var probe struct {
-				Type string `json:"type"`
-			}
-			if jerr := json.Unmarshal(line, &probe); jerr != nil {
+			// One decoding for the connection records; a summary (its
+			// "failed" is a number) fails on a field's type only.
+			var rec record
+			jerr := json.Unmarshal(line, &rec)
+			var typeErr *json.UnmarshalTypeError
+			switch {
+			case rec.Type == "summary" && (jerr == nil || errors.As(jerr, &typeErr)):
+				var m map[string]any
+				json.Unmarshal(line, &m)
+				p.summaries = append(p.summaries, m)
+			case jerr != nil:
 				cut := string(line)
 				if len(cut) > 80 {
 					cut = cut[:80] + "..."
 				}
 				p.bad = append(p.bad, cut)
-			} else if probe.Type == "summary" {
-				var m map[string]any
-				json.Unmarshal(line, &m)
-				p.summaries = append(p.summaries, m)
-			} else {
-				var rec record
-				json.Unmarshal(line, &rec)
+			default:
 				p.records = append(p.records, rec)
 			}
 		}

@@ -24,6 +24,10 @@ type fakeConn struct {
 	server  string
 	verdict string
 	cause   string
+	start   time.Time
+	// genFailed: the generator saw it fail (it logs it); by default,
+	// whether the connection went to a failing server.
+	genFailed bool
 }
 
 func (c fakeConn) failed() bool { return failedVerdict(c.verdict) }
@@ -41,6 +45,8 @@ type fakeSoak struct {
 	metricsFailedDelta int
 	ttDrops, tdDrops   int
 }
+
+var fakeStart = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 
 var servers = map[string]string{
 	"ok": "127.0.0.1:8443", "unknown_ca": "127.0.0.1:8444", "mismatch": "127.0.0.1:8445", "client_cert": "127.0.0.1:8446",
@@ -61,10 +67,11 @@ func newFakeSoak() *fakeSoak {
 		{"127.0.0.1:8446", "client_cert_rejected", "client_cert_required"},
 	}
 	for i := range 200 {
-		c := fakeConn{id: i + 1, client: fmt.Sprintf("127.0.0.1:%d", 40000+i), server: "127.0.0.1:8443", verdict: "ok"}
+		c := fakeConn{id: i + 1, client: fmt.Sprintf("127.0.0.1:%d", 40000+i), server: "127.0.0.1:8443", verdict: "ok",
+			start: fakeStart.Add(time.Duration(i) * 10 * time.Millisecond)}
 		if i%5 == 4 {
 			k := kinds[(i/5)%3]
-			c.server, c.verdict, c.cause = k.server, k.verdict, k.cause
+			c.server, c.verdict, c.cause, c.genFailed = k.server, k.verdict, k.cause, true
 		}
 		s.conns = append(s.conns, c)
 	}
@@ -150,7 +157,7 @@ func (s *fakeSoak) write(t *testing.T, dir string) {
 		gc := gen.Kinds[k]
 		gc.Attempted++
 		gen.Total.Attempted++
-		if c.failed() {
+		if c.genFailed {
 			gc.Failed++
 			gen.Total.Failed++
 		} else {
@@ -162,6 +169,14 @@ func (s *fakeSoak) write(t *testing.T, dir string) {
 	b, err := json.Marshal(gen)
 	must(err)
 	must(os.WriteFile(filepath.Join(dir, "generator.json"), b, 0o644))
+	var events bytes.Buffer
+	for _, c := range s.conns {
+		if c.genFailed {
+			must(json.NewEncoder(&events).Encode(event{Start: c.start.Add(-time.Millisecond), Kind: kindOf[c.server], Version: "TLS 1.2",
+				Client: c.client, Server: c.server, Stage: "handshake", Error: "remote error: tls: handshake failure"}))
+		}
+	}
+	must(os.WriteFile(filepath.Join(dir, "generator.log"), events.Bytes(), 0o644))
 
 	for p, idx := range s.pieces {
 		var buf bytes.Buffer
@@ -169,7 +184,8 @@ func (s *fakeSoak) write(t *testing.T, dir string) {
 		for _, i := range idx {
 			c := s.conns[i]
 			must(enc.Encode(map[string]any{"type": "connection", "id": c.id, "client": c.client, "server": c.server,
-				"sni": "backend.example.test", "verdict": c.verdict, "cause": c.cause, "failed": c.failed()}))
+				"sni": "backend.example.test", "verdict": c.verdict, "cause": c.cause, "failed": c.failed(),
+				"start": c.start.Format(time.RFC3339Nano)}))
 		}
 		name := fmt.Sprintf("conns.ndjson.%d", p+1)
 		if p == len(s.pieces)-1 {
@@ -271,8 +287,9 @@ func TestConsistentSoakPasses(t *testing.T) {
 		t.Errorf("exit %d, want 0:\n%s", code, out)
 	}
 	for _, name := range []string{
-		"RSS flat", "kernel drops ≤ tcpdump's", "failures: generator = NDJSON = metrics",
-		"connections: generator = NDJSON = metrics", "failures per server equal", "metrics = NDJSON per verdict and cause",
+		"RSS flat", "kernel drops ≤ tcpdump's", "failures: NDJSON = metrics", "failures: generator = tlstriage",
+		"connections: generator = NDJSON = metrics", "failures meant, each counted once", "metrics = NDJSON per verdict and cause",
+		"each generator failure: one NDJSON record", "failures meant: judged failed", "failed records: failed for the generator",
 		"summary object = NDJSON", "NDJSON: no record twice", "NDJSON: every line whole",
 		"ring: every packet of a failed connection", "ring: each connection once", "ring = NDJSON failures over its window",
 	} {
@@ -298,7 +315,12 @@ func TestSoakProblemsFail(t *testing.T) {
 	}{
 		{"rss grows", func(s *fakeSoak) { s.rssSlope = 200 }, "RSS flat"},
 		{"more drops than tcpdump", func(s *fakeSoak) { s.ttDrops, s.tdDrops = 5, 2 }, "kernel drops ≤ tcpdump's"},
-		{"metrics count a failure twice", func(s *fakeSoak) { s.metricsFailedDelta = 1 }, "failures: generator = NDJSON = metrics"},
+		{"metrics count a failure twice", func(s *fakeSoak) { s.metricsFailedDelta = 1 }, "failures: NDJSON = metrics"},
+		{"a failure meant judged ok", func(s *fakeSoak) { s.conns[4].verdict, s.conns[4].cause = "ok", "" }, "failures meant: judged failed"},
+		{"a completed connection judged failed", func(s *fakeSoak) {
+			s.conns[3].verdict, s.conns[3].cause = "server_reset", "unknown"
+		}, "failed records: failed for the generator"},
+		{"a failure missing from the NDJSON", func(s *fakeSoak) { s.pieces[0] = s.pieces[0][:len(s.pieces[0])-1] }, "each generator failure: one NDJSON record"},
 		{"record in two pieces", func(s *fakeSoak) { s.pieces[1] = append(s.pieces[1], s.pieces[0][len(s.pieces[0])-1]) }, "NDJSON: no record twice"},
 		{"cut line", func(s *fakeSoak) { s.cutLine = true }, "NDJSON: every line whole"},
 		{"ring holds an ok connection", func(s *fakeSoak) {
@@ -345,5 +367,23 @@ func TestFit(t *testing.T) {
 	slope, n := fit([]float64{0, 1, 2, 3}, []float64{1, 3, 5, 7})
 	if n != 4 || math.Abs(slope-2) > 1e-9 {
 		t.Errorf("fit = %v, %d; want 2, 4", slope, n)
+	}
+}
+
+// TestExplainedDifference: the client of a connection to the ok server
+// timed out after the handshake, which tlstriage rightly judged ok: the
+// generator counts one failure more, matched connection by connection.
+func TestExplainedDifference(t *testing.T) {
+	s := newFakeSoak()
+	s.conns[3].genFailed = true
+	code, checks, out := result(t, s)
+	if code != 0 {
+		t.Errorf("exit %d, want 0:\n%s", code, out)
+	}
+	if got := checks["failures: generator = tlstriage"]; got != "note" {
+		t.Errorf("failures: generator = tlstriage: %q, want note", got)
+	}
+	if !strings.Contains(out, "| ok | handshake | `remote error: tls: handshake failure` | ok | 1 |") {
+		t.Errorf("no row for the ok connection the generator saw fail:\n%s", out)
 	}
 }
