@@ -172,6 +172,13 @@ while kill -0 "$gen_pid" 2>/dev/null; do
 		fi
 	fi
 	kill -0 "$tt_pid" 2>/dev/null || { tail "$dir/tlstriage.err" >&2; die "tlstriage exited during the run"; }
+	if [ -n "$td_pid" ] && ! kill -0 "$td_pid" 2>/dev/null; then
+		# Not the script's doing: a signal from outside (a shared machine).
+		log "tcpdump exited at $now s: its counts cover only the start of the run"
+		echo "tcpdump exited early=at $now s of the run, not stopped by the script: its counts cover only that part" >>"$dir/soak.env"
+		wait "$td_pid" || true
+		td_pid=
+	fi
 	sleep 1
 done
 wait "$gen_pid" || die "the generator failed: $(tail -3 "$dir/generator.err")"
@@ -194,15 +201,17 @@ curl -sf "http://127.0.0.1:$mport/metrics" >"$dir/metrics.prom" || die "scraping
 cpu() { awk -v hz="$(getconf CLK_TCK)" '{ printf "%.1f", ($14 + $15) / hz }' "/proc/$1/stat"; }
 {
 	echo "tlstriage CPU seconds=$(cpu "$tt_pid")"
-	echo "tcpdump CPU seconds=$(cpu "$td_pid")"
+	[ -z "$td_pid" ] || echo "tcpdump CPU seconds=$(cpu "$td_pid")"
 	echo "load at end=$(cut -d' ' -f1-3 /proc/loadavg)"
 } >>"$dir/soak.env"
 kill -INT "$tt_pid"
 wait "$tt_pid" || true # exit status 1: some handshakes failed
 tt_pid=
-kill -INT "$td_pid"
-wait "$td_pid" || true
-td_pid=
+if [ -n "$td_pid" ]; then
+	kill -INT "$td_pid"
+	wait "$td_pid" || true
+	td_pid=
+fi
 echo "end=$(date -u +%Y-%m-%dT%H:%M:%SZ)" >>"$dir/soak.env"
 log "stopped; $piece rotations; result:"
 "$dir/soakreport" --warmup "$warmup" "$dir"

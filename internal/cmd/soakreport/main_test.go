@@ -383,7 +383,7 @@ func TestExplainedDifference(t *testing.T) {
 	if got := checks["failures: generator = tlstriage"]; got != "note" {
 		t.Errorf("failures: generator = tlstriage: %q, want note", got)
 	}
-	if !strings.Contains(out, "| ok | handshake | `remote error: tls: handshake failure` | ok | 1 |") {
+	if !strings.Contains(out, "| ok | TLS 1.2 | handshake | `remote error: tls: handshake failure` | ok | 1 |") {
 		t.Errorf("no row for the ok connection the generator saw fail:\n%s", out)
 	}
 }

@@ -38,7 +38,7 @@ func writeMatch(b *strings.Builder, c *checks, in *inputs) (ok bool) {
 		}
 	}
 	matched := map[*record]int{} // record -> events matched to it
-	type row struct{ kind, stage, errClass, verdict string }
+	type row struct{ kind, version, stage, errClass, verdict string }
 	rows := map[row]int{}
 	unmatched, dial := 0, 0
 	var unmatchedEx []string
@@ -46,7 +46,7 @@ func writeMatch(b *strings.Builder, c *checks, in *inputs) (ok bool) {
 	for _, e := range in.events {
 		if e.Client == "" {
 			dial++
-			rows[row{e.Kind, e.Stage, errClass(e.Error), "(no connection)"}]++
+			rows[row{e.Kind, e.Version, e.Stage, errClass(e.Error), "(no connection)"}]++
 			continue
 		}
 		var best *record
@@ -65,7 +65,7 @@ func writeMatch(b *strings.Builder, c *checks, in *inputs) (ok bool) {
 			if len(unmatchedEx) < 5 {
 				unmatchedEx = append(unmatchedEx, fmt.Sprintf("%s %s %s -> %s: %s", e.Start.Format(time.RFC3339Nano), e.Kind, e.Client, e.Server, e.Error))
 			}
-			rows[row{e.Kind, e.Stage, errClass(e.Error), "(no record)"}]++
+			rows[row{e.Kind, e.Version, e.Stage, errClass(e.Error), "(no record)"}]++
 			continue
 		}
 		matched[best]++
@@ -73,7 +73,7 @@ func writeMatch(b *strings.Builder, c *checks, in *inputs) (ok bool) {
 		if best.Cause != "" {
 			v += " / " + best.Cause
 		}
-		rows[row{e.Kind, e.Stage, errClass(e.Error), v}]++
+		rows[row{e.Kind, e.Version, e.Stage, errClass(e.Error), v}]++
 		if e.Kind != "ok" && !best.Failed {
 			missedMeant++
 			if len(missedEx) < 5 {
@@ -116,6 +116,9 @@ func writeMatch(b *strings.Builder, c *checks, in *inputs) (ok bool) {
 		if a.kind != b.kind {
 			return a.kind < b.kind
 		}
+		if a.version != b.version {
+			return a.version < b.version
+		}
 		if rows[a] != rows[b] {
 			return rows[a] > rows[b]
 		}
@@ -123,10 +126,10 @@ func writeMatch(b *strings.Builder, c *checks, in *inputs) (ok bool) {
 	})
 	fmt.Fprintf(b, "%d connections the generator logged as not completed (%d without a TCP connection); each matched to the NDJSON record of the same client and server starting within %s of it:\n\n",
 		len(in.events), dial, matchWindow)
-	fmt.Fprintln(b, "| kind | stage the client reached | client's error | tlstriage's verdict / cause | connections |")
-	fmt.Fprintln(b, "|---|---|---|---|---|")
+	fmt.Fprintln(b, "| kind | version | stage the client reached | client's error | tlstriage's verdict / cause | connections |")
+	fmt.Fprintln(b, "|---|---|---|---|---|---|")
 	for _, k := range keys {
-		fmt.Fprintf(b, "| %s | %s | `%s` | %s | %d |\n", k.kind, k.stage, k.errClass, k.verdict, rows[k])
+		fmt.Fprintf(b, "| %s | %s | %s | `%s` | %s | %d |\n", k.kind, k.version, k.stage, k.errClass, k.verdict, rows[k])
 	}
 	fmt.Fprintln(b)
 	for _, l := range []struct {

@@ -254,6 +254,12 @@ func writeDrops(b *strings.Builder, c *checks, in *inputs) {
 		return
 	}
 	detail := fmt.Sprintf("tlstriage %d (metric %s), tcpdump %d", t.kernelDrops, fmtMetric(mDrops, mOK), d.kernelDrops)
+	for _, e := range in.env {
+		if e.key == "tcpdump exited early" {
+			c.note("kernel drops ≤ tcpdump's", detail+"; not comparable: tcpdump exited "+e.value)
+			return
+		}
+	}
 	c.add("kernel drops ≤ tcpdump's", t.kernelDrops <= d.kernelDrops, detail)
 	if mOK && t.captured >= 0 && mPackets > float64(t.captured) {
 		c.add("packets: metric ≤ summary", false, fmt.Sprintf("metric %.0f > summary %d", mPackets, t.captured))
