@@ -34,6 +34,7 @@ type File struct {
 	records    *pcapRecords // reads the records after pcapgo read the header
 	ng         *pcapgo.NgReader
 	secrets    *secretsScanner // pcapng: Decryption Secrets Blocks
+	onSecrets  func([]Secret)  // OnSecrets
 	closer     io.Closer
 	counter    *countingReader
 	framing    *framing // checks the framing of the (decompressed) bytes
@@ -205,6 +206,7 @@ func (f *File) ReadFrame(ci *gopacket.CaptureInfo) ([]byte, error) {
 		data, err = f.records.nextInto(ci)
 	}
 	if err != nil {
+		f.feedSecrets() // those after the last frame too
 		if d := f.explain(err, f.frames+1); d != err {
 			return nil, d
 		}
@@ -217,8 +219,25 @@ func (f *File) ReadFrame(ci *gopacket.CaptureInfo) ([]byte, error) {
 		return nil, err
 	}
 	f.frames++
+	f.feedSecrets()
 	return data, nil
 }
+
+// feedSecrets hands the secrets blocks read so far to OnSecrets's
+// function.
+func (f *File) feedSecrets() {
+	if f.onSecrets != nil && f.secrets != nil {
+		if secs := f.secrets.take(); len(secs) > 0 {
+			f.onSecrets(secs)
+		}
+	}
+}
+
+// OnSecrets has fn called with the pcapng Decryption Secrets Blocks as
+// they are read: during the read of the frame that follows them, before
+// that frame is returned (so that a key log is known before the frames it
+// decrypts are analysed). Secrets then returns none.
+func (f *File) OnSecrets(fn func([]Secret)) { f.onSecrets = fn }
 
 // Secrets returns the pcapng Decryption Secrets Blocks read since the last
 // call: after NewReader, those before the first packet; after

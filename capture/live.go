@@ -2,7 +2,6 @@ package capture
 
 import (
 	"errors"
-	"slices"
 	"strings"
 	"time"
 
@@ -41,10 +40,6 @@ const (
 	DefaultBufferSize = 32 << 20
 	DefaultTimeout    = 100 * time.Millisecond
 )
-
-// ringDisabled makes the AF_PACKET source read one packet per system call,
-// as when the kernel refuses the packet ring (tests).
-var ringDisabled bool
 
 // AnyInterface is the pseudo-interface that captures on all interfaces,
 // giving Linux cooked frames (SLL2 in the default build, SLL or SLL2 from
@@ -115,27 +110,4 @@ func (i Interface) Flags() string {
 		f = append(f, "Loopback")
 	}
 	return strings.Join(f, ", ")
-}
-
-// anyDescription describes the AnyInterface pseudo-device.
-const anyDescription = "Pseudo-device that captures on all interfaces"
-
-// sortInterfaces puts running interfaces first, then up ones, loopback
-// interfaces after the others, keeping the system's order otherwise (as
-// libpcap does).
-func sortInterfaces(list []Interface) {
-	rank := func(i Interface) int {
-		r := 0
-		if !i.Running {
-			r += 2
-		}
-		if !i.Up {
-			r += 4
-		}
-		if i.Loopback {
-			r++
-		}
-		return r
-	}
-	slices.SortStableFunc(list, func(a, b Interface) int { return rank(a) - rank(b) })
 }

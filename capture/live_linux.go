@@ -10,6 +10,7 @@ import (
 	"net"
 	"os"
 	"runtime"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -49,6 +50,10 @@ const (
 	// frames of any size into the blocks.
 	ringFrameSize = 2048
 )
+
+// ringDisabled makes the AF_PACKET source read one packet per system call,
+// as when the kernel refuses the packet ring (tests).
+var ringDisabled bool
 
 // Offsets in the ring (linux/if_packet.h).
 const (
@@ -525,6 +530,8 @@ func (s *afPacket) ReadPacketData() ([]byte, gopacket.CaptureInfo, error) {
 // Block is the number of the ring block the frame last returned by
 // ReadPacketData lies in, for Hold; 0 when it cannot be held (no ring, or
 // before the first frame). Numbers are not reused.
+var _ Holder = (*afPacket)(nil) // Queue hands its frames over without a copy
+
 func (s *afPacket) Block() uint64 {
 	if s.ring == nil || !s.ring.in {
 		return 0
@@ -810,4 +817,27 @@ func (s *afPacket) Close() error {
 		return fmt.Errorf("capture: %s: %w", s.iface, err)
 	}
 	return nil
+}
+
+// anyDescription describes the AnyInterface pseudo-device.
+const anyDescription = "Pseudo-device that captures on all interfaces"
+
+// sortInterfaces puts running interfaces first, then up ones, loopback
+// interfaces after the others, keeping the system's order otherwise (as
+// libpcap does).
+func sortInterfaces(list []Interface) {
+	rank := func(i Interface) int {
+		r := 0
+		if !i.Running {
+			r += 2
+		}
+		if !i.Up {
+			r += 4
+		}
+		if i.Loopback {
+			r++
+		}
+		return r
+	}
+	slices.SortStableFunc(list, func(a, b Interface) int { return rank(a) - rank(b) })
 }

@@ -328,16 +328,6 @@ type holder interface {
 // noter is what the AF_PACKET source says when it has no ring.
 type noter interface{ Note() string }
 
-// withoutRing makes OpenLive read packet by packet, as when the kernel
-// refuses the ring, until the test ends.
-func withoutRing(t *testing.T) {
-	if Libpcap || runtime.GOOS != "linux" {
-		t.Skip("the packet ring is the AF_PACKET source's")
-	}
-	ringDisabled = true
-	t.Cleanup(func() { ringDisabled = false })
-}
-
 // ringMappings counts the packet rings mapped into the process.
 func ringMappings(t *testing.T) int {
 	t.Helper()

@@ -116,10 +116,10 @@ func (m *Merge) Origin() (file uint8, frame int) {
 	return m.last.no, m.last.frames
 }
 
-// ReadPacketData returns the next frame in time order; io.EOF at the end
-// of a capture (More then says whether another follows). The data is
+// ReadFrame reads the next frame in time order into *ci; io.EOF at the
+// end of a capture (More then says whether another follows). The data is
 // valid until the next call.
-func (m *Merge) ReadPacketData() ([]byte, gopacket.CaptureInfo, error) {
+func (m *Merge) ReadFrame(ci *gopacket.CaptureInfo) ([]byte, error) {
 	if h := m.last; h != nil {
 		m.last = nil
 		m.advance(h)
@@ -133,13 +133,14 @@ func (m *Merge) ReadPacketData() ([]byte, gopacket.CaptureInfo, error) {
 	h := m.earliest()
 	if h == nil {
 		m.started, m.n = false, 0
-		return nil, gopacket.CaptureInfo{}, io.EOF
+		return nil, io.EOF
 	}
 	m.last, m.lastLT = h, h.lt
 	if h.ci.Timestamp.After(m.now) {
 		m.now = h.ci.Timestamp
 	}
-	return h.data, h.ci, nil
+	*ci = h.ci
+	return h.data, nil
 }
 
 // earliest is the open file whose next frame comes first (the file

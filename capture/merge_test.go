@@ -78,7 +78,8 @@ func TestMerge(t *testing.T) {
 			var got []string
 			for m.More() {
 				for {
-					data, _, err := m.ReadPacketData()
+					var ci gopacket.CaptureInfo
+					data, err := m.ReadFrame(&ci)
 					if err == io.EOF {
 						got = append(got, "|")
 						break

@@ -164,14 +164,9 @@ func (p *pcapRecords) err(got int) error {
 	return p.eof
 }
 
-// next returns the next frame; data points into the buffer and is valid
+// nextInto returns the next frame and fills in *ci (no copy of a
+// CaptureInfo per frame); the data points into the buffer and is valid
 // until the next call.
-func (p *pcapRecords) next() (data []byte, ci gopacket.CaptureInfo, err error) {
-	data, err = p.nextInto(&ci)
-	return data, ci, err
-}
-
-// nextInto is next, filling in *ci: no copy of a CaptureInfo per frame.
 func (p *pcapRecords) nextInto(ci *gopacket.CaptureInfo) ([]byte, error) {
 	if !p.fill(16) {
 		n := p.end - p.start

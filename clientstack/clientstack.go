@@ -72,24 +72,20 @@ const (
 	groupFFDHE2048         uint16 = 0x0100
 	groupX25519MLKEM768    uint16 = 0x11ec
 	groupX25519Kyber768    uint16 = 0x6399
-	sigDSASHA256           uint16 = 0x0402 // JSSE lists DSA signatures; no other stack here does
 )
 
 // hello is the part of a ClientHello the rules read, GREASE removed.
 type hello struct {
-	ch       *tlsparse.ClientHello
-	suites   []uint16 // without GREASE
-	exts     []uint16 // extension types in wire order, without GREASE
-	groups   []uint16
-	sigalgs  []uint16
-	grease   bool
-	alpn     []string
-	tls13    bool
-	keyShare []uint16
+	suites []uint16 // without GREASE
+	exts   []uint16 // extension types in wire order, without GREASE
+	groups []uint16
+	grease bool
+	alpn   []string
+	tls13  bool
 }
 
 func newHello(ch *tlsparse.ClientHello) *hello {
-	h := &hello{ch: ch, alpn: ch.ALPN, sigalgs: ch.SignatureAlgorithms}
+	h := &hello{alpn: ch.ALPN}
 	for _, s := range ch.CipherSuites {
 		if tlsparse.IsGREASE(s) {
 			h.grease = true
@@ -111,11 +107,6 @@ func newHello(ch *tlsparse.ClientHello) *hello {
 		}
 		h.groups = append(h.groups, g)
 	}
-	for _, g := range ch.KeyShareGroups {
-		if !tlsparse.IsGREASE(g) {
-			h.keyShare = append(h.keyShare, g)
-		}
-	}
 	for _, v := range ch.SupportedVersions {
 		if v == uint16(tlsparse.VersionTLS13) {
 			h.tls13 = true
@@ -124,11 +115,9 @@ func newHello(ch *tlsparse.ClientHello) *hello {
 	return h
 }
 
-func (h *hello) has(ext uint16) bool       { return slices.Contains(h.exts, ext) }
-func (h *hello) hasSuite(s uint16) bool    { return slices.Contains(h.suites, s) }
-func (h *hello) hasGroup(g uint16) bool    { return slices.Contains(h.groups, g) }
-func (h *hello) hasSigalg(s uint16) bool   { return slices.Contains(h.sigalgs, s) }
-func (h *hello) hasKeyShare(g uint16) bool { return slices.Contains(h.keyShare, g) }
+func (h *hello) has(ext uint16) bool    { return slices.Contains(h.exts, ext) }
+func (h *hello) hasSuite(s uint16) bool { return slices.Contains(h.suites, s) }
+func (h *hello) hasGroup(g uint16) bool { return slices.Contains(h.groups, g) }
 
 // before reports whether extension a comes before extension b (both sent).
 func (h *hello) before(a, b uint16) bool {

@@ -2,7 +2,8 @@ package diagnose
 
 import (
 	"bytes"
-	"crypto/dsa" //nolint:staticcheck // only to name the key type
+	//lint:ignore SA1019 x509 still parses DSA keys: the type names them and gives their size
+	"crypto/dsa"
 	"crypto/ecdsa"
 	"crypto/ed25519"
 	"crypto/rsa"
@@ -31,7 +32,7 @@ type ChainCert struct {
 	// ValidAtCapture is false when the certificate was expired or not yet
 	// valid at the capture's timestamp.
 	ValidAtCapture bool
-	Validity       string // "", "expired", "not_yet_valid"
+	Validity       Validity
 	IssuedByNext   bool   // the next certificate in the chain signed this one
 	Key            string // "RSA 2048", "ECDSA P-256", ...
 	KeyBits        int
@@ -123,14 +124,25 @@ func verifySig(child, parent *x509.Certificate) bool {
 	return err == nil || errors.As(err, &insecure)
 }
 
-func validityAt(c *x509.Certificate, at time.Time) string {
+// Validity says whether a certificate is valid at a time, and if not, on
+// which side of its validity period the time falls.
+type Validity string
+
+// Validities of a certificate at the capture's time.
+const (
+	ValidityOK          Validity = ""
+	ValidityExpired     Validity = "expired"
+	ValidityNotYetValid Validity = "not_yet_valid"
+)
+
+func validityAt(c *x509.Certificate, at time.Time) Validity {
 	switch {
 	case at.After(c.NotAfter):
-		return "expired"
+		return ValidityExpired
 	case at.Before(c.NotBefore):
-		return "not_yet_valid"
+		return ValidityNotYetValid
 	}
-	return ""
+	return ValidityOK
 }
 
 // Name gives a certificate's subject in the one-line form people compare
@@ -175,7 +187,7 @@ func AnalyzeChain(chain []*dissect.CertInfo, trust *truststore.Store, at time.Ti
 // at time at.
 func validAt(chain []*dissect.CertInfo, at time.Time) bool {
 	for _, ci := range chain {
-		if ci.Cert != nil && validityAt(ci.Cert, at) != "" {
+		if ci.Cert != nil && validityAt(ci.Cert, at) != ValidityOK {
 			return false
 		}
 	}
@@ -214,7 +226,7 @@ func analyzeChain(chain []*dissect.CertInfo, trust *truststore.Store, at time.Ti
 			cc.InTruststore, cc.TrustMatch, cc.TrustAlias = true, how, m.Alias
 		}
 		cc.Validity = validityAt(c, at)
-		cc.ValidAtCapture = cc.Validity == ""
+		cc.ValidAtCapture = cc.Validity == ValidityOK
 		if i+1 < len(chain) && chain[i+1].Cert != nil {
 			cc.IssuedByNext = issuedBy(c, chain[i+1].Cert)
 		}
@@ -290,13 +302,9 @@ func (r *ChainReport) buildPath(chain []*dissect.CertInfo, trust *truststore.Sto
 						break
 					}
 				}
-				for _, t := range trust.BySubject(cur.RawIssuer) {
-					r.LookAlikes = append(r.LookAlikes, t)
-				}
+				r.LookAlikes = append(r.LookAlikes, trust.BySubject(cur.RawIssuer)...)
 			} else {
-				for _, t := range trust.BySubject(cur.RawSubject) {
-					r.LookAlikes = append(r.LookAlikes, t)
-				}
+				r.LookAlikes = append(r.LookAlikes, trust.BySubject(cur.RawSubject)...)
 			}
 			return
 		}

@@ -26,7 +26,7 @@ func (r *Result) anchorAccepted() bool {
 // yet valid at the capture and the profile checks an anchor's dates.
 func (r *Result) anchorOutOfValidity() bool {
 	ch := r.Chain
-	return ch != nil && ch.Trusted && r.Profile.AnchorValidity && validityAt(ch.Anchor.Cert, ch.At) != ""
+	return ch != nil && ch.Trusted && r.Profile.AnchorValidity && validityAt(ch.Anchor.Cert, ch.At) != ValidityOK
 }
 
 // trustedFor reports whether the client, judged by its profile, builds a
@@ -263,7 +263,8 @@ func (r *Result) legacyVersion(c *dissect.Conn) bool {
 	if v == 0 || v >= tlsparse.VersionTLS12 || r.Verdict != VerdictClientRejectedCertificate {
 		return false
 	}
-	if c.ClientHello == nil || c.ClientHello.MaxVersion() < tlsparse.VersionTLS12 {
+	sslv2 := v == tlsparse.VersionSSL20
+	if c.ClientHello == nil || c.ClientHello.MaxVersion() < tlsparse.VersionTLS12 && !(sslv2 && c.ClientHello.MaxVersion() > v) {
 		// A client that offers nothing newer takes what it offered.
 		return false
 	}
@@ -274,6 +275,13 @@ func (r *Result) legacyVersion(c *dissect.Conn) bool {
 	how := "closed the connection"
 	if a := r.Alert; a != nil && !a.Encrypted && a.From == dissect.Client {
 		how = "sent " + a.String()
+	}
+	if sslv2 {
+		// The client's SSLv2-compatible hello offered TLS (or SSL 3.0);
+		// the server answered in SSL 2.0, which it does not speak.
+		r.CauseDetail = fmt.Sprintf("the client offered up to %s in an SSLv2-compatible ClientHello, the server answered in SSL 2.0 and the client %s before its CLIENT-MASTER-KEY: the server speaks SSL 2.0 only, which the client does not", c.ClientHello.MaxVersion(), how)
+		r.Fix = sslv2Fix(c)
+		return true
 	}
 	r.CauseDetail = fmt.Sprintf("the server chose %s and the client %s before its ClientKeyExchange: %s refuses %s (and the MD5/SHA-1 handshake signatures it requires) by default, even if it offered it", v, how, r.Profile.Label, v)
 	r.Fix = fmt.Sprintf("enable TLS 1.2 or 1.3 on the server %s (it speaks %s at most); only as a stopgap, allow %s on the client (OpenSSL: -cipher 'DEFAULT:@SECLEVEL=0' with MinProtocol TLSv1; Java: remove it from jdk.tls.disabledAlgorithms)", c.Server, v, v)

@@ -7,6 +7,7 @@ import (
 
 	"github.com/tlstriage/tlstriage/clientstack"
 	"github.com/tlstriage/tlstriage/dissect"
+	"github.com/tlstriage/tlstriage/tlsparse"
 )
 
 // The messages below are what the stacks print, recorded from real
@@ -81,7 +82,7 @@ func javaError(r *Result, c *dissect.Conn) string {
 		}
 	case r.Cause == CauseExpired || r.Cause == CauseNotYetValid:
 		if f := r.firstValidity(); f != nil {
-			if f.Validity == "expired" {
+			if f.Validity == ValidityExpired {
 				return "java.security.cert.CertificateExpiredException: NotAfter: " + javaTime(f.Info.Cert.NotAfter.UTC())
 			}
 			return "java.security.cert.CertificateNotYetValidException: NotBefore: " + javaTime(f.Info.Cert.NotBefore.UTC())
@@ -130,7 +131,7 @@ func openSSLVerify(r *Result) (int, string) {
 		return 62, "hostname mismatch"
 	case CauseWeakCertificate:
 		switch {
-		case r.has(FindingNoServerAuth) != nil, r.Chain == nil && r.Alert != nil && r.Alert.Description == "unsupported_certificate":
+		case r.has(FindingNoServerAuth) != nil, r.Chain == nil && r.Alert != nil && !r.Alert.Encrypted && tlsparse.AlertDescription(r.Alert.Code) == tlsparse.AlertUnsupportedCertificate:
 			return 26, "unsuitable certificate purpose"
 		case r.has(FindingWeakSignature) != nil:
 			return 68, "CA signature digest algorithm too weak"
@@ -280,7 +281,7 @@ func goError(r *Result, c *dissect.Conn) string {
 	case r.Cause == CauseExpired || r.Cause == CauseNotYetValid:
 		if f := r.firstValidity(); f != nil {
 			cert := f.Info.Cert
-			if f.Validity == "expired" {
+			if f.Validity == ValidityExpired {
 				return prefix + fmt.Sprintf("x509: certificate has expired or is not yet valid: current time %s is after %s", fmtTime(r.Chain.At), fmtTime(cert.NotAfter))
 			}
 			return prefix + fmt.Sprintf("x509: certificate has expired or is not yet valid: current time %s is before %s", fmtTime(r.Chain.At), fmtTime(cert.NotBefore))

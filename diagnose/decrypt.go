@@ -90,8 +90,18 @@ func decryptFindings(c *dissect.Conn) []Finding {
 		}
 	}
 	if d.Records[dissect.Server]+d.Records[dissect.Client] > 0 {
-		out = append(out, Finding{Code: FindingDecrypted, Severity: SevInfo,
-			Summary: fmt.Sprintf("decrypted with the key log: %d records from the server, %d from the client", d.Records[dissect.Server], d.Records[dissect.Client])})
+		summary := fmt.Sprintf("decrypted with the key log: %d records from the server, %d from the client", d.Records[dissect.Server], d.Records[dissect.Client])
+		if n := max(d.Renegotiated[dissect.Server], d.Renegotiated[dissect.Client]); n > 0 {
+			word := "renegotiations"
+			if n == 1 {
+				word = "renegotiation"
+			}
+			summary += fmt.Sprintf(", through %d %s", n, word)
+		}
+		if d.Deflate {
+			summary += ", decompressed (DEFLATE)"
+		}
+		out = append(out, Finding{Code: FindingDecrypted, Severity: SevInfo, Summary: summary})
 	}
 	var handshake, later []string
 	for _, m := range d.Missing {

@@ -203,9 +203,9 @@ func (r *Result) checkCerts(c *dissect.Conn) {
 		// The certificate as findings name it (most chains need none).
 		label := func() string { return fmt.Sprintf("%s #%d (%s)", cc.Role, cc.Position, Name(cert)) }
 		switch cc.Validity {
-		case "expired":
+		case ValidityExpired:
 			r.add(Finding{Code: FindingExpired, Severity: SevError, Summary: fmt.Sprintf("%s expired on %s, before the capture (%s)", label(), fmtTime(cert.NotAfter), fmtTime(ch.At))})
-		case "not_yet_valid":
+		case ValidityNotYetValid:
 			r.add(Finding{Code: FindingNotYetValid, Severity: SevError, Summary: fmt.Sprintf("%s is valid only from %s, after the capture (%s)", label(), fmtTime(cert.NotBefore), fmtTime(ch.At))})
 		default:
 			if left := cert.NotAfter.Sub(ch.At); left < 30*24*time.Hour {
@@ -251,9 +251,9 @@ func (r *Result) checkCerts(c *dissect.Conn) {
 	default:
 		r.add(Finding{Code: FindingUntrusted, Severity: SevError, Summary: ch.untrusted})
 	}
-	if a := ch.Anchor; ch.Trusted && validityAt(a.Cert, ch.At) != "" {
+	if a := ch.Anchor; ch.Trusted && validityAt(a.Cert, ch.At) != ValidityOK {
 		code := FindingAnchorExpired
-		if validityAt(a.Cert, ch.At) == "not_yet_valid" {
+		if validityAt(a.Cert, ch.At) == ValidityNotYetValid {
 			code = FindingAnchorNotYetValid
 		}
 		f := Finding{Code: code, Severity: SevWarning,
@@ -398,7 +398,7 @@ func (r *Result) firstValidity() *ChainCert {
 		return nil
 	}
 	for i := range r.Chain.Certs {
-		if r.Chain.Certs[i].Validity != "" {
+		if r.Chain.Certs[i].Validity != ValidityOK {
 			return &r.Chain.Certs[i]
 		}
 	}
@@ -497,7 +497,8 @@ func (r *Result) protocolMismatch(c *dissect.Conn) bool {
 	}
 	ch := c.ClientHello
 	switch tlsparse.AlertDescription(r.Alert.Code) {
-	case 70, 71, 40, 47, 109, 120: // protocol_version, insufficient_security, handshake_failure, illegal_parameter, missing_extension, no_application_protocol
+	case tlsparse.AlertProtocolVersion, tlsparse.AlertInsufficientSecurity, tlsparse.AlertHandshakeFailure,
+		tlsparse.AlertIllegalParameter, tlsparse.AlertMissingExtension, tlsparse.AlertNoApplicationProtocol:
 	default:
 		return false
 	}
@@ -525,8 +526,8 @@ func (r *Result) protocolMismatch(c *dissect.Conn) bool {
 	if ch.ServerName == "" {
 		r.CauseDetail += "; it sent no SNI"
 	}
-	switch r.Alert.Code {
-	case 70:
+	switch tlsparse.AlertDescription(r.Alert.Code) {
+	case tlsparse.AlertProtocolVersion:
 		min := max
 		for _, v := range ch.SupportedVersions {
 			if !tlsparse.IsGREASE(v) && tlsparse.Version(v) < min {
@@ -541,7 +542,7 @@ func (r *Result) protocolMismatch(c *dissect.Conn) bool {
 		default:
 			r.Fix = fmt.Sprintf("the server accepts none of the versions the client offers (at most %s): it most likely requires a newer one, so enable TLS 1.3 on the client (Java: -Djdk.tls.client.protocols=TLSv1.3,TLSv1.2), or %s on the server", max, max)
 		}
-	case 120:
+	case tlsparse.AlertNoApplicationProtocol:
 		r.Fix = "the server supports none of the client's ALPN protocols: align the application protocols"
 	default:
 		r.Fix = "the client and the server share no cipher suite, group or signature algorithm: compare the client's offer above with the server's configuration"
@@ -561,28 +562,31 @@ func abbreviate(ss []string, n int) string {
 
 // alertMeaning says what an alert usually means when a client sends it.
 func alertMeaning(code int) string {
-	switch code {
-	case 42:
+	if code < 0 { // encrypted
+		return ""
+	}
+	switch tlsparse.AlertDescription(code) {
+	case tlsparse.AlertBadCertificate:
 		return "(bad_certificate: the client could not verify the certificate; Go clients send it for any verification error)"
-	case 43:
+	case tlsparse.AlertUnsupportedCertificate:
 		return "(unsupported_certificate: OpenSSL sends it for a certificate whose purpose (extended key usage) does not allow a server, or a key type it does not accept)"
-	case 44:
+	case tlsparse.AlertCertificateRevoked:
 		return "(certificate_revoked)"
-	case 45:
+	case tlsparse.AlertCertificateExpired:
 		return "(certificate_expired: OpenSSL, GnuTLS and Java (TLS 1.2) send it for a certificate out of its validity)"
-	case 46:
+	case tlsparse.AlertCertificateUnknown:
 		return "(certificate_unknown: Java sends it for any path or name failure: missing root or intermediate, unrelated root, self-signed, hostname mismatch)"
-	case 48:
+	case tlsparse.AlertUnknownCa:
 		return "(unknown_ca: OpenSSL and curl send it when no trusted root is found)"
-	case 40:
+	case tlsparse.AlertHandshakeFailure:
 		return "(handshake_failure: no common parameters, or a generic refusal)"
-	case 70:
+	case tlsparse.AlertProtocolVersion:
 		return "(protocol_version: no common protocol version)"
-	case 71:
+	case tlsparse.AlertInsufficientSecurity:
 		return "(insufficient_security: the peer requires stronger ciphers)"
-	case 50:
+	case tlsparse.AlertDecodeError:
 		return "(decode_error: a malformed message)"
-	case 116:
+	case tlsparse.AlertCertificateRequired:
 		return "(certificate_required: the server wants a client certificate)"
 	}
 	return ""

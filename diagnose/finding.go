@@ -40,6 +40,7 @@ const (
 	FindingKeylogUnsupported     FindingCode = "keylog_unsupported"
 	FindingNoServerAuth          FindingCode = "no_server_auth"
 	FindingNotYetValid           FindingCode = "not_yet_valid"
+	FindingObsoleteProtocol      FindingCode = "obsolete_protocol"
 	FindingSelfSigned            FindingCode = "self_signed"
 	FindingTrusted               FindingCode = "trusted"
 	FindingTruststoreLookalike   FindingCode = "truststore_lookalike"

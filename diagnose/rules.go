@@ -69,7 +69,7 @@ func upgradeRefused(r *Result, j *judgement) bool {
 	}
 	c := j.c
 	r.Cause = CauseNotTLS
-	if c.Upgrade == "http-connect" {
+	if c.Upgrade == dissect.UpgradeHTTPConnect {
 		r.CauseDetail = "the proxy did not open the tunnel: " + r.Detail
 		r.Fix = fmt.Sprintf("check the proxy %s: its access rules for the target in the CONNECT line, its credentials (407), and whether it reaches the target (502, 503, 504)", c.Server)
 		return true
@@ -85,7 +85,7 @@ func notTLS(r *Result, j *judgement) bool {
 	}
 	c := j.c
 	r.Cause = CauseNotTLS
-	if c.Upgrade != "" {
+	if c.Upgrade != dissect.UpgradeNone {
 		r.CauseDetail = fmt.Sprintf("the server did not start TLS inside %s: %s", c.Upgrade, r.Detail)
 		r.Fix = fmt.Sprintf("enable STARTTLS (%s) on %s, or connect to the port where it serves implicit TLS; the client should also stop when the server refuses the upgrade", c.Upgrade, c.Server)
 		return true
@@ -454,7 +454,7 @@ func anchorOutOfValidity(r *Result, f *chainFacts) bool {
 	}
 	a := ch.Anchor
 	r.Cause = CauseExpired
-	if validityAt(a.Cert, ch.At) == "not_yet_valid" {
+	if validityAt(a.Cert, ch.At) == ValidityNotYetValid {
 		r.Cause = CauseNotYetValid
 	}
 	r.CauseDetail = fmt.Sprintf("the chain builds to the trust anchor %s (alias %s), valid from %s to %s, not at the capture (%s): %s checks the anchor's own dates, so the path fails although every certificate the server sends is valid (Java ignores an anchor's dates and would accept it).%s",
@@ -470,7 +470,7 @@ func outOfValidity(r *Result, f *chainFacts) bool {
 	}
 	ch := f.ch
 	cert := cc.Info.Cert
-	if cc.Validity == "expired" {
+	if cc.Validity == ValidityExpired {
 		r.Cause = CauseExpired
 		r.CauseDetail = fmt.Sprintf("the %s %s expired on %s, before the capture (%s).%s", cc.Role, Name(cert), fmtTime(cert.NotAfter), fmtTime(ch.At), f.alertNote)
 		r.Fix = fmt.Sprintf("renew the %s certificate %s and install it on the server", cc.Role, Name(cert))

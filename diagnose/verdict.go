@@ -89,29 +89,13 @@ func (a *Alert) String() string {
 // accept the server's certificate.
 func certAlert(d tlsparse.AlertDescription) bool {
 	switch d {
-	case 42, 43, 44, 45, 46, 48, 49, 111, 112, 113, 114: // bad_certificate .. unknown_ca, access_denied, certificate status...
+	case tlsparse.AlertBadCertificate, tlsparse.AlertUnsupportedCertificate, tlsparse.AlertCertificateRevoked,
+		tlsparse.AlertCertificateExpired, tlsparse.AlertCertificateUnknown, tlsparse.AlertUnknownCa, tlsparse.AlertAccessDenied,
+		tlsparse.AlertCertificateUnobtainable, tlsparse.AlertUnrecognizedName, tlsparse.AlertBadCertificateStatusResponse,
+		tlsparse.AlertBadCertificateHashValue:
 		return true
 	}
 	return false
-}
-
-// firstAfter returns the first event of side s, in s's stream order, that
-// comes after offset off and is one of kinds (any kind when none given).
-func firstMove(c *dissect.Conn, s dissect.Side, after *dissect.Event) *dissect.Event {
-	for i := range c.Events {
-		e := &c.Events[i]
-		if e.From != s || e.Kind == dissect.EvSYN || e.Kind == dissect.EvGap {
-			continue
-		}
-		if after != nil && (e.Frame < after.Frame || (e.Kind != dissect.EvFIN && e.Kind != dissect.EvRST && e.Offset <= after.Offset && e.Frame == after.Frame)) {
-			continue
-		}
-		if after != nil && e.Offset <= after.Offset && e.Kind != dissect.EvFIN && e.Kind != dissect.EvRST {
-			continue
-		}
-		return e
-	}
-	return nil
 }
 
 // fatalAlert is the first fatal (or encrypted, when allowed) alert from s.
@@ -121,7 +105,7 @@ func fatalAlert(c *dissect.Conn, s dissect.Side, encrypted bool) *dissect.Event 
 		if e.From != s {
 			continue
 		}
-		if e.Kind == dissect.EvAlert && (e.Alert.Level == tlsparse.AlertFatal || e.Alert.Description != 0 && e.Alert.Description != 90) {
+		if e.Kind == dissect.EvAlert && (e.Alert.Level == tlsparse.AlertFatal || e.Alert.Description != tlsparse.AlertCloseNotify && e.Alert.Description != tlsparse.AlertUserCanceled) {
 			return e
 		}
 		if encrypted && e.Kind == dissect.EvEncryptedAlert {
@@ -157,7 +141,7 @@ func JudgeWire(c *dissect.Conn) Wire {
 	ch := c.First(dissect.Client, dissect.EvClientHello)
 	if c.UpgradeRefused && c.ClientHello == nil {
 		w.Verdict = VerdictUpgradeRefused
-		if c.Upgrade == "http-connect" {
+		if c.Upgrade == dissect.UpgradeHTTPConnect {
 			w.Detail = fmt.Sprintf("the client asked the HTTP proxy for a tunnel (%q), and no TLS handshake followed", firstLine(c.Sides[dissect.Client].PlainHead))
 			if line := firstLine(c.Sides[dissect.Server].PlainHead); line != "" {
 				w.Detail += fmt.Sprintf("; the proxy answered %q", line)
@@ -208,7 +192,10 @@ func JudgeWire(c *dissect.Conn) Wire {
 		w.Detail = fmt.Sprintf("the server answered the ClientHello with bytes that are not TLS (frame %d): %q", e.Frame, e.Detail)
 		return w
 	}
-	if c.ServerHello == nil {
+	if c.SSLv2 != nil {
+		w.Findings = append(w.Findings, sslv2Finding(c))
+	}
+	if c.ServerHello == nil && c.SSLv2 == nil {
 		return noServerHello(c, &w)
 	}
 	if c.Version().IsTLS13() {
@@ -467,14 +454,22 @@ var verdict12Rules = []func(h *hello12, w *Wire) bool{
 
 func verdict12(c *dissect.Conn, w *Wire) Wire {
 	h := &hello12{c: c, cl: &c.Sides[dissect.Client], sv: &c.Sides[dissect.Server]}
-	h.clientDone = h.cl.CCS && c.Has(dissect.Client, dissect.EvEncryptedHandshake)
-	h.serverDone = h.sv.CCS && c.Has(dissect.Server, dissect.EvEncryptedHandshake)
-	// The capture may have lost the server's Finished: its application
-	// data comes only after it.
-	h.lostFinished = !h.serverDone && h.sv.Gaps > 0 && c.Has(dissect.Server, dissect.EvApplicationData)
 	h.cert = c.First(dissect.Server, dissect.EvCertificate)
 	h.done = c.First(dissect.Server, dissect.EvServerHelloDone)
 	h.cke = c.First(dissect.Client, dissect.EvClientKeyExchange)
+	h.clientDone = h.cl.CCS && c.Has(dissect.Client, dissect.EvEncryptedHandshake)
+	h.serverDone = h.sv.CCS && c.Has(dissect.Server, dissect.EvEncryptedHandshake)
+	if c.SSLv2 != nil {
+		// SSL 2.0 has no ChangeCipherSpec: after its CLIENT-MASTER-KEY
+		// (none when the session is resumed) the client sends its
+		// encrypted CLIENT-FINISHED; the server its SERVER-VERIFY and
+		// SERVER-FINISHED, then data.
+		h.clientDone = (h.cke != nil || c.SSLv2.SessionIDHit) && c.Has(dissect.Client, dissect.EvEncryptedHandshake)
+		h.serverDone = encryptedRecords(c, dissect.Server) >= 2 || c.Has(dissect.Server, dissect.EvApplicationData)
+	}
+	// The capture may have lost the server's Finished: its application
+	// data comes only after it.
+	h.lostFinished = !h.serverDone && h.sv.Gaps > 0 && c.Has(dissect.Server, dissect.EvApplicationData)
 	// Clients judge the certificate as soon as it arrives (Java does not
 	// wait for ServerHelloDone when the server's flight is slow).
 	h.anchor = h.cert
@@ -495,6 +490,12 @@ func completed12(h *hello12, w *Wire) bool {
 	}
 	w.Verdict = VerdictOK
 	w.Detail = "the handshake completed: both sides sent ChangeCipherSpec and Finished"
+	if h.c.SSLv2 != nil {
+		w.Detail = "the SSL 2.0 handshake completed: the client sent its CLIENT-MASTER-KEY, then both sides encrypted records (CLIENT-FINISHED; SERVER-VERIFY and SERVER-FINISHED)"
+		if h.c.SSLv2.SessionIDHit {
+			w.Detail = "the SSL 2.0 handshake completed: the server resumed a session, then both sides sent encrypted records (CLIENT-FINISHED; SERVER-VERIFY and SERVER-FINISHED)"
+		}
+	}
 	if h.lostFinished {
 		w.Detail = "the handshake completed: the client sent ChangeCipherSpec and Finished, and the server application data, which comes only after its Finished (bytes of which are missing from the capture)"
 	}
@@ -635,7 +636,7 @@ func clientHungUp(c *dissect.Conn, anchor *dissect.Event) (*dissect.Event, bool)
 			}
 			return nil, false
 		case dissect.EvFIN, dissect.EvRST, dissect.EvAlert, dissect.EvEncryptedAlert:
-			if e.Kind == dissect.EvAlert && e.Alert.Level != tlsparse.AlertFatal && e.Alert.Description == 0 {
+			if e.Kind == dissect.EvAlert && e.Alert.Level != tlsparse.AlertFatal && e.Alert.Description == tlsparse.AlertCloseNotify {
 				// close_notify before any move: still a hang-up.
 			}
 			// Did the client hang up after it had the server's flight?
@@ -923,4 +924,37 @@ func lastLine(b []byte) string {
 func RefusedAfterAccept(c *dissect.Conn) bool {
 	var w Wire
 	return !c.TLS && closedBeforeHello(c, &w)
+}
+
+// encryptedRecords counts the encrypted handshake records side s sent.
+func encryptedRecords(c *dissect.Conn, s dissect.Side) int {
+	n := 0
+	for i := range c.Events {
+		if e := &c.Events[i]; e.From == s && e.Kind == dissect.EvEncryptedHandshake {
+			n += e.Count
+		}
+	}
+	return n
+}
+
+// sslv2Finding is the finding of a server that answered in SSL 2.0: a
+// warning on a handshake that completed (the client accepted it, as weak
+// keys are), an error otherwise.
+func sslv2Finding(c *dissect.Conn) Finding {
+	sev := SevError
+	if c.Has(dissect.Client, dissect.EvEncryptedHandshake) && c.Has(dissect.Server, dissect.EvEncryptedHandshake) {
+		sev = SevWarning
+	}
+	frame := 0
+	if e := c.First(dissect.Server, dissect.EvServerHello); e != nil {
+		frame = e.Frame
+	}
+	return Finding{Code: FindingObsoleteProtocol, Severity: sev,
+		Summary: fmt.Sprintf("the server answered in SSL 2.0 (SERVER-HELLO, frame %d): a protocol broken beyond repair (RFC 6176 prohibits it; DROWN, CVE-2016-0800, lets its key decrypt TLS sessions too) that no current client speaks: %s",
+			frame, sslv2Fix(c))}
+}
+
+// sslv2Fix is what to do about a server that speaks SSL 2.0.
+func sslv2Fix(c *dissect.Conn) string {
+	return fmt.Sprintf("disable SSL 2.0 on the server %s and enable TLS 1.2 or 1.3 (OpenSSL removed SSL 2.0 in 1.1.0; in older ones, SSLv2 in the protocol list or an SSLv2 cipher turns it on), then replace its key and certificate, which SSL 2.0 exposed", c.Server)
 }

@@ -201,10 +201,12 @@ func (a *Analyzer) LastTime() time.Time { return a.clock.now }
 // Stats returns the counters so far.
 func (a *Analyzer) Stats() Stats { return a.stats }
 
-// PacketSource is what Run reads from: gopacket's vocabulary, implemented by
-// capture's sources.
+// PacketSource is what Run reads from: capture's File, and the readers
+// over it, which fill in the caller's CaptureInfo (millions of frames, no
+// copy of a CaptureInfo each through every layer). ReadFrame returns
+// io.EOF at the end; its data is valid until the next call.
 type PacketSource interface {
-	ReadPacketData() ([]byte, gopacket.CaptureInfo, error)
+	ReadFrame(ci *gopacket.CaptureInfo) ([]byte, error)
 	LinkType() layers.LinkType
 }
 
@@ -227,14 +229,6 @@ type MergedSource interface {
 	Origin() (file uint8, frame int)
 }
 
-// FrameReader is a PacketSource that can fill in the caller's CaptureInfo
-// rather than return one (capture.File does): millions of frames, no copy
-// of a CaptureInfo each through every layer.
-type FrameReader interface {
-	PacketSource
-	ReadFrame(ci *gopacket.CaptureInfo) ([]byte, error)
-}
-
 // Run reads src to its end and analyses every frame. It returns nil at the
 // end of input, ctx's error when cancelled, or the read error that stopped
 // it (connections read so far stay in the Analyzer: call Flush).
@@ -245,26 +239,9 @@ func (a *Analyzer) Run(ctx context.Context, src PacketSource) error {
 	return runSource(ctx, src, a.packet)
 }
 
-// Frames is src as a FrameReader: src itself when it is one.
-func Frames(src PacketSource) FrameReader {
-	if fr, ok := src.(FrameReader); ok {
-		return fr
-	}
-	return sourceFrames{src}
-}
-
-// sourceFrames reads a PacketSource through ReadPacketData.
-type sourceFrames struct{ PacketSource }
-
-func (f sourceFrames) ReadFrame(ci *gopacket.CaptureInfo) (data []byte, err error) {
-	data, *ci, err = f.ReadPacketData()
-	return data, err
-}
-
 // runSource feeds every frame of src to packet until the end of input, a
 // read error or ctx's cancellation (checked every 1024 frames).
 func runSource(ctx context.Context, src PacketSource, packet func([]byte, time.Time, layers.LinkType)) error {
-	fr := Frames(src)
 	var ci gopacket.CaptureInfo
 	for n := 0; ; n++ {
 		if n&1023 == 0 {
@@ -272,27 +249,28 @@ func runSource(ctx context.Context, src PacketSource, packet func([]byte, time.T
 				return err
 			}
 		}
-		data, err := fr.ReadFrame(&ci)
+		data, err := src.ReadFrame(&ci)
 		if err != nil {
 			if errors.Is(err, io.EOF) {
 				return nil
 			}
 			return err
 		}
-		packet(data, ci.Timestamp, fr.LinkType())
+		packet(data, ci.Timestamp, src.LinkType())
 	}
 }
 
 // runMerged is runSource for a merged read: packet learns each frame's
 // origin too.
 func runMerged(ctx context.Context, src MergedSource, packet func([]byte, time.Time, layers.LinkType, origin)) error {
+	var ci gopacket.CaptureInfo
 	for n := 0; ; n++ {
 		if n&1023 == 0 {
 			if err := ctx.Err(); err != nil {
 				return err
 			}
 		}
-		data, ci, err := src.ReadPacketData()
+		data, err := src.ReadFrame(&ci)
 		if err != nil {
 			if errors.Is(err, io.EOF) {
 				return nil

@@ -195,14 +195,17 @@ type Conn struct {
 	ClientChain           []*CertInfo // the client's certificates, if it sent any in plaintext
 	ClientSentCertificate bool        // the client sent a Certificate message (maybe empty)
 	CertRequest           *tlsparse.CertificateRequest
+	// SSLv2 is set when the server answered an SSL 2.0 CLIENT-HELLO with
+	// an SSL 2.0 SERVER-HELLO (ServerHello stays nil): the version is SSL
+	// 2.0 and the SERVER-HELLO's certificate is the Chain.
+	SSLv2 *SSLv2
 	// ChainHidden is set when the server's certificates were encrypted
 	// (TLS 1.3) and not decrypted.
 	ChainHidden bool
-	// Upgrade names the plaintext protocol TLS started inside, when it did
-	// not start with the connection: "smtp", "imap", "pop3", "ftp", "ldap",
-	// "postgresql", "mysql", "xmpp", "http-connect", "socks", "rdp", or
-	// "unknown".
-	Upgrade string
+	// Upgrade names the plaintext protocol TLS started inside (or, with
+	// UpgradeRefused, was asked for in), when it did not start with the
+	// connection; UpgradeNone when it did.
+	Upgrade Upgrade
 	// UpgradeRefused is set when the client asked to start TLS in
 	// plaintext (STARTTLS, STLS, AUTH TLS, SSLRequest) and no TLS record
 	// followed.
@@ -218,9 +221,13 @@ type Conn struct {
 	InputEnd time.Time
 }
 
-// Version is the negotiated version, or 0 when no ServerHello was seen.
+// Version is the negotiated version (tlsparse.VersionSSL20 after an SSL
+// 2.0 SERVER-HELLO), or 0 when no ServerHello was seen.
 func (c *Conn) Version() tlsparse.Version {
 	if c.ServerHello == nil {
+		if c.SSLv2 != nil {
+			return tlsparse.VersionSSL20
+		}
 		return 0
 	}
 	return c.ServerHello.Version()

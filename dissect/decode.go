@@ -14,13 +14,13 @@ type SkipReason string
 // Reasons a frame was not analysed.
 const (
 	SkipLinkType   SkipReason = "unsupported link type"
-	SkipNotIP                 = "not IP"
-	SkipNotTCP                = "not TCP"
-	SkipFragment              = "IP fragment"
-	SkipMalformed             = "malformed header"
-	SkipTruncated             = "truncated header"
-	SkipFiltered              = "filtered out"
-	SkipZeroLength            = "zero length"
+	SkipNotIP      SkipReason = "not IP"
+	SkipNotTCP     SkipReason = "not TCP"
+	SkipFragment   SkipReason = "IP fragment"
+	SkipMalformed  SkipReason = "malformed header"
+	SkipTruncated  SkipReason = "truncated header"
+	SkipFiltered   SkipReason = "filtered out"
+	SkipZeroLength SkipReason = "zero length"
 )
 
 // segment is one decoded TCP segment. Payload aliases the frame.
@@ -80,15 +80,18 @@ func decodeFrame(data []byte, lt layers.LinkType, s *segment) SkipReason {
 			fam = binary.BigEndian.Uint32(data[0:4])
 		}
 		data = data[4:]
-		switch fam {
-		case 2:
+		if fam > 0xff {
+			return SkipNotIP
+		}
+		switch layers.ProtocolFamily(fam) {
+		case layers.ProtocolFamilyIPv4:
 			ethType = layers.EthernetTypeIPv4
-		case 10, 24, 28, 30:
+		case layers.ProtocolFamilyIPv6Linux, layers.ProtocolFamilyIPv6BSD, layers.ProtocolFamilyIPv6FreeBSD, layers.ProtocolFamilyIPv6Darwin:
 			ethType = layers.EthernetTypeIPv6
 		default:
 			return SkipNotIP
 		}
-	case layers.LinkTypeRaw, layers.LinkType(12), layers.LinkType(14), layers.LinkTypeIPv4, layers.LinkTypeIPv6:
+	case layers.LinkTypeRaw, linkTypeDLTRaw, linkTypeDLTRawOpenBSD, layers.LinkTypeIPv4, layers.LinkTypeIPv6:
 		var why SkipReason
 		if ethType, why = ipVersion(data); why != "" {
 			return why
@@ -117,10 +120,10 @@ func decodeFrame(data []byte, lt layers.LinkType, s *segment) SkipReason {
 			if len(data) < 8 {
 				return SkipTruncated
 			}
-			switch binary.BigEndian.Uint16(data[6:8]) {
-			case 0x0021:
+			switch layers.PPPType(binary.BigEndian.Uint16(data[6:8])) {
+			case layers.PPPTypeIPv4:
 				ethType = layers.EthernetTypeIPv4
-			case 0x0057:
+			case layers.PPPTypeIPv6:
 				ethType = layers.EthernetTypeIPv6
 			default:
 				return SkipNotIP
@@ -179,7 +182,7 @@ func decodeFrame(data []byte, lt layers.LinkType, s *segment) SkipReason {
 				return SkipMalformed
 			}
 			plen := int(binary.BigEndian.Uint16(data[4:6]))
-			next := data[6]
+			next := layers.IPProtocol(data[6])
 			var src16, dst16 [16]byte
 			copy(src16[:], data[8:24])
 			copy(dst16[:], data[24:40])
@@ -200,7 +203,7 @@ func decodeFrame(data []byte, lt layers.LinkType, s *segment) SkipReason {
 				if len(data) < 8 {
 					return SkipTruncated
 				}
-				if next == 44 { // fragment: only a first fragment with no more to come is whole
+				if next == layers.IPProtocolIPv6Fragment { // only a first fragment with no more to come is whole
 					if off := binary.BigEndian.Uint16(data[2:4]); off&0xfff9 != 0 {
 						return SkipFragment
 					}
@@ -209,11 +212,11 @@ func decodeFrame(data []byte, lt layers.LinkType, s *segment) SkipReason {
 				if len(data) < n || plen < n {
 					return SkipTruncated
 				}
-				next = data[0]
+				next = layers.IPProtocol(data[0])
 				data = data[n:]
 				plen -= n
 			}
-			proto = layers.IPProtocol(next)
+			proto = next
 			ipPayloadLen = plen
 		default:
 			return SkipNotIP
@@ -274,6 +277,13 @@ func decodeFrame(data []byte, lt layers.LinkType, s *segment) SkipReason {
 	s.payload = p
 	return ""
 }
+
+// DLT_RAW, as some writers put it in a pcap file instead of LINKTYPE_RAW
+// (101): 12 on most systems, 14 on OpenBSD (pcap-linktype(7)).
+const (
+	linkTypeDLTRaw        layers.LinkType = 12
+	linkTypeDLTRawOpenBSD layers.LinkType = 14
+)
 
 // ethTypeVLANOld is the VLAN tag ethertype of pre-802.1ad QinQ gear,
 // which gopacket does not name.
@@ -351,22 +361,30 @@ func innerEthernet(data []byte) (layers.EthernetType, []byte, SkipReason) {
 // ipv6ExtHeader reports whether next is an IPv6 extension header tlstriage
 // skips: hop-by-hop, routing, fragment, destination options, AH, mobility,
 // HIP, shim6 (RFC 8200, Section 4).
-func ipv6ExtHeader(next uint8) bool {
+func ipv6ExtHeader(next layers.IPProtocol) bool {
 	switch next {
-	case 0, 43, 44, 51, 60, 135, 139, 140:
+	case layers.IPProtocolIPv6HopByHop, layers.IPProtocolIPv6Routing, layers.IPProtocolIPv6Fragment,
+		layers.IPProtocolIPv6Destination, layers.IPProtocolAH, ipProtocolMobility, ipProtocolHIP, ipProtocolShim6:
 		return true
 	}
 	return false
 }
 
+// IPv6 extension headers gopacket does not name (IANA "Protocol Numbers").
+const (
+	ipProtocolMobility layers.IPProtocol = 135 // RFC 6275
+	ipProtocolHIP      layers.IPProtocol = 139 // RFC 7401
+	ipProtocolShim6    layers.IPProtocol = 140 // RFC 5533
+)
+
 // ipv6ExtLen is the length of the extension header of type next that data
 // starts with (at least 8 bytes): fixed for a fragment header, in 4-byte
 // units for AH (RFC 4302), in 8-byte units otherwise.
-func ipv6ExtLen(next uint8, data []byte) int {
+func ipv6ExtLen(next layers.IPProtocol, data []byte) int {
 	switch next {
-	case 44:
+	case layers.IPProtocolIPv6Fragment:
 		return 8
-	case 51:
+	case layers.IPProtocolAH:
 		return (int(data[1]) + 2) * 4
 	}
 	return (int(data[1]) + 1) * 8

@@ -1,6 +1,7 @@
 package dissect
 
 import (
+	"bytes"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -40,6 +41,13 @@ type Decryption struct {
 	// not), with FailedFrame the frame of the record that failed.
 	Failed      [2]string
 	FailedFrame [2]int
+	// Deflate is set when the session's records were DEFLATE-compressed
+	// (RFC 3749) and were decompressed after decryption.
+	Deflate bool
+	// Renegotiated counts, by side, the TLS 1.2 renegotiations whose keys
+	// decryption went on with: the side's ChangeCipherSpec, itself
+	// encrypted, switched to the keys of the new handshake's master secret.
+	Renegotiated [2]int
 }
 
 func (d *Decryption) missing(label string) {
@@ -71,6 +79,17 @@ type decDir struct {
 	post     int // records opened after the side's Finished
 	opened   int // records opened
 	early    int // TLS 1.3 client records skipped as 0-RTT data
+	// TLS 1.2 renegotiation (RFC 5246, Section 7.4.1): hello is the random
+	// of the client's renegotiating ClientHello (client side); next the
+	// keys of the new handshake, taken at the side's next ChangeCipherSpec,
+	// or nextErr why they are unknown.
+	hello    []byte
+	next     *tlsdecrypt.Cipher
+	nextComp uint8
+	nextErr  string
+	// zip follows the side's DEFLATE stream when the session compresses
+	// its records (RFC 3749); nil otherwise.
+	zip *tlsdecrypt.Inflater
 }
 
 // decState returns the decryption state of side, creating it (and its
@@ -108,6 +127,14 @@ func (a *Analyzer) decState(cs *connState, side Side) *decDir {
 	v, suite := c.Version(), uint16(c.ServerHello.CipherSuite)
 	if v != tlsparse.VersionTLS12 && v != tlsparse.VersionTLS13 || !tlsdecrypt.Supported(uint16(v), suite) {
 		info.Unsupported = fmt.Sprintf("%s with %s", v, c.ServerHello.CipherSuite)
+		return d
+	}
+	comp := c.ServerHello.CompressionMethod
+	if v == tlsparse.VersionTLS13 {
+		comp = tlsdecrypt.CompressionNull // (TLS 1.3 has none: RFC 8446, Section 4.1.3)
+	}
+	if !knownCompression(comp) {
+		info.Unsupported = fmt.Sprintf("%s with compression method %d", v, comp)
 		return d
 	}
 	sec := a.o.Keys.Lookup(c.ClientHello.Random)
@@ -149,7 +176,17 @@ func (a *Analyzer) decState(cs *connState, side Side) *decDir {
 		return d
 	}
 	d.off = false
+	if comp == tlsdecrypt.CompressionDeflate {
+		d.zip = new(tlsdecrypt.Inflater)
+		info.Deflate = true
+	}
 	return d
+}
+
+// knownCompression reports whether records compressed with method can be
+// read: none, or DEFLATE (RFC 3749).
+func knownCompression(method uint8) bool {
+	return method == tlsdecrypt.CompressionNull || method == tlsdecrypt.CompressionDeflate
 }
 
 // extEncryptThenMAC is the encrypt_then_mac extension (RFC 7366).
@@ -195,8 +232,13 @@ func (a *Analyzer) wantDecrypt(cs *connState, side Side, h tlsparse.RecordHeader
 		return false
 	}
 	if cs.c.Version() == tlsparse.VersionTLS12 {
-		// Finished and alerts; application data is only counted.
-		return h.Type == tlsparse.TypeHandshake || h.Type == tlsparse.TypeAlert
+		if d.zip != nil {
+			// Each record continues the DEFLATE stream: all are read.
+			return true
+		}
+		// Finished, alerts and the messages and ChangeCipherSpec of a
+		// renegotiation; application data is only counted.
+		return h.Type == tlsparse.TypeHandshake || h.Type == tlsparse.TypeAlert || h.Type == tlsparse.TypeChangeCipherSpec
 	}
 	if d.app {
 		return h.Length <= maxPostRecordLen && d.post < maxPostRecords
@@ -212,6 +254,14 @@ func (a *Analyzer) decrypt(cs *connState, side Side, base Event) bool {
 	t := &cs.dirs[side].tls
 	d := t.dec
 	if d == nil || d.off || d.c == nil || !a.protected(cs, side, t.rec) {
+		return false
+	}
+	if !t.keep && d.zip != nil {
+		// The DEFLATE history of the records after it is lost.
+		d.off = true
+		c := cs.c
+		c.Decryption.FailedFrame[side] = a.frame
+		c.Decryption.Failed[side] = fmt.Sprintf("compressed record %d was not read: the records after it cannot be decompressed", d.c.Seq())
 		return false
 	}
 	if !t.keep {
@@ -243,6 +293,15 @@ func (a *Analyzer) decrypt(cs *connState, side Side, base Event) bool {
 		}
 		return false
 	}
+	if d.zip != nil {
+		if pt, err = d.zip.Decompress(pt); err != nil {
+			d.off = true
+			info.FailedFrame[side] = a.frame
+			info.Failed[side] = fmt.Sprintf("record %d was decrypted but could not be decompressed (%v)", d.c.Seq()-1, err)
+			cs.anomaly(Anomaly{Code: "decompression_failure", Frame: a.frame, Detail: fmt.Sprintf("%s record %d: %v", side, d.c.Seq()-1, err)})
+			return false
+		}
+	}
 	d.opened++
 	info.Records[side]++
 	if d.app {
@@ -264,20 +323,14 @@ func (a *Analyzer) decrypt(cs *connState, side Side, base Event) bool {
 		}
 		a.decryptedHandshake(cs, side, d, pt, base)
 	case tlsparse.TypeAlert:
-		alerts, err := tlsparse.ParseAlerts(pt)
-		if err != nil || len(alerts) == 0 {
-			base.Kind = EvEncryptedAlert
-			base.Detail = fmt.Sprintf("decrypted, but not an alert (%d bytes)", len(pt))
-			cs.event(a, base)
-			break
-		}
-		for _, al := range alerts {
-			e := base
-			e.Kind = EvAlert
-			e.Alert = al
-			e.Detail = decryptedNote
-			cs.event(a, e)
-		}
+		a.alertRecord(cs, base, pt, decryptedNote, fmt.Sprintf("decrypted, but not an alert (%d bytes)", len(pt)))
+	case tlsparse.TypeChangeCipherSpec:
+		// TLS 1.2 renegotiation: the new handshake's ChangeCipherSpec
+		// travels under the keys it retires.
+		si.CCS = true
+		base.Kind = EvChangeCipherSpec
+		cs.event(a, base)
+		a.renegotiatedKeys(cs, side, d)
 	case tlsparse.TypeApplicationData:
 		base.Decrypted = false
 		base.Kind = EvApplicationData
@@ -326,25 +379,13 @@ func (a *Analyzer) decryptedHandshake(cs *connState, side Side, d *decDir, pt []
 	if d.hsFailed {
 		return
 	}
-	if d.hs == nil {
-		d.hs = tlsparse.NewHandshakeBuffer(cs.dirs[side].tls.maxHS)
-	}
-	d.hs.Write(pt)
-	for {
-		typ, msg, err := d.hs.Next()
-		if err != nil {
-			d.hsFailed = true
-			a.stats.limit("handshake message size")
-			cs.anomaly(Anomaly{Code: "limit_reached", Frame: a.frame, Detail: "decrypted " + err.Error()})
-			return
-		}
-		if msg == nil {
-			return
-		}
-		switch typ {
-		case tlsparse.ClientHelloType, tlsparse.ServerHelloType:
-			// Never in an encrypted flight: do not let it replace the
-			// hellos seen in plaintext.
+	a.bufferHandshake(cs, &d.hs, &d.hsFailed, cs.dirs[side].tls.maxHS, pt, "decrypted ", func(typ tlsparse.HandshakeType, msg []byte) bool {
+		switch {
+		case (typ == tlsparse.ClientHelloType || typ == tlsparse.ServerHelloType) && cs.c.Version() == tlsparse.VersionTLS12:
+			a.renegotiationHello(cs, side, d, typ, msg, base)
+		case typ == tlsparse.ClientHelloType || typ == tlsparse.ServerHelloType:
+			// Never in a TLS 1.3 encrypted flight: do not let it replace
+			// the hellos seen in plaintext.
 			e := base
 			e.Kind, e.HSType, e.Length, e.Detail = EvHandshakeOther, typ, len(msg), typ.String()
 			cs.anomaly(Anomaly{Code: "unexpected_message", Frame: a.frame, Detail: "decrypted " + typ.String() + " in an encrypted flight"})
@@ -358,9 +399,10 @@ func (a *Analyzer) decryptedHandshake(cs *connState, side Side, d *decDir, pt []
 		if typ == tlsparse.KeyUpdate && d.app {
 			// Only the first application traffic secrets are logged.
 			d.off = true
-			return
+			return false
 		}
-	}
+		return true
+	})
 }
 
 // nextKeys switches side from its TLS 1.3 handshake traffic keys to its
@@ -395,4 +437,120 @@ func (a *Analyzer) nextKeys(cs *connState, side Side, d *decDir) {
 		return
 	}
 	d.c = ci
+}
+
+// renegotiationNote ends the Detail of the hellos of a renegotiation.
+const renegotiationNote = " (renegotiation)"
+
+// renegotiationHello handles a ClientHello or ServerHello decrypted from a
+// TLS 1.2 session: a renegotiation, a new handshake under the session's
+// keys (RFC 5246, Section 7.4.1; RFC 5746). It is recorded without
+// replacing the hellos of the first handshake. The client's random is kept;
+// at the ServerHello both sides' keys for the new master secret are
+// derived, to be taken at each side's ChangeCipherSpec.
+func (a *Analyzer) renegotiationHello(cs *connState, side Side, d *decDir, typ tlsparse.HandshakeType, msg []byte, base Event) {
+	e := base
+	e.Kind, e.HSType, e.Length, e.Detail = EvHandshakeOther, typ, len(msg), typ.String()+renegotiationNote
+	cs.event(a, e)
+	want := Client
+	if typ == tlsparse.ServerHelloType {
+		want = Server
+	}
+	if side != want {
+		cs.anomaly(Anomaly{Code: "unexpected_message", Frame: a.frame, Detail: "decrypted " + typ.String() + " from the " + side.String()})
+		return
+	}
+	if typ == tlsparse.ClientHelloType {
+		ch, err := tlsparse.ParseClientHello(msg)
+		if err != nil {
+			cs.anomaly(Anomaly{Code: "bad_client_hello", Frame: a.frame, Detail: "decrypted: " + err.Error()})
+			return
+		}
+		d.hello = bytes.Clone(ch.Random)
+		return
+	}
+	sh, err := tlsparse.ParseServerHello(msg)
+	if err != nil {
+		cs.anomaly(Anomaly{Code: "bad_server_hello", Frame: a.frame, Detail: "decrypted: " + err.Error()})
+		a.nextKeys12(cs, nil, "its ServerHello is malformed")
+		return
+	}
+	a.nextKeys12(cs, sh, "")
+}
+
+// nextKeys12 derives both sides' keys for the renegotiated handshake whose
+// ServerHello is sh, or, when they cannot be derived, notes why (reason,
+// or what is missing).
+func (a *Analyzer) nextKeys12(cs *connState, sh *tlsparse.ServerHello, reason string) {
+	c := cs.c
+	cd, sd := cs.dirs[Client].tls.dec, cs.dirs[Server].tls.dec
+	var random []byte
+	if cd != nil {
+		random, cd.hello = cd.hello, nil
+	}
+	var keys [2]*tlsdecrypt.Cipher
+	switch {
+	case reason != "":
+	case random == nil:
+		reason = "the client's ClientHello was not decrypted"
+	case sh.Version() != tlsparse.VersionTLS12 || !tlsdecrypt.Supported(uint16(sh.Version()), uint16(sh.CipherSuite)):
+		reason = fmt.Sprintf("decrypting %s with %s is not supported", sh.Version(), sh.CipherSuite)
+	case !knownCompression(sh.CompressionMethod):
+		reason = fmt.Sprintf("decrypting %s with compression method %d is not supported", sh.Version(), sh.CompressionMethod)
+	default:
+		sec := a.o.Keys.Lookup(random)
+		if sec == nil || sec.MasterSecret == nil {
+			c.Decryption.missing(tlsdecrypt.LabelClientRandom)
+			reason = "the key log has no " + tlsdecrypt.LabelClientRandom + " line for its client random " + hex.EncodeToString(random)
+			break
+		}
+		p := tlsdecrypt.Params12{
+			Suite: uint16(sh.CipherSuite), MasterSecret: sec.MasterSecret,
+			ClientRandom: random, ServerRandom: sh.Random,
+			EncryptThenMAC: hasExtension(sh, extEncryptThenMAC),
+		}
+		for _, s := range []Side{Client, Server} {
+			var err error
+			if keys[s], err = tlsdecrypt.NewCipher12(p, tlsdecrypt.Side(s)); err != nil {
+				reason = err.Error()
+				keys = [2]*tlsdecrypt.Cipher{}
+				break
+			}
+		}
+	}
+	if reason != "" {
+		reason = "the session renegotiated and the new keys are unknown: " + reason
+	}
+	for s, d := range []*decDir{cd, sd} {
+		if d != nil {
+			d.next, d.nextErr = keys[s], reason
+			if sh != nil {
+				d.nextComp = sh.CompressionMethod
+			}
+		}
+	}
+}
+
+// renegotiatedKeys switches side to the keys of the renegotiated handshake
+// at its decrypted ChangeCipherSpec (RFC 5246, Section 7.1); decryption of
+// the side stops when they are unknown.
+func (a *Analyzer) renegotiatedKeys(cs *connState, side Side, d *decDir) {
+	info := cs.c.Decryption
+	if d.next == nil {
+		d.off = true
+		info.FailedFrame[side] = a.frame
+		info.Failed[side] = d.nextErr
+		if d.nextErr == "" {
+			info.Failed[side] = "a ChangeCipherSpec under the session's keys, without a renegotiating ServerHello decrypted before it"
+		}
+		return
+	}
+	d.c, d.next, d.nextErr = d.next, nil, ""
+	d.zip = nil
+	if d.nextComp == tlsdecrypt.CompressionDeflate {
+		// A new session, a new stream.
+		d.zip = new(tlsdecrypt.Inflater)
+		info.Deflate = true
+	}
+	info.Renegotiated[side]++
 }

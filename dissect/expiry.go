@@ -85,9 +85,6 @@ func (q *connHeap) down(i0 int) bool {
 // min is the connection with the earliest key and its key; q is not empty.
 func (q *connHeap) min() (*connState, time.Time) { return q.cs[0].cs, q.cs[0].key }
 
-// key is cs's key; cs is in the heap.
-func (q *connHeap) key(cs *connState) time.Time { return q.cs[cs.hidx[q.h]].key }
-
 // push adds cs with key t.
 func (q *connHeap) push(cs *connState, t time.Time) {
 	cs.hidx[q.h] = len(q.cs)

@@ -113,7 +113,7 @@ func checkHeaps(t *testing.T, a *Analyzer) {
 				}
 				continue
 			}
-			if q.cs[i].cs != cs || cs.lastSeen.Before(q.key(cs)) || h == heapLinger && a.lingerKey(cs, cs.lastSeen).Before(q.key(cs)) {
+			if q.cs[i].cs != cs || cs.lastSeen.Before(q.cs[i].key) || h == heapLinger && a.lingerKey(cs, cs.lastSeen).Before(q.cs[i].key) {
 				t.Fatalf("connection %d: heap %d index or key wrong", cs.c.ID, h)
 			}
 			if i > 0 && q.cs[i].key.Before(q.cs[(i-1)/2].key) {

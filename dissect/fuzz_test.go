@@ -140,7 +140,7 @@ type fuzzFrameSource struct {
 	check  func()
 }
 
-func (s *fuzzFrameSource) ReadPacketData() ([]byte, gopacket.CaptureInfo, error) {
+func (s *fuzzFrameSource) ReadFrame(ci *gopacket.CaptureInfo) ([]byte, error) {
 	if s.check != nil {
 		s.check()
 	}
@@ -151,7 +151,7 @@ func (s *fuzzFrameSource) ReadPacketData() ([]byte, gopacket.CaptureInfo, error)
 		s.buf = nil
 	}
 	if len(s.in) < 4 {
-		return nil, gopacket.CaptureInfo{}, io.EOF
+		return nil, io.EOF
 	}
 	n := min(int(binary.BigEndian.Uint16(s.in)), len(s.in)-4)
 	s.ts = s.ts.Add(time.Duration(int16(binary.BigEndian.Uint16(s.in[2:]))) * time.Millisecond)
@@ -159,7 +159,8 @@ func (s *fuzzFrameSource) ReadPacketData() ([]byte, gopacket.CaptureInfo, error)
 	s.in = s.in[4+n:]
 	s.frames++
 	s.bytes += int64(n)
-	return s.buf, gopacket.CaptureInfo{Timestamp: s.ts, CaptureLength: n, Length: n}, nil
+	*ci = gopacket.CaptureInfo{Timestamp: s.ts, CaptureLength: n, Length: n}
+	return s.buf, nil
 }
 
 func (s *fuzzFrameSource) LinkType() layers.LinkType { return s.lt }

@@ -18,13 +18,14 @@ type packetList struct {
 	lt   layers.LinkType
 }
 
-func (l *packetList) ReadPacketData() ([]byte, gopacket.CaptureInfo, error) {
+func (l *packetList) ReadFrame(ci *gopacket.CaptureInfo) ([]byte, error) {
 	if len(l.pkts) == 0 {
-		return nil, gopacket.CaptureInfo{}, io.EOF
+		return nil, io.EOF
 	}
 	p := l.pkts[0]
 	l.pkts = l.pkts[1:]
-	return p.Data, p.CI, nil
+	*ci = p.CI
+	return p.Data, nil
 }
 
 func (l *packetList) LinkType() layers.LinkType { return l.lt }

@@ -521,7 +521,7 @@ func TestUpgrade(t *testing.T) {
 	cases := []struct {
 		name  string
 		plain []pcaptest.Event
-		want  string
+		want  Upgrade
 	}{
 		{"smtp", []pcaptest.Event{
 			{Dir: s2c, Data: []byte("220 mail.example.test ESMTP\r\n")},

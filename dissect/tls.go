@@ -12,12 +12,13 @@ import (
 
 // Framer modes of one direction.
 const (
-	modeUnknown = iota // no byte seen yet
-	modeTLS            // framing TLS records
-	modeSSLv2          // collecting an SSLv2-compatible ClientHello
-	modeNotTLS         // the bytes are not TLS: ignored
-	modeLost           // framing lost after a gap: ignored
-	modePlain          // plaintext so far: looking for a TLS handshake to start (STARTTLS, CONNECT)
+	modeUnknown  = iota // no byte seen yet
+	modeTLS             // framing TLS records
+	modeSSLv2           // collecting an SSLv2-compatible ClientHello
+	modeNotTLS          // the bytes are not TLS: ignored
+	modeLost            // framing lost after a gap: ignored
+	modePlain           // plaintext so far: looking for a TLS handshake to start (STARTTLS, CONNECT)
+	modeSSLv2Rec        // framing SSL 2.0 records: an SSL 2.0 server answered (sslv2.go)
 )
 
 // plainMax is how many plaintext bytes of one direction are searched for
@@ -29,27 +30,28 @@ const plainMax = 16 << 10
 // of plaintext handshake, alert and change_cipher_spec records are buffered;
 // encrypted records are skipped by length without copying.
 type tlsStream struct {
-	mode     int
-	hdr      [tlsparse.RecordHeaderLen]byte
-	hdrN     int
-	rec      tlsparse.RecordHeader
-	recStart int64 // stream offset of the current record
-	need     int   // body bytes still to come
-	keep     bool  // buffer the body
-	cut      bool  // bytes of the current record's body are missing (skipGap)
-	gapLost  bool  // modeLost came from a hole: resync may find the records again
-	body     []byte
-	hs       *tlsparse.HandshakeBuffer
-	maxHS    int
-	hsFailed bool
-	v2       []byte  // SSLv2 record being collected
-	first    []byte  // the first bytes, to judge what the stream is
-	ccs      bool    // sent ChangeCipherSpec
-	enc13    bool    // TLS 1.3: sending encrypted records
-	encSeen  int     // encrypted records sent
-	plain    int64   // plaintext bytes seen before TLS started
-	plainEv  bool    // an EvNotTLS event stands for the current plaintext run
-	dec      *decDir // decryption with a key log (decrypt.go); nil: none yet
+	mode      int
+	hdr       [tlsparse.RecordHeaderLen]byte
+	hdrN      int
+	rec       tlsparse.RecordHeader
+	recStart  int64 // stream offset of the current record
+	need      int   // body bytes still to come
+	keep      bool  // buffer the body
+	cut       bool  // bytes of the current record's body are missing (skipGap)
+	gapLost   bool  // modeLost came from a hole: resync may find the records again
+	body      []byte
+	hs        *tlsparse.HandshakeBuffer
+	maxHS     int
+	hsFailed  bool
+	v2        []byte  // SSLv2 record being collected
+	first     []byte  // the first bytes, to judge what the stream is
+	ccs       bool    // sent ChangeCipherSpec
+	encSeen   int     // encrypted records sent
+	plain     int64   // plaintext bytes seen before TLS started
+	plainEv   bool    // an EvNotTLS event stands for the current plaintext run
+	dec       *decDir // decryption with a key log (decrypt.go); nil: none yet
+	v2Records int     // SSL 2.0 records framed in modeSSLv2Rec
+	v2Len     int     // length of the current SSL 2.0 record
 }
 
 func (t *tlsStream) init(maxHS int) { t.maxHS = maxHS }
@@ -57,7 +59,7 @@ func (t *tlsStream) init(maxHS int) { t.maxHS = maxHS }
 // wantsBytes reports whether the framer still looks at this direction's
 // bytes.
 func (t *tlsStream) wantsBytes() bool {
-	return t.mode == modeUnknown || t.mode == modeTLS || t.mode == modeSSLv2 || t.mode == modePlain
+	return t.mode == modeUnknown || t.mode == modeTLS || t.mode == modeSSLv2 || t.mode == modePlain || t.mode == modeSSLv2Rec
 }
 
 // lost marks the framing as lost after a gap.
@@ -65,7 +67,7 @@ func (t *tlsStream) lost() {
 	if t.mode == modePlain {
 		return // still looking for a handshake to start
 	}
-	if t.mode == modeTLS || t.mode == modeSSLv2 || t.mode == modeUnknown {
+	if t.mode == modeTLS || t.mode == modeSSLv2 || t.mode == modeUnknown || t.mode == modeSSLv2Rec {
 		t.mode = modeLost
 		t.gapLost = true
 	}
@@ -114,6 +116,18 @@ func (a *Analyzer) feedTLS(cs *connState, side Side, p []byte, off int64, ts tim
 	for len(p) > 0 && t.wantsBytes() {
 		switch t.mode {
 		case modeUnknown:
+			if sslv2Answer(cs, side, t.first, p) {
+				// An SSL 2.0 server answers the client's SSL 2.0
+				// CLIENT-HELLO: its records are framed from the start.
+				first := t.first
+				t.first = nil
+				t.mode = modeSSLv2Rec
+				cs.c.TLS = true
+				if len(first) > 0 {
+					a.feedSSLv2(cs, side, first, off-int64(len(first)), ts)
+				}
+				continue
+			}
 			if len(t.first) == 0 && len(p) >= 8 && tlsparse.LooksLikeTLS(p[:8]) {
 				if _, err := tlsparse.ReadRecordHeader(p[:8]); err == nil {
 					// The first bytes, all in this segment, start a TLS
@@ -257,6 +271,9 @@ func (a *Analyzer) feedTLS(cs *connState, side Side, p []byte, off int64, ts tim
 		case modePlain:
 			a.plaintext(cs, side, p, off, ts)
 			return
+		case modeSSLv2Rec:
+			a.feedSSLv2(cs, side, p, off, ts)
+			return
 		default:
 			return
 		}
@@ -306,7 +323,7 @@ func (a *Analyzer) upgrade(cs *connState, side Side) {
 	if side == Client {
 		a.endPlain(cs, Server)
 	}
-	if cs.c.Upgrade == "" {
+	if cs.c.Upgrade == UpgradeNone {
 		cs.c.Upgrade = guessUpgrade(cs.c)
 	}
 }
@@ -398,13 +415,12 @@ func (a *Analyzer) record(cs *connState, side Side, ts time.Time) {
 				limit = tlsparse.DefaultMaxHandshake
 			}
 			limit = max(limit, tlsparse.HandshakeHeaderLen)
-			for len(body) >= tlsparse.HandshakeHeaderLen {
-				n := hsMsgLen(body)
-				if n > len(body) || n > limit {
+			for {
+				typ, msg, rest, ok := tlsparse.NextHandshake(body, limit)
+				if !ok {
 					break
 				}
-				typ, msg := tlsparse.HandshakeType(body[0]), body[:n:n]
-				body = body[n:]
+				body = rest
 				switch typ {
 				case tlsparse.ClientHelloType, tlsparse.ServerHelloType, tlsparse.CertificateRequestType:
 					msg = bytes.Clone(msg) // the parsed message aliases it
@@ -415,23 +431,10 @@ func (a *Analyzer) record(cs *connState, side Side, ts time.Time) {
 				return
 			}
 		}
-		if t.hs == nil {
-			t.hs = tlsparse.NewHandshakeBuffer(t.maxHS)
-		}
-		t.hs.Write(body)
-		for {
-			typ, msg, err := t.hs.Next()
-			if err != nil {
-				t.hsFailed = true
-				a.stats.limit("handshake message size")
-				cs.anomaly(Anomaly{Code: "limit_reached", Frame: a.frame, Detail: err.Error()})
-				return
-			}
-			if msg == nil {
-				return
-			}
+		a.bufferHandshake(cs, &t.hs, &t.hsFailed, t.maxHS, body, "", func(typ tlsparse.HandshakeType, msg []byte) bool {
 			a.handshake(cs, side, typ, msg, base)
-		}
+			return true
+		})
 	case tlsparse.TypeAlert:
 		if !t.keep {
 			si.Encrypted++
@@ -443,21 +446,10 @@ func (a *Analyzer) record(cs *connState, side Side, ts time.Time) {
 		if mac := nullMAC(c); t.ccs && mac > 0 && len(body) == 2+mac {
 			body = body[:2] // a NULL cipher: the alert in the clear, then its MAC
 		}
-		alerts, err := tlsparse.ParseAlerts(body)
-		if err != nil || len(alerts) == 0 || !plainAlerts(alerts) {
-			// Not two bytes, or levels that are neither warning nor
-			// fatal: an encrypted alert sent without CCS, or one after a
-			// CCS the capture lost (or garbage).
-			base.Kind = EvEncryptedAlert
-			cs.event(a, base)
-			return
-		}
-		for _, al := range alerts {
-			e := base
-			e.Kind = EvAlert
-			e.Alert = al
-			cs.event(a, e)
-		}
+		// Not two bytes, or levels that are neither warning nor fatal:
+		// an encrypted alert sent without CCS, or one after a CCS the
+		// capture lost (or garbage).
+		a.alertRecord(cs, base, body, "", "")
 	case tlsparse.TypeChangeCipherSpec:
 		t.ccs = true
 		si.CCS = true
@@ -502,6 +494,51 @@ func (a *Analyzer) record(cs *connState, side Side, ts time.Time) {
 	case tlsparse.TypeHeartbeat:
 		base.Kind = EvHeartbeat
 		cs.event(a, base)
+	}
+}
+
+// alertRecord records the alerts of an alert record's plaintext body
+// (in the clear, or decrypted), each with detail; a body that holds no
+// plausible alert (not whole alerts, or levels neither warning nor fatal)
+// is an encrypted alert, with notAlert as its detail.
+func (a *Analyzer) alertRecord(cs *connState, base Event, body []byte, detail, notAlert string) {
+	alerts, err := tlsparse.ParseAlerts(body)
+	if err != nil || len(alerts) == 0 || !plainAlerts(alerts) {
+		base.Kind = EvEncryptedAlert
+		base.Detail = notAlert
+		cs.event(a, base)
+		return
+	}
+	for _, al := range alerts {
+		e := base
+		e.Kind = EvAlert
+		e.Alert = al
+		e.Detail = detail
+		cs.event(a, e)
+	}
+}
+
+// bufferHandshake feeds handshake bytes (of records in the clear, or
+// decrypted) to a direction's handshake buffer *hs (made when nil, with
+// the size limit max) and hands each whole message to each, until each
+// returns false. A message over the limit fails the buffer for good
+// (*failed), counted and noted as an anomaly (its detail after prefix).
+func (a *Analyzer) bufferHandshake(cs *connState, hs **tlsparse.HandshakeBuffer, failed *bool, max int, body []byte, prefix string, each func(tlsparse.HandshakeType, []byte) bool) {
+	if *hs == nil {
+		*hs = tlsparse.NewHandshakeBuffer(max)
+	}
+	(*hs).Write(body)
+	for {
+		typ, msg, err := (*hs).Next()
+		if err != nil {
+			*failed = true
+			a.stats.limit("handshake message size")
+			cs.anomaly(Anomaly{Code: "limit_reached", Frame: a.frame, Detail: prefix + err.Error()})
+			return
+		}
+		if msg == nil || !each(typ, msg) {
+			return
+		}
 	}
 }
 
@@ -557,12 +594,11 @@ func (a *Analyzer) cutRecord(cs *connState, side Side, base Event) {
 		return
 	}
 	for pos := 0; ; {
-		if len(body)-pos < tlsparse.HandshakeHeaderLen {
+		typ, n, ok := tlsparse.ReadHandshakeHeader(body[pos:])
+		if !ok {
 			t.hsFailed = true // the hole hides where the next message starts
 			return
 		}
-		typ := tlsparse.HandshakeType(body[pos])
-		n := hsMsgLen(body[pos:])
 		if pos+n <= len(body) {
 			a.handshake(cs, side, typ, bytes.Clone(body[pos:pos+n]), base)
 			pos += n
@@ -602,12 +638,6 @@ func hsKind(typ tlsparse.HandshakeType) EventKind {
 	return EvHandshakeOther
 }
 
-// hsMsgLen is the length, header included, of the handshake message whose
-// 4-byte header starts b.
-func hsMsgLen(b []byte) int {
-	return tlsparse.HandshakeHeaderLen + (int(b[1])<<16 | int(b[2])<<8 | int(b[3]))
-}
-
 // alert19 records a TLS 1.3 record of 19 bytes as an encrypted alert (a
 // 2-byte alert, its inner type and a 16-byte tag), not data.
 func (a *Analyzer) alert19(cs *connState, e Event) {
@@ -619,12 +649,8 @@ func (a *Analyzer) alert19(cs *connState, e Event) {
 // helloFirst reports whether a handshake record body starts with a
 // ClientHello or ServerHello that the record holds whole.
 func helloFirst(body []byte) bool {
-	if len(body) < tlsparse.HandshakeHeaderLen {
-		return false
-	}
-	typ := tlsparse.HandshakeType(body[0])
-	n := hsMsgLen(body)
-	return (typ == tlsparse.ClientHelloType || typ == tlsparse.ServerHelloType) && n <= len(body)
+	typ, n, ok := tlsparse.ReadHandshakeHeader(body)
+	return ok && (typ == tlsparse.ClientHelloType || typ == tlsparse.ServerHelloType) && n <= len(body)
 }
 
 // nullMAC is the length of the MAC of each protected record when the
@@ -705,6 +731,12 @@ func (a *Analyzer) checkDone(cs *connState) {
 		return
 	}
 	c := cs.c
+	if c.SSLv2 != nil && c.ServerHello == nil {
+		if cs.dirs[Client].tls.encSeen >= 1 && cs.dirs[Server].tls.encSeen >= sslv2ServerFlight {
+			cs.hsDone = true
+		}
+		return
+	}
 	if c.ServerHello == nil {
 		return
 	}

@@ -18,6 +18,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gopacket/gopacket"
+
 	"github.com/tlstriage/tlstriage/capture"
 	"github.com/tlstriage/tlstriage/diagnose"
 	"github.com/tlstriage/tlstriage/dissect"
@@ -88,7 +90,7 @@ func TestPrometheusLive(t *testing.T) {
 	})
 	capCtx, stopCapture := context.WithCancel(ctx)
 	ran := make(chan error, 1)
-	go func() { ran <- an.Run(capCtx, src) }()
+	go func() { ran <- an.Run(capCtx, liveFrames{src}) }()
 
 	handshake := func(cfg *tls.Config) error {
 		raw, err := net.Dial("tcp", ln.Addr().String())
@@ -179,4 +181,13 @@ func livePKI(t *testing.T) (*x509.CertPool, tls.Certificate) {
 	roots := x509.NewCertPool()
 	roots.AddCert(ca)
 	return roots, tls.Certificate{Certificate: [][]byte{der, caDER}, PrivateKey: key}
+}
+
+// liveFrames reads a live source as dissect.Analyzer.Run does.
+type liveFrames struct{ capture.Source }
+
+func (l liveFrames) ReadFrame(ci *gopacket.CaptureInfo) ([]byte, error) {
+	data, c, err := l.ReadPacketData()
+	*ci = c
+	return data, err
 }

@@ -371,4 +371,12 @@ func TestDocRules(t *testing.T) {
 		t.Fatal("docs/metrics.md has no yaml block of rules")
 	}
 	promtest.CheckRules(t, rules)
+	// The rule file to install is the one documented.
+	file, err := os.ReadFile(filepath.Join("..", "contrib", "prometheus", "alerts.yml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(file, rules) {
+		t.Error("contrib/prometheus/alerts.yml differs from the rules of docs/metrics.md")
+	}
 }

@@ -145,37 +145,48 @@ func (e *Exporter) importLine(path, fp string) string {
 		return fmt.Sprintf("keytool -importcert -noprompt -alias %s -file %s -keystore TRUSTSTORE.jks -storepass changeit", alias, path)
 	}
 	store := e.trustFiles[0]
-	switch storeKind(store) {
-	case "dir":
+	switch storeKindOf(store) {
+	case storeDir:
 		return fmt.Sprintf("cp %s %s/ && openssl rehash %s", path, store, store)
-	case "pem":
+	case storePEM:
 		return fmt.Sprintf("cat %s >> %s", path, store)
-	case "pkcs12":
+	case storePKCS12:
 		return fmt.Sprintf("keytool -importcert -noprompt -alias %s -file %s -keystore %s -storetype PKCS12 -storepass %s", alias, path, store, e.password)
 	}
 	return fmt.Sprintf("keytool -importcert -noprompt -alias %s -file %s -keystore %s -storepass %s", alias, path, store, e.password)
 }
 
-// storeKind tells a truststore file's kind from its first bytes: "dir",
-// "jks", "pem" or "pkcs12" (DER).
-func storeKind(path string) string {
+// storeKind is the kind of a truststore file, which says how to add a
+// certificate to it.
+type storeKind uint8
+
+const (
+	storeJKS    storeKind = iota
+	storePEM              // a PEM bundle
+	storePKCS12           // DER
+	storeDir              // a directory of PEM files
+)
+
+// storeKindOf tells a truststore file's kind from its first bytes (JKS
+// when it cannot be read).
+func storeKindOf(path string) storeKind {
 	if st, err := os.Stat(path); err == nil && st.IsDir() {
-		return "dir"
+		return storeDir
 	}
 	f, err := os.Open(path)
 	if err != nil {
-		return "jks"
+		return storeJKS
 	}
 	defer f.Close()
 	var head [16]byte
 	n, _ := io.ReadFull(f, head[:])
 	switch {
 	case n >= 4 && head[0] == 0xfe && head[1] == 0xed && head[2] == 0xfe && head[3] == 0xed:
-		return "jks"
+		return storeJKS
 	case bytes.Contains(head[:n], []byte("-----")) || n > 0 && head[0] != 0x30:
-		return "pem"
+		return storePEM
 	}
-	return "pkcs12"
+	return storePKCS12
 }
 
 // Done lists what was written and the import commands.

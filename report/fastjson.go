@@ -100,13 +100,19 @@ func (e *jsonEncoder) appendRecord(b []byte, c *dissect.Conn, r *diagnose.Result
 
 	var sh *serverJSON
 	b = append(b, `,"version":`...)
-	if v := c.Version(); v != 0 {
+	if v := c.Version(); v != 0 && c.ServerHello != nil {
 		b = appendString(b, v.String())
 		b = append(b, `,"cipher":`...)
 		b = appendString(b, c.ServerHello.CipherSuite.String())
 		b = append(b, `,"alpn":`...)
 		b = appendString(b, c.ServerHello.ALPN)
 		sh = e.server(c.ServerHello)
+	} else if v != 0 {
+		// SSL 2.0: the cipher kind the client chose; no ALPN, no JA3S.
+		b = appendString(b, v.String())
+		b = append(b, `,"cipher":`...)
+		b = appendString(b, c.SSLv2.Cipher())
+		b = append(b, `,"alpn":""`...)
 	} else {
 		b = append(b, `"","cipher":"","alpn":""`...)
 	}
@@ -305,9 +311,9 @@ func (e *jsonEncoder) appendRecord(b []byte, c *dissect.Conn, r *diagnose.Result
 	b = strconv.AppendBool(b, c.Midstream())
 	b = append(b, `,"flipped":`...)
 	b = strconv.AppendBool(b, c.Flipped)
-	if c.Upgrade != "" {
+	if c.Upgrade != dissect.UpgradeNone {
 		b = append(b, `,"upgrade":`...)
-		b = appendString(b, c.Upgrade)
+		b = appendString(b, string(c.Upgrade))
 	}
 	if len(c.Anomalies) > 0 {
 		b = append(b, `,"anomalies":[`...)
@@ -465,10 +471,13 @@ func (e *jsonEncoder) appendEventDetail(b []byte, c *dissect.Conn, ev *dissect.E
 				s = append(s, p...)
 			}
 		}
+	case dissect.EvClientKeyExchange:
+		s = append(s, ev.Detail...)
 	case dissect.EvServerHello:
 		sh := c.ServerHello
 		if sh == nil {
-			return b
+			s = append(s, ev.Detail...)
+			break
 		}
 		s = append(s, sh.Version().String()...)
 		s = append(s, ", "...)

@@ -176,12 +176,15 @@ func newRecord(c *dissect.Conn, r *diagnose.Result, fp *jsonEncoder, lean bool) 
 		Verdict: string(r.Verdict), VerdictDetail: r.Detail, Failed: r.Failed, Cause: string(r.Cause), CauseDetail: r.CauseDetail, Fix: r.Fix, ClientError: r.ClientError,
 		TrustStore: r.TrustStore, Host: r.Host, NameCheck: r.NameCheck, ChainHidden: c.ChainHidden,
 		HelloRetry: c.HRR != nil, ClientCertRequested: c.CertRequest != nil,
-		Partial: c.Midstream(), Flipped: c.Flipped, Upgrade: c.Upgrade, Anomalies: c.Anomalies, EventsDropped: c.Dropped,
+		Partial: c.Midstream(), Flipped: c.Flipped, Upgrade: string(c.Upgrade), Anomalies: c.Anomalies, EventsDropped: c.Dropped,
 	}
 	if rec.Findings == nil {
 		rec.Findings = []diagnose.Finding{}
 	}
-	if v := c.Version(); v != 0 {
+	if v := c.Version(); v != 0 && c.ServerHello == nil {
+		rec.Version = v.String()
+		rec.Cipher = c.SSLv2.Cipher()
+	} else if v != 0 {
 		rec.Version = v.String()
 		rec.Cipher = c.ServerHello.CipherSuite.String()
 		rec.ALPN = c.ServerHello.ALPN
@@ -423,6 +426,9 @@ func eventDetail(c *dissect.Conn, e *dissect.Event, versions string) string {
 		if sh := c.ServerHello; sh != nil {
 			return sh.Version().String() + ", " + sh.CipherSuite.String()
 		}
+		return e.Detail // SSL 2.0, or malformed
+	case dissect.EvClientKeyExchange:
+		return e.Detail // SSL 2.0's CLIENT-MASTER-KEY
 	case dissect.EvCertificate:
 		return e.Detail
 	case dissect.EvEncryptedHandshake, dissect.EvApplicationData:

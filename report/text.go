@@ -36,6 +36,7 @@ type Text struct {
 	// idEnd are then where the connection's ID is in it.
 	buf            *bytes.Buffer
 	idStart, idEnd int
+	out            []byte // a record made ahead, with its ID (WritePrepared)
 }
 
 // NewText returns a text writer.
@@ -112,7 +113,7 @@ func (x *textPreparer) Prepare(c *dissect.Conn, r *diagnose.Result) *Prepared {
 func (t *Text) WritePrepared(c *dissect.Conn, x *Prepared) error {
 	t.sum.add(&x.sum)
 	if t.err == nil {
-		t.err = x.writeTo(t.w, c.ID)
+		t.err = x.writeTo(t.w, c.ID, &t.out)
 	}
 	return t.err
 }
@@ -241,7 +242,7 @@ func (t *Text) timeline(rec *Record) {
 	t.printf("  Timeline (frame numbers as Wireshark shows them):\n")
 	for _, e := range rec.Timeline {
 		arrow := "client -> server"
-		if e.From == "server" {
+		if e.From == dissect.Server.String() {
 			arrow = "server -> client"
 		}
 		name := e.Event

@@ -16,9 +16,17 @@ import (
 )
 
 // Writer renders connections one at a time and a summary at the end.
+// JSON writes each record in one Write call (a log reopened between two
+// records never splits one).
+//
+// A record can also be made ahead of time, on another goroutine (-j):
+// one Preparer per goroutine, then WritePrepared in order, on the
+// writer's, with each connection's ID as it is then.
 type Writer interface {
 	Conn(c *dissect.Conn, r *diagnose.Result) error
 	Close(s *Summary) error
+	Preparer() Preparer
+	WritePrepared(c *dissect.Conn, x *Prepared) error
 }
 
 // Summary aggregates what was reported: counts per verdict, cause, server
@@ -77,6 +85,18 @@ func NewSummary() *Summary {
 // serverKey is a server and the name asked of it.
 type serverKey struct{ server, sni string }
 
+// Caps on the summary's tables, so that a capture running for days keeps
+// them in bounded memory: the servers and client fingerprints past them
+// are counted together under Other.
+const (
+	MaxSummaryServers      = 10_000
+	MaxSummaryFingerprints = 1_000
+)
+
+// Other stands, in the summary's tables, for the servers (Server) or
+// fingerprints (JA4) past their caps.
+const Other = "other"
+
 func (s *Summary) Add(rec *Record) {
 	k := countedOf(rec)
 	s.add(&k)
@@ -114,8 +134,12 @@ func (s *Summary) add(rec *counted) {
 	}
 	key := serverKey{rec.Server, rec.SNI}
 	ss := s.servers[key]
+	if ss == nil && len(s.servers) >= MaxSummaryServers {
+		key = serverKey{Other, ""}
+		ss = s.servers[key]
+	}
 	if ss == nil {
-		ss = &ServerSummary{Server: rec.Server, SNI: rec.SNI, Verdicts: map[string]int{}, Causes: map[string]int{}, first: len(s.servers)}
+		ss = &ServerSummary{Server: key.server, SNI: key.sni, Verdicts: map[string]int{}, Causes: map[string]int{}, first: len(s.servers)}
 		s.servers[key] = ss
 	}
 	ss.Total++
@@ -133,10 +157,15 @@ func (s *Summary) add(rec *counted) {
 		ss.Warnings[code]++
 	}
 	if rec.JA4 != "" {
-		fp := s.fps[rec.JA4]
+		ja4, ja3, stack := rec.JA4, rec.JA3, rec.Stack
+		fp := s.fps[ja4]
+		if fp == nil && len(s.fps) >= MaxSummaryFingerprints {
+			ja4, ja3, stack = Other, "", ""
+			fp = s.fps[ja4]
+		}
 		if fp == nil {
-			fp = &FingerprintSummary{JA4: rec.JA4, JA3: rec.JA3, Stack: rec.Stack, Verdicts: map[string]int{}, first: len(s.fps)}
-			s.fps[rec.JA4] = fp
+			fp = &FingerprintSummary{JA4: ja4, JA3: ja3, Stack: stack, Verdicts: map[string]int{}, first: len(s.fps)}
+			s.fps[ja4] = fp
 		}
 		fp.Total++
 		fp.Verdicts[rec.Verdict]++
@@ -257,7 +286,7 @@ func (j *JSON) Preparer() Preparer { return &Encoder{e: newJSONEncoder()} }
 // writer). x is spent.
 func (j *JSON) WritePrepared(c *dissect.Conn, x *Prepared) error {
 	j.sum.add(&x.sum)
-	return x.writeTo(j.w, c.ID)
+	return x.writeTo(j.w, c.ID, &j.buf)
 }
 
 // Close writes the summary object when asked for.
@@ -282,17 +311,8 @@ func (j *JSON) Close(s *Summary) error {
 // Summary returns what the writer has counted so far.
 func (j *JSON) Summary() *Summary { return j.sum }
 
-// Ahead is a writer whose records can be made ahead of time, on other
-// goroutines (-j): one Preparer per goroutine, then WritePrepared in
-// order, on the writer's, with each connection's ID as it is then.
-type Ahead interface {
-	Writer
-	Preparer() Preparer
-	WritePrepared(c *dissect.Conn, x *Prepared) error
-}
-
 // Preparer makes what Writer.Conn writes for c diagnosed as r, but for the
-// ID, which is filled in when it is written (Ahead.WritePrepared).
+// ID, which is filled in when it is written (Writer.WritePrepared).
 type Preparer interface {
 	Prepare(c *dissect.Conn, r *diagnose.Result) *Prepared
 }
@@ -303,6 +323,7 @@ type Prepared struct {
 	b              []byte
 	idStart, idEnd int
 	sum            counted
+	next           *Prepared // the second writer's, for Tee
 }
 
 // preparedBufs recycles the buffers of Prepared records once written.
@@ -323,19 +344,18 @@ func preparedBuf(size int) []byte {
 	return b
 }
 
-// writeTo writes x with id in its place, in three Write calls, and gives
-// its buffer back: x is spent.
-func (x *Prepared) writeTo(w io.Writer, id int) error {
-	var digits [20]byte
+// writeTo writes x with id in its place, in one Write call (out is the
+// writer's buffer for it), and gives its buffer back: x is spent.
+func (x *Prepared) writeTo(w io.Writer, id int, out *[]byte) error {
 	if len(x.b) == 0 {
 		return nil // nothing shown of this connection (counted only)
 	}
-	_, err := w.Write(x.b[:x.idStart])
-	if err == nil {
-		_, err = w.Write(strconv.AppendInt(digits[:0], int64(id), 10))
-	}
-	if err == nil {
-		_, err = w.Write(x.b[x.idEnd:])
+	b := append((*out)[:0], x.b[:x.idStart]...)
+	b = strconv.AppendInt(b, int64(id), 10)
+	b = append(b, x.b[x.idEnd:]...)
+	_, err := w.Write(b)
+	if cap(b) <= 64<<10 {
+		*out = b
 	}
 	if cap(x.b) <= 64<<10 { // one huge record does not stay pooled
 		b := x.b[:0]
@@ -366,8 +386,8 @@ func Count[N ~int | ~int64 | ~uint64](n N, noun string) string {
 }
 
 // Tee writes every connection and the summary to both writers, in order;
-// then is run after the second writer's summary (a flush). It is not
-// Ahead: records are made on the caller's goroutine.
+// then is run after the second writer's summary (a flush). Its records
+// made ahead are both writers'.
 func Tee(first, second Writer, then func() error) Writer {
 	return &tee{first, second, then}
 }
@@ -380,6 +400,27 @@ type tee struct {
 func (t *tee) Conn(c *dissect.Conn, r *diagnose.Result) error {
 	err1 := t.first.Conn(c, r)
 	err2 := t.second.Conn(c, r)
+	return errors.Join(err1, err2)
+}
+
+// teePreparer prepares a record for each writer of a tee.
+type teePreparer struct{ first, second Preparer }
+
+func (t *tee) Preparer() Preparer {
+	return &teePreparer{t.first.Preparer(), t.second.Preparer()}
+}
+
+func (p *teePreparer) Prepare(c *dissect.Conn, r *diagnose.Result) *Prepared {
+	x := p.first.Prepare(c, r)
+	x.next = p.second.Prepare(c, r)
+	return x
+}
+
+func (t *tee) WritePrepared(c *dissect.Conn, x *Prepared) error {
+	next := x.next
+	x.next = nil
+	err1 := t.first.WritePrepared(c, x)
+	err2 := t.second.WritePrepared(c, next)
 	return errors.Join(err1, err2)
 }
 

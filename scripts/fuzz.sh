@@ -7,7 +7,7 @@
 # a run of its own: PER_TARGET of fuzzing plus a few seconds to start the
 # workers and replay the seed corpus and the cached corpus. The first run of
 # a package also builds its instrumented test binary; the builds are
-# cached. With 11 targets in 4 packages, 5s per target keeps the whole stage
+# cached. With 20 targets in 9 packages, 5s per target keeps the whole stage
 # under the 5-minute CI budget on 2 cores. FUZZ_BUDGET (seconds, default
 # 270) stops starting new targets once the next one would overrun it, so
 # more targets or a slow machine cannot blow the budget; the targets left

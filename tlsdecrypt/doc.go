@@ -14,6 +14,9 @@
 // 1.3) and, for TLS 1.2, AES-CBC with HMAC-SHA1/SHA256/SHA384, with or
 // without encrypt_then_mac (RFC 7366).
 //
+// An Inflater decompresses the records of a session that negotiated DEFLATE
+// compression (RFC 3749) once they are opened.
+//
 // A record that fails authentication is never guessed at: Open returns an
 // error wrapping ErrAuth, and the caller says the key does not match.
 //

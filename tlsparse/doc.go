@@ -4,11 +4,14 @@
 // It is split in two layers, following crypto/tls:
 //
 //   - Framing answers "complete / need more / invalid": ReadRecordHeader,
-//     LooksLikeTLS, SSLv2RecordLen and HandshakeBuffer (which joins handshake
+//     LooksLikeTLS, SSLv2RecordLen, ReadSSLv2RecordHeader,
+//     LooksLikeSSLv2ServerHello and HandshakeBuffer (which joins handshake
 //     fragments across records).
 //   - Parsers see only complete messages: ParseClientHello, ParseServerHello,
-//     ParseCertificate, ParseCertificateRequest, ParseAlert(s) and
-//     ParseSSLv2ClientHello.
+//     ParseCertificate, ParseCertificateRequest, ParseAlert(s),
+//     ParseSSLv2ClientHello, and the SSL 2.0 messages sent in the clear
+//     after it: ParseSSLv2ServerHello, ParseSSLv2ClientMasterKey and
+//     ParseSSLv2Error.
 //
 // Framing is strict (every length-prefixed block is consumed exactly and the
 // 4-byte handshake header length is verified, so every strict prefix of a

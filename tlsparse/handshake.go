@@ -15,6 +15,31 @@ const HandshakeHeaderLen = 4
 // plus the header.
 const DefaultMaxHandshake = 1<<18 + HandshakeHeaderLen
 
+// ReadHandshakeHeader reads the header of the handshake message b starts
+// with: its type and its length, header included (which b may not hold
+// whole). ok is false when b is shorter than a header.
+func ReadHandshakeHeader(b []byte) (typ HandshakeType, n int, ok bool) {
+	s := cryptobyte.String(b)
+	var t uint8
+	var length uint32
+	if !s.ReadUint8(&t) || !s.ReadUint24(&length) {
+		return 0, 0, false
+	}
+	return HandshakeType(t), HandshakeHeaderLen + int(length), true
+}
+
+// NextHandshake splits the first whole handshake message, header
+// included, off b: it returns the message (aliasing b) and the rest. ok is
+// false, with b untouched in rest, when b does not hold a whole message or
+// the message is longer than max bytes (header included).
+func NextHandshake(b []byte, max int) (typ HandshakeType, msg, rest []byte, ok bool) {
+	typ, n, ok := ReadHandshakeHeader(b)
+	if !ok || n > len(b) || n > max {
+		return 0, nil, b, false
+	}
+	return typ, b[:n:n], b[n:], true
+}
+
 // HandshakeBuffer joins handshake fragments carried by consecutive handshake
 // records of one direction into whole messages (RFC 8446, Section 5.1:
 // messages may be split across records and records may hold several
@@ -58,20 +83,19 @@ func (h *HandshakeBuffer) Write(fragment []byte) {
 // check fails the buffer early when the first incomplete message announces
 // more than the limit, so that memory stays bounded.
 func (h *HandshakeBuffer) check() {
-	s := cryptobyte.String(h.buf[h.start:])
-	for {
-		var typ uint8
-		var n uint32
-		if !s.ReadUint8(&typ) || !s.ReadUint24(&n) {
+	for at := h.start; ; {
+		typ, n, ok := ReadHandshakeHeader(h.buf[at:])
+		if !ok {
 			return
 		}
-		if int(n)+HandshakeHeaderLen > h.max {
-			h.fail(typ, n, len(h.buf)-len(s)-HandshakeHeaderLen)
+		if n > h.max {
+			h.fail(uint8(typ), uint32(n-HandshakeHeaderLen), at)
 			return
 		}
-		if !s.Skip(int(n)) {
+		if at+n > len(h.buf) {
 			return
 		}
+		at += n
 	}
 }
 
@@ -95,27 +119,25 @@ func (h *HandshakeBuffer) Next() (typ HandshakeType, msg []byte, err error) {
 	if h.err != nil && h.start == len(h.buf) {
 		return 0, nil, h.err
 	}
-	s := cryptobyte.String(h.buf[h.start:])
-	var t uint8
-	var n uint32
-	if !s.ReadUint8(&t) || !s.ReadUint24(&n) {
+	t, n, ok := ReadHandshakeHeader(h.buf[h.start:])
+	if !ok {
 		return 0, nil, nil
 	}
-	if int(n)+HandshakeHeaderLen > h.max {
-		h.fail(t, n, h.start)
+	if n > h.max {
+		h.fail(uint8(t), uint32(n-HandshakeHeaderLen), h.start)
 		return 0, nil, h.err
 	}
-	if !s.Skip(int(n)) {
+	if h.start+n > len(h.buf) {
 		return 0, nil, nil
 	}
-	end := h.start + HandshakeHeaderLen + int(n)
+	end := h.start + n
 	msg = append([]byte(nil), h.buf[h.start:end]...)
 	h.start = end
 	if h.start == len(h.buf) {
 		h.buf = h.buf[:0]
 		h.start = 0
 	}
-	return HandshakeType(t), msg, nil
+	return t, msg, nil
 }
 
 // Buffered returns the number of bytes held that Next has not returned yet.

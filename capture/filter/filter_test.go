@@ -41,19 +41,14 @@ var testLinkTypes = []layers.LinkType{
 // Ethernet.
 //
 // In the pcap build it leaves out the frames on which libpcap and the
-// built-in compiler differ by design:
-//   - LINKTYPE_RAW (101): gopacket hands it to pcap_open_dead, which wants
-//     DLT_RAW (12), so libpcap refuses to compile for it;
-//   - IPv6 over BSD loopback: libpcap compares the address family with the
-//     compiling system's AF_INET6 (10 on Linux), the built-in compiler with
-//     the values BSD and macOS captures hold (24, 28, 30).
+// built-in compiler differ by design: IPv6 over BSD loopback, where libpcap
+// compares the address family with the compiling system's AF_INET6 (10 on
+// Linux), the built-in compiler with the values BSD and macOS captures hold
+// (24, 28, 30).
 func testFrames(t *testing.T) []frame {
 	t.Helper()
 	var frames []frame
 	for _, lt := range testLinkTypes {
-		if libpcapBuild && lt == layers.LinkTypeRaw {
-			continue
-		}
 		for _, tp := range testPackets {
 			if libpcapBuild && tp.p.v6 && (lt == layers.LinkTypeNull || lt == layers.LinkTypeLoop) {
 				continue
@@ -137,9 +132,6 @@ func TestMatch(t *testing.T) {
 		}
 		matchers[tc.expr] = map[layers.LinkType]*Matcher{}
 		for _, lt := range testLinkTypes {
-			if libpcapBuild && lt == layers.LinkTypeRaw {
-				continue
-			}
 			m, err := e.Matcher(lt)
 			if err != nil {
 				t.Errorf("%q for %v: %v", tc.expr, lt, err)

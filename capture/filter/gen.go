@@ -16,23 +16,13 @@ import (
 // same meaning as libpcap's for the supported subset (checked against
 // libpcap in the pcap-tagged tests); it is not optimised as libpcap's is.
 
-// Ethernet types.
-const (
-	etherIPv4 = 0x0800
-	etherARP  = 0x0806
-	etherRARP = 0x8035
-	etherIPv6 = 0x86dd
-)
+// dltRaw is DLT_RAW as libpcap defines it on Linux and most systems (14
+// on OpenBSD), the raw IP link type of a live handle; files say
+// LINKTYPE_RAW (101) (pcap-linktype(7)).
+const dltRaw layers.LinkType = 12
 
-// IP protocol numbers.
-const (
-	protoICMP   = 1
-	protoTCP    = 6
-	protoUDP    = 17
-	protoFrag6  = 44
-	protoICMPv6 = 58
-	protoSCTP   = 132
-)
+// etherRARP is the Ethernet type of RARP, which gopacket does not name.
+const etherRARP layers.EthernetType = 0x8035
 
 // maxInstructions is the kernel's BPF_MAXINSNS.
 const maxInstructions = 4096
@@ -100,7 +90,7 @@ func not(a pred) pred {
 // linkLayer says where the network layer starts and how to test its type.
 type linkLayer struct {
 	// proto tests the network protocol (an Ethernet type).
-	proto func(etherType uint16) pred
+	proto func(etherType layers.EthernetType) pred
 	nh    uint32 // offset of the network header
 }
 
@@ -114,13 +104,13 @@ func ldw(off uint32) bpf.Instruction { return bpf.LoadAbsolute{Off: off, Size: 4
 
 // bsdAF tests a 4-byte address family of DLT_NULL (host byte order of the
 // capturing machine, so either order) or DLT_LOOP (network byte order).
-func bsdAF(families []uint32, bothOrders bool) pred {
+func bsdAF(families []layers.ProtocolFamily, bothOrders bool) pred {
 	var p pred = pConst(false)
 	for _, f := range families {
-		p = or(p, eq(ldw(0), f))
+		p = or(p, eq(ldw(0), uint32(f)))
 		if bothOrders {
 			var b [4]byte
-			binary.LittleEndian.PutUint32(b[:], f)
+			binary.LittleEndian.PutUint32(b[:], uint32(f))
 			p = or(p, eq(ldw(0), binary.BigEndian.Uint32(b[:])))
 		}
 	}
@@ -128,8 +118,8 @@ func bsdAF(families []uint32, bothOrders bool) pred {
 }
 
 func linkFor(lt layers.LinkType) (linkLayer, bool) {
-	ethAt := func(off uint32) func(uint16) pred {
-		return func(t uint16) pred { return eq(ldh(off), uint32(t)) }
+	ethAt := func(off uint32) func(layers.EthernetType) pred {
+		return func(t layers.EthernetType) pred { return eq(ldh(off), uint32(t)) }
 	}
 	switch lt {
 	case layers.LinkTypeEthernet:
@@ -139,31 +129,31 @@ func linkFor(lt layers.LinkType) (linkLayer, bool) {
 	case layers.LinkTypeLinuxSLL2:
 		return linkLayer{proto: ethAt(0), nh: 20}, true
 	case KernelCooked:
-		return linkLayer{proto: func(t uint16) pred {
+		return linkLayer{proto: func(t layers.EthernetType) pred {
 			return eq(bpf.LoadExtension{Num: bpf.ExtProto}, uint32(t))
 		}, nh: 0}, true
-	case layers.LinkTypeRaw, 12: // 12 is DLT_RAW on OpenBSD, LINKTYPE_RAW in files
-		return linkLayer{proto: func(t uint16) pred {
+	case layers.LinkTypeRaw, dltRaw:
+		return linkLayer{proto: func(t layers.EthernetType) pred {
 			switch t {
-			case etherIPv4:
+			case layers.EthernetTypeIPv4:
 				return pCmp{load: ldb(0), mask: 0xf0, cond: bpf.JumpEqual, val: 0x40}
-			case etherIPv6:
+			case layers.EthernetTypeIPv6:
 				return pCmp{load: ldb(0), mask: 0xf0, cond: bpf.JumpEqual, val: 0x60}
 			}
 			return pConst(false)
 		}, nh: 0}, true
 	case layers.LinkTypeIPv4:
-		return linkLayer{proto: func(t uint16) pred { return pConst(t == etherIPv4) }}, true
+		return linkLayer{proto: func(t layers.EthernetType) pred { return pConst(t == layers.EthernetTypeIPv4) }}, true
 	case layers.LinkTypeIPv6:
-		return linkLayer{proto: func(t uint16) pred { return pConst(t == etherIPv6) }}, true
+		return linkLayer{proto: func(t layers.EthernetType) pred { return pConst(t == layers.EthernetTypeIPv6) }}, true
 	case layers.LinkTypeNull, layers.LinkTypeLoop:
 		both := lt == layers.LinkTypeNull
-		return linkLayer{proto: func(t uint16) pred {
+		return linkLayer{proto: func(t layers.EthernetType) pred {
 			switch t {
-			case etherIPv4:
-				return bsdAF([]uint32{2}, both)
-			case etherIPv6: // NetBSD/OpenBSD, FreeBSD, Darwin
-				return bsdAF([]uint32{24, 28, 30}, both)
+			case layers.EthernetTypeIPv4:
+				return bsdAF([]layers.ProtocolFamily{layers.ProtocolFamilyIPv4}, both)
+			case layers.EthernetTypeIPv6: // NetBSD/OpenBSD, FreeBSD, Darwin
+				return bsdAF([]layers.ProtocolFamily{layers.ProtocolFamilyIPv6BSD, layers.ProtocolFamilyIPv6FreeBSD, layers.ProtocolFamilyIPv6Darwin}, both)
 			}
 			return pConst(false)
 		}, nh: 4}, true
@@ -185,23 +175,23 @@ func lower(n node, l linkLayer) pred {
 	case nodeProto:
 		switch n.proto {
 		case wordIP:
-			return l.proto(etherIPv4)
+			return l.proto(layers.EthernetTypeIPv4)
 		case wordIP6:
-			return l.proto(etherIPv6)
+			return l.proto(layers.EthernetTypeIPv6)
 		case wordARP:
-			return l.proto(etherARP)
+			return l.proto(layers.EthernetTypeARP)
 		case wordRARP:
 			return l.proto(etherRARP)
 		case wordTCP:
-			return or(ip4Proto(l, protoTCP), ip6Proto(l, protoTCP))
+			return or(ip4Proto(l, layers.IPProtocolTCP), ip6Proto(l, layers.IPProtocolTCP))
 		case wordUDP:
-			return or(ip4Proto(l, protoUDP), ip6Proto(l, protoUDP))
+			return or(ip4Proto(l, layers.IPProtocolUDP), ip6Proto(l, layers.IPProtocolUDP))
 		case wordSCTP:
-			return or(ip4Proto(l, protoSCTP), ip6Proto(l, protoSCTP))
+			return or(ip4Proto(l, layers.IPProtocolSCTP), ip6Proto(l, layers.IPProtocolSCTP))
 		case wordICMP:
-			return ip4Proto(l, protoICMP)
+			return ip4Proto(l, layers.IPProtocolICMPv4)
 		case wordICMP6:
-			return ip6Proto(l, protoICMPv6)
+			return ip6Proto(l, layers.IPProtocolICMPv6)
 		}
 	case nodeHost:
 		bits := 32
@@ -212,14 +202,14 @@ func lower(n node, l linkLayer) pred {
 	case nodeNet:
 		return lowerNet(l, n.proto, n.dir, n.prefix)
 	case nodePort:
-		protos := []uint32{protoTCP, protoUDP, protoSCTP}
+		protos := []layers.IPProtocol{layers.IPProtocolTCP, layers.IPProtocolUDP, layers.IPProtocolSCTP}
 		switch n.proto {
 		case wordTCP:
-			protos = []uint32{protoTCP}
+			protos = []layers.IPProtocol{layers.IPProtocolTCP}
 		case wordUDP:
-			protos = []uint32{protoUDP}
+			protos = []layers.IPProtocol{layers.IPProtocolUDP}
 		case wordSCTP:
-			protos = []uint32{protoSCTP}
+			protos = []layers.IPProtocol{layers.IPProtocolSCTP}
 		}
 		var v4, v6 pred = pConst(false), pConst(false)
 		for _, pr := range protos {
@@ -228,27 +218,27 @@ func lower(n node, l linkLayer) pred {
 			portAt := func(off uint32) pred {
 				return portCmp(msh, bpf.LoadIndirect{Off: l.nh + off, Size: 2}, n.lo, n.hi)
 			}
-			v4 = or(v4, and(and(eq(ldb(l.nh+9), pr), pCmp{load: ldh(l.nh + 6), mask: 0x1fff, cond: bpf.JumpEqual, val: 0}),
+			v4 = or(v4, and(and(eq(ldb(l.nh+9), uint32(pr)), pCmp{load: ldh(l.nh + 6), mask: 0x1fff, cond: bpf.JumpEqual, val: 0}),
 				withDir(n.dir, portAt(0), portAt(2))))
 			portAt6 := func(off uint32) pred { return portCmp(nil, ldh(l.nh+40+off), n.lo, n.hi) }
-			v6 = or(v6, and(eq(ldb(l.nh+6), pr), withDir(n.dir, portAt6(0), portAt6(2))))
+			v6 = or(v6, and(eq(ldb(l.nh+6), uint32(pr)), withDir(n.dir, portAt6(0), portAt6(2))))
 		}
-		return or(and(l.proto(etherIPv4), v4), and(l.proto(etherIPv6), v6))
+		return or(and(l.proto(layers.EthernetTypeIPv4), v4), and(l.proto(layers.EthernetTypeIPv6), v6))
 	}
 	panic(fmt.Sprintf("capture: unknown filter node %T", n))
 }
 
 // ip4Proto tests for IPv4 with the given protocol.
-func ip4Proto(l linkLayer, p uint32) pred {
-	return and(l.proto(etherIPv4), eq(ldb(l.nh+9), p))
+func ip4Proto(l linkLayer, p layers.IPProtocol) pred {
+	return and(l.proto(layers.EthernetTypeIPv4), eq(ldb(l.nh+9), uint32(p)))
 }
 
 // ip6Proto tests for IPv6 with the given next header, directly or after one
 // fragment header, as libpcap does.
-func ip6Proto(l linkLayer, p uint32) pred {
-	direct := eq(ldb(l.nh+6), p)
-	frag := and(eq(ldb(l.nh+6), protoFrag6), eq(ldb(l.nh+40), p))
-	return and(l.proto(etherIPv6), or(direct, frag))
+func ip6Proto(l linkLayer, p layers.IPProtocol) pred {
+	direct := eq(ldb(l.nh+6), uint32(p))
+	frag := and(eq(ldb(l.nh+6), uint32(layers.IPProtocolIPv6Fragment)), eq(ldb(l.nh+40), uint32(p)))
+	return and(l.proto(layers.EthernetTypeIPv6), or(direct, frag))
 }
 
 func portCmp(pre []bpf.Instruction, load bpf.Instruction, lo, hi uint16) pred {
@@ -276,14 +266,14 @@ func withDir(d direction, src, dst pred) pred {
 // sender and target addresses, as in libpcap.
 func lowerNet(l linkLayer, proto protoWord, d direction, prefix netip.Prefix) pred {
 	if prefix.Addr().Is4() {
-		ip := and(l.proto(etherIPv4), withDir(d, prefixCmp(l.nh+12, prefix), prefixCmp(l.nh+16, prefix)))
+		ip := and(l.proto(layers.EthernetTypeIPv4), withDir(d, prefixCmp(l.nh+12, prefix), prefixCmp(l.nh+16, prefix)))
 		if proto == wordIP {
 			return ip
 		}
 		arp := withDir(d, prefixCmp(l.nh+14, prefix), prefixCmp(l.nh+24, prefix))
-		return or(or(ip, and(l.proto(etherARP), arp)), and(l.proto(etherRARP), arp))
+		return or(or(ip, and(l.proto(layers.EthernetTypeARP), arp)), and(l.proto(etherRARP), arp))
 	}
-	return and(l.proto(etherIPv6), withDir(d, prefixCmp(l.nh+8, prefix), prefixCmp(l.nh+24, prefix)))
+	return and(l.proto(layers.EthernetTypeIPv6), withDir(d, prefixCmp(l.nh+8, prefix), prefixCmp(l.nh+24, prefix)))
 }
 
 // prefixCmp compares the address at off with prefix, one word at a time.

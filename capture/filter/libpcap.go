@@ -4,6 +4,7 @@ package filter
 
 import (
 	"fmt"
+	"runtime"
 	"strings"
 
 	"github.com/gopacket/gopacket/layers"
@@ -48,7 +49,7 @@ func compileLibpcap(expr string, lt layers.LinkType, snaplen int) ([]bpf.Instruc
 	if snaplen <= 0 {
 		snaplen = DefaultSnaplen
 	}
-	insns, err := pcap.CompileBPFFilter(lt, snaplen, expr)
+	insns, err := pcap.CompileBPFFilter(dltOf(lt), snaplen, expr)
 	if rejectsAll(err) {
 		return []bpf.Instruction{bpf.RetConstant{Val: 0}}, nil
 	}
@@ -64,6 +65,28 @@ func compileLibpcap(expr string, lt layers.LinkType, snaplen int) ([]bpf.Instruc
 		return nil, &Error{Expr: expr, Pos: -1, Msg: "libpcap produced instructions the in-process BPF machine does not run: " + strings.TrimSpace(bpfListing(prog))}
 	}
 	return prog, nil
+}
+
+// dltOf is the DLT_ value libpcap's compiler takes (pcap_open_dead) for
+// link type lt. Files and gopacket give LINKTYPE_ values, which are the
+// same number except for a few (pcap-linktype(7); libpcap's
+// linktype_to_dlt): LINKTYPE_RAW (101) is DLT_RAW (12, 14 on OpenBSD),
+// LINKTYPE_ATM_RFC1483 (100) is DLT_ATM_RFC1483 (11), and on OpenBSD
+// LINKTYPE_LOOP (108) is DLT_LOOP (12). A DLT_ value, such as a live
+// handle's, is passed through: none of these three is one.
+func dltOf(lt layers.LinkType) layers.LinkType {
+	openBSD := runtime.GOOS == "openbsd"
+	switch {
+	case lt == layers.LinkTypeRaw && openBSD:
+		return 14
+	case lt == layers.LinkTypeRaw:
+		return 12
+	case lt == layers.LinkTypeATM_RFC1483:
+		return 11
+	case lt == layers.LinkTypeLoop && openBSD:
+		return 12
+	}
+	return lt
 }
 
 // SetLive compiles expr with libpcap for the live handle h, as tcpdump

@@ -4,6 +4,7 @@ package filter
 
 import (
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 
@@ -69,5 +70,47 @@ func TestLibpcapFullSyntax(t *testing.T) {
 				t.Errorf("%q on %s: match %v, want %v", tc.expr, f.name, got, want)
 			}
 		}
+	}
+}
+
+// TestLibpcapLinkTypeRaw checks that a LINKTYPE_ value that is not the
+// DLT_ value of the same link type is mapped before libpcap compiles:
+// LINKTYPE_RAW (101), as raw IP files say, compiles as DLT_RAW and matches
+// raw IP frames.
+func TestLibpcapLinkTypeRaw(t *testing.T) {
+	e, err := Parse("tcp")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := e.Compile(linkTypeDLTRaw, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := e.Compile(layers.LinkTypeRaw, 0)
+	if err != nil {
+		t.Fatalf("Compile for LINKTYPE_RAW: %v", err)
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("LINKTYPE_RAW program %v, DLT_RAW program %v", got, want)
+	}
+	if _, err := e.Compile(layers.LinkTypeATM_RFC1483, 0); err != nil {
+		t.Errorf("Compile for LINKTYPE_ATM_RFC1483: %v", err)
+	}
+	m, err := e.Matcher(layers.LinkTypeRaw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, f := range testFrames(t) {
+		if f.lt != layers.LinkTypeRaw {
+			continue
+		}
+		n++
+		if got, want := m.Match(f.data), strings.HasPrefix(f.name, "tcp") || strings.HasPrefix(f.name, "frag"); got != want {
+			t.Errorf("tcp on raw IP %s: match %v, want %v", f.name, got, want)
+		}
+	}
+	if n == 0 {
+		t.Error("no raw IP test frames")
 	}
 }

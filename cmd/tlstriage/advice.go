@@ -19,7 +19,7 @@ var adviceFlags = diagnose.Flags{KeyLog: "--keylog", Host: "--host", Truststore:
 func fetchChainCommand(c *dissect.Conn, trust *truststore.Store, host, client string) string {
 	sni := c.SNI()
 	switch c.Upgrade {
-	case "":
+	case dissect.UpgradeNone:
 		probe := fmt.Sprintf("tlstriage probe %s", c.Server)
 		if sni != "" {
 			probe += " --sni " + sni
@@ -37,7 +37,7 @@ func fetchChainCommand(c *dissect.Conn, trust *truststore.Store, host, client st
 			probe += " --truststore " + f
 		}
 		return probe
-	case "http-connect":
+	case dissect.UpgradeHTTPConnect:
 		// CONNECT host:port HTTP/1.1: the target behind the proxy.
 		line, _, _ := strings.Cut(string(c.Sides[dissect.Client].PlainHead), "\n")
 		target := strings.Fields(line)
@@ -50,7 +50,7 @@ func fetchChainCommand(c *dissect.Conn, trust *truststore.Store, host, client st
 		}
 		return cmd
 	}
-	proto := map[string]string{"smtp": "smtp", "imap": "imap", "pop3": "pop3", "ftp": "ftp", "xmpp": "xmpp", "ldap": "ldap", "postgresql": "postgres", "mysql": "mysql"}[c.Upgrade]
+	proto := map[string]string{"smtp": "smtp", "imap": "imap", "pop3": "pop3", "ftp": "ftp", "xmpp": "xmpp", "ldap": "ldap", "postgresql": "postgres", "mysql": "mysql"}[string(c.Upgrade)]
 	if proto == "" {
 		return fmt.Sprintf("openssl s_client -connect %s -showcerts, after starting TLS inside %s by hand", c.Server, c.Upgrade)
 	}

@@ -56,6 +56,7 @@ func benchFile(b *testing.B, name string, sessions int, extra ...string) {
 // connections it reported.
 func runBench(b *testing.B, args []string, stdin func() io.Reader) int {
 	b.ReportAllocs()
+	tuneGC() // as main does
 	var stderr bytes.Buffer
 	for b.Loop() {
 		stderr.Reset()

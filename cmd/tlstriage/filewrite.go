@@ -25,7 +25,7 @@ type fileMarks map[int]string
 // mark notes connection c, judged as r, for -w: a failed one (or, with
 // -Y, a selected one; with --write-all, any).
 func (m fileMarks) mark(cfg *config, c *dissect.Conn, r *diagnose.Result) {
-	if cfg.live.write == "" || !(r.Failed || cfg.sel != nil || cfg.live.writeAll) {
+	if m == nil || !(r.Failed || cfg.sel != nil || cfg.live.writeAll) {
 		return
 	}
 	m[c.ID] = pcapout.Comment(c.ID, c.Client.String(), c.Server.String(), string(r.Verdict), string(r.Cause))
@@ -111,7 +111,8 @@ func writeMarkedPackets(cfg *config, marks fileMarks, dopts dissect.Options, std
 	if werr != nil {
 		return werr
 	}
-	written := pw.Stats().Packets
+	ws := pw.Stats()
+	written := ws.Packets
 	what := "packets of failed connections"
 	switch {
 	case cfg.live.writeAll:
@@ -122,7 +123,7 @@ func writeMarkedPackets(cfg *config, marks fileMarks, dopts dissect.Options, std
 	if written == 1 {
 		what = what[:len("packet")] + what[len("packets"):]
 	}
-	fmt.Fprintf(stderr, "tlstriage: wrote %d %s to %s\n", written, what, cfg.live.write)
+	fmt.Fprintf(stderr, "tlstriage: wrote %d %s to %s\n", written, what, ws.Where())
 	return nil
 }
 
@@ -143,11 +144,12 @@ func checkFileWrite(cfg *config) error {
 }
 
 // guardedFile is a capture file read again for -w: frames are analysed
-// at the times the report used (timeGuard), and written with their own.
+// at the times the report used (capture.TimeGuard), and written with
+// their own.
 type guardedFile struct {
 	*capture.File
 	name  string
-	times timeGuard
+	times capture.TimeGuard
 	frame int
 	ci    gopacket.CaptureInfo // the frame last read, as the file has it
 }
@@ -160,7 +162,7 @@ func (g *guardedFile) ReadFrame(ci *gopacket.CaptureInfo) ([]byte, error) {
 	}
 	g.frame++
 	g.ci = *ci
-	ci.Timestamp, _ = g.times.fix(ci.Timestamp, g.frame)
+	ci.Timestamp, _ = g.times.Fix(ci.Timestamp, g.frame)
 	return data, nil
 }
 
@@ -179,15 +181,17 @@ type rereadSource struct {
 	lt   layers.LinkType
 }
 
-func (r *rereadSource) ReadPacketData() ([]byte, gopacket.CaptureInfo, error) {
+// ReadFrame is the Merge's (dissect.PacketSource), writing the frame read
+// before.
+func (r *rereadSource) ReadFrame(ci *gopacket.CaptureInfo) ([]byte, error) {
 	r.flush()
-	data, ci, err := r.m.ReadPacketData()
+	data, err := r.m.ReadFrame(ci)
 	if err != nil {
-		return data, ci, err
+		return data, err
 	}
 	no, _ := r.m.Origin()
 	r.data, r.from, r.lt = data, r.files[int(no)], r.m.LinkType()
-	return data, ci, nil
+	return data, nil
 }
 
 // flush writes the frame read last.

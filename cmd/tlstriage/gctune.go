@@ -21,7 +21,7 @@ const gcHeapGoal = 32 << 20
 // next one starts at gcHeapGoal, or at twice the live heap when that is
 // larger (GOGC=100 then, the default). It does nothing when the user set
 // GOGC or GOMEMLIMIT.
-// (Once per process: run calls it.)
+// (Once per process: main calls it.)
 var tuneGC = sync.OnceFunc(func() {
 	if os.Getenv("GOGC") != "" || os.Getenv("GOMEMLIMIT") != "" {
 		return

@@ -4,11 +4,14 @@ import (
 	"encoding/binary"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"unicode"
+
+	"github.com/gopacket/gopacket/layers"
 
 	"github.com/tlstriage/tlstriage/capture"
 	"github.com/tlstriage/tlstriage/dissect"
@@ -139,8 +142,9 @@ type fileInputs struct {
 // inputFile is a file being read, with its readers.
 type inputFile struct {
 	f    *capture.File
-	src  *secretsSource
-	seen *watch
+	keys *secretsFeed
+	seen *capture.Watch
+	lts  map[string]int64 // frames of link types not decoded, before this file
 }
 
 // warn says msg on stderr and keeps it for the summary.
@@ -164,8 +168,8 @@ func (in *fileInputs) openFile(i int, start bool) *inputFile {
 	name := in.cfg.files[i]
 	f, err := capture.OpenFile(name, in.stdin)
 	if err != nil {
-		if isDamage(err) {
-			in.warn(damageWarning(name, err, 0))
+		if capture.IsDamage(err) {
+			in.warn(capture.DamageWarning(name, err, 0))
 			in.damaged = true
 		} else {
 			errorf(in.stderr, "%v", err)
@@ -183,8 +187,9 @@ func (in *fileInputs) openFile(i int, start bool) *inputFile {
 	if sh, ok := in.an.(*dissect.Sharded); ok && start {
 		sh.SetHolder(f) // the workers read the payloads where f read them
 	}
-	src := newSecretsSource(f, in.cfg.keys, in.sync)
-	r := &inputFile{f: f, src: src, seen: newWatch(src, f, in.an)}
+	keys := &secretsFeed{keys: in.cfg.keys, sync: in.sync}
+	f.OnSecrets(keys.add)
+	r := &inputFile{f: f, keys: keys, seen: capture.NewWatch(f, f), lts: maps.Clone(in.an.Stats().LinkTypes)}
 	if in.open1 == nil {
 		in.open1 = map[int]*inputFile{}
 	}
@@ -197,14 +202,16 @@ func (in *fileInputs) ended(i, frames int, err error) {
 	name := in.cfg.files[i]
 	r := in.open1[i]
 	delete(in.open1, i)
-	r.seen.settle(err)
+	r.seen.Settle(err)
 	r.f.Close()
-	r.src.report(name, in.stderr)
-	for _, msg := range r.seen.notes(name) {
+	r.keys.report(name, r.f, in.stderr)
+	now := in.an.Stats().LinkTypes
+	skipped := func(lt layers.LinkType) int64 { return now[lt.String()] - r.lts[lt.String()] }
+	for _, msg := range r.seen.Notes(name, skipped) {
 		in.warn(msg)
 	}
 	if err != nil {
-		in.warn(damageWarning(name, err, frames))
+		in.warn(capture.DamageWarning(name, err, frames))
 		in.damaged = true
 	}
 }

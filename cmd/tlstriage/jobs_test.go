@@ -56,3 +56,26 @@ func TestJobsSameOutput(t *testing.T) {
 		}
 	}
 }
+
+// TestJobsJSONFile: with --json-file beside the text report, the records
+// made on workers (-j) are the very bytes -j 1 writes, in both outputs.
+func TestJobsJSONFile(t *testing.T) {
+	dir := t.TempDir()
+	var text [2]string
+	var file [2][]byte
+	later := laterCopy(t, pcap("tls12-ok.pcap"), time.Hour)
+	for i, j := range []string{"1", "2"} {
+		name := filepath.Join(dir, "j"+j+".json")
+		r := tlstriage(t, nil, "-r", pcap("many-connections.pcap"), "-r", later, "--json-file", name, "--color", "never", "-j", j)
+		if r.code != exitFailed {
+			t.Fatalf("-j %s: exit %d; stderr:\n%s", j, r.code, r.stderr)
+		}
+		text[i], file[i] = r.stdout, readFile(t, name)
+	}
+	if text[0] != text[1] {
+		t.Errorf("-j 2 text differs:\n%s", firstDiff(text[0], text[1]))
+	}
+	if string(file[0]) != string(file[1]) || len(file[0]) == 0 {
+		t.Errorf("-j 2 --json-file differs:\n%s", firstDiff(string(file[0]), string(file[1])))
+	}
+}

@@ -6,8 +6,6 @@ import (
 	"io"
 	"os"
 
-	"github.com/gopacket/gopacket"
-
 	"github.com/tlstriage/tlstriage/capture"
 	"github.com/tlstriage/tlstriage/tlsdecrypt"
 )
@@ -39,11 +37,10 @@ func loadKeyLogs(keys *tlsdecrypt.KeyLog, paths []string, stderr io.Writer) erro
 	return nil
 }
 
-// secretsSource adds the TLS key logs found in a pcapng's Decryption
-// Secrets Blocks to keys as the frames are read, so that they are known
-// before the frames that need them are analysed.
-type secretsSource struct {
-	*capture.File
+// secretsFeed adds the TLS key logs found in a pcapng's Decryption
+// Secrets Blocks to keys as the frames are read (capture.File.OnSecrets),
+// so that they are known before the frames that need them are analysed.
+type secretsFeed struct {
 	keys    *tlsdecrypt.KeyLog
 	sync    func() // if set, called before secrets are added (-j: the frames before them are analysed first)
 	secrets int    // secrets added from the file
@@ -51,29 +48,9 @@ type secretsSource struct {
 	other   int    // secrets blocks of other types
 }
 
-func newSecretsSource(f *capture.File, keys *tlsdecrypt.KeyLog, sync func()) *secretsSource {
-	s := &secretsSource{File: f, keys: keys, sync: sync}
-	s.take()
-	return s
-}
-
-func (s *secretsSource) ReadPacketData() ([]byte, gopacket.CaptureInfo, error) {
-	data, ci, err := s.File.ReadPacketData()
-	s.take()
-	return data, ci, err
-}
-
-// ReadFrame is ReadPacketData filling in *ci (dissect.FrameReader); the
-// File's own would skip the secrets.
-func (s *secretsSource) ReadFrame(ci *gopacket.CaptureInfo) ([]byte, error) {
-	data, err := s.File.ReadFrame(ci)
-	s.take()
-	return data, err
-}
-
-func (s *secretsSource) take() {
-	secrets := s.File.Secrets()
-	if len(secrets) > 0 && s.sync != nil {
+// add is the File's OnSecrets.
+func (s *secretsFeed) add(secrets []capture.Secret) {
+	if s.sync != nil {
 		s.sync()
 	}
 	for _, sec := range secrets {
@@ -88,14 +65,14 @@ func (s *secretsSource) take() {
 }
 
 // report tells on stderr what the file's secrets blocks gave.
-func (s *secretsSource) report(name string, stderr io.Writer) {
+func (s *secretsFeed) report(name string, f *capture.File, stderr io.Writer) {
 	if s.secrets > 0 {
 		fmt.Fprintf(stderr, "tlstriage: %s: %d TLS secrets read from the capture's decryption secrets blocks\n", name, s.secrets)
 	}
 	if s.skipped > 0 {
 		warnf(stderr, "%s: %d key log lines of the decryption secrets blocks not understood, skipped", name, s.skipped)
 	}
-	if n := s.File.SecretsSkipped(); n > 0 {
+	if n := f.SecretsSkipped(); n > 0 {
 		warnf(stderr, "%s: %d decryption secrets blocks too large to read, skipped", name, n)
 	}
 }

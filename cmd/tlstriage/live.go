@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -9,11 +8,9 @@ import (
 	"os"
 	"os/signal"
 	"runtime"
-	"sync"
 	"syscall"
 	"time"
 
-	"github.com/gopacket/gopacket"
 	"github.com/gopacket/gopacket/layers"
 	"github.com/gopacket/gopacket/pcapgo"
 	"github.com/spf13/pflag"
@@ -41,14 +38,6 @@ const (
 	liveDelay = capture.DefaultTimeout
 
 	dropWarnEvery = 10 * time.Second
-)
-
-// Bounds of a batch of frames handed over by the capture goroutine (see
-// liveQueue): at most liveBatchBytes of frame data (less with a small
-// capture buffer, of which a batch may hold blocks), and liveBatchPackets.
-const (
-	liveBatchBytes   = 1 << 20
-	liveBatchPackets = 4096
 )
 
 // liveConfig holds the live-capture flags.
@@ -209,163 +198,6 @@ func listInterfaces(stdout, stderr io.Writer) int {
 // maxBufferKiB is the largest -B: 4 GiB.
 const maxBufferKiB = 4 << 20
 
-// livePacket is a captured frame the capture goroutine handed over. Its
-// data is valid until the main loop is done with its batch: whatever keeps
-// it longer copies it.
-type livePacket struct {
-	data []byte
-	ci   gopacket.CaptureInfo
-}
-
-// liveBatch is frames handed over at once: copied into arena, or left in
-// the source's buffer, in blocks held until the batch is recycled.
-type liveBatch struct {
-	pkts  []livePacket
-	arena []byte        // copies of the frames the source cannot hold
-	holds dissect.Holds // the source's blocks held for pkts
-	bytes int           // frame bytes, copied or held
-}
-
-// full reports whether a frame of n bytes must wait for the next batch.
-func (b *liveBatch) full(n, maxBytes int) bool {
-	return len(b.pkts) > 0 && (len(b.pkts) >= liveBatchPackets || b.bytes+n > maxBytes)
-}
-
-// copy returns a copy of data, in the arena (of size bytes) when it fits.
-func (b *liveBatch) copy(data []byte, size int) []byte {
-	if cap(b.arena)-len(b.arena) < len(data) {
-		if cap(b.arena) > 0 || len(data) > size {
-			return bytes.Clone(data)
-		}
-		b.arena = make([]byte, 0, size)
-	}
-	n := len(b.arena)
-	b.arena = append(b.arena, data...)
-	return b.arena[n:len(b.arena):len(b.arena)]
-}
-
-// liveQueue hands the frames the capture goroutine reads to the main loop
-// in batches, one channel operation each instead of one per packet (and
-// without a copy when the source can hold its buffers, as the AF_PACKET
-// ring does). The reader appends to the pending batch and signals ready
-// when it was empty; the main loop takes all that is pending at once. A
-// frame is never held back: batches are what was read while the main loop
-// was busy. A full batch makes the reader wait for the main loop, and the
-// kernel drop (and count) what no longer fits in its buffer.
-type liveQueue struct {
-	src      capture.Source
-	hold     dissect.Holder // nil when src cannot hold its buffers
-	maxBytes int
-
-	ready chan struct{} // 1 slot: frames are pending, or the reader stopped
-	taken chan struct{} // 1 slot: the main loop took a batch
-
-	mu      sync.Mutex
-	pending *liveBatch
-	spare   *liveBatch // recycled
-	done    bool       // the reader stopped
-	err     error      // why, when it is not the end of the capture
-}
-
-func newLiveQueue(src capture.Source, maxBytes int) *liveQueue {
-	q := &liveQueue{
-		src:      src,
-		maxBytes: maxBytes,
-		ready:    make(chan struct{}, 1),
-		taken:    make(chan struct{}, 1),
-		pending:  &liveBatch{},
-	}
-	q.hold, _ = src.(dissect.Holder)
-	return q
-}
-
-func signal1(c chan struct{}) {
-	select {
-	case c <- struct{}{}:
-	default:
-	}
-}
-
-// read reads the source until it fails or is closed (the capture
-// goroutine).
-func (q *liveQueue) read() {
-	for {
-		data, ci, err := q.src.ReadPacketData()
-		if err != nil {
-			q.mu.Lock()
-			q.done = true
-			if !errors.Is(err, io.EOF) {
-				q.err = err
-			}
-			q.mu.Unlock()
-			signal1(q.ready)
-			return
-		}
-		q.put(data, ci)
-	}
-}
-
-// put adds a frame to the pending batch, waiting while it is full.
-func (q *liveQueue) put(data []byte, ci gopacket.CaptureInfo) {
-	q.mu.Lock()
-	for q.pending.full(len(data), q.maxBytes) {
-		q.mu.Unlock()
-		<-q.taken
-		q.mu.Lock()
-	}
-	b := q.pending
-	var blk uint64
-	if q.hold != nil {
-		blk = q.hold.Block()
-	}
-	if blk == 0 {
-		data = b.copy(data, q.maxBytes)
-	} else {
-		b.holds.Hold(q.hold, blk)
-	}
-	b.pkts = append(b.pkts, livePacket{data: data, ci: ci})
-	b.bytes += len(data)
-	first := len(b.pkts) == 1
-	q.mu.Unlock()
-	if first {
-		signal1(q.ready)
-	}
-}
-
-// take returns the pending frames (nil when there are none) and whether
-// the reader has stopped, after which no more frames come.
-func (q *liveQueue) take() (*liveBatch, bool) {
-	q.mu.Lock()
-	defer q.mu.Unlock()
-	if len(q.pending.pkts) == 0 {
-		return nil, q.done
-	}
-	b := q.pending
-	q.pending, q.spare = q.spare, nil
-	if q.pending == nil {
-		q.pending = &liveBatch{}
-	}
-	signal1(q.taken)
-	return b, q.done
-}
-
-// idle reports whether no frame is pending.
-func (q *liveQueue) idle() bool {
-	q.mu.Lock()
-	defer q.mu.Unlock()
-	return len(q.pending.pkts) == 0
-}
-
-// recycle gives back the buffers of a batch the main loop is done with.
-func (q *liveQueue) recycle(b *liveBatch) {
-	b.holds.Release()
-	clear(b.pkts) // no stale references into released blocks
-	*b = liveBatch{pkts: b.pkts[:0], arena: b.arena[:0], holds: b.holds}
-	q.mu.Lock()
-	q.spare = b
-	q.mu.Unlock()
-}
-
 // runLive captures on an interface, reports every connection as soon as
 // its verdict is final, and stops on -c, --duration, a read error or ctx
 // (Ctrl-C): then it reports the connections still open, the summary and
@@ -457,27 +289,27 @@ func runLive(ctx context.Context, cfg *config, trust *truststore.Store, stdout, 
 	}
 	an := dissect.NewAnalyzer(dissect.Options{Linger: liveLinger}, emit)
 	an.SetFile("interface " + lc.iface)
-	q := newLiveQueue(src, max(64<<10, min(liveBatchBytes, bufSize/8)))
+	q := capture.NewQueue(src, max(64<<10, min(capture.MaxBatchBytes, bufSize/8)))
 	// analyse feeds a batch to the analyzer (and -w), and gives its
 	// buffers back.
-	analyse := func(b *liveBatch) {
+	analyse := func(b *capture.Batch) {
 		if b == nil {
 			return
 		}
-		for _, p := range b.pkts {
+		for _, p := range b.Packets {
 			if sess.full() {
 				break
 			}
-			id := an.PacketConn(p.data, p.ci, lt)
+			id := an.PacketConn(p.Data, p.CI, lt)
 			if lc.writeAll {
-				pw.Write(p.data, p.ci, lt, "")
+				pw.Write(p.Data, p.CI, lt, "")
 			} else {
-				pw.Hold(id, p.data, p.ci)
+				pw.Hold(id, p.Data, p.CI)
 			}
 		}
-		q.recycle(b)
+		q.Recycle(b)
 	}
-	go q.read()
+	go q.Read()
 	ticker := time.NewTicker(liveTick)
 	defer ticker.Stop()
 	var deadline <-chan time.Time
@@ -508,15 +340,15 @@ func runLive(ctx context.Context, cfg *config, trust *truststore.Store, stdout, 
 loop:
 	for !sess.full() {
 		select {
-		case <-q.ready:
-			b, stopped := q.take()
+		case <-q.Ready():
+			b, stopped := q.Take()
 			analyse(b)
 			flushWrite()
 			if stopped {
 				break loop // the capture failed
 			}
 		case <-ticker.C:
-			if q.idle() {
+			if q.Idle() {
 				an.Advance(time.Now().Add(-liveDelay).Round(0))
 				flushWrite()
 			}
@@ -547,12 +379,12 @@ loop:
 	}
 	src.Close()
 	for { // what was captured before the stop
-		b, stopped := q.take()
+		b, stopped := q.Take()
 		analyse(b)
 		if stopped {
 			break
 		}
-		<-q.ready
+		<-q.Ready()
 	}
 	if !sess.full() {
 		an.Flush()
@@ -560,7 +392,7 @@ loop:
 	flushWrite()
 	var warnings []string
 	damaged := false
-	if err := q.err; err != nil { // q.done: the reader is gone
+	if err := q.Err(); err != nil { // the reader is gone
 		msg := fmt.Sprintf("capture stopped: %v: the report covers the packets before", err)
 		warnf(stderr, "%s", msg)
 		warnings = append(warnings, msg)
@@ -602,11 +434,10 @@ loop:
 			what = "packets"
 		}
 		ws := pw.Stats()
-		files := ""
-		if ws.Files > 1 {
-			files = fmt.Sprintf(" (%d files)", ws.Files)
+		if ws.Packets == 1 {
+			what = what[:len("packet")] + what[len("packets"):]
 		}
-		fmt.Fprintf(stderr, "tlstriage: wrote %d %s to %s%s\n", ws.Packets, what, lc.write, files)
+		fmt.Fprintf(stderr, "tlstriage: wrote %d %s to %s\n", ws.Packets, what, ws.Where())
 	}
 	return sess.exit(stderr, false, damaged)
 }

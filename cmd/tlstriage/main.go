@@ -10,6 +10,8 @@ import (
 )
 
 func main() {
+	// The collector's settings, once for the process (gctune.go).
+	tuneGC()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	code := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
 	stop()

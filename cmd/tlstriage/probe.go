@@ -19,7 +19,6 @@ import (
 
 	"github.com/tlstriage/tlstriage/diagnose"
 	"github.com/tlstriage/tlstriage/probe"
-	"github.com/tlstriage/tlstriage/report"
 	"github.com/tlstriage/tlstriage/truststore"
 )
 
@@ -145,36 +144,20 @@ func runProbe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		}
 		return exitUsage
 	}
-	o := diagnose.Options{Trust: trust, Host: cfg.host, Flags: adviceFlags}
-	o.Client, _ = diagnose.ParseClient(cfg.client)
-	r := diagnose.Probe(p.Conn, o, p.At)
-	if cfg.exportDir != "" {
-		exp, err := report.NewExporter(cfg.exportDir, cfg.force, cfg.truststores, cfg.password)
-		if err == nil {
-			err = exp.Add(p.Conn, r)
-		}
-		if err != nil {
-			errorf(stderr, "%v", err)
-			return exitUsage
-		}
-		for _, line := range exp.Done() {
-			fmt.Fprintf(stderr, "tlstriage: %s\n", line)
-		}
-	}
-	var w report.Writer
-	if cfg.json {
-		w = report.NewJSON(stdout, false)
-	} else {
-		w = report.NewText(stdout, report.TextOptions{Color: useColor(cfg.color, stdout), Verbose: true})
-	}
-	if err := w.Conn(p.Conn, r); err != nil {
-		errorf(stderr, "writing the report: %v", err)
+	// The probed connection goes to the report as a captured one does:
+	// the same session, without a summary.
+	scfg := &config{json: cfg.json, color: cfg.color, verbose: true, host: cfg.host, client: cfg.client,
+		exportDir: cfg.exportDir, force: cfg.force, truststores: cfg.truststores, password: cfg.password}
+	sess, err := newSession(scfg, trust, stdout, stdout)
+	if err != nil {
+		errorf(stderr, "%v", err)
 		return exitUsage
 	}
-	if r.Failed {
-		return exitFailed
-	}
-	return exitOK
+	sess.opts.ProbeCommand = nil // this is the probe
+	r := diagnose.Probe(p.Conn, sess.opts, p.At)
+	sess.deliver(p.Conn, sess.judged(p.Conn, r, nil))
+	sess.exportNotes(stderr)
+	return sess.exit(stderr, false, false)
 }
 
 // splitTarget splits HOST[:PORT] (IPv6 in brackets), the port defaulting

@@ -234,3 +234,45 @@ func TestSnapshotCut(t *testing.T) {
 		t.Errorf("warning: %s", r.stderr)
 	}
 }
+
+// TestPcapngFlipSweep flips each of a sample of the bytes of a pcapng
+// capture (every third byte; every byte with TLSTRIAGE_SWEEP=all, a
+// quarter of them with -short) and
+// checks that each damaged file gives at most one warning or error line,
+// no panic, and a documented exit status: one damage, one line.
+func TestPcapngFlipSweep(t *testing.T) {
+	orig := readFile(t, pcap("two-interfaces.pcapng"))
+	step := 3
+	switch {
+	case os.Getenv("TLSTRIAGE_SWEEP") == "all":
+		step = 1
+	case testing.Short():
+		step = 4
+	}
+	path := filepath.Join(t.TempDir(), "flipped.pcapng")
+	for i := 0; i < len(orig); i += step {
+		b := bytes.Clone(orig)
+		b[i] ^= 0xff
+		if err := os.WriteFile(path, b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		r, p, stack := runRecover(t, "-r", path, "--json", "--all")
+		if p != nil {
+			t.Fatalf("byte %d flipped: panic: %v\n%s", i, p, stack)
+		}
+		var lines int
+		for _, l := range strings.Split(r.stderr, "\n") {
+			if strings.Contains(l, "warning:") || strings.Contains(l, "error:") {
+				lines++
+			}
+		}
+		if lines > 1 {
+			t.Errorf("byte %d flipped: %d warning lines, want at most one:\n%s", i, lines, r.stderr)
+		}
+		switch r.code {
+		case exitOK, exitFailed, exitUsage, exitDamaged, exitUnjudged:
+		default:
+			t.Errorf("byte %d flipped: exit status %d", i, r.code)
+		}
+	}
+}

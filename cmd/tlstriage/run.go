@@ -134,7 +134,6 @@ func (cfg *config) reports(c *dissect.Conn) bool {
 }
 
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	tuneGC()
 	if len(args) > 0 && args[0] == "probe" {
 		return runProbe(ctx, args[1:], stdout, stderr)
 	}
@@ -360,12 +359,11 @@ func analyzeFiles(ctx context.Context, cfg *config, trust *truststore.Store, fil
 	var sync func() // before secrets found in a file are used
 	if cfg.jobs > 1 {
 		// Flows analysed, diagnosed and encoded on cfg.jobs workers; the
-		// report is the same as with one. (Two reports, --json-file, are
-		// written on the reader's goroutine.)
+		// report is the same as with one.
 		preps := make([]report.Preparer, cfg.jobs)
-		if ahead := sess.ahead(); ahead != nil {
+		if sess.ahead() {
 			for i := range preps {
-				preps[i] = ahead.Preparer()
+				preps[i] = sess.w.Preparer()
 			}
 		}
 		sh := dissect.NewSharded(dopts, cfg.jobs,

@@ -22,7 +22,7 @@ type session struct {
 	opts  diagnose.Options
 	w     report.Writer
 	exp   *report.Exporter
-	marks fileMarks   // -w when reading files: the connections written
+	marks fileMarks   // -w when reading files: the connections written (nil live: packets are written as verdicts come)
 	log   *rotate.Log // --json-file, or nil
 	svc   *serviceOutputs
 	// considered counts the connections judged, selected by -Y or not;
@@ -44,7 +44,10 @@ type judged struct {
 // newSession opens the writers (the report on out, colour judged on term;
 // --json-file) and the exporter.
 func newSession(cfg *config, trust *truststore.Store, out, term io.Writer) (*session, error) {
-	s := &session{cfg: cfg, trust: trust, opts: cfg.diagnoseOptions(trust), marks: fileMarks{}, svc: &serviceOutputs{}}
+	s := &session{cfg: cfg, trust: trust, opts: cfg.diagnoseOptions(trust), svc: &serviceOutputs{}}
+	if cfg.live.iface == "" && cfg.live.write != "" {
+		s.marks = fileMarks{}
+	}
 	w, log, err := cfg.writers(out, term)
 	if err != nil {
 		return nil, err
@@ -80,15 +83,9 @@ func (s *session) closeFile() {
 	}
 }
 
-// ahead is the writer that makes records on workers, or nil when the
-// records must be made where they are delivered (two writers;
-// --export-certs, which adds its import line to a fix first).
-func (s *session) ahead() report.Ahead {
-	if a, ok := s.w.(report.Ahead); ok && s.exp == nil {
-		return a
-	}
-	return nil
-}
+// ahead reports whether the records can be made on workers: not with
+// --export-certs, which adds its import line to a fix first.
+func (s *session) ahead() bool { return s.exp == nil }
 
 // judge diagnoses c and applies -Y; nil when c is not reported at all
 // (not TLS, without --all). prep, when set, makes the record ahead. It is
@@ -143,7 +140,7 @@ func (s *session) deliver(c *dissect.Conn, j *judged) bool {
 		s.keep(s.exp.Add(c, j.r))
 	}
 	if j.x != nil {
-		s.keep(s.w.(report.Ahead).WritePrepared(c, j.x))
+		s.keep(s.w.WritePrepared(c, j.x))
 	} else {
 		s.keep(s.w.Conn(c, j.r))
 	}

@@ -176,12 +176,9 @@ func NewTemplates(kind Kind, bulk int) (*Templates, error) {
 	return ts, nil
 }
 
-// Roots are the root certificates of the servers' PKIs: the truststore a
-// client of the capture would have (give it to tlstriage with --truststore
-// for "trusted" chains).
-func (ts *Templates) Roots() []*x509.Certificate { return ts.roots }
-
-// RootsPEM is Roots in PEM.
+// RootsPEM is the root certificates of the servers' PKIs in PEM: the
+// truststore a client of the capture would have (give it to tlstriage with
+// --truststore for "trusted" chains).
 func (ts *Templates) RootsPEM() []byte { return pcaptest.PEM(ts.roots...) }
 
 // MeanSize is the average size in a pcap file of one session, by weight.

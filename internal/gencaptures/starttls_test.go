@@ -98,7 +98,7 @@ func TestSTARTTLSHiddenChainFix(t *testing.T) {
 	}
 	smtpSession(conv, "250-mail.example.test\r\n250 STARTTLS\r\n", "220 2.0.0 Ready to start TLS\r\n")
 	cs := framedConns(t, "smtp-tls13-rejected.pcap", conv, pcaptest.FrameOptions{Server: netip.MustParseAddrPort("10.0.0.2:25")})
-	fetch := func(c *dissect.Conn) string { return "fetch " + c.Upgrade + " " + c.Server.String() }
+	fetch := func(c *dissect.Conn) string { return "fetch " + string(c.Upgrade) + " " + c.Server.String() }
 	r := diagnose.Diagnose(cs[0], diagnose.Options{ProbeCommand: fetch})
 	if !cs[0].ChainHidden || !r.Failed || !strings.Contains(r.Fix, "`fetch smtp 10.0.0.2:25`") {
 		t.Errorf("hidden %v, %s: fix %s", cs[0].ChainHidden, r.Verdict, r.Fix)

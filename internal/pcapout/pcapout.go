@@ -59,10 +59,20 @@ type Writer struct {
 
 // Stats are the counts of a Writer.
 type Stats struct {
-	Packets       int // packets written
-	Evicted       int // connections whose packets outgrew the bounds
-	EvictedFailed int // of those, the failed ones
-	Files         int // files opened
+	Packets       int    // packets written
+	Evicted       int    // connections whose packets outgrew the bounds
+	EvictedFailed int    // of those, the failed ones
+	Files         int    // files opened
+	First, Last   string // the names of the first and the last
+}
+
+// Where says where the packets went: the file, or the files and the
+// first and last of their names.
+func (s Stats) Where() string {
+	if s.Files <= 1 {
+		return s.First
+	}
+	return fmt.Sprintf("%d files, %s to %s", s.Files, s.First, s.Last)
 }
 
 // heldConn is the packets of one connection waiting for its verdict.
@@ -98,6 +108,10 @@ func (w *Writer) open(t time.Time) error {
 	ro.Force, ro.Start = w.o.Force, t
 	ro.Opened = func(name string) {
 		w.stats.Files++
+		if w.stats.First == "" {
+			w.stats.First = name
+		}
+		w.stats.Last = name
 		if w.o.Opened != nil {
 			w.o.Opened(name)
 		}

@@ -31,7 +31,7 @@ type Log struct {
 func OpenLog(name string, force bool, bufSize int) (*Log, error) {
 	f, err := safefile.Create(name, force)
 	if err != nil {
-		return nil, fmt.Errorf("rotate: %w", err)
+		return nil, err // safefile's errors name the file
 	}
 	return &Log{name: name, file: f, size: max(bufSize, 0)}, nil
 }

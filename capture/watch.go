@@ -1,9 +1,8 @@
-package main
+package capture
 
 import (
 	"errors"
 	"fmt"
-	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -11,20 +10,16 @@ import (
 
 	"github.com/gopacket/gopacket"
 	"github.com/gopacket/gopacket/layers"
-
-	"github.com/tlstriage/tlstriage/capture"
-	"github.com/tlstriage/tlstriage/dissect"
-	"github.com/tlstriage/tlstriage/report"
 )
 
-// damageWarning is the warning line for the error that stopped reading a
+// DamageWarning is the warning line for the error that stopped reading a
 // file after read frames: where the file is damaged (cut short, a bad
 // header or block) and that the report covers the frames before.
-func damageWarning(name string, err error, read int) string {
-	var d *capture.DamageError
+func DamageWarning(name string, err error, read int) string {
+	var d *DamageError
 	if !errors.As(err, &d) {
 		// A reader's own complaint about the bytes.
-		d = &capture.DamageError{Frame: read + 1, Msg: err.Error()}
+		d = &DamageError{Frame: read + 1, Msg: err.Error()}
 	}
 	covered := fmt.Sprintf("the report covers the %d frames read", read)
 	if read == 0 {
@@ -36,23 +31,23 @@ func damageWarning(name string, err error, read int) string {
 	return fmt.Sprintf("%s: frame %d: %s: reading stopped there; %s", name, d.Frame, d.Msg, covered)
 }
 
-// isDamage reports whether err says that a capture file is damaged, rather
+// IsDamage reports whether err says that a capture file is damaged, rather
 // than missing or not a capture.
-func isDamage(err error) bool {
-	var d *capture.DamageError
+func IsDamage(err error) bool {
+	var d *DamageError
 	return errors.As(err, &d)
 }
 
-// watch is a packet source that notes what is odd in a valid file, for
-// one warning line each: empty frames, frames cut by the snapshot length,
-// frames longer than it, time going backwards, link types dissect does not
-// decode. Each names the first frame concerned.
-type watch struct {
-	dissect.PacketSource
-	fr    dissect.FrameReader // the source, as a FrameReader
-	file  *capture.File
-	an    interface{ Stats() dissect.Stats }
-	lts   map[string]int64 // unsupported link types counted before this file
+// Watch reads a File (through r, which may add to what the File reads)
+// and notes what is odd in it, valid as it is, for one warning line each:
+// empty frames, frames cut by the snapshot length, frames longer than it
+// or than their packet, time going backwards or impossible, link types
+// the analysis skipped. Each names the first frame concerned. Frames with
+// an impossible time are returned with the time of the frame before
+// (TimeGuard).
+type Watch struct {
+	r     Reader
+	file  *File
 	frame int
 	last  time.Time
 	// The link type and snapshot lengths of the frames so far, to look
@@ -68,7 +63,7 @@ type watch struct {
 	overLen, overOrig              int
 	backBy                         time.Duration
 	ltAt                           map[layers.LinkType]int // first frame of each link type
-	times                          timeGuard
+	times                          TimeGuard
 }
 
 // implausibleJump is how far a frame's time may be from the frame before
@@ -77,12 +72,12 @@ type watch struct {
 // capture pauses for a year between two frames.
 const implausibleJump = 365 * 24 * time.Hour
 
-// timeGuard keeps a frame with an impossible timestamp from splitting its
+// TimeGuard keeps a frame with an impossible timestamp from splitting its
 // connection or giving negative durations: such a frame is analysed at the
 // time of the frame before. When the frame after it agrees with it, the
 // clock moved instead (set mid-capture, or the frames before had the wrong
 // time), and times are used as given from there.
-type timeGuard struct {
+type TimeGuard struct {
 	clock    time.Time // the last time used
 	clockSec int64     // clock.Unix()
 	odd      time.Time // the time of the frame taken for wrong, pending the next
@@ -97,10 +92,10 @@ type timeGuard struct {
 	stepBy time.Duration // and by how much
 }
 
-// fix returns the time frame (from 1) is analysed at, and whether the
+// Fix returns the time frame (from 1) is analysed at, and whether the
 // clock moved at the frame before (that frame and this one agree). It runs
 // on every frame: whole seconds are compared, the jump being a year.
-func (g *timeGuard) fix(ts time.Time, frame int) (time.Time, bool) {
+func (g *TimeGuard) Fix(ts time.Time, frame int) (time.Time, bool) {
 	const jump = int64(implausibleJump / time.Second)
 	sec := ts.Unix()
 	far := func(other int64) bool { d := sec - other; return d > jump || d < -jump }
@@ -123,40 +118,46 @@ func (g *timeGuard) fix(ts time.Time, frame int) (time.Time, bool) {
 }
 
 // confirm counts the pending frame as one with a wrong time.
-func (g *timeGuard) confirm() {
+func (g *TimeGuard) confirm() {
 	if g.n++; g.n == 1 {
 		g.firstAt, g.first = g.oddAt, g.odd
 	}
 	g.oddAt = 0
 }
 
-// done confirms a last frame still pending, at the end of the file.
-func (g *timeGuard) done() {
+// Done confirms a last frame still pending, at the end of the file.
+func (g *TimeGuard) Done() {
 	if g.oddAt > 0 {
 		g.confirm()
 	}
 }
 
-func newWatch(src dissect.PacketSource, f *capture.File, an interface{ Stats() dissect.Stats }) *watch {
-	w := &watch{PacketSource: src, file: f, an: an, lts: maps.Clone(an.Stats().LinkTypes), ltAt: map[layers.LinkType]int{}}
-	w.fr = dissect.Frames(src)
-	return w
+// NewWatch returns a Watch reading r, which reads f.
+func NewWatch(r Reader, f *File) *Watch {
+	return &Watch{r: r, file: f, ltAt: map[layers.LinkType]int{}}
 }
 
-func (w *watch) ReadPacketData() ([]byte, gopacket.CaptureInfo, error) {
+// ReadPacketData is ReadFrame returning the CaptureInfo.
+func (w *Watch) ReadPacketData() ([]byte, gopacket.CaptureInfo, error) {
 	var ci gopacket.CaptureInfo
 	data, err := w.ReadFrame(&ci)
 	return data, ci, err
 }
 
-// ReadFrame is ReadPacketData filling in *ci (dissect.FrameReader).
-func (w *watch) ReadFrame(ci *gopacket.CaptureInfo) ([]byte, error) {
-	data, err := w.fr.ReadFrame(ci)
+// LinkType is the link type of the frame last read.
+func (w *Watch) LinkType() layers.LinkType { return w.r.LinkType() }
+
+// Frames is the count of frames read.
+func (w *Watch) Frames() int { return w.frame }
+
+// ReadFrame reads the next frame into *ci, noting what is odd in it.
+func (w *Watch) ReadFrame(ci *gopacket.CaptureInfo) ([]byte, error) {
+	data, err := w.r.ReadFrame(ci)
 	if err != nil {
 		return data, err
 	}
 	w.frame++
-	if lt := w.PacketSource.LinkType(); lt != w.lastLT || w.frame == 1 {
+	if lt := w.r.LinkType(); lt != w.lastLT || w.frame == 1 {
 		w.lastLT = lt
 		if _, ok := w.ltAt[lt]; !ok && len(w.ltAt) < 64 {
 			w.ltAt[lt] = w.frame
@@ -183,7 +184,7 @@ func (w *watch) ReadFrame(ci *gopacket.CaptureInfo) ([]byte, error) {
 		}
 	}
 	var stepped bool
-	ci.Timestamp, stepped = w.times.fix(ci.Timestamp, w.frame)
+	ci.Timestamp, stepped = w.times.Fix(ci.Timestamp, w.frame)
 	if stepped {
 		w.last = ci.Timestamp // said as a clock move, not as time going back
 	}
@@ -198,7 +199,7 @@ func (w *watch) ReadFrame(ci *gopacket.CaptureInfo) ([]byte, error) {
 }
 
 // snaplen is the snapshot length of interface i, looked up once.
-func (w *watch) snaplen(i int) int {
+func (w *Watch) snaplen(i int) int {
 	if i < 0 || i >= 1<<16 {
 		return 0
 	}
@@ -211,11 +212,11 @@ func (w *watch) snaplen(i int) int {
 	return w.snaps[i]
 }
 
-// settle takes in the error that ended the file: a damage found in the
+// Settle takes in the error that ended the file: a damage found in the
 // frame the watch would warn about as longer or shorter than its packet
 // is that frame's one warning.
-func (w *watch) settle(err error) {
-	var d *capture.DamageError
+func (w *Watch) Settle(err error) {
+	var d *DamageError
 	if !errors.As(err, &d) {
 		return
 	}
@@ -227,8 +228,10 @@ func (w *watch) settle(err error) {
 	}
 }
 
-// notes returns the warning lines about the file read.
-func (w *watch) notes(name string) []string {
+// Notes returns the warning lines about the file read, named name;
+// skipped, if set, says how many frames of a link type the analysis
+// skipped in it (not decoded).
+func (w *Watch) Notes(name string, skipped func(layers.LinkType) int64) []string {
 	var out []string
 	add := func(frame int, format string, args ...any) {
 		out = append(out, fmt.Sprintf("%s: frame %d: ", name, frame)+fmt.Sprintf(format, args...))
@@ -255,30 +258,32 @@ func (w *watch) notes(name string) []string {
 	if w.long > 0 {
 		add(w.longAt, "%d bytes captured, longer than the snapshot length the file declares (%d): %d such frames, read anyway", w.longLen, w.longSnap, w.long)
 	}
-	w.times.done()
+	w.times.Done()
 	if g := w.times; g.steps > 0 {
-		add(g.stepAt, "its time is %v from the previous frame's, and the frames after it follow it: the clock was set during the capture, or the frames before have wrong times (%s so), times are used as given", g.stepBy, report.Count(g.steps, "clock move"))
+		add(g.stepAt, "its time is %v from the previous frame's, and the frames after it follow it: the clock was set during the capture, or the frames before have wrong times (%s so), times are used as given", g.stepBy, count(g.steps, "clock move"))
 	}
 	if g := w.times; g.n > 0 {
-		add(g.firstAt, "its time, %s, is more than a year from the previous frame's: %s with such an impossible time analysed at the previous frame's time (the times in the file are kept)", g.first.Format(time.RFC3339Nano), report.Count(g.n, "frame"))
+		add(g.firstAt, "its time, %s, is more than a year from the previous frame's: %s with such an impossible time analysed at the previous frame's time (the times in the file are kept)", g.first.Format(time.RFC3339Nano), count(g.n, "frame"))
 	}
 	if w.back > 0 {
 		add(w.backAt, "its time is %v earlier than frame %d's: %d frames go back in time, times are used as given", w.backBy, w.backAt-1, w.back)
 	}
-	// Link types dissect skipped in this file.
-	now := w.an.Stats().LinkTypes
-	type skipped struct {
+	// Link types the analysis skipped in this file.
+	type skippedLT struct {
 		lt    layers.LinkType
 		frame int
 		n     int64
 	}
-	var sk []skipped
+	var sk []skippedLT
 	for lt, frame := range w.ltAt {
-		if n := now[lt.String()] - w.lts[lt.String()]; n > 0 {
-			sk = append(sk, skipped{lt, frame, n})
+		if skipped == nil {
+			break
+		}
+		if n := skipped(lt); n > 0 {
+			sk = append(sk, skippedLT{lt, frame, n})
 		}
 	}
-	slices.SortFunc(sk, func(a, b skipped) int { return a.frame - b.frame })
+	slices.SortFunc(sk, func(a, b skippedLT) int { return a.frame - b.frame })
 	for _, s := range sk {
 		name := fmt.Sprintf("%s (%d)", s.lt, int(s.lt))
 		if strings.HasPrefix(s.lt.String(), "Unknown") {
@@ -287,7 +292,16 @@ func (w *watch) notes(name string) []string {
 		add(s.frame, "link type %s is not supported: %d frames skipped", name, s.n)
 	}
 	if n := w.file.TrailingGarbage(); n > 0 {
-		out = append(out, fmt.Sprintf("%s: after frame %d: %s of trailing garbage after the gzip stream, ignored (as gzip -d does)", name, w.frame, report.Count(n, "byte")))
+		out = append(out, fmt.Sprintf("%s: after frame %d: %s of trailing garbage after the gzip stream, ignored (as gzip -d does)", name, w.frame, count(n, "byte")))
 	}
 	return out
+}
+
+// count is "1 frame", "2 frames": n and the noun, in the plural unless n
+// is 1.
+func count[N ~int | ~int64](n N, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
 }

@@ -1,4 +1,4 @@
-package main
+package capture
 
 import (
 	"testing"
@@ -25,13 +25,13 @@ func TestTimeGuard(t *testing.T) {
 		{"a long pause", []time.Duration{0, 300 * 24 * time.Hour}, []time.Duration{0, 300 * 24 * time.Hour}, 0, 0},
 	}
 	for _, c := range cases {
-		var g timeGuard
+		var g TimeGuard
 		for i, d := range c.in {
-			if got, _ := g.fix(at(d), i+1); !got.Equal(at(c.want[i])) {
+			if got, _ := g.Fix(at(d), i+1); !got.Equal(at(c.want[i])) {
 				t.Errorf("%s: frame %d at %v, want %v", c.name, i+1, got.Sub(base), c.want[i])
 			}
 		}
-		g.done()
+		g.Done()
 		if g.n != c.fixed || g.steps != c.steps {
 			t.Errorf("%s: %d frames found wrong, %d clock moves; want %d, %d", c.name, g.n, g.steps, c.fixed, c.steps)
 		}
