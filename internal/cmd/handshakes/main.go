@@ -28,8 +28,9 @@
 // At the end (or on SIGINT/SIGTERM) it prints what it did as one JSON
 // object on standard output: connections attempted, completed and failed,
 // by kind and by version, and the errors seen. A connection "failed" when
-// its TLS handshake (or, TLS 1.3 with a client certificate required, the
-// first read after it) returned an error; dial errors are counted apart.
+// its TLS handshake, or the ping/pong after it, returned an error (TLS 1.3
+// with a client certificate required: the server's alert comes on the
+// first read); dial errors and errors at the close are counted apart.
 //
 // Usage, from the repository root:
 //
