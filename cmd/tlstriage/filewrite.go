@@ -123,7 +123,7 @@ func writeMarkedPackets(cfg *config, marks fileMarks, dopts dissect.Options, std
 	if written == 1 {
 		what = what[:len("packet")] + what[len("packets"):]
 	}
-	fmt.Fprintf(stderr, "tlstriage: wrote %d %s to %s\n", written, what, ws.Where())
+	fmt.Fprintf(stderr, "tlstriage: wrote %d %s to %s\n", written, what, pw.Where())
 	return nil
 }
 

@@ -437,7 +437,7 @@ loop:
 		if ws.Packets == 1 {
 			what = what[:len("packet")] + what[len("packets"):]
 		}
-		fmt.Fprintf(stderr, "tlstriage: wrote %d %s to %s\n", ws.Packets, what, ws.Where())
+		fmt.Fprintf(stderr, "tlstriage: wrote %d %s to %s\n", ws.Packets, what, pw.Where())
 	}
 	return sess.exit(stderr, false, damaged)
 }

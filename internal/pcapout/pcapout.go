@@ -66,11 +66,16 @@ type Stats struct {
 	First, Last   string // the names of the first and the last
 }
 
-// Where says where the packets went: the file, or the files and the
-// first and last of their names.
-func (s Stats) Where() string {
-	if s.Files <= 1 {
+// Where says where the packets went: the file, the files from the first
+// name to the last, or the ring of -W files (the oldest of which may have
+// been written again).
+func (w *Writer) Where() string {
+	s := w.Stats()
+	switch {
+	case s.Files <= 1:
 		return s.First
+	case w.o.Rotate.FileCount > 0 && w.o.Rotate.FileSize > 0 && s.Files > w.o.Rotate.FileCount:
+		return fmt.Sprintf("a ring of %d files (%s ...), %d files written in turn, the last %s", w.o.Rotate.FileCount, s.First, s.Files, s.Last)
 	}
 	return fmt.Sprintf("%d files, %s to %s", s.Files, s.First, s.Last)
 }

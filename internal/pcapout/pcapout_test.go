@@ -196,3 +196,33 @@ func TestNoOverwrite(t *testing.T) {
 		t.Errorf("with force the file is not a fresh pcapng: % x", b[:min(8, len(b))])
 	}
 }
+
+// TestWhere: the closing line names the file, the files, or the ring.
+func TestWhere(t *testing.T) {
+	dir := t.TempDir()
+	for _, tc := range []struct {
+		rot  rotate.Options
+		n    int
+		want string
+	}{
+		{rotate.Options{}, 3, "one.pcapng"},
+		{rotate.Options{FileSize: 1000}, 3, "3 files, "},
+		{rotate.Options{FileSize: 1000, FileCount: 2}, 5, "a ring of 2 files ("},
+	} {
+		name := filepath.Join(dir, fmt.Sprint("one.pcapng", tc.rot.FileSize, tc.rot.FileCount))
+		if tc.rot.FileSize == 0 {
+			name = filepath.Join(dir, "one.pcapng")
+		}
+		w, err := Create(Options{Name: name, Interface: eth, Rotate: tc.rot})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := range tc.n {
+			w.Write(bytes.Repeat([]byte{1}, 1200), ci(i, 1200), layers.LinkTypeEthernet, "")
+		}
+		w.Close()
+		if got := w.Where(); !strings.Contains(got, tc.want) {
+			t.Errorf("%+v: %q, want %q in it", tc.rot, got, tc.want)
+		}
+	}
+}
