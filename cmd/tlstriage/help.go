@@ -19,9 +19,9 @@ type helpGroup struct {
 var helpGroups = []helpGroup{
 	{"Input", []string{"read", "keylog"}},
 	{"Selection", []string{"select", "count", "all"}},
-	{"Output", []string{"json", "summary", "json-file", "verbose", "quiet", "brief", "color", "progress", "export-certs", "force"}},
+	{"Output", []string{"json", "summary", "json-file", "verbose", "quiet", "brief", "color", "progress", "write", "write-all", "file-size", "file-count", "rotate-seconds", "export-certs", "force"}},
 	{"Trust and the client", []string{"truststore", "truststore-password", "host", "client"}},
-	{"Live capture", []string{"interface", "list-interfaces", "write", "write-all", "file-size", "file-count", "rotate-seconds", "snapshot-length", "buffer-size", "no-promiscuous-mode", "duration", "relinquish-privileges"}},
+	{"Live capture", []string{"interface", "list-interfaces", "snapshot-length", "buffer-size", "no-promiscuous-mode", "duration", "relinquish-privileges"}},
 	{"Service", []string{"metrics", "metrics-file"}},
 	{"Other", []string{"jobs", "numeric", "version", "help"}},
 }

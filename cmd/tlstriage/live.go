@@ -99,7 +99,7 @@ func addLiveFlags(fs *pflag.FlagSet, lc *liveConfig) {
 	fs.IntVarP(&lc.snaplen, "snapshot-length", "s", 0, "with -i, keep at most `SNAPLEN` bytes of each packet (default 262144)")
 	fs.IntVarP(&lc.bufferKiB, "buffer-size", "B", capture.DefaultBufferSize>>10, "with -i, the kernel's capture buffer in `KiB`, as tcpdump -B")
 	fs.BoolVarP(&lc.noPromisc, "no-promiscuous-mode", "p", false, "with -i, don't put the interface into promiscuous mode")
-	fs.StringVarP(&lc.write, "write", "w", "", "with -i, write the packets of failed connections to `FILE` (pcapng)")
+	fs.StringVarP(&lc.write, "write", "w", "", "write the packets of the failed connections (the selected ones with -Y) to `FILE` (pcapng), each with a comment naming its verdict and cause")
 	fs.BoolVar(&lc.writeAll, "write-all", false, "with -w, write every packet captured, not only those of failed connections")
 	fs.StringVarP(&lc.user, "relinquish-privileges", "Z", "", "with -i, switch to `USER` after opening the capture")
 	fs.StringVarP(&lc.fileSize, "file-size", "C", "", "with -w, start a new file when the current one holds more than `SIZE` millions of bytes (or SIZE with k, m, g), named FILE1, FILE2..., as tcpdump -C")

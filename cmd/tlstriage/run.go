@@ -154,7 +154,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	fs.BoolVar(&cfg.brief, "brief", false, "one line per connection")
 	fs.BoolVarP(&cfg.quiet, "quiet", "q", false, "write the summary only")
 	fs.StringVarP(&cfg.selectExpr, "select", "Y", "", "report only the connections that `EXPR` selects, as tshark's -Y selects packets, e.g. 'failed && sni == \"backend.example.test\"' (names: verdict, cause, failed, sni, server, server_ip, server_port, client, version, stack, app, ja4, findings, file...)")
-	fs.StringVar(&cfg.jsonFile, "json-file", "", "also write the JSON report, with its summary, to `FILE` (the text report still goes to standard output)")
+	fs.StringVar(&cfg.jsonFile, "json-file", "", "also write the JSON report, with its summary, to `FILE` (the text report still goes to standard output); SIGHUP reopens it, for logrotate")
 	fs.StringVar(&cfg.metricsAddr, "metrics", "", "serve Prometheus metrics at http://`ADDR`/metrics (such as :9464 or 127.0.0.1:9464) while capturing or reading: handshakes by verdict, cause, server, SNI and client stack, durations, certificate expiry, drops (docs/metrics.md)")
 	fs.StringVar(&cfg.metricsFile, "metrics-file", "", "write the metrics to `FILE` in Prometheus's text format at the end (and every 15 s with -i), for node_exporter's textfile collector")
 	fs.BoolVar(&cfg.all, "all", false, "report TCP connections that carried no TLS too (as not_tls)")
