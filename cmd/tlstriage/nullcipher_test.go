@@ -15,22 +15,11 @@ import (
 // plaintext and a 20-byte MAC, so the closing close_notify alerts are read
 // in the clear, as Wireshark reads them, not reported as encrypted.
 func TestNullCipherAlerts(t *testing.T) {
-	openssl, err := exec.LookPath("openssl")
-	if err != nil {
-		t.Skip("no openssl binary")
-	}
-	d := newRCDir(t)
-	pki, err := pcaptest.NewPKI(pcaptest.PKIOptions{Now: time.Now(), Leaf: pcaptest.LeafOptions{Key: pcaptest.RSA2048}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	rootPEM := d.write("root.pem", pcaptest.PEM(pki.Root))
+	openssl, _, rootPEM, certArgs := opensslPKI(t, pcaptest.PKIOptions{Leaf: pcaptest.LeafOptions{Key: pcaptest.RSA2048}})
 	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
 	defer cancel()
 	const suite = "NULL-SHA:@SECLEVEL=0"
-	addr, srvOut, started := startSServer(t, ctx, openssl, "-naccept", "1",
-		"-cert", d.write("leaf.pem", pcaptest.PEM(pki.Leaf)), "-cert_chain", d.write("chain.pem", pcaptest.PEM(pki.Intermediate)),
-		"-key", d.key("key.pem", pki.LeafKey), "-tls1_2", "-cipher", suite)
+	addr, srvOut, started := startSServer(t, ctx, openssl, append(append([]string{"-naccept", "1"}, certArgs...), "-tls1_2", "-cipher", suite)...)
 	if !started {
 		t.Skipf("openssl s_server with %s did not start:\n%s", suite, srvOut)
 	}

@@ -335,22 +335,11 @@ func TestKeyLogOpenSSLDHEDSS(t *testing.T) {
 // TLS 1.0 with a key log: decryption does not cover TLS 1.0, and the
 // report says so (keylog_unsupported) rather than nothing.
 func TestKeyLogOpenSSLTLS10(t *testing.T) {
-	openssl, err := exec.LookPath("openssl")
-	if err != nil {
-		t.Skip("no openssl binary")
-	}
-	d := newRCDir(t)
-	pki, err := pcaptest.NewPKI(pcaptest.PKIOptions{Now: time.Now()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	rootPEM := d.write("root.pem", pcaptest.PEM(pki.Root))
+	openssl, d, rootPEM, certArgs := opensslPKI(t, pcaptest.PKIOptions{})
 	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
 	defer cancel()
 	const suite = "ALL:@SECLEVEL=0"
-	addr, srvOut, started := startSServer(t, ctx, openssl, "-naccept", "1",
-		"-cert", d.write("leaf.pem", pcaptest.PEM(pki.Leaf)), "-cert_chain", d.write("chain.pem", pcaptest.PEM(pki.Intermediate)),
-		"-key", d.key("key.pem", pki.LeafKey), "-tls1", "-cipher", suite)
+	addr, srvOut, started := startSServer(t, ctx, openssl, append(append([]string{"-naccept", "1"}, certArgs...), "-tls1", "-cipher", suite)...)
 	if !started {
 		t.Skipf("openssl s_server -tls1 did not start:\n%s", srvOut)
 	}
@@ -377,4 +366,28 @@ func TestKeyLogOpenSSLTLS10(t *testing.T) {
 	if !strings.Contains(summary, "TLS 1.0") {
 		t.Errorf("no keylog_unsupported finding naming TLS 1.0: %v", findingCodes(t, o))
 	}
+}
+
+// opensslPKI starts the tests that run openssl s_server: the binary (the
+// test is skipped without it), a directory for the files, a PKI made with
+// o (at the time of the test unless o.Now is set): its root as a PEM file
+// and s_server's -cert, -cert_chain and -key arguments for its leaf.
+func opensslPKI(t *testing.T, o pcaptest.PKIOptions) (openssl string, d rcDir, rootPEM string, certArgs []string) {
+	t.Helper()
+	openssl, err := exec.LookPath("openssl")
+	if err != nil {
+		t.Skip("no openssl binary")
+	}
+	if o.Now.IsZero() {
+		o.Now = time.Now()
+	}
+	d = newRCDir(t)
+	pki, err := pcaptest.NewPKI(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rootPEM = d.write("root.pem", pcaptest.PEM(pki.Root))
+	certArgs = []string{"-cert", d.write("leaf.pem", pcaptest.PEM(pki.Leaf)), "-cert_chain", d.write("chain.pem", pcaptest.PEM(pki.Intermediate)),
+		"-key", d.key("key.pem", pki.LeafKey)}
+	return openssl, d, rootPEM, certArgs
 }

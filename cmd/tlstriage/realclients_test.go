@@ -316,21 +316,10 @@ func TestRealClients(t *testing.T) {
 		if err != nil {
 			t.Skip("no curl binary")
 		}
-		openssl, err := exec.LookPath("openssl")
-		if err != nil {
-			t.Skip("no openssl binary")
-		}
-		d := newRCDir(t)
-		pki, err := pcaptest.NewPKI(pcaptest.PKIOptions{Now: now})
-		if err != nil {
-			t.Fatal(err)
-		}
-		rootPEM := d.write("root.pem", pcaptest.PEM(pki.Root))
+		openssl, _, rootPEM, certArgs := opensslPKI(t, pcaptest.PKIOptions{Now: now})
 		ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
 		defer cancel()
-		addr, srvOut, started := startSServer(t, ctx, openssl, "-naccept", "1", "-www",
-			"-cert", d.write("leaf.pem", pcaptest.PEM(pki.Leaf)), "-cert_chain", d.write("chain.pem", pcaptest.PEM(pki.Intermediate)),
-			"-key", d.key("key.pem", pki.LeafKey), "-tls1_1", "-cipher", "ALL:@SECLEVEL=0")
+		addr, srvOut, started := startSServer(t, ctx, openssl, append(append([]string{"-naccept", "1", "-www"}, certArgs...), "-tls1_1", "-cipher", "ALL:@SECLEVEL=0")...)
 		if !started {
 			t.Skipf("openssl s_server -tls1_1 did not start:\n%s", srvOut)
 		}

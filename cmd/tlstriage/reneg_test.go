@@ -18,16 +18,7 @@ import (
 // follows the renegotiated handshake to the second master secret, so the
 // closing alerts are read and nothing is reported as failed.
 func TestKeyLogOpenSSLRenegotiation(t *testing.T) {
-	openssl, err := exec.LookPath("openssl")
-	if err != nil {
-		t.Skip("no openssl binary")
-	}
-	d := newRCDir(t)
-	pki, err := pcaptest.NewPKI(pcaptest.PKIOptions{Now: time.Now()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	rootPEM := d.write("root.pem", pcaptest.PEM(pki.Root))
+	openssl, d, rootPEM, certArgs := opensslPKI(t, pcaptest.PKIOptions{})
 	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
 	defer cancel()
 	for _, tc := range []struct {
@@ -39,9 +30,8 @@ func TestKeyLogOpenSSLRenegotiation(t *testing.T) {
 		{"AES-256-CBC-SHA384", []string{"-cipher", "ECDHE-ECDSA-AES256-SHA384"}, "TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA384"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			addr, srvOut, started := startSServer(t, ctx, openssl, append([]string{"-naccept", "1",
-				"-cert", d.write("leaf.pem", pcaptest.PEM(pki.Leaf)), "-cert_chain", d.write("chain.pem", pcaptest.PEM(pki.Intermediate)),
-				"-key", d.key("key.pem", pki.LeafKey), "-tls1_2", "-client_renegotiation"}, tc.server...)...)
+			args := append(append([]string{"-naccept", "1"}, certArgs...), "-tls1_2", "-client_renegotiation")
+			addr, srvOut, started := startSServer(t, ctx, openssl, append(args, tc.server...)...)
 			if !started {
 				t.Fatalf("openssl s_server did not start:\n%s", srvOut)
 			}
