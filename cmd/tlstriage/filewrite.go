@@ -31,13 +31,14 @@ func (m fileMarks) mark(cfg *config, c *dissect.Conn, r *diagnose.Result) {
 	m[c.ID] = pcapout.Comment(c.ID, c.Client.String(), c.Server.String(), string(r.Verdict), string(r.Cause))
 }
 
-// writeMarkedPackets reads the files again and writes to the -w file the
+// writeMarkedPackets reads the files again (files: as the report merged
+// them) and writes to the -w file the
 // packets of the marked connections (every packet with --write-all), in
 // capture order, each with a comment naming its connection's verdict and
 // cause (Wireshark shows it as frame.comment). The second reading assigns
 // the connections the IDs the first one did: the same frames, filter and
 // options.
-func writeMarkedPackets(cfg *config, marks fileMarks, dopts dissect.Options, stderr io.Writer) error {
+func writeMarkedPackets(cfg *config, files []capture.MergeFile, marks fileMarks, dopts dissect.Options, stderr io.Writer) error {
 	var pw *pcapout.Writer // made with the first packet: its interface is that of the packet's file
 	var werr error
 	dopts.Keys, dopts.ReuseEvents = nil, true
@@ -67,7 +68,7 @@ func writeMarkedPackets(cfg *config, marks fileMarks, dopts dissect.Options, std
 	// connections get the same IDs.
 	src := &rereadSource{an: an, write: write, files: map[int]*guardedFile{}}
 	byIndex := map[int]*guardedFile{}
-	src.m = capture.NewMerge(firstFrames(cfg.files, nil), maxRotationGap, dissect.MaxContinued, capture.MergeHooks{
+	src.m = capture.NewMerge(files, maxRotationGap, dissect.MaxContinued, capture.MergeHooks{
 		Open: func(i, n int, start bool) (capture.Reader, bool) {
 			f, err := capture.OpenFile(cfg.files[i], nil)
 			if err != nil {

@@ -390,7 +390,8 @@ func analyzeFiles(ctx context.Context, cfg *config, trust *truststore.Store, fil
 		}
 		an.Flush()
 	}
-	m := capture.NewMerge(firstFrames(cfg.files, stdin), maxRotationGap, dissect.MaxContinued, capture.MergeHooks{Open: in.open, Ended: in.ended})
+	files := firstFrames(cfg.files, stdin) // looked at once: -w reads the files again in the same order
+	m := capture.NewMerge(files, maxRotationGap, dissect.MaxContinued, capture.MergeHooks{Open: in.open, Ended: in.ended})
 	for len(cfg.files) > 1 && m.More() {
 		// One capture: files read together while they overlap in time,
 		// one after the other while each follows the one before.
@@ -422,7 +423,7 @@ func analyzeFiles(ctx context.Context, cfg *config, trust *truststore.Store, fil
 	sess.keep(out.Flush())
 	sess.exportNotes(stderr)
 	if cfg.live.write != "" && opened > 0 {
-		sess.keep(writeMarkedPackets(cfg, sess.marks, dopts, stderr))
+		sess.keep(writeMarkedPackets(cfg, files, sess.marks, dopts, stderr))
 	}
 	if cfg.json {
 		fmt.Fprintf(stderr, "tlstriage: read %s, %s, %s%s\n", report.Count(st.Packets, "packet"), report.Count(st.TCPConns, "TCP connection"), report.Count(st.TLSConns, "TLS connection"), notDecoded(&st))
