@@ -2,16 +2,11 @@ package metrics
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
-	"crypto/x509/pkix"
 	"errors"
 	"fmt"
 	"io"
-	"math/big"
 	"net"
 	"strings"
 	"sync"
@@ -23,6 +18,7 @@ import (
 	"github.com/tlstriage/tlstriage/capture"
 	"github.com/tlstriage/tlstriage/diagnose"
 	"github.com/tlstriage/tlstriage/dissect"
+	"github.com/tlstriage/tlstriage/internal/pcaptest"
 	"github.com/tlstriage/tlstriage/internal/promtest"
 )
 
@@ -34,7 +30,11 @@ func TestPrometheusLive(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts Prometheus")
 	}
-	roots, cert := livePKI(t)
+	pki, err := pcaptest.NewPKI(pcaptest.PKIOptions{Now: time.Now()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	roots, cert := pki.RootPool(), pki.TLSCertificate(pcaptest.ChainLeafIntermediate)
 	ln, err := tls.Listen("tcp", "127.0.0.1:0", &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12})
 	if err != nil {
 		t.Fatal(err)
@@ -107,13 +107,13 @@ func TestPrometheusLive(t *testing.T) {
 		c.Close()
 		return err
 	}
-	if err := handshake(&tls.Config{RootCAs: roots, ServerName: "localhost"}); err != nil {
+	if err := handshake(&tls.Config{RootCAs: roots, ServerName: pcaptest.DefaultServerName}); err != nil {
 		t.Fatalf("good client: %v", err)
 	}
-	if err := handshake(&tls.Config{RootCAs: x509.NewCertPool(), ServerName: "localhost", MaxVersion: tls.VersionTLS12}); err == nil {
+	if err := handshake(&tls.Config{RootCAs: x509.NewCertPool(), ServerName: pcaptest.DefaultServerName, MaxVersion: tls.VersionTLS12}); err == nil {
 		t.Fatal("client without the root: the handshake succeeded")
 	}
-	if err := handshake(&tls.Config{RootCAs: roots, ServerName: "localhost", MaxVersion: tls.VersionTLS12,
+	if err := handshake(&tls.Config{RootCAs: roots, ServerName: pcaptest.DefaultServerName, MaxVersion: tls.VersionTLS12,
 		CipherSuites: []uint16{tls.TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256}}); err == nil {
 		t.Fatal("client with RSA suites only: the handshake succeeded")
 	}
@@ -141,46 +141,6 @@ func TestPrometheusLive(t *testing.T) {
 	}
 	p.WaitFor(t, `sum by (verdict, cause) (tlstriage_handshakes_total)`, want, 30*time.Second)
 	p.WaitFor(t, `sum(tlstriage_tls_connections_total)`, map[string]float64{"{}": 3}, 30*time.Second)
-}
-
-// livePKI makes a CA and a certificate for localhost it issued, valid for
-// an hour around now.
-func livePKI(t *testing.T) (*x509.CertPool, tls.Certificate) {
-	t.Helper()
-	caKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	now := time.Now()
-	caTmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "tlstriage metrics test CA"},
-		NotBefore: now.Add(-time.Hour), NotAfter: now.Add(time.Hour),
-		IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign,
-	}
-	caDER, err := x509.CreateCertificate(rand.Reader, caTmpl, caTmpl, &caKey.PublicKey, caKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ca, err := x509.ParseCertificate(caDER)
-	if err != nil {
-		t.Fatal(err)
-	}
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(2), Subject: pkix.Name{CommonName: "localhost"},
-		DNSNames: []string{"localhost"}, NotBefore: now.Add(-time.Hour), NotAfter: now.Add(time.Hour),
-		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca, &key.PublicKey, caKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	roots := x509.NewCertPool()
-	roots.AddCert(ca)
-	return roots, tls.Certificate{Certificate: [][]byte{der, caDER}, PrivateKey: key}
 }
 
 // liveFrames reads a live source as dissect.Analyzer.Run does.
