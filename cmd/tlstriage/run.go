@@ -375,35 +375,36 @@ func analyzeFiles(ctx context.Context, cfg *config, trust *truststore.Store, fil
 		an = dissect.NewAnalyzer(dopts, func(c *dissect.Conn) { deliver(c, sess.judge(c, nil)) })
 	}
 	in := &fileInputs{cfg: cfg, an: an, bar: bar, sync: sync, stdin: stdin, stderr: stderr}
-	if len(cfg.files) == 1 {
+	// stopped says why reading stopped before the end: -c N had its Nth
+	// connection, or Ctrl-C or SIGTERM came (then, as live capture stops
+	// on them, the report covers what was read and the verdicts decide
+	// the exit status).
+	stopped := func() {
+		if !sess.full() {
+			in.warn("interrupted: the report covers what was read")
+		}
+	}
+	files := firstFrames(cfg.files, stdin) // looked at once: -w reads the files again in the same order
+	if len(files) == 1 {
 		// One file: read without the merge's work per frame (about 5%
 		// of the analysis on a capture of short connections).
 		if r := in.openFile(0, true); r != nil {
 			err := an.Run(ctx, r.seen)
 			if err != nil && ctx.Err() != nil {
-				if !sess.full() {
-					in.warn("interrupted: the report covers what was read")
-				}
+				stopped()
 				err = nil
 			}
 			in.ended(0, an.Frame(), err)
 		}
 		an.Flush()
 	}
-	files := firstFrames(cfg.files, stdin) // looked at once: -w reads the files again in the same order
 	m := capture.NewMerge(files, maxRotationGap, dissect.MaxContinued, capture.MergeHooks{Open: in.open, Ended: in.ended})
-	for len(cfg.files) > 1 && m.More() {
+	for len(files) > 1 && m.More() {
 		// One capture: files read together while they overlap in time,
 		// one after the other while each follows the one before.
-		err := an.Run(ctx, m)
-		if err != nil {
+		if err := an.Run(ctx, m); err != nil {
 			m.Close()
-			if !sess.full() { // -c N: the Nth connection was reported
-				// Ctrl-C, SIGTERM: as live capture stops on them, the
-				// report covers what was read and the verdicts decide
-				// the exit status.
-				in.warn("interrupted: the report covers what was read")
-			}
+			stopped()
 			break
 		}
 		an.Flush()
