@@ -114,6 +114,9 @@ type Analyzer struct {
 	// Wireshark numbers it (clock.seq counts the frames of the whole
 	// analysis, the order connections are made and handed over in).
 	frame int
+	// fileStart is clock.seq when the current file began: frames are
+	// numbered from it (a merged read numbers them itself).
+	fileStart int
 	clock
 	nextID int
 	stats  Stats
@@ -151,7 +154,8 @@ func (a *Analyzer) SetFile(name string) {
 	a.Flush()
 	a.file = name
 	a.files, a.fileNo = &fileList{names: []string{name}}, 0
-	a.clock = clock{}
+	a.clock = clock{seq: a.clock.seq} // seq counts the frames of the whole analysis
+	a.fileStart = a.seq
 	clear(a.tombs)
 	a.tombQ.reset()
 	a.stats.Files++
@@ -173,7 +177,7 @@ func (a *Analyzer) NextFile(name string) bool {
 	a.file = name
 	a.files.names = append(a.files.names, name)
 	a.fileNo = uint8(len(a.files.names) - 1)
-	a.clock.seq = 0
+	a.fileStart = a.seq
 	a.stats.Files++
 	return true
 }
@@ -318,7 +322,7 @@ func (a *Analyzer) packet(data []byte, ts time.Time, lt layers.LinkType) {
 	if a.tick(ts, a.o.Grace) {
 		a.scan(false)
 	}
-	a.frame = a.seq
+	a.frame = a.seq - a.fileStart
 	if !a.stats.admit(data, lt, a.o.Filter, &a.seg) {
 		return
 	}

@@ -172,19 +172,18 @@ type Conn struct {
 	FileNo uint8
 	files  *fileList
 	// seq is the count of frames analysed when the connection was made
-	// (clock.seq): the order connections are made in; madeIn is the
-	// input (Sharded's pos.file) it was made in.
-	seq, madeIn int
-	Client      netip.AddrPort
-	Server      netip.AddrPort
-	Flipped     bool // the first packet seen went from server to client
-	FirstFrame  int
-	LastFrame   int
-	FirstTime   time.Time
-	LastTime    time.Time
-	Sides       [2]SideInfo
-	Events      []Event
-	Dropped     int // events not recorded because of the per-connection cap
+	// (clock.seq, over every file): the order connections are made in.
+	seq        int
+	Client     netip.AddrPort
+	Server     netip.AddrPort
+	Flipped    bool // the first packet seen went from server to client
+	FirstFrame int
+	LastFrame  int
+	FirstTime  time.Time
+	LastTime   time.Time
+	Sides      [2]SideInfo
+	Events     []Event
+	Dropped    int // events not recorded because of the per-connection cap
 
 	TLS                   bool                  // at least one TLS record was seen
 	ClientHello           *tlsparse.ClientHello // the first (fingerprints are of this one)

@@ -44,10 +44,11 @@ type Sharded struct {
 	// continued counts the files read as one capture so far (NextFile).
 	continued int
 	clock
-	frame  int   // the frame read, numbered in its file
-	fileNo uint8 // its file among those of the capture
-	stats  Stats // frames read, and those not decoded
-	seg    segment
+	frame     int   // the frame read, numbered in its file
+	fileStart int   // clock.seq when the current file began
+	fileNo    uint8 // its file among those of the capture
+	stats     Stats // frames read, and those not decoded
+	seg       segment
 
 	shards []*shard
 	holder Holder
@@ -58,7 +59,7 @@ type Sharded struct {
 
 	// The merger's state (the caller's goroutine).
 	nextID int
-	ids    map[uint64]int // IDs given to connections not handed over yet, by idKey
+	ids    map[int]int // IDs given to connections not handed over yet, by the seq of the frame that made them
 }
 
 // pos is a moment of the analysis: a frame of a file, before (phase 0: the
@@ -75,14 +76,6 @@ func (p pos) cmp(q pos) int {
 		return p.frame - q.frame
 	}
 	return p.phase - q.phase
-}
-
-// idKey is the key in Sharded.ids of the connection a file's frame made:
-// one word, which Go's map hashes on its fast path, not a 24-byte pos.
-// Frame numbers are below 2^40 (a capture of 2^40 frames would hold 16 TB
-// of record headers).
-func idKey(file, frame int) uint64 {
-	return uint64(file)<<40 | uint64(frame)&(1<<40-1)
 }
 
 // endOfFile is the frame of the moment a file is flushed.
@@ -169,9 +162,6 @@ type out struct {
 	sub int // order among those handed over at the same moment
 	c   *Conn
 	v   any
-	// madeIn is the file (position's file) the connection was made in:
-	// at.file, less the files read as one capture since (NextFile).
-	madeIn int
 }
 
 // shard is one worker. Its fields are grouped by the goroutine that writes
@@ -221,7 +211,7 @@ type shard struct {
 func NewSharded(o Options, n int, work func(shard int, c *Conn) any, emit func(c *Conn, v any)) *Sharded {
 	o.defaults()
 	n = max(n, 1)
-	s := &Sharded{o: o, emit: emit, free: make(chan *batch, 4*n+4), notify: make(chan struct{}, 1), ids: map[uint64]int{}}
+	s := &Sharded{o: o, emit: emit, free: make(chan *batch, 4*n+4), notify: make(chan struct{}, 1), ids: map[int]int{}}
 	so := o
 	so.ReuseEvents = false // the merger gives them back, after emit
 	so.MaxConns = max(o.MaxConns/n, 1)
@@ -229,10 +219,7 @@ func NewSharded(o Options, n int, work func(shard int, c *Conn) any, emit func(c
 	for i := range n {
 		sh := &shard{id: i, in: make(chan *batch, 2), work: work}
 		sh.an = NewAnalyzer(so, func(c *Conn) { sh.handOver(s, c) })
-		sh.an.onNew = func(c *Conn) {
-			c.madeIn = sh.at.file
-			sh.made = append(sh.made, pos{sh.at.file, c.seq, 0})
-		}
+		sh.an.onNew = func(c *Conn) { sh.made = append(sh.made, pos{sh.at.file, c.seq, 0}) }
 		s.shards = append(s.shards, sh)
 		s.wg.Add(1)
 		go s.worker(sh)
@@ -255,8 +242,7 @@ func (s *Sharded) newBatch() *batch {
 
 // handOver is the emit function of a worker's Analyzer.
 func (sh *shard) handOver(s *Sharded, c *Conn) {
-	o := out{at: sh.at, c: c, madeIn: c.madeIn}
-	c.madeIn = 0 // as one Analyzer's connections have it
+	o := out{at: sh.at, c: c}
 	if sh.at.phase == 0 {
 		o.sub = c.seq // a scan hands over by ID: in the order made
 	} else {
@@ -442,7 +428,7 @@ func (s *Sharded) packet(data []byte, ts time.Time, lt layers.LinkType) {
 	if s.tick(ts, s.o.Grace) {
 		s.broadcast(op{kind: opScan, seq: s.seq, ts: s.now})
 	}
-	s.frame = s.seq
+	s.frame = s.seq - s.fileStart
 	if !s.stats.admit(data, lt, s.o.Filter, &s.seg) {
 		return
 	}
@@ -487,7 +473,8 @@ func (s *Sharded) SetFile(name string) {
 	s.sync()
 	s.holder = nil
 	s.fileSeq++
-	s.clock = clock{}
+	s.clock = clock{seq: s.clock.seq} // seq counts the frames of the whole analysis
+	s.fileStart = s.seq
 	s.fileNo = 0
 	s.stats.Files++
 	s.continued = 1
@@ -507,7 +494,7 @@ func (s *Sharded) NextFile(name string) bool {
 	s.sync()
 	s.holder = nil
 	s.fileSeq++
-	s.clock.seq = 0
+	s.fileStart = s.seq
 	s.fileNo = uint8(s.continued)
 	s.stats.Files++
 	s.continued++
@@ -638,7 +625,7 @@ func (s *Sharded) merge() bool {
 			break
 		}
 		s.nextID++
-		s.ids[idKey(first.pendMade[0].file, first.pendMade[0].frame)] = s.nextID
+		s.ids[first.pendMade[0].frame] = s.nextID
 		first.pendMade = first.pendMade[1:]
 	}
 	// Connections, in the order one Analyzer hands them over.
@@ -663,7 +650,7 @@ func (s *Sharded) merge() bool {
 		o := first.pendOut[0]
 		first.pendOut[0] = out{}
 		first.pendOut = first.pendOut[1:]
-		k := idKey(o.madeIn, o.c.seq)
+		k := o.c.seq
 		o.c.ID = s.ids[k]
 		delete(s.ids, k)
 		s.emit(o.c, o.v)
