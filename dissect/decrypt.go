@@ -246,15 +246,17 @@ func (a *Analyzer) wantDecrypt(cs *connState, side Side, h tlsparse.RecordHeader
 	return true
 }
 
-// decrypt handles a protected record of side whose body was kept, or
-// counts one that was not. It reports whether the record was decrypted and
-// its events recorded; when it was not, the record is handled as an
-// encrypted record (t.keep is cleared).
-func (a *Analyzer) decrypt(cs *connState, side Side, base Event) bool {
+// decrypt is the record layer's decryption: it opens a protected record of
+// side whose body was kept, or counts one that was not. When it reports
+// ok, typ is the record's inner content type and pt its plaintext
+// (decompressed when the session compresses). Otherwise the record stays
+// sealed: t.keep is cleared once decryption was tried, so that it is
+// handled as an encrypted record.
+func (a *Analyzer) decrypt(cs *connState, side Side) (typ tlsparse.ContentType, pt []byte, ok bool) {
 	t := &cs.dirs[side].tls
 	d := t.dec
 	if d == nil || d.off || d.c == nil || !a.protected(cs, side, t.rec) {
-		return false
+		return 0, nil, false
 	}
 	if !t.keep && d.zip != nil {
 		// The DEFLATE history of the records after it is lost.
@@ -262,25 +264,25 @@ func (a *Analyzer) decrypt(cs *connState, side Side, base Event) bool {
 		c := cs.c
 		c.Decryption.FailedFrame[side] = a.frame
 		c.Decryption.Failed[side] = fmt.Sprintf("compressed record %d was not read: the records after it cannot be decompressed", d.c.Seq())
-		return false
+		return 0, nil, false
 	}
 	if !t.keep {
 		d.c.Skip()
 		if d.app {
 			d.post++
 		}
-		return false
+		return 0, nil, false
 	}
 	t.keep = false
 	c := cs.c
 	info := c.Decryption
-	typ, pt, err := d.c.Open(uint8(t.rec.Type), uint16(t.rec.Version), t.body)
+	inner, pt, err := d.c.Open(uint8(t.rec.Type), uint16(t.rec.Version), t.body)
 	if err != nil {
 		if side == Client && c.Version() == tlsparse.VersionTLS13 && d.opened == 0 && !d.app &&
 			c.ClientHello.EarlyData && d.early < maxEarlySkips {
 			// Most likely 0-RTT data, under the early traffic secret.
 			d.early++
-			return false
+			return 0, nil, false
 		}
 		d.off = true
 		info.FailedFrame[side] = a.frame
@@ -291,7 +293,7 @@ func (a *Analyzer) decrypt(cs *connState, side Side, base Event) bool {
 		default:
 			info.Failed[side] = fmt.Sprintf("record %d could not be decrypted after %d that could (%v)", d.c.Seq(), d.opened, err)
 		}
-		return false
+		return 0, nil, false
 	}
 	if d.zip != nil {
 		if pt, err = d.zip.Decompress(pt); err != nil {
@@ -299,7 +301,7 @@ func (a *Analyzer) decrypt(cs *connState, side Side, base Event) bool {
 			info.FailedFrame[side] = a.frame
 			info.Failed[side] = fmt.Sprintf("record %d was decrypted but could not be decompressed (%v)", d.c.Seq()-1, err)
 			cs.anomaly(Anomaly{Code: "decompression_failure", Frame: a.frame, Detail: fmt.Sprintf("%s record %d: %v", side, d.c.Seq()-1, err)})
-			return false
+			return 0, nil, false
 		}
 	}
 	d.opened++
@@ -307,42 +309,7 @@ func (a *Analyzer) decrypt(cs *connState, side Side, base Event) bool {
 	if d.app {
 		d.post++
 	}
-	si := &c.Sides[side]
-	si.Encrypted++
-	base.Decrypted = true
-	switch tlsparse.ContentType(typ) {
-	case tlsparse.TypeHandshake:
-		rec := base
-		rec.Decrypted = false
-		rec.Kind = EvEncryptedHandshake
-		if d.app {
-			// Post-handshake messages (NewSessionTicket, KeyUpdate)
-			// stand for themselves.
-		} else {
-			a.encryptedRun(cs, side, rec)
-		}
-		a.decryptedHandshake(cs, side, d, pt, base)
-	case tlsparse.TypeAlert:
-		a.alertRecord(cs, base, pt, decryptedNote, fmt.Sprintf("decrypted, but not an alert (%d bytes)", len(pt)))
-	case tlsparse.TypeChangeCipherSpec:
-		// TLS 1.2 renegotiation: the new handshake's ChangeCipherSpec
-		// travels under the keys it retires.
-		si.CCS = true
-		base.Kind = EvChangeCipherSpec
-		cs.event(a, base)
-		a.renegotiatedKeys(cs, side, d)
-	case tlsparse.TypeApplicationData:
-		base.Decrypted = false
-		base.Kind = EvApplicationData
-		si.AppData++
-		si.AppBytes += int64(t.rec.Length)
-		a.encrypted(cs, side, base)
-	default:
-		base.Kind = EvHandshakeOther
-		base.Detail = fmt.Sprintf("decrypted record of content type %d", typ)
-		cs.event(a, base)
-	}
-	return true
+	return tlsparse.ContentType(inner), pt, true
 }
 
 // decryptedNote is the Detail of an alert that was decrypted.
