@@ -126,6 +126,9 @@ type Analyzer struct {
 	// tombstones by age (expiry.go).
 	heaps [2]connHeap
 	tombQ tombQueue
+	// up is the layer above reassembly: the TLS framer (tcp.go's
+	// streamLayer).
+	up streamLayer
 	// onNew, when set, is called when a connection is made (Sharded).
 	onNew  func(c *Conn)
 	events eventPool
@@ -137,7 +140,7 @@ type Analyzer struct {
 // it copies them... it may retain the Conn itself: the Analyzer forgets it.
 func NewAnalyzer(o Options, emit func(*Conn)) *Analyzer {
 	o.defaults()
-	return &Analyzer{
+	a := &Analyzer{
 		o:     o,
 		emit:  emit,
 		conns: make(map[flowKey]*connState),
@@ -145,6 +148,8 @@ func NewAnalyzer(o Options, emit func(*Conn)) *Analyzer {
 		seed:  maphash.MakeSeed(),
 		heaps: [2]connHeap{{h: heapIdle}, {h: heapLinger}},
 	}
+	a.up = framer{a}
+	return a
 }
 
 // SetFile starts a new input: frame numbers count from 1 again and

@@ -7,6 +7,27 @@ import (
 	"time"
 )
 
+// streamLayer is the layer above reassembly: it sees each direction of a
+// connection as gopacket's reassembly.Stream does, as bytes in order at
+// their stream offset, the holes in them, and the end. Reassembly (this
+// file) calls it and nothing else of the layers above; the TLS framer
+// (tls.go) implements it, and tests put a recorder in its place.
+type streamLayer interface {
+	// wants reports whether side's bytes still matter. When they do not,
+	// reassembly buffers none of them and only follows the sequence
+	// numbers.
+	wants(cs *connState, side Side) bool
+	// bytes hands over side's bytes p, in order, from stream offset off.
+	bytes(cs *connState, side Side, p []byte, off int64, ts time.Time)
+	// gap says that n bytes of side's stream at the current offset were
+	// never captured. With follow, the capture holds the bytes after the
+	// hole; without, they are known only from the peer's acknowledgements
+	// at the end.
+	gap(cs *connState, side Side, n int, ts time.Time, follow bool)
+	// end says that the connection is handed over: side's buffers can go.
+	end(cs *connState, side Side)
+}
+
 // connState is the Analyzer's state for one connection.
 type connState struct {
 	c        *Conn
@@ -37,8 +58,9 @@ type pending struct {
 	ts    time.Time // and its time
 }
 
-// dir is one direction of a connection: TCP sequence tracking and the TLS
-// record framer of its sender.
+// dir is one direction of a connection: TCP sequence tracking
+// (reassembly's) and the TLS record framer of its sender (the layer
+// above's).
 type dir struct {
 	started bool
 	next    uint32 // next expected sequence number
@@ -275,7 +297,7 @@ func (a *Analyzer) payload(cs *connState, side Side, s *segment, ts time.Time) {
 // outOfOrder keeps a segment that arrived before the bytes preceding it.
 func (a *Analyzer) outOfOrder(cs *connState, side Side, seq uint32, p []byte, missing int, ts time.Time) {
 	d := &cs.dirs[side]
-	if !d.tls.wantsBytes() {
+	if !a.up.wants(cs, side) {
 		// Nothing more to learn from this direction's bytes: just follow
 		// the sequence numbers.
 		end := seq + uint32(len(p)+missing)
@@ -371,7 +393,7 @@ func (d *dir) earliest() pending {
 // saw them (the server's flight, then the client's answer to it).
 func (a *Analyzer) ackedHoles(cs *connState, side Side, ack uint32) {
 	d := &cs.dirs[side]
-	for len(d.pend) > 0 && d.tls.wantsBytes() {
+	for len(d.pend) > 0 && a.up.wants(cs, side) {
 		if int32(ack-d.earliest().seq) <= 0 {
 			return // not acknowledged past the hole: it may still be filled
 		}
@@ -410,19 +432,17 @@ func (a *Analyzer) gap(cs *connState, side Side, n int, ts time.Time, why string
 	si.Gaps++
 	si.GapBytes += int64(n)
 	a.stats.Gaps++
-	wanted := d.tls.wantsBytes()
+	wanted := a.up.wants(cs, side)
 	cs.event(a, Event{Kind: EvGap, From: side, Frame: a.frame, Time: ts, Offset: d.off, PeerAck: -1, Length: n, Detail: why})
 	if wanted {
 		cs.anomaly(Anomaly{Code: "gap", Frame: a.frame, Detail: side.String() + " stream: " + why})
 	}
 	d.next += uint32(n)
 	d.off += int64(n)
-	if !follow || !a.skipGap(cs, side, n, ts) {
-		d.tls.lost()
-	}
+	a.up.gap(cs, side, n, ts, follow)
 }
 
-// deliver hands in-order bytes to the direction's TLS framer.
+// deliver hands in-order bytes to the layer above.
 func (a *Analyzer) deliver(cs *connState, side Side, p []byte, ts time.Time) {
 	d := &cs.dirs[side]
 	if len(p) == 0 {
@@ -431,12 +451,7 @@ func (a *Analyzer) deliver(cs *connState, side Side, p []byte, ts time.Time) {
 	start := d.off
 	d.next += uint32(len(p))
 	d.off += int64(len(p))
-	if d.tls.wantsBytes() {
-		a.feedTLS(cs, side, p, start, ts)
-	} else if d.tls.resync(p) {
-		cs.anomaly(Anomaly{Code: "resync", Frame: a.frame, Detail: side.String() + " stream: TLS records found again after a hole"})
-		a.feedTLS(cs, side, p, start, ts)
-	}
+	a.up.bytes(cs, side, p, start, ts)
 }
 
 func (a *Analyzer) closeFlag(cs *connState, side Side, s *segment, ts time.Time) {
@@ -606,14 +621,14 @@ func (cs *connState) finish(a *Analyzer) {
 		if len(d.pend) > 0 {
 			a.skipToPending(cs, side)
 		}
-		for len(d.pend) > 0 && d.tls.wantsBytes() {
+		for len(d.pend) > 0 && a.up.wants(cs, side) {
 			a.skipToPending(cs, side) // the next hole, while the framer follows
 		}
 		// Bytes the peer acknowledged but the capture never showed, at
 		// the end of a stream still in its handshake: lost by the capture.
 		// (Judged only at the end: mid-stream, a reordered segment may
 		// still come.) The acknowledgement of a FIN covers one more.
-		if d.acked && d.tls.wantsBytes() {
+		if d.acked && a.up.wants(cs, side) {
 			end := d.next
 			if cs.c.Sides[side].FIN != nil {
 				end++
@@ -623,7 +638,7 @@ func (cs *connState) finish(a *Analyzer) {
 			}
 		}
 		d.pend = nil
-		d.tls.release(&a.bodies)
+		a.up.end(cs, side)
 	}
 	if !slices.IsSortedFunc(cs.c.Events, byFrame) {
 		slices.SortStableFunc(cs.c.Events, byFrame)

@@ -702,3 +702,126 @@ func TestResync(t *testing.T) {
 		}
 	}
 }
+
+// streamRecorder stands in for the TLS framer above reassembly: it records
+// what reassembly hands each direction of one connection.
+type streamRecorder struct {
+	t    *testing.T
+	got  [2][]byte // the bytes, with zeros for the holes
+	gaps [2][]recordedGap
+	ends [2]int
+}
+
+type recordedGap struct {
+	off    int64
+	n      int
+	follow bool
+}
+
+func (r *streamRecorder) wants(*connState, Side) bool { return true }
+
+func (r *streamRecorder) bytes(_ *connState, side Side, p []byte, off int64, _ time.Time) {
+	if off != int64(len(r.got[side])) {
+		r.t.Errorf("%s bytes at offset %d, want %d", side, off, len(r.got[side]))
+	}
+	r.got[side] = append(r.got[side], p...)
+}
+
+func (r *streamRecorder) gap(_ *connState, side Side, n int, _ time.Time, follow bool) {
+	r.gaps[side] = append(r.gaps[side], recordedGap{int64(len(r.got[side])), n, follow})
+	r.got[side] = append(r.got[side], make([]byte, n)...)
+}
+
+func (r *streamRecorder) end(_ *connState, side Side) { r.ends[side]++ }
+
+// reassemble runs segs through an Analyzer whose layer above reassembly is
+// a streamRecorder.
+func reassemble(t *testing.T, segs []seg) *streamRecorder {
+	t.Helper()
+	r := &streamRecorder{t: t}
+	n := 0
+	a := NewAnalyzer(Options{}, func(*Conn) { n++ })
+	a.up = r
+	for i, s := range segs {
+		data := frame(t, s)
+		ci := gopacket.CaptureInfo{Timestamp: t0.Add(time.Duration(i) * 100 * time.Microsecond), CaptureLength: len(data), Length: len(data)}
+		a.Packet(data, ci, layers.LinkTypeEthernet)
+	}
+	a.Flush()
+	if n != 1 || r.ends != [2]int{1, 1} {
+		t.Fatalf("%d connections, ends %v", n, r.ends)
+	}
+	return r
+}
+
+// TestStreamLayer judges reassembly alone, through its interface with the
+// layer above: whatever the segmentation, order, duplicates and partial
+// retransmissions, each direction's bytes arrive once, in order, at their
+// offsets; a lost segment is one gap of its size at its offset, with the
+// bytes after it following.
+func TestStreamLayer(t *testing.T) {
+	conv := conversation(t)
+	var want [2][]byte
+	for _, e := range conv.Events {
+		if e.Kind == pcaptest.Data {
+			want[e.Dir] = append(want[e.Dir], e.Data...)
+		}
+	}
+	for seed := range uint64(20) {
+		rng := rand.New(rand.NewPCG(seed, 11))
+		segs := stream{cut: sizes(1 + rng.IntN(500))}.segments(conv)
+		body := slices.Clone(segs[3 : len(segs)-1])
+		for range 8 {
+			s := body[rng.IntN(len(body))]
+			if len(s.payload) > 2 && rng.IntN(2) == 0 {
+				k := 1 + rng.IntN(len(s.payload)-1)
+				s.seq += uint32(k)
+				s.payload = s.payload[k:]
+			}
+			body = append(body, s)
+		}
+		// Retransmissions that coalesce two segments, sent right after the
+		// first of them: they overlap bytes delivered and bring new ones.
+		for i := len(segs) - 3; i > 3; i-- {
+			x, y := segs[i-1], segs[i]
+			if len(x.payload) > 0 && len(y.payload) > 0 && x.fromServer == y.fromServer && rng.IntN(3) == 0 {
+				m := x
+				m.payload = slices.Concat(x.payload, y.payload)
+				body = slices.Insert(body, i-3, m)
+			}
+		}
+		for i := range body {
+			j := i + rng.IntN(4)
+			if j < len(body) && !slices.ContainsFunc(body[i:j+1], func(s seg) bool { return s.fromServer != body[i].fromServer }) {
+				body[i], body[j] = body[j], body[i]
+			}
+		}
+		r := reassemble(t, slices.Concat(segs[:3], body, segs[len(segs)-1:]))
+		for side := range 2 {
+			if !bytes.Equal(r.got[side], want[side]) || len(r.gaps[side]) != 0 {
+				t.Errorf("seed %d: %s got %d bytes (%d gaps), want %d", seed, Side(side), len(r.got[side]), len(r.gaps[side]), len(want[side]))
+			}
+		}
+	}
+
+	// The server's second segment of 400 bytes is lost.
+	segs := stream{cut: sizes(400)}.segments(conv)
+	n := 0
+	for i, s := range segs {
+		if s.fromServer && len(s.payload) > 0 {
+			if n++; n == 2 {
+				segs = slices.Delete(segs, i, i+1)
+				break
+			}
+		}
+	}
+	r := reassemble(t, segs)
+	if g := r.gaps[Server]; len(g) != 1 || g[0] != (recordedGap{400, 400, true}) {
+		t.Errorf("server gaps %+v, want one of 400 bytes at 400, followed", g)
+	}
+	hole := slices.Clone(want[Server])
+	clear(hole[400:800])
+	if !bytes.Equal(r.got[Server], hole) || !bytes.Equal(r.got[Client], want[Client]) {
+		t.Errorf("bytes around the hole: server %d, client %d", len(r.got[Server]), len(r.got[Client]))
+	}
+}

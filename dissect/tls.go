@@ -109,6 +109,30 @@ func (t *tlsStream) release(bodies *bodyPool) {
 	t.body, t.v2, t.hs, t.first, t.dec = nil, nil, nil, nil, nil
 }
 
+// framer is the streamLayer of an Analyzer: each direction's bytes go to
+// its tlsStream.
+type framer struct{ a *Analyzer }
+
+func (f framer) wants(cs *connState, side Side) bool { return cs.dirs[side].tls.wantsBytes() }
+
+func (f framer) bytes(cs *connState, side Side, p []byte, off int64, ts time.Time) {
+	t := &cs.dirs[side].tls
+	if t.wantsBytes() {
+		f.a.feedTLS(cs, side, p, off, ts)
+	} else if t.resync(p) {
+		cs.anomaly(Anomaly{Code: "resync", Frame: f.a.frame, Detail: side.String() + " stream: TLS records found again after a hole"})
+		f.a.feedTLS(cs, side, p, off, ts)
+	}
+}
+
+func (f framer) gap(cs *connState, side Side, n int, ts time.Time, follow bool) {
+	if !follow || !f.a.skipGap(cs, side, n, ts) {
+		cs.dirs[side].tls.lost()
+	}
+}
+
+func (f framer) end(cs *connState, side Side) { cs.dirs[side].tls.release(&f.a.bodies) }
+
 const sslv2Max = 16 << 10
 
 func (a *Analyzer) feedTLS(cs *connState, side Side, p []byte, off int64, ts time.Time) {
