@@ -116,6 +116,33 @@ func (m *Merge) Origin() (file uint8, frame int) {
 	return m.last.no, m.last.frames
 }
 
+// Block is the Holder's Block of the file the frame last read came from,
+// numbered apart from the blocks of the other files; 0 when that file
+// cannot hold its frames.
+func (m *Merge) Block() uint64 {
+	if m.last == nil {
+		return 0
+	}
+	h, ok := m.last.r.(Holder)
+	if !ok {
+		return 0
+	}
+	blk := h.Block()
+	if blk == 0 {
+		return 0
+	}
+	return uint64(m.last.file+1)<<mergeBlockBits | blk&(1<<mergeBlockBits-1)
+}
+
+// mergeBlockBits are the bits of a Merge's block numbers that number the
+// blocks of one file: 2^44 blocks of at least 16 KiB.
+const mergeBlockBits = 44
+
+// Hold holds the block of the frame last read, whose Block is not 0.
+func (m *Merge) Hold() (release func()) { return m.last.r.(Holder).Hold() }
+
+var _ Holder = (*Merge)(nil)
+
 // ReadFrame reads the next frame in time order into *ci; io.EOF at the
 // end of a capture (More then says whether another follows). The data is
 // valid until the next call.

@@ -1,6 +1,8 @@
 package capture
 
 import (
+	"bytes"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -106,5 +108,101 @@ func TestMerge(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// pcapOf is a pcap file (Ethernet, microseconds) of frames, frame i at
+// start + i*step.
+func pcapOf(frames [][]byte, start time.Time, step time.Duration) []byte {
+	var b bytes.Buffer
+	b.Write([]byte{0xd4, 0xc3, 0xb2, 0xa1, 2, 0, 4, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 4, 0, 1, 0, 0, 0})
+	for i, fr := range frames {
+		ts := start.Add(time.Duration(i) * step)
+		var h [16]byte
+		binary.LittleEndian.PutUint32(h[0:], uint32(ts.Unix()))
+		binary.LittleEndian.PutUint32(h[4:], uint32(ts.Nanosecond()/1000))
+		binary.LittleEndian.PutUint32(h[8:], uint32(len(fr)))
+		binary.LittleEndian.PutUint32(h[12:], uint32(len(fr)))
+		b.Write(h[:])
+		b.Write(fr)
+	}
+	return b.Bytes()
+}
+
+// TestMergeHold: a Merge of files that overlap in time holds the frames
+// of each where that file read them (through a Watch too). Every frame
+// can be held, the files' block numbers do not collide, and frames
+// held stay unchanged while the files are read on through many blocks.
+func TestMergeHold(t *testing.T) {
+	start := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	var want [2][][]byte
+	var data [2][]byte
+	for f := range 2 {
+		for i := range 3000 {
+			want[f] = append(want[f], bytes.Repeat([]byte{byte(f), byte(i), byte(i >> 8)}, 20+i*13%500))
+		}
+		data[f] = pcapOf(want[f], start.Add(time.Duration(f)*time.Millisecond), 2*time.Millisecond)
+	}
+	files := []MergeFile{{Name: "a.pcap", First: start}, {Name: "b.pcap", First: start.Add(time.Millisecond)}}
+	m := NewMerge(files, time.Minute, 8, MergeHooks{
+		Open: func(i, _ int, _ bool) (Reader, bool) {
+			f, err := NewReader(files[i].Name, bytes.NewReader(data[i]))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if i == 1 {
+				return NewWatch(f, f), true
+			}
+			return f, true
+		},
+		Ended: func(i, _ int, err error) {
+			if err != nil {
+				t.Errorf("file %d: %v", i, err)
+			}
+		},
+	})
+	type frame struct {
+		file, i int
+		data    []byte
+	}
+	var held []frame
+	var releases []func()
+	blocks := map[uint64]uint8{} // the file of each block held
+	n := [2]int{}
+	for {
+		var ci gopacket.CaptureInfo
+		d, err := m.ReadFrame(&ci)
+		if err == io.EOF {
+			break
+		} else if err != nil {
+			t.Fatal(err)
+		}
+		file, _ := m.Origin()
+		blk := m.Block()
+		if blk == 0 {
+			t.Fatalf("file %d frame %d cannot be held", file, n[file])
+		}
+		if f, ok := blocks[blk]; !ok {
+			blocks[blk] = file
+			releases = append(releases, m.Hold())
+		} else if f != file {
+			t.Fatalf("block %#x of file %d is a block of file %d too", blk, f, file)
+		}
+		held = append(held, frame{int(file), n[file], d})
+		n[file]++
+	}
+	if n != [2]int{3000, 3000} {
+		t.Fatalf("frames read %v", n)
+	}
+	if len(blocks) < 8 {
+		t.Errorf("%d blocks: too few to show holding", len(blocks))
+	}
+	for _, h := range held {
+		if !bytes.Equal(h.data, want[h.file][h.i]) {
+			t.Fatalf("file %d frame %d changed while the files were read on", h.file, h.i)
+		}
+	}
+	for _, r := range releases {
+		r()
 	}
 }

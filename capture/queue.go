@@ -18,8 +18,9 @@ const (
 )
 
 // Holder is a source that can keep the frames it returns valid past its
-// next read: File does for pcap files, block by block, and the AF_PACKET
-// ring does.
+// next read: File does for pcap files, block by block, Merge and Watch do
+// when what they read does, and the AF_PACKET ring does. Block numbers
+// are unique among the source's blocks.
 type Holder interface {
 	// Block is the number of the block the frame last read lies in, 0
 	// when it cannot be held.

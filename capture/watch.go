@@ -150,6 +150,20 @@ func (w *Watch) LinkType() layers.LinkType { return w.r.LinkType() }
 // Frames is the count of frames read.
 func (w *Watch) Frames() int { return w.frame }
 
+// Block is the Holder's Block of the reader, 0 when it cannot hold its
+// frames.
+func (w *Watch) Block() uint64 {
+	if h, ok := w.r.(Holder); ok {
+		return h.Block()
+	}
+	return 0
+}
+
+// Hold holds the block of the frame last read, whose Block is not 0.
+func (w *Watch) Hold() (release func()) { return w.r.(Holder).Hold() }
+
+var _ Holder = (*Watch)(nil)
+
 // ReadFrame reads the next frame into *ci, noting what is odd in it.
 func (w *Watch) ReadFrame(ci *gopacket.CaptureInfo) ([]byte, error) {
 	data, err := w.r.ReadFrame(ci)

@@ -110,14 +110,15 @@ type op struct {
 type batch struct {
 	ops   []op
 	data  []byte
-	holds Holds // the source's blocks the payloads lie in
+	holds holds // the source's blocks the payloads lie in
 	// events are the event arrays of connections the worker handed over
 	// and emit is done with (Options.ReuseEvents), back to its pool.
 	events [][]Event
 }
 
-// Holder keeps the frames a source returns valid past the next read:
-// capture.File does, for pcap files, block by block.
+// Holder is a PacketSource that can keep the frames it returns valid past
+// its next read: capture.File does for pcap files, block by block, and
+// capture.Merge and capture.Watch do when the files they read do.
 type Holder interface {
 	// Block is the number of the block the frame last read lies in, 0
 	// when it cannot be held.
@@ -127,28 +128,35 @@ type Holder interface {
 	Hold() (release func())
 }
 
-// Holds are the blocks of a Holder held for frames kept past the source's
-// next read: each block once, however many frames lie in it.
-type Holds struct {
+// holds are the blocks of a Holder held for the frames of a batch: each
+// block once, however many frames lie in it. A merged read alternates
+// between its files' blocks, so the few blocks held last are looked at.
+type holds struct {
 	releases []func()
-	last     uint64 // the block held last
+	blocks   []uint64 // the block of each release
 }
 
-// Hold holds block blk of h (from h.Block(), not 0) if it is not held yet.
-func (hs *Holds) Hold(h Holder, blk uint64) {
-	if blk != hs.last {
-		hs.releases = append(hs.releases, h.Hold())
-		hs.last = blk
+// holdRecent is how many of the blocks held last hold looks for blk among.
+const holdRecent = 4
+
+// hold holds block blk of h (from h.Block(), not 0) if it is not held yet.
+func (hs *holds) hold(h Holder, blk uint64) {
+	for i := len(hs.blocks) - 1; i >= max(len(hs.blocks)-holdRecent, 0); i-- {
+		if hs.blocks[i] == blk {
+			return
+		}
 	}
+	hs.releases = append(hs.releases, h.Hold())
+	hs.blocks = append(hs.blocks, blk)
 }
 
-// Release releases every block held, for reuse of hs.
-func (hs *Holds) Release() {
+// release releases every block held, for reuse of hs.
+func (hs *holds) release() {
 	for i, release := range hs.releases {
 		release()
 		hs.releases[i] = nil
 	}
-	hs.releases, hs.last = hs.releases[:0], 0
+	hs.releases, hs.blocks = hs.releases[:0], hs.blocks[:0]
 }
 
 const (
@@ -295,7 +303,7 @@ func (s *Sharded) worker(sh *shard) {
 				an.AddFile(o.name)
 			}
 		}
-		b.holds.Release()
+		b.holds.release()
 		select {
 		case s.free <- b:
 		default:
@@ -363,7 +371,7 @@ func (s *Sharded) send(sh *shard, o op, p []byte) {
 	if len(p) > 0 {
 		if id := s.heldBlock(); id != 0 {
 			// The payload stays where the source read it.
-			b.holds.Hold(s.holder, id)
+			b.holds.hold(s.holder, id)
 			o.off, o.seg.payload = -1, p
 		} else {
 			o.off, o.n = len(b.data), len(p)
@@ -403,11 +411,6 @@ func (s *Sharded) heldBlock() uint64 {
 	}
 	return s.holder.Block()
 }
-
-// SetHolder says that the frames of the source read next can be held by h:
-// their payloads are then passed to the workers where they lie, not
-// copied. nil (the start, and after SetFile) copies them.
-func (s *Sharded) SetHolder(h Holder) { s.holder = h }
 
 // broadcast queues o for every worker.
 func (s *Sharded) broadcast(o op) {
@@ -460,7 +463,12 @@ func (s *Sharded) send1(ts time.Time) {
 }
 
 // Run reads src to its end and analyses every frame, as Analyzer.Run does.
+// When src is a Holder, the payloads go to the workers where src read
+// them, held until the workers are done with them; otherwise they are
+// copied (as are those of frames Packet is given).
 func (s *Sharded) Run(ctx context.Context, src PacketSource) error {
+	s.holder, _ = src.(Holder)
+	defer func() { s.holder = nil }()
 	if m, ok := src.(MergedSource); ok {
 		return runMerged(ctx, m, s.packetFrom)
 	}
@@ -471,7 +479,6 @@ func (s *Sharded) Run(ctx context.Context, src PacketSource) error {
 func (s *Sharded) SetFile(name string) {
 	s.broadcast(op{kind: opFile, name: name})
 	s.sync()
-	s.holder = nil
 	s.fileSeq++
 	s.clock = clock{seq: s.clock.seq} // seq counts the frames of the whole analysis
 	s.fileStart = s.seq
@@ -492,7 +499,6 @@ func (s *Sharded) NextFile(name string) bool {
 	}
 	s.broadcast(op{kind: opNextFile, name: name})
 	s.sync()
-	s.holder = nil
 	s.fileSeq++
 	s.fileStart = s.seq
 	s.fileNo = uint8(s.continued)
@@ -509,7 +515,6 @@ func (s *Sharded) AddFile(name string) bool {
 	}
 	s.broadcast(op{kind: opAddFile, name: name})
 	s.sync()
-	s.holder = nil // the frames of several files: copied
 	s.stats.Files++
 	s.continued++
 	return true

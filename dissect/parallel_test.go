@@ -2,6 +2,7 @@ package dissect
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"io"
 	"math/rand/v2"
@@ -58,10 +59,26 @@ func runFrames(a interface {
 
 // blocks is a Holder over in-memory frames: every 7 frames make a block.
 type blocks struct {
-	frame   int
+	frames  []inFrame
+	frame   int       // the frame last read
+	each    func(int) // called before each frame is read, with the frame read last
 	holds   atomic.Int64
 	release atomic.Int64
 }
+
+func (b *blocks) ReadFrame(ci *gopacket.CaptureInfo) ([]byte, error) {
+	if b.each != nil && b.frame >= 0 {
+		b.each(b.frame)
+	}
+	if b.frame+1 >= len(b.frames) {
+		return nil, io.EOF
+	}
+	b.frame++
+	*ci = b.frames[b.frame].ci
+	return b.frames[b.frame].data, nil
+}
+
+func (b *blocks) LinkType() layers.LinkType { return b.frames[b.frame].lt }
 
 func (b *blocks) Block() uint64 {
 	if b.frame%11 == 10 {
@@ -100,16 +117,24 @@ func shardedHeld(o Options, n int, in frames, syncEvery int, hold bool) ([]*Conn
 	for i, f := range in.files {
 		s.SetFile(in.names[i])
 		if hold {
-			b = &blocks{}
-			s.SetHolder(b)
-		}
-		for j, fr := range f {
-			if b != nil {
-				b.frame = j
+			// Read through Run from a source that holds its frames.
+			b = &blocks{frames: f, frame: -1}
+			if syncEvery > 0 {
+				b.each = func(j int) {
+					if j%syncEvery == syncEvery-1 {
+						s.Sync()
+					}
+				}
 			}
-			s.Packet(fr.data, fr.ci, fr.lt)
-			if syncEvery > 0 && j%syncEvery == syncEvery-1 {
-				s.Sync()
+			if err := s.Run(context.Background(), b); err != nil {
+				panic(err)
+			}
+		} else {
+			for j, fr := range f {
+				s.Packet(fr.data, fr.ci, fr.lt)
+				if syncEvery > 0 && j%syncEvery == syncEvery-1 {
+					s.Sync()
+				}
 			}
 		}
 		s.Flush()

@@ -14,7 +14,6 @@ import (
 	"github.com/gopacket/gopacket/layers"
 
 	"github.com/tlstriage/tlstriage/capture"
-	"github.com/tlstriage/tlstriage/dissect"
 )
 
 // expandInputs turns the -r arguments into files: a directory gives the
@@ -184,9 +183,6 @@ func (in *fileInputs) openFile(i int, start bool) *inputFile {
 		in.an.AddFile(name) // a rotated capture (tcpdump -C, -G), or files captured together
 	}
 	in.bar.setFile(i+1, name, f)
-	if sh, ok := in.an.(*dissect.Sharded); ok && start {
-		sh.SetHolder(f) // the workers read the payloads where f read them
-	}
 	keys := &secretsFeed{keys: in.cfg.keys, sync: in.sync}
 	f.OnSecrets(keys.add)
 	r := &inputFile{f: f, keys: keys, seen: capture.NewWatch(f, f), lts: maps.Clone(in.an.Stats().LinkTypes)}
