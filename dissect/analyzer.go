@@ -40,6 +40,12 @@ type Options struct {
 	// acknowledged, no byte missing. Its verdict is final; it waits only
 	// for a RST answering a segment that crossed the FINs.
 	Grace time.Duration
+	// TimeWait is how long a closed connection's tombstone catches its
+	// late segments (retransmitted FINs, RSTs and ACKs), so that they are
+	// not taken for a new connection: Linux's TIME_WAIT, 60 s, by default
+	// (RFC 9293's 2MSL is 4 minutes; a host answers a segment later than
+	// its own TIME_WAIT with a reset). At most Idle.
+	TimeWait time.Duration
 	// Filter, when set, drops frames for which it returns false.
 	Filter func(data []byte, lt layers.LinkType) bool
 	// Certs caches parsed certificates; one is made when nil.
@@ -79,6 +85,10 @@ func (o *Options) defaults() {
 		o.Grace = time.Second
 	}
 	o.Grace = min(o.Grace, o.Linger)
+	if o.TimeWait <= 0 {
+		o.TimeWait = 60 * time.Second
+	}
+	o.TimeWait = min(o.TimeWait, o.Idle)
 	if o.Certs == nil {
 		o.Certs = NewCertCache(0)
 	}

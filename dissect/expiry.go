@@ -7,8 +7,8 @@ import (
 
 // Connections are handed over when idle (Options.Idle) or, once closed,
 // when Linger has passed since their last packet; closed connections leave
-// a tombstone for Idle so that their late segments are not taken for new
-// connections. Finding them must not cost a walk over the flow table (or
+// a tombstone for TimeWait so that their late segments are not taken for
+// new connections. Finding them must not cost a walk over the flow table (or
 // over the tombstones, which outnumber the open connections on a busy
 // link) every Linger/2: two min-heaps order the connections by their last
 // activity, one for all of them (Idle) and one for the closed ones
@@ -190,7 +190,7 @@ func (a *Analyzer) due(done []*connState) []*connState {
 
 // tombKey is the key of a tombstone: a hash of the flow key, with the
 // Analyzer's random seed. Tombstones outnumber live connections on a busy
-// link (a closed connection keeps one for Idle), and a flow key with its
+// link (a closed connection keeps one for TimeWait), and a flow key with its
 // two addresses is 64 bytes; the hash is 8. Two flow keys with the same
 // hash are not to be expected (one chance in 2^64 per lookup, and the seed
 // is random, so it cannot be forged): one would make segments of a
@@ -199,7 +199,7 @@ func (a *Analyzer) tombKey(k flowKey) uint64 { return maphash.Comparable(a.seed,
 
 // tomb is a tombstone in the order tombstones were made. Times are in
 // microseconds since 1970 (16 bytes a tombstone, not 32: there are as many
-// as connections closed within Idle).
+// as connections closed within TimeWait).
 type tomb struct {
 	key uint64
 	at  int64
@@ -226,11 +226,11 @@ func (t *tombQueue) push(k uint64, at int64) {
 	t.size++
 }
 
-// expire removes the tombstones older than Idle. Tombstones are made at
-// Analyzer.now, which never goes back: the queue is in time order.
+// expire removes the tombstones older than TimeWait. Tombstones are made
+// at Analyzer.now, which never goes back: the queue is in time order.
 func (a *Analyzer) expireTombs() {
 	t := &a.tombQ
-	cutoff := a.now.Add(-a.o.Idle).UnixMicro()
+	cutoff := a.now.Add(-a.o.TimeWait).UnixMicro()
 	for t.size > 0 {
 		e := t.q[t.head]
 		if e.at > cutoff {

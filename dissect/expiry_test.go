@@ -292,3 +292,59 @@ func TestTombQueue(t *testing.T) {
 		t.Fatalf("grew %v, shrank %v, wrapped %v: the test did not cover the ring", grew, shrank, wrapped)
 	}
 }
+
+// TestTimeWait: a closed connection's late segments are counted as late,
+// not taken for a new connection, for TimeWait (Linux's TIME_WAIT by
+// default) after it was handed over; later, one is a connection picked up
+// mid-stream, as a host that has forgotten the connection sees it.
+func TestTimeWait(t *testing.T) {
+	closeSegs := []seg{
+		{seq: clientISN, flags: "S"},
+		{fromServer: true, seq: serverISN, ack: clientISN + 1, flags: "SA"},
+		{seq: clientISN + 1, ack: serverISN + 1, flags: "A"},
+		{seq: clientISN + 1, ack: serverISN + 1, flags: "FA"},
+		{fromServer: true, seq: serverISN + 1, ack: clientISN + 2, flags: "FA"},
+		{seq: clientISN + 2, ack: serverISN + 2, flags: "A"},
+	}
+	lateACK := seg{seq: clientISN + 2, ack: serverISN + 2, flags: "A"}
+	for _, tc := range []struct {
+		o     Options
+		after time.Duration // when the late ACK comes, after the close
+		late  bool
+	}{
+		{Options{}, 50 * time.Second, true},
+		{Options{}, 70 * time.Second, false},
+		{Options{TimeWait: 4 * time.Minute}, 3 * time.Minute, true},
+		{Options{Idle: 20 * time.Second, TimeWait: time.Minute}, 30 * time.Second, false}, // at most Idle
+	} {
+		var conns []*Conn
+		a := NewAnalyzer(tc.o, func(c *Conn) { conns = append(conns, c) })
+		at := t0
+		send := func(s seg) {
+			data := frame(t, s)
+			a.Packet(data, gopacket.CaptureInfo{Timestamp: at, CaptureLength: len(data), Length: len(data)}, layers.LinkTypeEthernet)
+		}
+		for _, s := range closeSegs {
+			send(s)
+			at = at.Add(time.Millisecond)
+		}
+		// Packets of other flows move the clock on (scans hand the
+		// connection over and expire tombstones).
+		other := seg{seq: 1, ack: 1, flags: "A", clientPort: 50000}
+		for range tc.after / time.Second {
+			at = at.Add(time.Second)
+			send(other)
+		}
+		send(lateACK)
+		a.Flush()
+		mine := 0
+		for _, c := range conns {
+			if c.Client.Port() == clientAddr.Port() || c.Server.Port() == clientAddr.Port() {
+				mine++
+			}
+		}
+		if late := a.Stats().LateSegments == 1; late != tc.late || mine != map[bool]int{true: 1, false: 2}[tc.late] {
+			t.Errorf("%+v, ACK %v after the close: late segments %d, connections of the flow %d", tc.o, tc.after, a.Stats().LateSegments, mine)
+		}
+	}
+}
