@@ -244,7 +244,7 @@ func (s *Sharded) newBatch() *batch {
 		b.ops, b.data = b.ops[:0], b.data[:0]
 		return b
 	default:
-		return &batch{ops: make([]op, 0, batchOps), data: make([]byte, 0, batchBytes)}
+		return &batch{ops: make([]op, 0, batchOps)}
 	}
 }
 
@@ -374,6 +374,11 @@ func (s *Sharded) send(sh *shard, o op, p []byte) {
 			b.holds.hold(s.holder, id)
 			o.off, o.seg.payload = -1, p
 		} else {
+			if b.data == nil {
+				// Made when a payload is copied: reading a Holder, a
+				// batch needs none.
+				b.data = make([]byte, 0, batchBytes)
+			}
 			o.off, o.n = len(b.data), len(p)
 			b.data = append(b.data, p...)
 		}
