@@ -150,7 +150,7 @@ func TestBulkAllocs(t *testing.T) {
 func benchmarkSharded(b *testing.B, kind bigcap.Kind, sessions, n int) {
 	bc := loadBenchCapture(b, kind, sessions)
 	b.SetBytes(bc.bytes)
-	emitted := 0
+	emitted, pressures, batches := 0, 0, 0
 	cpu0 := cpuTime()
 	b.ResetTimer()
 	for b.Loop() {
@@ -160,6 +160,10 @@ func benchmarkSharded(b *testing.B, kind bigcap.Kind, sessions, n int) {
 		}
 		s.Flush()
 		s.Close()
+		pressures += s.pressures
+		for _, sh := range s.shards {
+			batches += sh.shipped
+		}
 	}
 	b.StopTimer()
 	cpu := cpuTime() - cpu0
@@ -169,6 +173,8 @@ func benchmarkSharded(b *testing.B, kind bigcap.Kind, sessions, n int) {
 	sec := b.Elapsed().Seconds()
 	b.ReportMetric(float64(b.N*len(bc.frames))/sec, "packets/s")
 	b.ReportMetric(float64(bc.bytes*int64(b.N))/1e6/cpu.Seconds(), "MB/cpu-s")
+	b.ReportMetric(float64(pressures)/float64(b.N), "waits/op")
+	b.ReportMetric(float64(b.N*len(bc.frames))/float64(batches), "ops/batch")
 }
 
 // BenchmarkShardedBulk: BenchmarkAnalyzerBulk on 2 workers.

@@ -76,7 +76,8 @@ type Sharded struct {
 	collapsed             bool
 	bConns, bHeld         int
 	slackConns, slackHeld int
-	batchGrowth           int // a batch is shipped once its segments may grow held by this
+	batchGrowth           int // a batch is shipped once its segments may grow held by that
+	pressures, collapses  int // how often (tests)
 
 	// The merger's state (the caller's goroutine).
 	nextID int
@@ -204,9 +205,14 @@ type shard struct {
 	// batch shipped and not yet seen done (seenWorked), and seenConns and
 	// seenHeld what the worker published last, as added to Sharded.bConns
 	// and bHeld.
-	curSegs, curGrowth  int
-	loads               []load
-	loadsDone           int
+	curSegs, curGrowth int
+	loads              []load
+	loadsDone          int
+	// flows are flows whose connGrowth cur counts, by a few bits of
+	// their hash: an entry of another batch (gen) or of another flow in
+	// the slot does not count.
+	flows               [32]flowSeen
+	gen                 uint32 // cur's number
 	seenWorked          int
 	seenConns, seenHeld int
 
@@ -234,6 +240,12 @@ type shard struct {
 	pendOut  []out
 	pendMade []pos
 	_        [128]byte
+}
+
+// flowSeen is a flow whose connGrowth a batch counts.
+type flowSeen struct {
+	src, dst netip.AddrPort
+	gen      uint32
 }
 
 // load is what a batch shipped may add to the connections and the bytes
@@ -383,17 +395,14 @@ func cloneCounts(m map[string]int64) map[string]int64 {
 	return c
 }
 
-// shardOf picks the worker of a flow: a hash of the flow key, which is the
-// same both ways, fixed so that runs repeat.
-func (s *Sharded) shardOf(src, dst netip.AddrPort) *shard {
-	if len(s.shards) == 1 {
-		return s.shards[0]
-	}
+// flowHash is the hash of a flow key, the same both ways, fixed so that
+// runs repeat: a flow's worker is shards[flowHash%n].
+func flowHash(src, dst netip.AddrPort) uint64 {
 	h := endpointHash(src) + endpointHash(dst) // the same both ways
 	h ^= h >> 33
 	h *= 0xff51afd7ed558ccd
 	h ^= h >> 33
-	return s.shards[h%uint64(len(s.shards))]
+	return h
 }
 
 // endpointHash mixes an address and port into a word (IPv4 addresses
@@ -441,6 +450,7 @@ func (s *Sharded) ship(sh *shard) {
 	sh.shipped++ // given, from the merger's point of view, even while queued
 	sh.loads = append(sh.loads, load{sh.curSegs, sh.curGrowth})
 	sh.curSegs, sh.curGrowth = 0, 0
+	sh.gen++
 	for {
 		select {
 		case sh.in <- b:
@@ -514,14 +524,36 @@ func (s *Sharded) send1(ts time.Time) {
 	o.seg.payload = nil
 	sh := s.shards[0]
 	if !s.collapsed {
-		// A few integer operations per segment: the slow path only
-		// when a cap could be reached.
-		g := growthBound(seg)
+		// A few operations per segment: the slow path only when a cap
+		// could be reached.
+		h := flowHash(seg.src, seg.dst)
+		sh = s.shards[h%uint64(len(s.shards))]
+		g, grows := growthBound(seg)
+		var f *flowSeen
+		if grows {
+			// The connection's body buffers, once per batch.
+			f = &sh.flows[h>>59]
+			if f.gen != sh.gen || !(f.src == seg.src && f.dst == seg.dst || f.src == seg.dst && f.dst == seg.src) {
+				g += connGrowth
+			} else {
+				f = nil
+			}
+		}
 		if s.bConns >= s.o.MaxConns || s.bHeld+g > s.o.MaxBuffered {
+			// The batches are shipped: the segment starts a new one,
+			// which counts its connection's body buffers.
+			if grows {
+				g = len(seg.payload) + pendingOverhead + connGrowth
+				f = &sh.flows[h>>59]
+			}
 			s.pressure(g)
 		}
-		if !s.collapsed {
-			sh = s.shardOf(seg.src, seg.dst)
+		if s.collapsed {
+			sh = s.shards[0]
+		} else {
+			if f != nil {
+				*f = flowSeen{seg.src, seg.dst, sh.gen}
+			}
 			sh.curSegs++
 			sh.curGrowth += g
 			s.bConns++
@@ -540,6 +572,7 @@ func (s *Sharded) send1(ts time.Time) {
 // would hold before the segment), and collapses them into one if even
 // then the room left is under the slack.
 func (s *Sharded) pressure(g int) {
+	s.pressures++
 	s.sync()
 	if s.bConns < s.o.MaxConns-s.slackConns && s.bHeld+g <= s.o.MaxBuffered-s.slackHeld {
 		return
@@ -551,6 +584,7 @@ func (s *Sharded) pressure(g int) {
 // every segment from then on. The workers are idle (sync): what they
 // published under mu happened before.
 func (s *Sharded) collapse() {
+	s.collapses++
 	s.collapsed = true
 	a := s.shards[0].an
 	for _, sh := range s.shards[1:] {
