@@ -77,15 +77,16 @@ func (b *blocks) Hold() func() {
 
 // sharded runs the frames through a Sharded on n workers, with a Sync now
 // and then as decryption secrets would, and frames held in place or copied.
-func sharded(o Options, n int, in frames, syncEvery int) ([]*Conn, Stats) {
-	got, st, b := shardedHeld(o, n, in, syncEvery, syncEvery > 0)
+// It returns the Sharded too (closed), for its counts.
+func sharded(o Options, n int, in frames, syncEvery int) ([]*Conn, Stats, *Sharded) {
+	got, st, b, s := shardedHeld(o, n, in, syncEvery, syncEvery > 0)
 	if b != nil && b.holds.Load() != b.release.Load() {
 		panic(fmt.Sprintf("%d holds, %d released", b.holds.Load(), b.release.Load()))
 	}
-	return got, st
+	return got, st, s
 }
 
-func shardedHeld(o Options, n int, in frames, syncEvery int, hold bool) ([]*Conn, Stats, *blocks) {
+func shardedHeld(o Options, n int, in frames, syncEvery int, hold bool) ([]*Conn, Stats, *blocks, *Sharded) {
 	var got []*Conn
 	worked := map[*Conn]bool{}
 	s := NewSharded(o, n, func(shard int, c *Conn) any { return c }, func(c *Conn, v any) {
@@ -114,21 +115,34 @@ func shardedHeld(o Options, n int, in frames, syncEvery int, hold bool) ([]*Conn
 		}
 		s.Flush()
 	}
-	return got, s.Stats(), b
+	return got, s.Stats(), b, s
 }
 
+// No cap is near: the workers never wait for each other nor collapse.
 func compareRuns(t *testing.T, what string, o Options, in frames) {
 	t.Helper()
-	compareRunsOn(t, what, o, in, []int{1, 2, 3, 5})
+	compareRunsOn(t, what, o, in, []int{1, 2, 3, 5}, noCaps)
 }
 
-// compareRunsOn is compareRuns on each number of workers of ns.
-func compareRunsOn(t *testing.T, what string, o Options, in frames, ns []int) {
+// What a Sharded of several workers must have done (compareRunsOn).
+const (
+	noCaps    = iota // never waited for the workers (caps never near)
+	collapsed        // collapsed into one
+	waited           // waited for the workers (unless Sync made the bounds exact), never collapsed
+)
+
+// compareRunsOn is compareRuns on each number of workers of ns, checking
+// what the Sharded did about the caps: want.
+func compareRunsOn(t *testing.T, what string, o Options, in frames, ns []int, want int) {
 	t.Helper()
-	want, wst := sequential(o, in)
+	wantConns, wst := sequential(o, in)
 	for _, n := range ns {
 		for _, syncEvery := range []int{0, 97} {
-			got, gst := sharded(o, n, in, syncEvery)
+			got, gst, s := sharded(o, n, in, syncEvery)
+			if n > 1 && (want == noCaps && s.pressures > 0 || want == collapsed && s.collapses == 0 || want == waited && (s.pressures == 0 && syncEvery == 0 || s.collapses > 0)) {
+				t.Errorf("%s, %d workers: waited %d times for the caps, collapsed %d times", what, n, s.pressures, s.collapses)
+			}
+			want := wantConns
 			if len(got) != len(want) {
 				t.Fatalf("%s, %d workers: %d connections, want %d", what, n, len(got), len(want))
 			}
@@ -307,9 +321,15 @@ func TestShardedCaps(t *testing.T) {
 			if st.Evicted == 0 {
 				t.Fatalf("no cap reached: %d connections, limits %v", len(want), st.LimitsReached)
 			}
-			compareRunsOn(t, tc.name, tc.o, tc.in, []int{2, 3, 8})
+			compareRunsOn(t, tc.name, tc.o, tc.in, []int{2, 3, 8}, collapsed)
 		})
 	}
+	// Connections expire before the flow table fills (200 at most), but
+	// the segments sent before the workers publish anything (a batch is
+	// 512 ops) reach the cap's bound: the reader waits, finds room, and
+	// goes on with its workers.
+	o := Options{MaxConns: 600, Idle: 10 * time.Millisecond, Linger: 5 * time.Millisecond, Grace: 5 * time.Millisecond}
+	compareRunsOn(t, "expiring flood", o, recorded(func(f *flood) { synFlood(f, 5000) }), []int{2, 3}, waited)
 }
 
 // TestReuseEvents: with Options.ReuseEvents, emit sees the events it sees
