@@ -145,3 +145,40 @@ func TestBulkAllocs(t *testing.T) {
 		t.Errorf("100 sessions: %.0f allocations with 16 KiB of bulk data each, %.0f with 512 KiB: bulk data allocates", small, big)
 	}
 }
+
+// benchmarkSharded is benchmarkAnalyzer on a Sharded of n workers.
+func benchmarkSharded(b *testing.B, kind bigcap.Kind, sessions, n int) {
+	bc := loadBenchCapture(b, kind, sessions)
+	b.SetBytes(bc.bytes)
+	emitted, pressures, batches := 0, 0, 0
+	cpu0 := cpuTime()
+	b.ResetTimer()
+	for b.Loop() {
+		s := NewSharded(Options{}, n, nil, func(c *Conn, _ any) { emitted++ })
+		for i, f := range bc.frames {
+			s.Packet(f, bc.cis[i], layers.LinkTypeEthernet)
+		}
+		s.Flush()
+		s.Close()
+		pressures += s.pressures
+		for _, sh := range s.shards {
+			batches += sh.shipped
+		}
+	}
+	b.StopTimer()
+	cpu := cpuTime() - cpu0
+	if emitted != b.N*bc.sessions {
+		b.Fatalf("%d connections emitted, want %d", emitted, b.N*bc.sessions)
+	}
+	sec := b.Elapsed().Seconds()
+	b.ReportMetric(float64(b.N*len(bc.frames))/sec, "packets/s")
+	b.ReportMetric(float64(bc.bytes*int64(b.N))/1e6/cpu.Seconds(), "MB/cpu-s")
+	b.ReportMetric(float64(pressures)/float64(b.N), "waits/op")
+	b.ReportMetric(float64(b.N*len(bc.frames))/float64(batches), "ops/batch")
+}
+
+// BenchmarkShardedBulk: BenchmarkAnalyzerBulk on 2 workers.
+func BenchmarkShardedBulk(b *testing.B) { benchmarkSharded(b, bigcap.Bulk, 200, 2) }
+
+// BenchmarkShardedHandshake: BenchmarkAnalyzerHandshake on 2 workers.
+func BenchmarkShardedHandshake(b *testing.B) { benchmarkSharded(b, bigcap.Handshake, 5000, 2) }

@@ -41,8 +41,18 @@ type heapEntry struct {
 	cs  *connState
 }
 
+// less orders by key, then by ID: the order of the heap's minima (which
+// connections evict takes) depends only on each connection's key and
+// ID, not on the order they were pushed in, so that an Analyzer that
+// absorbed others (Sharded) takes the ones a single Analyzer would. IDs
+// are compared only between equal keys, rare but for captures whose clock
+// stands still.
 func (q *connHeap) less(i, j int) bool {
-	return q.cs[i].key.Before(q.cs[j].key)
+	x, y := &q.cs[i], &q.cs[j]
+	if c := x.key.Compare(y.key); c != 0 {
+		return c < 0
+	}
+	return x.cs.c.ID < y.cs.c.ID
 }
 
 func (q *connHeap) swap(i, j int) {

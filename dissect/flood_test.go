@@ -41,6 +41,10 @@ type flood struct {
 	maxHeld int    // most bytes buffered by all connections together
 	sample  int    // read the heap every sample packets (0: never)
 	peak    uint64 // highest HeapInuse seen
+	// record keeps a copy of every frame sent in frames, to replay them
+	// elsewhere (a Sharded).
+	record bool
+	frames []inFrame
 }
 
 func newFlood(o Options, keep bool) *flood {
@@ -79,7 +83,11 @@ func (f *flood) send(src, dst netip.AddrPort, seq, ack uint32, flags uint8, payl
 	b = append(b, payload...)
 	f.buf = b
 	f.ts = f.ts.Add(f.step)
-	f.a.Packet(b, gopacket.CaptureInfo{Timestamp: f.ts, CaptureLength: len(b), Length: len(b)}, layers.LinkTypeEthernet)
+	ci := gopacket.CaptureInfo{Timestamp: f.ts, CaptureLength: len(b), Length: len(b)}
+	if f.record {
+		f.frames = append(f.frames, inFrame{bytes.Clone(b), ci, layers.LinkTypeEthernet})
+	}
+	f.a.Packet(b, ci, layers.LinkTypeEthernet)
 	f.packets++
 	f.maxOpen = max(f.maxOpen, len(f.a.conns))
 	f.maxHeld = max(f.maxHeld, f.a.held)

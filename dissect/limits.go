@@ -123,3 +123,56 @@ func (a *Analyzer) evict() {
 	}
 	a.finish(victims)
 }
+
+// bodyMax is the largest record body buffer a direction can hold: TLS
+// bodies come from bodyPool.get(n) with n at most tlsparse.MaxRecordLen
+// (2^14+2048), which gives 32 KiB; SSL 2.0 bodies, header included, from
+// get(3+0x7fff), made at that size (beyond the pool's classes); a buffer
+// is reused only when it is large enough, so none grows beyond these.
+const bodyMax = 3 + 0x7fff
+
+// growthBound is an upper bound of what one segment, with n bytes of
+// payload, can add to Analyzer.held, apart from the record body buffers
+// (connGrowth); Sharded checks its caps with them before it hands the
+// segment to a worker. The proof, from holding():
+//
+//   - A segment changes only its connection's holding; finishing a
+//     connection (port reuse), evicting and shedding lower held.
+//   - Without payload, bytes missing (snapshot length), FIN or RST, no
+//     byte is delivered: payload and closeFlag are not called, and
+//     ackedHoles needs payload, FIN or RST. holding can only fall (trim).
+//     growthBound is 0 for them; it reports whether the segment may grow
+//     held at all.
+//   - Otherwise: the bytes charged one for one (pending segments, v2,
+//     hs, dec.hs) came from segments. The segment's n bytes wait in pend
+//     (one entry more: pendingOverhead) or are delivered; bytes delivered
+//     from pend were charged there already. A delivered byte lies in at
+//     most one of them at a time: v2 is emptied when its record is
+//     complete (the rest is delivered on), hs takes the bodies of
+//     plaintext records, dec.hs the plaintext of decrypted ones (never
+//     longer than the record). Hence n + pendingOverhead.
+//
+// connGrowth bounds the rest, for any run of segments of one connection
+// (Sharded counts it once per connection and batch):
+//
+//   - The record body buffers of the two directions (the peer's too:
+//     ackedHoles delivers its waiting bytes) hold at most bodyMax each,
+//     whatever the segments.
+//   - Bytes charged by the body's capacity rather than one for one may
+//     move to hs when their record is complete: those delivered before
+//     the run are in the body of the one record in progress per
+//     direction, and count only if it is kept (its capacity at most
+//     bodyKeep; a larger body is released by trim); bytes delivered
+//     during the run were counted above.
+//   - Bytes never charged before: the 8 first bytes of a direction
+//     (tlsStream.first), replayed through the framer once.
+func growthBound(s *segment) (int, bool) {
+	if len(s.payload) == 0 && s.missing == 0 && s.flags&(flagFIN|flagRST) == 0 {
+		return 0, false
+	}
+	return len(s.payload) + pendingOverhead, true
+}
+
+// connGrowth is what the body buffers of a connection can add to held
+// over any run of its segments (growthBound).
+const connGrowth = 2 * (bodyMax + bodyKeep + 8)

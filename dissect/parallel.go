@@ -31,10 +31,21 @@ import (
 // it, with the IDs one Analyzer would have given: a connection's rank in
 // the order of the frames that made them.
 //
-// The flow table and the buffered bytes are capped per worker
-// (MaxConns/n, MaxBuffered/n): under a flood that reaches the caps, which
-// connections are handed over early may differ from one Analyzer's
-// choice (and stays the same from run to run).
+// The caps on the flow table and on the buffered bytes (Options.MaxConns,
+// MaxBuffered) hold for all workers together, as for one Analyzer, and
+// are reached at the same frames with the same victims: each worker has
+// the whole caps, and the caller's goroutine keeps upper bounds of the
+// connections and bytes all of them hold (what each published with its
+// last batch, plus one connection and growthBound bytes per segment sent
+// since). While the bounds stay under the caps no worker, and no single
+// Analyzer, can reach one. When a segment could make them reach one, the
+// workers first finish what they were given (the bounds are then
+// exact); if the room left is under a slack (half the cap, or the
+// connections a few batches can open), the workers' state is moved into
+// worker 0 (Analyzer.absorb), which then analyses every segment: from
+// there the analysis is one Analyzer's, caps and evictions included. It
+// stays so until the next SetFile (which starts from nothing); flows are
+// spread again only then.
 type Sharded struct {
 	o    Options
 	emit func(c *Conn, v any)
@@ -56,6 +67,17 @@ type Sharded struct {
 	notify chan struct{} // a worker published results
 	wg     sync.WaitGroup
 	closed bool
+
+	// Caps (the caller's goroutine): bConns and bHeld are upper bounds of
+	// the connections and bytes held by all workers at the segment about
+	// to be sent: the sum of what each published with its last batch and,
+	// per segment given since, one connection and growthBound bytes.
+	// collapsed: shards[0] analyses every segment.
+	collapsed             bool
+	bConns, bHeld         int
+	slackConns, slackHeld int
+	batchGrowth           int // a batch is shipped once its segments may grow held by that
+	pressures, collapses  int // how often (tests)
 
 	// The merger's state (the caller's goroutine).
 	nextID int
@@ -186,6 +208,21 @@ type shard struct {
 	// The reader's.
 	_   [128]byte
 	cur *batch // being filled
+	// curSegs and curGrowth count the segments of cur and the bytes they
+	// may add to held (growthBound); loads[loadsDone:] the same for each
+	// batch shipped and not yet seen done (seenWorked), and seenConns and
+	// seenHeld what the worker published last, as added to Sharded.bConns
+	// and bHeld.
+	curSegs, curGrowth int
+	loads              []load
+	loadsDone          int
+	// flows are flows whose connGrowth cur counts, by a few bits of
+	// their hash: an entry of another batch (gen) or of another flow in
+	// the slot does not count.
+	flows               [32]flowSeen
+	gen                 uint32 // cur's number
+	seenWorked          int
+	seenConns, seenHeld int
 
 	// The worker's state while it works.
 	_    [128]byte
@@ -202,6 +239,8 @@ type shard struct {
 	prog    pos
 	stats   Stats
 	worked  int // batches done
+	// conns and held are len(an.conns) and an.held after those batches.
+	conns, held int
 
 	shipped int // batches given (the reader's)
 
@@ -210,6 +249,16 @@ type shard struct {
 	pendMade []pos
 	_        [128]byte
 }
+
+// flowSeen is a flow whose connGrowth a batch counts.
+type flowSeen struct {
+	src, dst netip.AddrPort
+	gen      uint32
+}
+
+// load is what a batch shipped may add to the connections and the bytes
+// its worker holds.
+type load struct{ segs, growth int }
 
 // NewSharded returns a Sharded on n workers (at least 1). work is called on
 // the worker's goroutine with every connection handed over (and the
@@ -222,12 +271,29 @@ func NewSharded(o Options, n int, work func(shard int, c *Conn) any, emit func(c
 	s := &Sharded{o: o, emit: emit, free: make(chan *batch, 4*n+4), notify: make(chan struct{}, 1), ids: map[int]int{}}
 	so := o
 	so.ReuseEvents = false // the merger gives them back, after emit
-	so.MaxConns = max(o.MaxConns/n, 1)
-	so.MaxBuffered = max(o.MaxBuffered/n, 1)
+	// One worker is one Analyzer: nothing to bound. Otherwise, the slack
+	// left when the workers collapse into one: a cap's half, or for the
+	// flow table, no more than four batches of segments per worker can
+	// open (the batches of a worker not done: one worked on, two queued,
+	// one filled); a batch's growth is kept so that the batches not done
+	// may add no more than a quarter of MaxBuffered.
+	s.collapsed = n == 1
+	s.slackConns = min(o.MaxConns/2, 4*n*batchOps)
+	s.slackHeld = o.MaxBuffered / 2
+	s.batchGrowth = max(o.MaxBuffered/(16*n), 1)
 	for i := range n {
 		sh := &shard{id: i, in: make(chan *batch, 2), work: work}
 		sh.an = NewAnalyzer(so, func(c *Conn) { sh.handOver(s, c) })
-		sh.an.onNew = func(c *Conn) { sh.made = append(sh.made, pos{sh.at.file, c.seq, 0}) }
+		sh.an.onNew = func(c *Conn) {
+			// Numbered by the frame that made it, the order of the IDs a
+			// single Analyzer gives, across workers (absorb); the merger
+			// gives the IDs.
+			c.ID = c.seq
+			sh.made = append(sh.made, pos{sh.at.file, c.seq, 0})
+		}
+		if i > 0 {
+			sh.an.seed = s.shards[0].an.seed // tombstones absorbed keep their keys
+		}
 		s.shards = append(s.shards, sh)
 		s.wg.Add(1)
 		go s.worker(sh)
@@ -313,6 +379,7 @@ func (s *Sharded) worker(sh *shard) {
 		sh.pubMade = append(sh.pubMade, sh.made...)
 		sh.prog = sh.at
 		sh.worked++
+		sh.conns, sh.held = len(an.conns), an.held
 		sh.stats = an.stats
 		sh.stats.LimitsReached = cloneCounts(an.stats.LimitsReached)
 		sh.mu.Unlock()
@@ -336,17 +403,14 @@ func cloneCounts(m map[string]int64) map[string]int64 {
 	return c
 }
 
-// shardOf picks the worker of a flow: a hash of the flow key, which is the
-// same both ways, fixed so that runs repeat.
-func (s *Sharded) shardOf(src, dst netip.AddrPort) *shard {
-	if len(s.shards) == 1 {
-		return s.shards[0]
-	}
+// flowHash is the hash of a flow key, the same both ways, fixed so that
+// runs repeat: a flow's worker is shards[flowHash%n].
+func flowHash(src, dst netip.AddrPort) uint64 {
 	h := endpointHash(src) + endpointHash(dst) // the same both ways
 	h ^= h >> 33
 	h *= 0xff51afd7ed558ccd
 	h ^= h >> 33
-	return s.shards[h%uint64(len(s.shards))]
+	return h
 }
 
 // endpointHash mixes an address and port into a word (IPv4 addresses
@@ -384,7 +448,7 @@ func (s *Sharded) send(sh *shard, o op, p []byte) {
 		}
 	}
 	b.ops = append(b.ops, o)
-	if len(b.ops) >= batchOps || len(b.data) >= batchBytes {
+	if len(b.ops) >= batchOps || len(b.data) >= batchBytes || sh.curGrowth >= s.batchGrowth {
 		s.ship(sh)
 	}
 }
@@ -397,6 +461,9 @@ func (s *Sharded) ship(sh *shard) {
 	b := sh.cur
 	sh.cur = s.newBatch()
 	sh.shipped++ // given, from the merger's point of view, even while queued
+	sh.loads = append(sh.loads, load{sh.curSegs, sh.curGrowth})
+	sh.curSegs, sh.curGrowth = 0, 0
+	sh.gen++
 	for {
 		select {
 		case sh.in <- b:
@@ -463,8 +530,86 @@ func (s *Sharded) send1(ts time.Time) {
 	p := seg.payload
 	o := op{kind: opPacket, file: s.fileNo, frame: s.frame, seq: s.seq, ts: ts, seg: *seg}
 	o.seg.payload = nil
-	s.send(s.shardOf(seg.src, seg.dst), o, p)
+	sh := s.shards[0]
+	if !s.collapsed {
+		// A few operations per segment: the slow path only when a cap
+		// could be reached.
+		h := flowHash(seg.src, seg.dst)
+		sh = s.shards[h%uint64(len(s.shards))]
+		g, grows := growthBound(seg)
+		var f *flowSeen
+		if grows {
+			// The connection's body buffers, once per batch.
+			f = &sh.flows[h>>59]
+			if f.gen != sh.gen || !(f.src == seg.src && f.dst == seg.dst || f.src == seg.dst && f.dst == seg.src) {
+				g += connGrowth
+			} else {
+				f = nil
+			}
+		}
+		if s.bConns >= s.o.MaxConns || s.bHeld+g > s.o.MaxBuffered {
+			// The batches are shipped: the segment starts a new one,
+			// which counts its connection's body buffers.
+			if grows {
+				g = len(seg.payload) + pendingOverhead + connGrowth
+				f = &sh.flows[h>>59]
+			}
+			s.pressure(g)
+		}
+		if s.collapsed {
+			sh = s.shards[0]
+		} else {
+			if f != nil {
+				*f = flowSeen{seg.src, seg.dst, sh.gen}
+			}
+			sh.curSegs++
+			sh.curGrowth += g
+			s.bConns++
+			s.bHeld += g
+		}
+	}
+	s.send(sh, o, p)
 	seg.payload = nil
+}
+
+// pressure runs before a segment that may add g bytes to held when the
+// bounds say that a cap could be reached at it: newConn evicts when the
+// flow table holds MaxConns connections, account sheds when held passes
+// MaxBuffered. It waits until the workers have done all they were given,
+// so that the bounds are exact (the connections and bytes one Analyzer
+// would hold before the segment), and collapses them into one if even
+// then the room left is under the slack.
+func (s *Sharded) pressure(g int) {
+	s.pressures++
+	s.sync()
+	if s.bConns < s.o.MaxConns-s.slackConns && s.bHeld+g <= s.o.MaxBuffered-s.slackHeld {
+		return
+	}
+	s.collapse()
+}
+
+// collapse moves the state of every worker into worker 0, which analyses
+// every segment from then on. The workers are idle (sync): what they
+// published under mu happened before.
+func (s *Sharded) collapse() {
+	s.collapses++
+	s.collapsed = true
+	a := s.shards[0].an
+	for _, sh := range s.shards[1:] {
+		a.absorb(sh.an)
+	}
+	s.bConns, s.bHeld = 0, 0
+	for _, sh := range s.shards {
+		an := sh.an
+		sh.mu.Lock()
+		sh.conns, sh.held = len(an.conns), an.held
+		sh.stats = an.stats
+		sh.stats.LimitsReached = cloneCounts(an.stats.LimitsReached)
+		sh.mu.Unlock()
+		sh.seenConns, sh.seenHeld = sh.conns, sh.held
+		s.bConns += sh.conns
+		s.bHeld += sh.held
+	}
 }
 
 // Run reads src to its end and analyses every frame, as Analyzer.Run does.
@@ -484,6 +629,9 @@ func (s *Sharded) Run(ctx context.Context, src PacketSource) error {
 func (s *Sharded) SetFile(name string) {
 	s.broadcast(op{kind: opFile, name: name})
 	s.sync()
+	// Every connection and tombstone is gone: the flows are spread
+	// again.
+	s.collapsed = len(s.shards) == 1
 	s.fileSeq++
 	s.clock = clock{seq: s.clock.seq} // seq counts the frames of the whole analysis
 	s.fileStart = s.seq
@@ -567,19 +715,7 @@ func (s *Sharded) Stats() Stats {
 		sh.mu.Lock()
 		w := sh.stats
 		sh.mu.Unlock()
-		st.TCPConns += w.TCPConns
-		st.TLSConns += w.TLSConns
-		st.Retransmits += w.Retransmits
-		st.Gaps += w.Gaps
-		st.Evicted += w.Evicted
-		st.LateSegments += w.LateSegments
-		st.Refused += w.Refused
-		for k, v := range w.LimitsReached {
-			if st.LimitsReached == nil {
-				st.LimitsReached = map[string]int64{}
-			}
-			st.LimitsReached[k] += v
-		}
+		st.addWork(w)
 	}
 	return st
 }
@@ -610,7 +746,20 @@ func (s *Sharded) merge() bool {
 		clear(sh.pubOut)
 		sh.pubOut, sh.pubMade = sh.pubOut[:0], sh.pubMade[:0]
 		prog, worked := sh.prog, sh.worked
+		conns, held := sh.conns, sh.held
 		sh.mu.Unlock()
+		for ; sh.seenWorked < worked; sh.seenWorked++ {
+			l := sh.loads[sh.loadsDone]
+			sh.loadsDone++
+			s.bConns -= l.segs
+			s.bHeld -= l.growth
+		}
+		if sh.loadsDone == len(sh.loads) {
+			sh.loads, sh.loadsDone = sh.loads[:0], 0
+		}
+		s.bConns += conns - sh.seenConns
+		s.bHeld += held - sh.seenHeld
+		sh.seenConns, sh.seenHeld = conns, held
 		if prog.cmp(low) < 0 {
 			low = prog
 		}

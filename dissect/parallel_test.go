@@ -94,15 +94,16 @@ func (b *blocks) Hold() func() {
 
 // sharded runs the frames through a Sharded on n workers, with a Sync now
 // and then as decryption secrets would, and frames held in place or copied.
-func sharded(o Options, n int, in frames, syncEvery int) ([]*Conn, Stats) {
-	got, st, b := shardedHeld(o, n, in, syncEvery, syncEvery > 0)
+// It returns the Sharded too (closed), for its counts.
+func sharded(o Options, n int, in frames, syncEvery int) ([]*Conn, Stats, *Sharded) {
+	got, st, b, s := shardedHeld(o, n, in, syncEvery, syncEvery > 0)
 	if b != nil && b.holds.Load() != b.release.Load() {
 		panic(fmt.Sprintf("%d holds, %d released", b.holds.Load(), b.release.Load()))
 	}
-	return got, st
+	return got, st, s
 }
 
-func shardedHeld(o Options, n int, in frames, syncEvery int, hold bool) ([]*Conn, Stats, *blocks) {
+func shardedHeld(o Options, n int, in frames, syncEvery int, hold bool) ([]*Conn, Stats, *blocks, *Sharded) {
 	var got []*Conn
 	worked := map[*Conn]bool{}
 	s := NewSharded(o, n, func(shard int, c *Conn) any { return c }, func(c *Conn, v any) {
@@ -139,15 +140,34 @@ func shardedHeld(o Options, n int, in frames, syncEvery int, hold bool) ([]*Conn
 		}
 		s.Flush()
 	}
-	return got, s.Stats(), b
+	return got, s.Stats(), b, s
 }
 
+// No cap is near: the workers never wait for each other nor collapse.
 func compareRuns(t *testing.T, what string, o Options, in frames) {
 	t.Helper()
-	want, wst := sequential(o, in)
-	for _, n := range []int{1, 2, 3, 5} {
+	compareRunsOn(t, what, o, in, []int{1, 2, 3, 5}, noCaps)
+}
+
+// What a Sharded of several workers must have done (compareRunsOn).
+const (
+	noCaps    = iota // never waited for the workers (caps never near)
+	collapsed        // collapsed into one
+	waited           // waited for the workers (unless Sync made the bounds exact), never collapsed
+)
+
+// compareRunsOn is compareRuns on each number of workers of ns, checking
+// what the Sharded did about the caps: want.
+func compareRunsOn(t *testing.T, what string, o Options, in frames, ns []int, want int) {
+	t.Helper()
+	wantConns, wst := sequential(o, in)
+	for _, n := range ns {
 		for _, syncEvery := range []int{0, 97} {
-			got, gst := sharded(o, n, in, syncEvery)
+			got, gst, s := sharded(o, n, in, syncEvery)
+			if n > 1 && (want == noCaps && s.pressures > 0 || want == collapsed && s.collapses == 0 || want == waited && (s.pressures == 0 && syncEvery == 0 || s.collapses > 0)) {
+				t.Errorf("%s, %d workers: waited %d times for the caps, collapsed %d times", what, n, s.pressures, s.collapses)
+			}
+			want := wantConns
 			if len(got) != len(want) {
 				t.Fatalf("%s, %d workers: %d connections, want %d", what, n, len(got), len(want))
 			}
@@ -231,7 +251,6 @@ func TestShardedMatchesAnalyzer(t *testing.T) {
 	for _, k := range []bigcap.Kind{bigcap.Bulk, bigcap.Handshake} {
 		in := generated(t, k, 300, 20*time.Minute)
 		compareRuns(t, k.String(), Options{}, in)
-		// Caps reached: the same as long as no worker hits its share.
 		compareRuns(t, k.String()+" small linger", Options{Linger: 50 * time.Millisecond, Idle: 2 * time.Second}, in)
 	}
 
@@ -246,6 +265,96 @@ func TestShardedMatchesAnalyzer(t *testing.T) {
 		random = append(random, inFrame{data, gopacket.CaptureInfo{Timestamp: now, CaptureLength: len(data), Length: len(data)}, layers.LinkTypeEthernet})
 	}
 	compareRuns(t, "random", Options{Idle: 3 * time.Second, Linger: time.Second, Grace: 200 * time.Millisecond}, frames{names: []string{"a", "b"}, files: [][]inFrame{random[:1500], random[1500:]}})
+}
+
+// recorded is the input a flood built: its frames, as one file.
+func recorded(build func(f *flood)) frames {
+	f := newFlood(Options{}, false)
+	f.record = true
+	build(f)
+	return frames{names: []string{"flood"}, files: [][]inFrame{f.frames}}
+}
+
+// waiting opens n connections whose clients each send a segment of size
+// bytes ahead of a hole: it waits out of order, buffered.
+func waiting(f *flood, n, size int) {
+	p := bytes.Repeat([]byte{0x16}, size)
+	for i := range n {
+		cl := floodClient(i)
+		cseq, sseq := f.open(cl)
+		f.send(cl, serverAddr, cseq+100, sseq, fPA, p)
+	}
+}
+
+// bigRecords opens n connections whose servers each send, after the
+// ServerHello, the first part bytes of a 16 KB handshake record: its body
+// buffer waits for the rest.
+func bigRecords(f *flood, n, part int, ch, flight []byte) {
+	rec := tlsRecord(22, make([]byte, 16<<10))
+	copy(rec[5:], []byte{11, 0, 0x3f, 0xfc})
+	for i := range n {
+		cl := floodClient(i)
+		cseq, sseq := f.serverHelloThen(cl, ch, flight)
+		f.stream(serverAddr, cl, sseq, cseq, rec[:part], 1448)
+	}
+}
+
+// interleave puts a frame of extra after each frame of in (as long as
+// extra lasts), at that frame's time.
+func interleave(in []inFrame, extra []inFrame) []inFrame {
+	var out []inFrame
+	for i, fr := range in {
+		out = append(out, fr)
+		if i < len(extra) {
+			e := extra[i]
+			e.ci.Timestamp = fr.ci.Timestamp
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+// TestShardedCaps: under floods that reach the flow table's cap or the cap
+// on buffered bytes, a Sharded evicts and sheds the connections one
+// Analyzer does, with the same IDs, contents and counts: SYN floods,
+// half-open connections, real handshakes mixed with a flood (connections
+// last active at the same time as others), out-of-order segments and
+// record bodies buffered; a second file starts over.
+func TestShardedCaps(t *testing.T) {
+	ch, flight := hello(t)
+	gen := generated(t, bigcap.Handshake, 300, 20*time.Second).files[0]
+	half := recorded(func(f *flood) { halfOpen(f, 800, ch, flight) })
+	big := recorded(func(f *flood) { bigRecords(f, 200, 6000, ch, flight) })
+	mixed := interleave(gen, recorded(func(f *flood) { synFlood(f, len(gen)) }).files[0])
+	both := interleave(gen, big.files[0])
+	twice := func(f []inFrame) frames { return frames{names: []string{"a", "b"}, files: [][]inFrame{f, f}} }
+	for _, tc := range []struct {
+		name string
+		o    Options
+		in   frames
+	}{
+		{"syn flood", Options{MaxConns: 200}, recorded(func(f *flood) { synFlood(f, 3000) })},
+		{"half-open", Options{MaxConns: 150}, half},
+		{"half-open buffers", Options{MaxConns: 5000, MaxBuffered: 256 << 10}, half},
+		{"handshakes and a flood", Options{MaxConns: 300}, twice(mixed)},
+		{"out of order", Options{MaxBuffered: 200 << 10}, recorded(func(f *flood) { waiting(f, 1000, 1000) })},
+		{"record bodies", Options{MaxBuffered: 1 << 20}, big},
+		{"handshakes and record bodies", Options{MaxBuffered: 1 << 20, MaxConns: 400}, twice(both)},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			want, st := sequential(tc.o, tc.in)
+			if st.Evicted == 0 {
+				t.Fatalf("no cap reached: %d connections, limits %v", len(want), st.LimitsReached)
+			}
+			compareRunsOn(t, tc.name, tc.o, tc.in, []int{2, 3, 8}, collapsed)
+		})
+	}
+	// Connections expire before the flow table fills (200 at most), but
+	// the segments sent before the workers publish anything (a batch is
+	// 512 ops) reach the cap's bound: the reader waits, finds room, and
+	// goes on with its workers.
+	o := Options{MaxConns: 600, Idle: 10 * time.Millisecond, Linger: 5 * time.Millisecond, Grace: 5 * time.Millisecond}
+	compareRunsOn(t, "expiring flood", o, recorded(func(f *flood) { synFlood(f, 5000) }), []int{2, 3}, waited)
 }
 
 // TestReuseEvents: with Options.ReuseEvents, emit sees the events it sees

@@ -78,6 +78,12 @@ func (a *Analyzer) feedSSLv2(cs *connState, side Side, p []byte, off int64, ts t
 			}
 			t.need, t.v2Len = h.Length, h.Length
 			t.keep = a.sslv2Clear(cs, side)
+			if t.keep && cap(t.body) < hl+t.need {
+				// The record's length is known: one allocation, no
+				// larger than the record (bodyMax).
+				a.bodies.put(t.body)
+				t.body = a.bodies.get(hl + t.need)
+			}
 			t.body = append(t.body[:0], t.hdr[:hl]...)
 			continue
 		}
