@@ -18,6 +18,10 @@
 #                 DEBIAN_FRONTEND=noninteractive apt-get install -y tshark
 #   JOBS          also time tlstriage -j JOBS (default: the number of
 #                 cores, when above 1)
+#   BASELINE      a git revision (a commit, a tag, main~3) to time in the
+#                 same run, alternating with the working tree: its rows are
+#                 tlstriage@REV and tlstriage-j@REV, for before and after
+#                 tables
 #
 # Page cache: the files are read once before timing, so every tool reads
 # from memory; on a machine with less free memory than the files, the
@@ -32,6 +36,16 @@ jobs="${JOBS:-$(nproc)}"
 mkdir -p "$dir"
 
 CGO_ENABLED=0 go build -o "$dir/tlstriage" ./cmd/tlstriage
+baseline="${BASELINE:-}"
+if [ -n "$baseline" ]; then
+	rev=$(git rev-parse --short "$baseline^{commit}")
+	wt="$(mktemp -d)"
+	git worktree add -q --detach "$wt" "$rev"
+	out="$(cd "$dir" && pwd)/tlstriage@$rev"
+	(cd "$wt" && CGO_ENABLED=0 go build -o "$out" ./cmd/tlstriage)
+	git worktree remove --force "$wt"
+	baseline="$rev"
+fi
 go build -o "$dir/bigcap" ./internal/cmd/bigcap
 for f in $files; do
 	[ -f "$dir/$f.pcap" ] && continue
@@ -63,6 +77,8 @@ timed() {
 	read-floor) cmd=(dd "if=$f" of=/dev/null bs=1M status=none) ;;
 	tlstriage) cmd=("$dir/tlstriage" -r "$f" --json "${one[@]}") ;;
 	tlstriage-j) cmd=("$dir/tlstriage" -r "$f" --json -j "$jobs") ;;
+	tlstriage@*) cmd=("$dir/$1" -r "$f" --json "${one[@]}") ;;
+	tlstriage-j@*) cmd=("$dir/tlstriage@${1#tlstriage-j@}" -r "$f" --json -j "$jobs") ;;
 	tcpdump) cmd=(tcpdump -nr "$f" 'tcp[((tcp[12:1] & 0xf0) >> 2):1] = 0x16') ;;
 	tshark) cmd=(tshark -r "$f" -n -Y 'tls.handshake.type == 1 || tls.handshake.type == 11' -T fields
 		-e frame.number -e ip.src -e tcp.srcport -e tls.handshake.extensions_server_name
@@ -72,7 +88,9 @@ timed() {
 }
 
 tools="read-floor tlstriage"
+[ -n "$baseline" ] && tools="$tools tlstriage@$baseline"
 [ "$jobs" -gt 1 ] && tools="$tools tlstriage-j"
+[ "$jobs" -gt 1 ] && [ -n "$baseline" ] && tools="$tools tlstriage-j@$baseline"
 have tcpdump && tools="$tools tcpdump"
 have tshark && [ "$tshark_runs" -gt 0 ] && tools="$tools tshark"
 
@@ -112,7 +130,7 @@ function median(arr, n,    i, j, t) {
 	size[$1] = $5; sess[$1] = $6
 }
 END {
-	printf "%-10s %-12s %5s %9s %9s %13s %10s %9s\n", "capture", "tool", "runs", "median s", "MB/s", "handshakes/s", "peak MiB", "x tlstr."
+	printf "%-10s %-20s %5s %9s %9s %13s %10s %9s\n", "capture", "tool", "runs", "median s", "MB/s", "handshakes/s", "peak MiB", "x tlstr."
 	for (i = 1; i <= keys; i++) {
 		split(order[i], p, " ")
 		m = n[order[i]]
@@ -126,6 +144,6 @@ END {
 		mbs = (s > 0) ? size[f] / 1e6 / s : 0
 		hs = (s > 0 && t !~ /read-floor|tcpdump/) ? sprintf("%13.0f", sess[f] / s) : sprintf("%13s", "-")
 		ratio = (base > 0) ? sprintf("%9.2f", s / base) : sprintf("%9s", "-")
-		printf "%-10s %-12s %5d %9.2f %9.0f %s %10.1f %s\n", f, t, n[order[i]], s, mbs, hs, rss[order[i]] / 1024, ratio
+		printf "%-10s %-20s %5d %9.2f %9.0f %s %10.1f %s\n", f, t, n[order[i]], s, mbs, hs, rss[order[i]] / 1024, ratio
 	}
 }' "$results"
