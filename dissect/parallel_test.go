@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -314,6 +315,34 @@ func interleave(in []inFrame, extra []inFrame) []inFrame {
 	return out
 }
 
+// closedThenFlood closes n connections in full, floods the flow table
+// with syns SYNs, then sends each closed connection a late ACK twice:
+// within TimeWait of its close (late: its tombstone catches it) and after
+// (a new connection picked up mid-stream).
+func closedThenFlood(f *flood, n, syns int) {
+	client := func(i int) netip.AddrPort { return floodClient(100_000 + i) }
+	for i := range n {
+		cl := client(i)
+		f.send(cl, serverAddr, 1000, 0, fSYN, nil)
+		f.send(serverAddr, cl, 5000, 1001, fSYN|fACK, nil)
+		f.send(cl, serverAddr, 1001, 5001, fACK, nil)
+		f.send(cl, serverAddr, 1001, 5001, fFA, nil)
+		f.send(serverAddr, cl, 5001, 1002, fFA, nil)
+		f.send(cl, serverAddr, 1002, 5002, fACK, nil)
+	}
+	f.ts = f.ts.Add(2 * time.Second) // past Grace: closed and buried at the flood's first scan
+	synFlood(f, syns)
+	late := func() {
+		for i := range n {
+			f.send(client(i), serverAddr, 1002, 5002, fACK, nil)
+		}
+	}
+	f.ts = f.ts.Add(30 * time.Second)
+	late()
+	f.ts = f.ts.Add(60 * time.Second)
+	late()
+}
+
 // TestShardedCaps: under floods that reach the flow table's cap or the cap
 // on buffered bytes, a Sharded evicts and sheds the connections one
 // Analyzer does, with the same IDs, contents and counts: SYN floods,
@@ -340,6 +369,7 @@ func TestShardedCaps(t *testing.T) {
 		{"out of order", Options{MaxBuffered: 200 << 10}, recorded(func(f *flood) { waiting(f, 1000, 1000) })},
 		{"record bodies", Options{MaxBuffered: 1 << 20}, big},
 		{"handshakes and record bodies", Options{MaxBuffered: 1 << 20, MaxConns: 400}, twice(both)},
+		{"tombstones across a collapse", Options{MaxConns: 150}, recorded(func(f *flood) { closedThenFlood(f, 60, 400) })},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			want, st := sequential(tc.o, tc.in)
