@@ -185,6 +185,8 @@ type Conn struct {
 	Events     []Event
 	Dropped    int // events not recorded because of the per-connection cap
 
+	// The hellos are detached from their messages (tlsparse's Detach):
+	// parsed fields only, no Raw nor extension data.
 	TLS                   bool                  // at least one TLS record was seen
 	ClientHello           *tlsparse.ClientHello // the first (fingerprints are of this one)
 	RetryClientHello      *tlsparse.ClientHello // the second, after a HelloRetryRequest

@@ -176,9 +176,8 @@ func (a *Analyzer) plainHandshake(cs *connState, side Side, body []byte, base Ev
 				break
 			}
 			body = rest
-			switch typ {
-			case tlsparse.ClientHelloType, tlsparse.ServerHelloType, tlsparse.CertificateRequestType:
-				msg = bytes.Clone(msg) // the parsed message aliases it
+			if typ == tlsparse.CertificateRequestType {
+				msg = bytes.Clone(msg) // the parsed message aliases it (hellos are detached)
 			}
 			a.handshake(cs, side, typ, msg, base)
 		}
@@ -507,6 +506,7 @@ func (a *Analyzer) handshake(cs *connState, side Side, typ tlsparse.HandshakeTyp
 			cs.event(a, base)
 			return
 		}
+		sh.Detach() // the Conn keeps the parsed fields, not the message
 		if sh.HelloRetryRequest {
 			base.Kind = EvHelloRetryRequest
 			c.HRR = sh
@@ -573,6 +573,7 @@ func (a *Analyzer) clientHello(cs *connState, side Side, ch *tlsparse.ClientHell
 		cs.c.RetryClientHello = ch
 	}
 	cs.event(a, Event{Kind: EvClientHello, From: side, Frame: a.frame, Time: ts, Offset: off, PeerAck: -1, Length: len(ch.Raw), HSType: tlsparse.ClientHelloType})
+	ch.Detach() // the Conn keeps the parsed fields, not the message
 }
 
 // certCounts are the details of Certificate events, made once.

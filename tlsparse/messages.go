@@ -670,3 +670,47 @@ func (cr *CertificateRequest) unmarshal13(msg []byte) bool {
 	}
 	return true
 }
+
+// Detach makes ch hold no byte of the message it was parsed from, for a
+// hello kept long after its message: the byte fields that alias it
+// (Random, SessionID, CompressionMethods, ECPointFormats, PSKModes) are
+// copied into one allocation of their own, and Raw and each extension's
+// Data are dropped (the extensions keep their types). What the parsed
+// fields say is unchanged; a hybrid post-quantum key share alone is over
+// a kilobyte of message.
+func (ch *ClientHello) Detach() {
+	own := make([]byte, 0, len(ch.Random)+len(ch.SessionID)+len(ch.CompressionMethods)+len(ch.ECPointFormats)+len(ch.PSKModes))
+	ch.Random, own = detach(ch.Random, own)
+	ch.SessionID, own = detach(ch.SessionID, own)
+	ch.CompressionMethods, own = detach(ch.CompressionMethods, own)
+	ch.ECPointFormats, own = detach(ch.ECPointFormats, own)
+	ch.PSKModes, _ = detach(ch.PSKModes, own)
+	ch.Raw = nil
+	for i := range ch.Extensions {
+		ch.Extensions[i].Data = nil
+	}
+}
+
+// Detach makes sh hold no byte of the message it was parsed from, as
+// ClientHello.Detach does: Random and SessionID are copied, Raw and the
+// extensions' Data dropped.
+func (sh *ServerHello) Detach() {
+	own := make([]byte, 0, len(sh.Random)+len(sh.SessionID))
+	sh.Random, own = detach(sh.Random, own)
+	sh.SessionID, _ = detach(sh.SessionID, own)
+	sh.Raw = nil
+	for i := range sh.Extensions {
+		sh.Extensions[i].Data = nil
+	}
+}
+
+// detach copies b to the end of own, which has room for it, and returns
+// the copy (nil for nil) and own.
+func detach(b, own []byte) ([]byte, []byte) {
+	if b == nil {
+		return nil, own
+	}
+	n := len(own)
+	own = append(own, b...)
+	return own[n:len(own):len(own)], own
+}

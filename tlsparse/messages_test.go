@@ -5,7 +5,9 @@ import (
 	"crypto/sha256"
 	"crypto/tls"
 	"encoding/hex"
+	"errors"
 	"fmt"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -692,5 +694,53 @@ func TestClientHelloListsApart(t *testing.T) {
 		if !slices.Equal(l, before[i]) {
 			t.Errorf("list %d changed by an append to another: %v, was %v", i, l, before[i])
 		}
+	}
+}
+
+// TestDetach: a detached hello (crypto/tls's, every handshake case) says
+// what it said, and its fingerprints, once its message is overwritten; it
+// keeps no Raw nor extension data.
+func TestDetach(t *testing.T) {
+	for _, c := range handshakeCases {
+		t.Run(c.name, func(t *testing.T) {
+			h := c.run(t)
+			cmsg := findMessage(plaintextMessages(t, h.client), ClientHelloType)
+			smsg := findMessage(plaintextMessages(t, h.server), ServerHelloType)
+			wantCH, err1 := ParseClientHello(bytes.Clone(cmsg))
+			wantSH, err2 := ParseServerHello(bytes.Clone(smsg))
+			ch, err3 := ParseClientHello(cmsg)
+			sh, err4 := ParseServerHello(smsg)
+			if err := errors.Join(err1, err2, err3, err4); err != nil {
+				t.Fatal(err)
+			}
+			ch.Detach()
+			sh.Detach()
+			for i := range cmsg {
+				cmsg[i] = 0xaa
+			}
+			for i := range smsg {
+				smsg[i] = 0xaa
+			}
+			_, ja3 := JA3(ch)
+			_, wantJA3 := JA3(wantCH)
+			_, ja3s := JA3S(sh)
+			_, wantJA3S := JA3S(wantSH)
+			if ja3 != wantJA3 || JA4(ch, false) != JA4(wantCH, false) || JA4R(ch, false) != JA4R(wantCH, false) || ja3s != wantJA3S {
+				t.Errorf("fingerprints changed: %s %s %s, want %s %s %s", ja3, JA4(ch, false), ja3s, wantJA3, JA4(wantCH, false), wantJA3S)
+			}
+			wantCH.Raw, wantSH.Raw = nil, nil
+			for i := range wantCH.Extensions {
+				wantCH.Extensions[i].Data = nil
+			}
+			for i := range wantSH.Extensions {
+				wantSH.Extensions[i].Data = nil
+			}
+			if !reflect.DeepEqual(ch, wantCH) {
+				t.Errorf("detached ClientHello\n got %+v\nwant %+v", ch, wantCH)
+			}
+			if !reflect.DeepEqual(sh, wantSH) {
+				t.Errorf("detached ServerHello\n got %+v\nwant %+v", sh, wantSH)
+			}
+		})
 	}
 }
