@@ -79,14 +79,14 @@ type Alert struct {
 // Extension is one hello extension in wire order. Data aliases the input.
 type Extension struct {
 	Type uint16
-	Data []byte
+	Data []byte // nil once its hello is detached (ClientHello.Detach)
 }
 
 // ClientHello is a parsed ClientHello (RFC 8446, Section 4.1.2), or an
 // SSLv2-compatible ClientHello when SSLv2 is set. Slices alias the input
 // message unless noted.
 type ClientHello struct {
-	Raw                 []byte  // the whole message including the 4-byte header
+	Raw                 []byte  // the whole message including the 4-byte header; nil once detached
 	LegacyVersion       Version // client_version
 	Random              []byte  // 32 bytes (SSLv2: the challenge)
 	SessionID           []byte
@@ -112,7 +112,7 @@ type ClientHello struct {
 
 // ServerHello is a parsed ServerHello (RFC 8446, Section 4.1.3).
 type ServerHello struct {
-	Raw               []byte
+	Raw               []byte // the whole message; nil once detached (Detach)
 	LegacyVersion     Version
 	Random            []byte
 	SessionID         []byte
