@@ -426,6 +426,25 @@ func (a *Analyzer) Flush() {
 	a.scan(true)
 }
 
+// flushBelow hands over, as at the end of input, the connections made
+// before frame seq of the analysis: a part of Flush (Sharded.Flush).
+func (a *Analyzer) flushBelow(seq int) {
+	var done []*connState
+	for _, cs := range a.conns {
+		if cs.c.seq < seq {
+			done = append(done, cs)
+		}
+	}
+	for _, cs := range done {
+		a.forget(cs)
+		cs.c.Ended, cs.c.InputEnd = EndEndOfInput, a.now
+		if cs.closed {
+			cs.c.Ended = EndClosed
+		}
+	}
+	a.finish(done)
+}
+
 // scan hands over closed, idle (or, with all, every) connection: those
 // closed at least Linger ago, and those idle for at least Idle, found
 // without walking the flow table (expiry.go).

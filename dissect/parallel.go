@@ -55,11 +55,14 @@ type Sharded struct {
 	// continued counts the files read as one capture so far (NextFile).
 	continued int
 	clock
-	frame     int   // the frame read, numbered in its file
-	fileStart int   // clock.seq when the current file began
-	fileNo    uint8 // its file among those of the capture
-	stats     Stats // frames read, and those not decoded
-	seg       segment
+	frame     int // the frame read, numbered in its file
+	fileStart int // clock.seq when the current file began
+	// captureSeq is clock.seq when the capture began (SetFile): its
+	// connections were made at or after it.
+	captureSeq int
+	fileNo     uint8 // its file among those of the capture
+	stats      Stats // frames read, and those not decoded
+	seg        segment
 
 	shards []*shard
 	holder Holder
@@ -78,6 +81,9 @@ type Sharded struct {
 	slackConns, slackHeld int
 	batchGrowth           int // a batch is shipped once its segments may grow held by that
 	pressures, collapses  int // how often (tests)
+	// flushedParts counts the parts of Flush that handed connections
+	// over, lastPart being the last one's moment (tests).
+	flushedParts, lastPart int
 
 	// The merger's state (the caller's goroutine).
 	nextID int
@@ -106,12 +112,13 @@ const endOfFile = math.MaxInt
 type opKind uint8
 
 const (
-	opPacket   opKind = iota
-	opScan            // scan at ts, before the frame
-	opFile            // SetFile(name)
-	opNextFile        // NextFile(name)
-	opAddFile         // AddFile(name)
-	opFlush           // Flush
+	opPacket     opKind = iota
+	opScan              // scan at ts, before the frame
+	opFile              // SetFile(name)
+	opNextFile          // NextFile(name)
+	opAddFile           // AddFile(name)
+	opFlush             // Flush
+	opFlushBelow        // a part of Flush: the connections made before frame seq
 )
 
 // op is what a worker is told to do.
@@ -354,6 +361,10 @@ func (s *Sharded) worker(sh *shard) {
 				sh.at = pos{sh.at.file, o.seq, 0}
 				an.now = o.ts
 				an.scan(false)
+			case opFlushBelow:
+				sh.at = pos{sh.at.file, o.frame, 0}
+				an.now = o.ts
+				an.flushBelow(o.seq)
 			case opFlush:
 				sh.at = pos{sh.at.file, endOfFile, 0}
 				an.now = o.ts // the input's end, as the reader saw it
@@ -635,6 +646,7 @@ func (s *Sharded) SetFile(name string) {
 	s.fileSeq++
 	s.clock = clock{seq: s.clock.seq} // seq counts the frames of the whole analysis
 	s.fileStart = s.seq
+	s.captureSeq = s.seq
 	s.fileNo = 0
 	s.stats.Files++
 	s.continued = 1
@@ -676,9 +688,28 @@ func (s *Sharded) AddFile(name string) bool {
 // Flush hands over every connection still open, as at the end of input,
 // and returns once emit has had them all.
 func (s *Sharded) Flush() {
+	if !s.collapsed {
+		// The connections still open are handed over in parts, by the
+		// frame that made them (the order one Analyzer hands them over
+		// in at the end), each part a moment of its own just before the
+		// end and merged while the workers go on with the next: at the
+		// end of a big capture, the thousands of connections still open
+		// are not all judged and held at once.
+		lo, hi := s.captureSeq, s.seq+1
+		step := (hi - lo + flushParts - 1) / flushParts
+		for i := 1; i < flushParts && lo+i*step < hi; i++ {
+			s.broadcast(op{kind: opFlushBelow, seq: lo + i*step, frame: endOfFile - flushParts + i, ts: s.now})
+			for _, sh := range s.shards {
+				s.ship(sh)
+			}
+		}
+	}
 	s.broadcast(op{kind: opFlush, ts: s.now})
 	s.sync()
 }
+
+// flushParts is how many parts Flush hands the open connections over in.
+const flushParts = 16
 
 // Sync returns once the workers have analysed every frame given so far and
 // emit has had every connection they handed over. (Decryption secrets
@@ -809,6 +840,10 @@ func (s *Sharded) merge() bool {
 		o := first.pendOut[0]
 		first.pendOut[0] = out{}
 		first.pendOut = first.pendOut[1:]
+		if f := o.at.frame; f > endOfFile-flushParts && f < endOfFile && f != s.lastPart {
+			s.lastPart = f
+			s.flushedParts++
+		}
 		k := o.c.seq
 		o.c.ID = s.ids[k]
 		delete(s.ids, k)

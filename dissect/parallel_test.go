@@ -315,6 +315,21 @@ func interleave(in []inFrame, extra []inFrame) []inFrame {
 	return out
 }
 
+// TestShardedFlushParts: at the end of a capture cut while thousands of
+// connections are open, Flush hands them over in parts, merged one after
+// the other, in the order and with the contents one Analyzer's Flush
+// gives.
+func TestShardedFlushParts(t *testing.T) {
+	gen := generated(t, bigcap.Handshake, 2000, 2*time.Minute).files[0]
+	in := frames{names: []string{"cut"}, files: [][]inFrame{gen[:len(gen)/2]}}
+	compareRuns(t, "cut", Options{}, in)
+	for _, n := range []int{2, 3} {
+		if _, _, s := sharded(Options{}, n, in, 0); s.flushedParts < flushParts/2 {
+			t.Errorf("%d workers: %d parts of Flush handed connections over", n, s.flushedParts)
+		}
+	}
+}
+
 // closedThenFlood closes n connections in full, floods the flow table
 // with syns SYNs, then sends each closed connection a late ACK twice:
 // within TimeWait of its close (late: its tombstone catches it) and after
