@@ -84,6 +84,9 @@ type Sharded struct {
 	// flushedParts counts the parts of Flush that handed connections
 	// over, lastPart being the last one's moment (tests).
 	flushedParts, lastPart int
+	// maxWaiting is the most connections handed over that waited in
+	// the merger at once (tests).
+	maxWaiting int
 
 	// The merger's state (the caller's goroutine).
 	nextID int
@@ -770,7 +773,7 @@ func (s *Sharded) Close() {
 func (s *Sharded) merge() bool {
 	done := true
 	low := pos{math.MaxInt, 0, 0}
-	for _, sh := range s.shards {
+	for i, sh := range s.shards {
 		sh.mu.Lock()
 		sh.pendOut = append(sh.pendOut, sh.pubOut...)
 		sh.pendMade = append(sh.pendMade, sh.pubMade...)
@@ -791,7 +794,12 @@ func (s *Sharded) merge() bool {
 		s.bConns += conns - sh.seenConns
 		s.bHeld += held - sh.seenHeld
 		sh.seenConns, sh.seenHeld = conns, held
-		if prog.cmp(low) < 0 {
+		if prog.cmp(low) < 0 && (i == 0 || !s.collapsed) {
+			// (Collapsed, the other workers hold no connection: they
+			// were merged up to the collapse, and get only the scans
+			// and file changes, in batches that fill slowly. Waiting
+			// for them would hold back every connection worker 0 hands
+			// over until then.)
 			low = prog
 		}
 		if worked != sh.shipped || len(sh.cur.ops) > 0 {
@@ -803,6 +811,11 @@ func (s *Sharded) merge() bool {
 		// is final, even past the others' last op.
 		low = pos{math.MaxInt, math.MaxInt, math.MaxInt}
 	}
+	waiting := 0
+	for _, sh := range s.shards {
+		waiting += len(sh.pendOut)
+	}
+	s.maxWaiting = max(s.maxWaiting, waiting)
 	// IDs, in the order of the frames that made the connections.
 	for {
 		var first *shard

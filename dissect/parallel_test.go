@@ -394,6 +394,16 @@ func TestShardedCaps(t *testing.T) {
 			compareRunsOn(t, tc.name, tc.o, tc.in, []int{2, 3, 8}, collapsed)
 		})
 	}
+	// Collapsed, the merger does not wait for the workers left without
+	// connections (whose batches of scans fill slowly): what worker 0
+	// hands over leaves as its batches are done.
+	syns := recorded(func(f *flood) { synFlood(f, 20_000) })
+	for _, n := range []int{2, 3} {
+		_, _, s := sharded(Options{MaxConns: 1000}, n, syns, 0)
+		if s.collapses == 0 || s.maxWaiting > 4*batchOps {
+			t.Errorf("syn flood, %d workers: collapsed %d times, %d connections waited in the merger at once", n, s.collapses, s.maxWaiting)
+		}
+	}
 	// Connections expire before the flow table fills (200 at most), but
 	// the segments sent before the workers publish anything (a batch is
 	// 512 ops) reach the cap's bound: the reader waits, finds room, and
