@@ -19,8 +19,9 @@ const gcHeapGoal = 32 << 20
 
 // tuneGC sets the collector's percentage after every cycle so that the
 // next one starts at gcHeapGoal, or at twice the live heap when that is
-// larger (GOGC=100 then, the default). It does nothing when the user set
-// GOGC or GOMEMLIMIT.
+// larger (GOGC=100 then, the default), and the memory limit just above
+// that goal (memoryLimit). It does nothing when the user set GOGC or
+// GOMEMLIMIT.
 // (Once per process: main calls it.)
 var tuneGC = sync.OnceFunc(func() {
 	if os.Getenv("GOGC") != "" || os.Getenv("GOMEMLIMIT") != "" {
@@ -53,8 +54,24 @@ func (t *gcTuner) tune() {
 			v[i] = int64(s.Value.Uint64())
 		}
 	}
-	debug.SetGCPercent(gcPercent(v[0], v[0]+v[1]+v[2]))
+	live, roots := v[0], v[0]+v[1]+v[2]
+	pct := gcPercent(live, roots)
+	debug.SetGCPercent(pct)
+	debug.SetMemoryLimit(memoryLimit(live + roots*int64(pct)/100))
 	t.arm()
+}
+
+// memoryLimit is the memory limit set with a heap goal: the goal, and a
+// little room for what the runtime holds beside the live objects (the
+// collector's metadata, stacks, spans partly used). The limit makes the
+// scavenger hand back to the system the pages the heap left idle, which it
+// would otherwise keep (5 to 8 MiB of the peak RSS on hs-200k); it makes
+// the collector run a little before its goal too (62 cycles instead of 47
+// on hs-200k, for the same instruction count within 0.3%). It follows the
+// goal after every cycle, so a heap that grows (a flood) raises it: the
+// limit cannot hold the collector at a heap it has outgrown.
+func memoryLimit(goal int64) int64 {
+	return goal + goal/32 + 4<<20
 }
 
 // gcPercent is the percentage that makes the collector's goal, live +

@@ -20,3 +20,17 @@ func TestGCPercent(t *testing.T) {
 		}
 	}
 }
+
+// TestMemoryLimit: the memory limit is above its heap goal by room for the
+// runtime's own memory (more for a larger heap), so that the collector
+// still runs at its goal, not before.
+func TestMemoryLimit(t *testing.T) {
+	prev := int64(0)
+	for _, goal := range []int64{gcHeapGoal, 50 << 20, 200 << 20, 2 << 30} {
+		limit := memoryLimit(goal)
+		if limit < goal+4<<20 || limit <= prev {
+			t.Errorf("goal %d MiB: limit %d MiB", goal>>20, limit>>20)
+		}
+		prev = limit
+	}
+}
