@@ -282,27 +282,7 @@ func TestReassemblyDisorder(t *testing.T) {
 				tail = append(tail, s)
 			}
 		}
-		// Duplicates and overlapping partial retransmissions.
-		for range 10 {
-			s := data[r.IntN(len(data))]
-			if len(s.payload) > 2 && r.IntN(2) == 0 {
-				k := 1 + r.IntN(len(s.payload)-1)
-				s.seq += uint32(k)
-				s.payload = s.payload[k:]
-			}
-			data = append(data, s)
-		}
-		// Shuffle within windows of 4 segments of the same direction. A
-		// segment does not move past one of the other direction: the
-		// peer would acknowledge it before it appears, and bytes
-		// acknowledged but missing when the peer answers are a hole
-		// (ackedHoles).
-		for i := range data {
-			j := i + r.IntN(4)
-			if j < len(data) && !slices.ContainsFunc(data[i:j+1], func(s seg) bool { return s.fromServer != data[i].fromServer }) {
-				data[i], data[j] = data[j], data[i]
-			}
-		}
+		data = shuffleWindows(r, retransmit(r, data, 10))
 		in := slices.Concat(head, data, tail)
 		conns, st := analyze(t, Options{}, in)
 		c := only(t, conns)
@@ -316,6 +296,35 @@ func TestReassemblyDisorder(t *testing.T) {
 			t.Errorf("seed %d: retransmissions not counted", seed)
 		}
 	}
+}
+
+// retransmit appends n segments of data again, duplicates or (one in two)
+// partial retransmissions that overlap the segment's end.
+func retransmit(r *rand.Rand, data []seg, n int) []seg {
+	for range n {
+		s := data[r.IntN(len(data))]
+		if len(s.payload) > 2 && r.IntN(2) == 0 {
+			k := 1 + r.IntN(len(s.payload)-1)
+			s.seq += uint32(k)
+			s.payload = s.payload[k:]
+		}
+		data = append(data, s)
+	}
+	return data
+}
+
+// shuffleWindows shuffles data within windows of 4 segments of the same
+// direction. A segment does not move past one of the other direction: the
+// peer would acknowledge it before it appears, and bytes acknowledged but
+// missing when the peer answers are a hole (ackedHoles).
+func shuffleWindows(r *rand.Rand, data []seg) []seg {
+	for i := range data {
+		j := i + r.IntN(4)
+		if j < len(data) && !slices.ContainsFunc(data[i:j+1], func(s seg) bool { return s.fromServer != data[i].fromServer }) {
+			data[i], data[j] = data[j], data[i]
+		}
+	}
+	return data
 }
 
 // TestReassemblyGap: a lost segment in the middle of the Certificate makes
@@ -770,16 +779,7 @@ func TestStreamLayer(t *testing.T) {
 	for seed := range uint64(20) {
 		rng := rand.New(rand.NewPCG(seed, 11))
 		segs := stream{cut: sizes(1 + rng.IntN(500))}.segments(conv)
-		body := slices.Clone(segs[3 : len(segs)-1])
-		for range 8 {
-			s := body[rng.IntN(len(body))]
-			if len(s.payload) > 2 && rng.IntN(2) == 0 {
-				k := 1 + rng.IntN(len(s.payload)-1)
-				s.seq += uint32(k)
-				s.payload = s.payload[k:]
-			}
-			body = append(body, s)
-		}
+		body := retransmit(rng, slices.Clone(segs[3:len(segs)-1]), 8)
 		// Retransmissions that coalesce two segments, sent right after the
 		// first of them: they overlap bytes delivered and bring new ones.
 		for i := len(segs) - 3; i > 3; i-- {
@@ -790,13 +790,7 @@ func TestStreamLayer(t *testing.T) {
 				body = slices.Insert(body, i-3, m)
 			}
 		}
-		for i := range body {
-			j := i + rng.IntN(4)
-			if j < len(body) && !slices.ContainsFunc(body[i:j+1], func(s seg) bool { return s.fromServer != body[i].fromServer }) {
-				body[i], body[j] = body[j], body[i]
-			}
-		}
-		r := reassemble(t, slices.Concat(segs[:3], body, segs[len(segs)-1:]))
+		r := reassemble(t, slices.Concat(segs[:3], shuffleWindows(rng, body), segs[len(segs)-1:]))
 		for side := range 2 {
 			if !bytes.Equal(r.got[side], want[side]) || len(r.gaps[side]) != 0 {
 				t.Errorf("seed %d: %s got %d bytes (%d gaps), want %d", seed, Side(side), len(r.got[side]), len(r.gaps[side]), len(want[side]))
