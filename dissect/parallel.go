@@ -19,8 +19,9 @@ import (
 //
 // The caller's goroutine reads and decodes each frame, keeps the clock and
 // decides when connections are due (exactly as Analyzer.Packet does), and
-// passes the TCP segment, with a copy of its payload, to the worker that
-// owns its flow: a hash of the flow key, the same both ways. Each worker
+// passes the TCP segment, with its payload (left where the source read it
+// when the source is a Holder, copied otherwise), to the worker that owns
+// its flow: a hash of the flow key, the same both ways. Each worker
 // runs an Analyzer on its flows and calls work (in parallel, e.g. to
 // diagnose and encode) on each connection it hands over. Every connection
 // handed over is tagged with the moment it was, in the single Analyzer's
@@ -29,7 +30,10 @@ import (
 // each worker made are noted by frame. emit then gets the connections, on
 // the caller's goroutine, merged by that moment once every worker is past
 // it, with the IDs one Analyzer would have given: a connection's rank in
-// the order of the frames that made them.
+// the order of the frames that made them. Flush hands the connections
+// still open over in parts by the frames that made them (the order one
+// Analyzer's Flush gives), each merged while the workers go on with the
+// next.
 //
 // The caps on the flow table and on the buffered bytes (Options.MaxConns,
 // MaxBuffered) hold for all workers together, as for one Analyzer, and
