@@ -163,8 +163,9 @@ func (a *Analyzer) plainHandshake(cs *connState, side Side, body []byte, base Ev
 	if t.hs == nil || t.hs.Buffered() == 0 {
 		// The whole messages at the start of a record, with nothing
 		// buffered before them, are handled from the record's buffer:
-		// only the messages the Conn keeps are copied. What is left goes
-		// through the handshake buffer.
+		// what the Conn keeps of them is copied (the hellos detach, a
+		// CertificateRequest is cloned whole). What is left goes through
+		// the handshake buffer.
 		limit := t.maxHS
 		if limit <= 0 {
 			limit = tlsparse.DefaultMaxHandshake
