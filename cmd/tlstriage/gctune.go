@@ -75,15 +75,11 @@ func memoryLimit(goal int64) int64 {
 }
 
 // gcPercent is the percentage that makes the collector's goal, live +
-// roots*pct/100 (roots: the live heap, globals and stacks), gcHeapGoal or
-// twice the live heap, whichever is larger. The default (100) would add
-// the globals and stacks to twice the live heap: gopacket's tables of
-// decoders alone are 5 MiB of globals, which would be 5 MiB more of peak
-// heap for a cycle every 22 MiB allocated instead of every 27 on hs-200k.
+// roots*pct/100 (roots: the live heap, globals and stacks), gcHeapGoal, or
+// the default when the default's goal is larger.
 func gcPercent(live, roots int64) int {
-	if live <= 0 || roots <= 0 {
+	if live <= 0 || roots <= 0 || live+roots >= gcHeapGoal {
 		return 100
 	}
-	goal := max(gcHeapGoal, 2*live)
-	return max(int(100*(goal-live)/roots), 1)
+	return int(100 * (gcHeapGoal - live) / roots)
 }
