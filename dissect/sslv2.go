@@ -76,7 +76,7 @@ func (a *Analyzer) feedSSLv2(cs *connState, side Side, p []byte, off int64, ts t
 				t.mode = modeLost
 				return
 			}
-			t.need, t.v2Len = h.Length, h.Length
+			t.need, t.v2Len, t.cut = h.Length, h.Length, false
 			t.keep = a.sslv2Clear(cs, side)
 			if t.keep && cap(t.body) < hl+t.need {
 				// The record's length is known: one allocation, no
@@ -87,11 +87,7 @@ func (a *Analyzer) feedSSLv2(cs *connState, side Side, p []byte, off int64, ts t
 			t.body = append(t.body[:0], t.hdr[:hl]...)
 			continue
 		}
-		n := min(len(p), t.need)
-		if t.keep {
-			t.body = append(t.body, p[:n]...)
-		}
-		t.need -= n
+		n := t.fillBody(p, &a.bodies)
 		p = p[n:]
 		off += int64(n)
 		if t.need == 0 {

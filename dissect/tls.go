@@ -101,6 +101,24 @@ func (t *tlsStream) resync(p []byte) bool {
 	return true
 }
 
+// fillBody takes the bytes of p that belong to the current record's body
+// (the TLS or SSL 2.0 record whose header was read), keeping them when the
+// body is kept and not cut, and returns how many it took.
+func (t *tlsStream) fillBody(p []byte, bodies *bodyPool) int {
+	n := min(len(p), t.need)
+	if t.keep && !t.cut {
+		if len(t.body) == 0 && cap(t.body) < t.need {
+			// The record's length is known (and capped): one allocation
+			// rather than a doubling per segment.
+			bodies.put(t.body)
+			t.body = bodies.get(t.need)
+		}
+		t.body = append(t.body, p[:n]...)
+	}
+	t.need -= n
+	return n
+}
+
 func (t *tlsStream) release(bodies *bodyPool) {
 	bodies.put(t.body)
 	t.body, t.v2, t.hs, t.first, t.dec = nil, nil, nil, nil, nil
@@ -273,17 +291,7 @@ func (a *Analyzer) feedTLS(cs *connState, side Side, p []byte, off int64, ts tim
 				}
 				continue
 			}
-			n := min(len(p), t.need)
-			if t.keep && !t.cut {
-				if len(t.body) == 0 && cap(t.body) < t.need {
-					// The record's length is known (and capped): one
-					// allocation rather than a doubling per segment.
-					a.bodies.put(t.body)
-					t.body = a.bodies.get(t.need)
-				}
-				t.body = append(t.body, p[:n]...)
-			}
-			t.need -= n
+			n := t.fillBody(p, &a.bodies)
 			p = p[n:]
 			off += int64(n)
 			if t.need == 0 {
