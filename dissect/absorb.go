@@ -17,7 +17,7 @@ package dissect
 //     Analyzer made them (at its clock, which never goes back).
 //   - held: summed; each connection keeps its own.
 //   - stats: the counters of the work (those Sharded.Stats sums) are
-//     summed into a's and zeroed in b's.
+//     summed into a's; b's start again from zero.
 //   - o, emit, onNew, seed, events, bodies (pools: any buffer serves any
 //     connection), file, files, fileNo, frame, fileStart, clock, seg,
 //     nextID: a's own, unchanged. The workers of a Sharded set the frame,
@@ -48,9 +48,7 @@ func (a *Analyzer) absorb(b *Analyzer) {
 	a.held += b.held
 	b.held = 0
 	a.stats.addWork(b.stats)
-	b.stats.TCPConns, b.stats.TLSConns, b.stats.Retransmits, b.stats.Gaps = 0, 0, 0, 0
-	b.stats.Evicted, b.stats.LateSegments, b.stats.Refused = 0, 0, 0
-	b.stats.LimitsReached = nil
+	b.stats = Stats{} // (Sharded.Stats reads only the work counters of a worker)
 }
 
 // merge adds the tombstones of u to t, in time order.
