@@ -219,7 +219,9 @@ func (f *File) ReadFrame(ci *gopacket.CaptureInfo) ([]byte, error) {
 		return nil, err
 	}
 	f.frames++
-	f.feedSecrets()
+	if f.secrets != nil { // (pcapng only: no call per frame of a pcap file)
+		f.feedSecrets()
+	}
 	return data, nil
 }
 
