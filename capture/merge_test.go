@@ -2,7 +2,6 @@ package capture
 
 import (
 	"bytes"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -13,6 +12,8 @@ import (
 
 	"github.com/gopacket/gopacket"
 	"github.com/gopacket/gopacket/layers"
+
+	"github.com/tlstriage/tlstriage/internal/pcaptest"
 )
 
 // fakeReader returns frames at the given seconds past t0 (the frame's
@@ -111,20 +112,15 @@ func TestMerge(t *testing.T) {
 	}
 }
 
-// pcapOf is a pcap file (Ethernet, microseconds) of frames, frame i at
-// start + i*step.
-func pcapOf(frames [][]byte, start time.Time, step time.Duration) []byte {
-	var b bytes.Buffer
-	b.Write([]byte{0xd4, 0xc3, 0xb2, 0xa1, 2, 0, 4, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 4, 0, 1, 0, 0, 0})
+// pcapOf is a pcap file (Ethernet) of frames, frame i at start + i*step.
+func pcapOf(t *testing.T, frames [][]byte, start time.Time, step time.Duration) []byte {
+	pkts := make([]pcaptest.Packet, len(frames))
 	for i, fr := range frames {
-		ts := start.Add(time.Duration(i) * step)
-		var h [16]byte
-		binary.LittleEndian.PutUint32(h[0:], uint32(ts.Unix()))
-		binary.LittleEndian.PutUint32(h[4:], uint32(ts.Nanosecond()/1000))
-		binary.LittleEndian.PutUint32(h[8:], uint32(len(fr)))
-		binary.LittleEndian.PutUint32(h[12:], uint32(len(fr)))
-		b.Write(h[:])
-		b.Write(fr)
+		pkts[i] = pcaptest.Packet{Data: fr, CI: gopacket.CaptureInfo{Timestamp: start.Add(time.Duration(i) * step), CaptureLength: len(fr), Length: len(fr)}}
+	}
+	var b bytes.Buffer
+	if err := pcaptest.WritePcap(&b, layers.LinkTypeEthernet, pkts); err != nil {
+		t.Fatal(err)
 	}
 	return b.Bytes()
 }
@@ -141,7 +137,7 @@ func TestMergeHold(t *testing.T) {
 		for i := range 3000 {
 			want[f] = append(want[f], bytes.Repeat([]byte{byte(f), byte(i), byte(i >> 8)}, 20+i*13%500))
 		}
-		data[f] = pcapOf(want[f], start.Add(time.Duration(f)*time.Millisecond), 2*time.Millisecond)
+		data[f] = pcapOf(t, want[f], start.Add(time.Duration(f)*time.Millisecond), 2*time.Millisecond)
 	}
 	files := []MergeFile{{Name: "a.pcap", First: start}, {Name: "b.pcap", First: start.Add(time.Millisecond)}}
 	m := NewMerge(files, time.Minute, 8, MergeHooks{
