@@ -127,7 +127,7 @@ func (r *Result) closeAfterFinished(c *dissect.Conn) time.Duration {
 		}
 		switch e.Kind {
 		case dissect.EvAlert, dissect.EvEncryptedAlert, dissect.EvFIN, dissect.EvRST:
-			return e.Time.Sub(fin.Time)
+			return e.Time().Sub(fin.Time())
 		}
 	}
 	return 0

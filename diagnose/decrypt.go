@@ -22,7 +22,7 @@ func plainOrDecrypted(e *dissect.Event) string {
 // certificate, whether or not its alert could be read.
 func rejectedDecrypted(c *dissect.Conn, w *Wire, cert, ev *dissect.Event) Wire {
 	w.Verdict = VerdictClientRejectedCertificate
-	w.CloseAfterCert = ev.Time.Sub(cert.Time)
+	w.CloseAfterCert = ev.Time().Sub(cert.Time())
 	how := closeSequence(c, dissect.Client)
 	if a := fatalAlert(c, dissect.Client, true); a != nil {
 		w.Alert = alertOf(a)

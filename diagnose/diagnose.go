@@ -133,7 +133,7 @@ func Diagnose(c *dissect.Conn, o Options) *Result {
 	if len(c.Chain) > 0 {
 		at := c.FirstTime
 		if e := c.First(dissect.Server, dissect.EvCertificate); e != nil {
-			at = e.Time
+			at = e.Time()
 		}
 		r.Chain = AnalyzeChain(c.Chain, trust, at)
 		r.Findings = append(r.Findings, r.Chain.Findings...)
@@ -165,7 +165,7 @@ func hungUpAtOnce(c *dissect.Conn) bool {
 		}
 		switch e.Kind {
 		case dissect.EvAlert, dissect.EvEncryptedAlert, dissect.EvFIN, dissect.EvRST:
-			return e.Time.Sub(fin.Time) <= 500*time.Millisecond
+			return e.Time().Sub(fin.Time()) <= 500*time.Millisecond
 		}
 	}
 	return false

@@ -63,7 +63,7 @@ func alertOf(e *dissect.Event) *Alert {
 	if e == nil {
 		return nil
 	}
-	a := &Alert{From: e.From, Frame: e.Frame, Time: e.Time, Code: -1}
+	a := &Alert{From: e.From, Frame: e.Frame, Time: e.Time(), Code: -1}
 	if e.Kind == dissect.EvEncryptedAlert {
 		a.Encrypted = true
 		return a
@@ -181,7 +181,7 @@ func JudgeWire(c *dissect.Conn) Wire {
 				sv.Flags, sv.Frame, fmtDur(sv.Time.Sub(acceptTime(c))))
 		case cl != nil && c.Sides[dissect.Client].Bytes == 0 && c.Sides[dissect.Client].SYN:
 			w.Detail = fmt.Sprintf("no ClientHello: the client closed the connection %s after opening it (%s, frame %d) without sending one. It gave up before TLS started: a client with no protocol version or cipher suite it may use (Java: jdk.tls.client.protocols, jdk.tls.disabledAlgorithms), or a TCP health check",
-				fmtDur(cl.Time.Sub(c.FirstTime)), cl.Flags, cl.Frame)
+				fmtDur(cl.Time().Sub(c.FirstTime)), cl.Flags, cl.Frame)
 		default:
 			w.Detail = "no ClientHello seen"
 		}
@@ -257,7 +257,7 @@ func noServerHello(c *dissect.Conn, w *Wire) Wire {
 		return *w
 	}
 	chEv := c.First(dissect.Client, dissect.EvClientHello)
-	if wait := c.InputEnd.Sub(chEv.Time); c.Ended == dissect.EndEndOfInput && closeEvent(c, dissect.Client) == nil && !answered && wait < captureEndWait {
+	if wait := c.InputEnd.Sub(chEv.Time()); c.Ended == dissect.EndEndOfInput && closeEvent(c, dissect.Client) == nil && !answered && wait < captureEndWait {
 		// The capture stopped, or lost the packets, before either side
 		// gave up: a server that never answers shows the client's
 		// timeout.
@@ -268,7 +268,7 @@ func noServerHello(c *dissect.Conn, w *Wire) Wire {
 	w.Verdict = VerdictNoServerResponse
 	w.Detail = fmt.Sprintf("the server sent nothing after the ClientHello (frame %d)", chEv.Frame)
 	if c.Ended == dissect.EndEndOfInput && closeEvent(c, dissect.Client) == nil && !answered {
-		w.Detail += fmt.Sprintf(" in the %s until the capture ended", fmtDur(c.InputEnd.Sub(chEv.Time)))
+		w.Detail += fmt.Sprintf(" in the %s until the capture ended", fmtDur(c.InputEnd.Sub(chEv.Time())))
 	}
 	if serverAckedHello(c) {
 		w.Detail += "; its TCP stack acknowledged the ClientHello, so the application behind it never answered"
@@ -278,9 +278,9 @@ func noServerHello(c *dissect.Conn, w *Wire) Wire {
 		if gaveUp != cl {
 			how = fmt.Sprintf("%s, frame %d, then %s", alertOf(gaveUp), gaveUp.Frame, how)
 		}
-		w.Detail += fmt.Sprintf("; the client gave up after %s (%s)", fmtDur(cl.Time.Sub(chEv.Time)), how)
+		w.Detail += fmt.Sprintf("; the client gave up after %s (%s)", fmtDur(cl.Time().Sub(chEv.Time())), how)
 	} else if answered {
-		w.Detail += fmt.Sprintf("; the client gave up after %s (%s, frame %d)", fmtDur(gaveUp.Time.Sub(chEv.Time)), alertOf(gaveUp), gaveUp.Frame)
+		w.Detail += fmt.Sprintf("; the client gave up after %s (%s, frame %d)", fmtDur(gaveUp.Time().Sub(chEv.Time())), alertOf(gaveUp), gaveUp.Frame)
 	}
 	if answered {
 		w.Detail += fmt.Sprintf(", and only then did the server close its side (%s, frame %d): in answer to the client's close, not a refusal", srvClose.Flags, srvClose.Frame)
@@ -342,7 +342,7 @@ const refusalWithin = 5 * time.Second
 // acceptTime is when the server accepted the connection: its SYN-ACK.
 func acceptTime(c *dissect.Conn) time.Time {
 	if e := c.First(dissect.Server, dissect.EvSYN); e != nil {
-		return e.Time
+		return e.Time()
 	}
 	return c.FirstTime
 }
@@ -515,7 +515,7 @@ func rejectedAtCertificate12(h *hello12, w *Wire) bool {
 		return false
 	}
 	w.Verdict = VerdictClientRejectedCertificate
-	w.CloseAfterCert = ev.Time.Sub(certTime(cert, anchor))
+	w.CloseAfterCert = ev.Time().Sub(certTime(cert, anchor))
 	var how string
 	if a := fatalAlert(c, dissect.Client, true); a != nil {
 		w.Alert = alertOf(a)
@@ -603,9 +603,9 @@ func unfinished12(h *hello12, w *Wire) bool {
 
 func certTime(cert, anchor *dissect.Event) time.Time {
 	if cert != nil {
-		return cert.Time
+		return cert.Time()
 	}
-	return anchor.Time
+	return anchor.Time()
 }
 
 func certFrame(cert, anchor *dissect.Event) int {
@@ -644,7 +644,7 @@ func clientHungUp(c *dissect.Conn, anchor *dissect.Event) (*dissect.Event, bool)
 			if e.PeerAck >= 0 && e.PeerAck < anchor.Offset {
 				return e, false
 			}
-			if e.PeerAck < 0 && e.Time.Before(anchor.Time) {
+			if e.PeerAck < 0 && e.Time().Before(anchor.Time()) {
 				return e, false
 			}
 			_ = last
@@ -763,7 +763,7 @@ func abortedAfterFlight13(h *hello13, w *Wire) bool {
 	if !ok {
 		return false
 	}
-	w.CloseAfterCert = ev.Time.Sub(flight.Time)
+	w.CloseAfterCert = ev.Time().Sub(flight.Time())
 	if cert := c.First(dissect.Server, dissect.EvCertificate); cert != nil && cert.Decrypted {
 		*w = rejectedDecrypted(c, w, cert, ev)
 		return true

@@ -79,8 +79,10 @@ func (k EventKind) String() string {
 	return "event"
 }
 
-// Event is one thing a side did, in capture order. (The small fields come
-// first: a connection keeps 10 to 20 events, 104 bytes each.)
+// Event is one thing a side did, in capture order. A connection keeps 10
+// to 20 events, 80 bytes each: the small fields come first, the time is
+// held as seconds and nanoseconds (Time, At) rather than a time.Time (24
+// bytes with its location), and the TCP flags as bits.
 type Event struct {
 	Kind   EventKind
 	From   Side
@@ -95,8 +97,13 @@ type Event struct {
 	// FileNo is the file of Frame among those read as one capture
 	// (Analyzer.NextFile); Conn.FileOf names it.
 	FileNo uint8
-	Frame  int       // frame (packet) number in its file, from 1, where the event completed
-	Time   time.Time // capture timestamp of that frame
+	Frame  int // frame (packet) number in its file, from 1, where the event completed
+	// sec and nsec are the capture timestamp of that frame: seconds since
+	// January 1, year 1 UTC (as time.Time counts them, so that an Event
+	// without a time has the zero Time) and nanoseconds.
+	sec   int64
+	nsec  int32
+	Flags TCPFlags // TCP flags of the frame for EvFIN/EvRST/EvSYN (FIN,ACK)
 	// Offset is the position in the sender's byte stream (bytes after its
 	// SYN, or after its first byte seen) where the event starts; for FIN
 	// and RST it is the sequence position of the flag.
@@ -106,8 +113,71 @@ type Event struct {
 	PeerAck int64
 	Length  int    // record payload length, for encrypted records; gap size for EvGap
 	Count   int    // how many records this event stands for (runs of encrypted records)
-	Flags   string // TCP flags of the frame for EvFIN/EvRST/EvSYN ("FIN,ACK")
 	Detail  string // free text (untrusted bytes escaped by the report)
+}
+
+// unixToYear1 is the number of seconds from January 1, year 1 to the Unix
+// epoch.
+const unixToYear1 = 62135596800
+
+// Time is the capture timestamp of the event's frame, in UTC; the zero
+// Time for an event made without one.
+func (e Event) Time() time.Time {
+	if e.sec == 0 && e.nsec == 0 {
+		return time.Time{}
+	}
+	return time.Unix(e.sec-unixToYear1, int64(e.nsec)).UTC()
+}
+
+// At returns e with its time set to t.
+func (e Event) At(t time.Time) Event {
+	if t.IsZero() {
+		e.sec, e.nsec = 0, 0
+		return e
+	}
+	e.sec, e.nsec = t.Unix()+unixToYear1, int32(t.Nanosecond())
+	return e
+}
+
+// TCPFlags are the flag bits of a TCP header (String names SYN, FIN, RST,
+// PSH and ACK).
+type TCPFlags uint8
+
+// TCP flag bits.
+const (
+	FlagFIN TCPFlags = 0x01
+	FlagSYN TCPFlags = 0x02
+	FlagRST TCPFlags = 0x04
+	FlagPSH TCPFlags = 0x08
+	FlagACK TCPFlags = 0x10
+)
+
+// String names the flags set, comma-separated in the order SYN, FIN, RST,
+// PSH, ACK ("FIN,ACK"); "" when none is.
+func (f TCPFlags) String() string { return flagStrings[f&(FlagSYN|FlagFIN|FlagRST|FlagPSH|FlagACK)] }
+
+// flagStrings are String's results, made once.
+var flagStrings = func() (s [32]string) {
+	for f := range s {
+		s[f] = makeFlagString(TCPFlags(f))
+	}
+	return s
+}()
+
+func makeFlagString(f TCPFlags) string {
+	var b []byte
+	for _, n := range []struct {
+		bit  TCPFlags
+		name string
+	}{{FlagSYN, "SYN"}, {FlagFIN, "FIN"}, {FlagRST, "RST"}, {FlagPSH, "PSH"}, {FlagACK, "ACK"}} {
+		if f&n.bit != 0 {
+			if len(b) > 0 {
+				b = append(b, ',')
+			}
+			b = append(b, n.name...)
+		}
+	}
+	return string(b)
 }
 
 // CertInfo is one certificate as sent on the wire, parsed once and shared
@@ -126,7 +196,7 @@ type CloseInfo struct {
 	Time    time.Time
 	Offset  int64
 	PeerAck int64
-	Flags   string
+	Flags   TCPFlags
 }
 
 // SideInfo is what one side did on the TCP level.

@@ -33,13 +33,13 @@ type segment struct {
 	missing  int // payload bytes the snapshot length cut off
 }
 
-// TCP flag bits.
+// TCP flag bits, for the segment's flags.
 const (
-	flagFIN = 0x01
-	flagSYN = 0x02
-	flagRST = 0x04
-	flagPSH = 0x08
-	flagACK = 0x10
+	flagFIN = uint8(FlagFIN)
+	flagSYN = uint8(FlagSYN)
+	flagRST = uint8(FlagRST)
+	flagPSH = uint8(FlagPSH)
+	flagACK = uint8(FlagACK)
 )
 
 // decodeFrame decodes a link-layer frame down to TCP. It returns the reason

@@ -71,7 +71,7 @@ func (cs *connState) anomaly(an Anomaly) {
 // (a rotated or merged capture) by time.
 func byFrame(x, y Event) int {
 	if x.FileNo != y.FileNo {
-		if c := x.Time.Compare(y.Time); c != 0 {
+		if c := x.Time().Compare(y.Time()); c != 0 {
 			return c
 		}
 		return cmp.Compare(x.FileNo, y.FileNo)

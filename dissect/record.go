@@ -44,7 +44,7 @@ func (a *Analyzer) record(cs *connState, side Side, ts time.Time) {
 	c.Sides[side].Records++
 	c.TLS = true
 	h := t.rec
-	base := Event{From: side, Frame: a.frame, Time: ts, Offset: t.recStart, PeerAck: -1, Length: h.Length, Count: 1}
+	base := Event{From: side, Frame: a.frame, Offset: t.recStart, PeerAck: -1, Length: h.Length, Count: 1}.At(ts)
 	if t.cut && t.keep && (h.Type == tlsparse.TypeHandshake || h.Type == tlsparse.TypeAlert) {
 		// (The bodies of ChangeCipherSpec and heartbeat records do not
 		// matter.)
@@ -497,7 +497,7 @@ func (a *Analyzer) handshake(cs *connState, side Side, typ tlsparse.HandshakeTyp
 			cs.event(a, base)
 			return
 		}
-		a.clientHello(cs, side, ch, base.Time, base.Offset)
+		a.clientHello(cs, side, ch, base.Time(), base.Offset)
 	case tlsparse.ServerHelloType:
 		base.Kind = EvServerHello
 		sh, err := tlsparse.ParseServerHello(msg)
@@ -573,7 +573,7 @@ func (a *Analyzer) clientHello(cs *connState, side Side, ch *tlsparse.ClientHell
 	case cs.c.HRR != nil && cs.c.RetryClientHello == nil:
 		cs.c.RetryClientHello = ch
 	}
-	cs.event(a, Event{Kind: EvClientHello, From: side, Frame: a.frame, Time: ts, Offset: off, PeerAck: -1, Length: len(ch.Raw), HSType: tlsparse.ClientHelloType})
+	cs.event(a, Event{Kind: EvClientHello, From: side, Frame: a.frame, Offset: off, PeerAck: -1, Length: len(ch.Raw), HSType: tlsparse.ClientHelloType}.At(ts))
 	ch.Detach() // the Conn keeps the parsed fields, not the message
 }
 

@@ -119,7 +119,7 @@ func (a *Analyzer) sslv2Record(cs *connState, side Side, ts time.Time) {
 	si.Records++
 	c.TLS = true
 	t.v2Records++
-	base := Event{From: side, Frame: a.frame, Time: ts, Offset: t.recStart, PeerAck: -1, Length: t.v2Len, Count: 1}
+	base := Event{From: side, Frame: a.frame, Offset: t.recStart, PeerAck: -1, Length: t.v2Len, Count: 1}.At(ts)
 	if t.keep {
 		// The parsed messages alias t.body: what is kept is copied.
 		rec := t.body

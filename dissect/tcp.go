@@ -179,11 +179,7 @@ func (a *Analyzer) tcp(s *segment, ts time.Time) {
 			d.next = s.seq + 1
 			d.off = 0
 			si.SYN = true
-			flags := "SYN"
-			if s.flags&flagACK != 0 {
-				flags = "SYN,ACK"
-			}
-			cs.event(a, Event{Kind: EvSYN, From: side, Frame: a.frame, Time: ts, PeerAck: -1, Flags: flags})
+			cs.event(a, Event{Kind: EvSYN, From: side, Frame: a.frame, PeerAck: -1, Flags: TCPFlags(s.flags) & (FlagSYN | FlagACK)}.At(ts))
 		}
 	}
 	// The client's ACK of the SYN-ACK tells where the server's stream
@@ -432,7 +428,7 @@ func (a *Analyzer) gap(cs *connState, side Side, n int, ts time.Time, why string
 	si.GapBytes += int64(n)
 	a.stats.Gaps++
 	wanted := a.up.wants(cs, side)
-	cs.event(a, Event{Kind: EvGap, From: side, Frame: a.frame, Time: ts, Offset: d.off, PeerAck: -1, Length: n, Detail: why})
+	cs.event(a, Event{Kind: EvGap, From: side, Frame: a.frame, Offset: d.off, PeerAck: -1, Length: n, Detail: why}.At(ts))
 	if wanted {
 		cs.anomaly(Anomaly{Code: "gap", Frame: a.frame, Detail: side.String() + " stream: " + why})
 	}
@@ -463,11 +459,11 @@ func (a *Analyzer) closeFlag(cs *connState, side Side, s *segment, ts time.Time)
 		d.base = s.seq
 		d.next = s.seq
 	}
-	info := &CloseInfo{FileNo: a.fileNo, Frame: a.frame, Time: ts, Offset: d.offsetOf(s.seq + uint32(len(s.payload)+s.missing)), PeerAck: -1, Flags: flagString(s.flags)}
+	info := &CloseInfo{FileNo: a.fileNo, Frame: a.frame, Time: ts, Offset: d.offsetOf(s.seq + uint32(len(s.payload)+s.missing)), PeerAck: -1, Flags: TCPFlags(s.flags)}
 	if s.flags&flagACK != 0 && peer.started {
 		info.PeerAck = peer.offsetOf(s.ack)
 	}
-	ev := Event{From: side, Frame: a.frame, Time: ts, Offset: info.Offset, PeerAck: info.PeerAck, Flags: info.Flags}
+	ev := Event{From: side, Frame: a.frame, Offset: info.Offset, PeerAck: info.PeerAck, Flags: info.Flags}.At(ts)
 	if s.flags&flagRST != 0 {
 		si.RSTCount++
 		if si.RST == nil {
@@ -492,45 +488,6 @@ func (a *Analyzer) closeFlag(cs *connState, side Side, s *segment, ts time.Time)
 		// not Idle (a live capture reports it then).
 		cs.closed = true
 	}
-}
-
-// flagStrings are flagString's results, made once.
-var flagStrings = func() (s [32]string) {
-	for f := range s {
-		s[f] = makeFlagString(uint8(f))
-	}
-	return s
-}()
-
-// flagString names the SYN, FIN, RST, PSH and ACK bits of f ("FIN,ACK").
-func flagString(f uint8) string {
-	return flagStrings[f&(flagSYN|flagFIN|flagRST|flagPSH|flagACK)]
-}
-
-func makeFlagString(f uint8) string {
-	var b []byte
-	add := func(s string) {
-		if len(b) > 0 {
-			b = append(b, ',')
-		}
-		b = append(b, s...)
-	}
-	if f&flagSYN != 0 {
-		add("SYN")
-	}
-	if f&flagFIN != 0 {
-		add("FIN")
-	}
-	if f&flagRST != 0 {
-		add("RST")
-	}
-	if f&flagPSH != 0 {
-		add("PSH")
-	}
-	if f&flagACK != 0 {
-		add("ACK")
-	}
-	return string(b)
 }
 
 // finish runs when the connection is handed over: bytes still waiting

@@ -233,7 +233,7 @@ func (a *Analyzer) feedTLS(cs *connState, side Side, p []byte, off int64, ts tim
 			ch, err := tlsparse.ParseSSLv2ClientHello(rec)
 			if err != nil {
 				cs.anomaly(Anomaly{Code: "bad_client_hello", Frame: a.frame, Detail: err.Error()})
-				cs.event(a, Event{Kind: EvSSLv2, From: side, Frame: a.frame, Time: ts, PeerAck: -1, Length: n})
+				cs.event(a, Event{Kind: EvSSLv2, From: side, Frame: a.frame, PeerAck: -1, Length: n}.At(ts))
 			} else {
 				a.clientHello(cs, side, ch, ts, 0)
 			}
@@ -438,5 +438,5 @@ func (a *Analyzer) notTLS(cs *connState, side Side, p []byte, ts time.Time) {
 	}
 	t.plainEv = true
 	cs.c.Sides[side].NotTLS = true
-	cs.event(a, Event{Kind: EvNotTLS, From: side, Frame: a.frame, Time: ts, PeerAck: -1, Detail: string(preview)})
+	cs.event(a, Event{Kind: EvNotTLS, From: side, Frame: a.frame, PeerAck: -1, Detail: string(preview)}.At(ts))
 }

@@ -295,11 +295,11 @@ loop:
 		case dissect.EvApplicationData:
 			break loop
 		case dissect.EvAlert, dissect.EvEncryptedAlert, dissect.EvFIN, dissect.EvRST:
-			end = e.Time
+			end = e.Time()
 			break loop
 		case dissect.EvSYN, dissect.EvGap, dissect.EvPlaintext, dissect.EvHeartbeat:
 		default:
-			end = e.Time
+			end = e.Time()
 		}
 	}
 	if end.Before(c.FirstTime) {

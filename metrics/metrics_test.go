@@ -39,11 +39,11 @@ func conn(server, sni string) *dissect.Conn {
 		LastTime:    t0.Add(time.Second),
 		ClientHello: &tlsparse.ClientHello{ServerName: sni},
 		Events: []dissect.Event{
-			{Kind: dissect.EvSYN, From: dissect.Client, Time: t0},
-			{Kind: dissect.EvClientHello, From: dissect.Client, Time: t0.Add(time.Millisecond)},
-			{Kind: dissect.EvEncryptedHandshake, From: dissect.Server, Time: t0.Add(5 * time.Millisecond)},
-			{Kind: dissect.EvApplicationData, From: dissect.Client, Time: t0.Add(9 * time.Millisecond)},
-			{Kind: dissect.EvFIN, From: dissect.Client, Time: t0.Add(time.Second)},
+			dissect.Event{Kind: dissect.EvSYN, From: dissect.Client}.At(t0),
+			dissect.Event{Kind: dissect.EvClientHello, From: dissect.Client}.At(t0.Add(time.Millisecond)),
+			dissect.Event{Kind: dissect.EvEncryptedHandshake, From: dissect.Server}.At(t0.Add(5 * time.Millisecond)),
+			dissect.Event{Kind: dissect.EvApplicationData, From: dissect.Client}.At(t0.Add(9 * time.Millisecond)),
+			dissect.Event{Kind: dissect.EvFIN, From: dissect.Client}.At(t0.Add(time.Second)),
 		},
 	}
 }
@@ -231,17 +231,17 @@ func TestHandshakeDuration(t *testing.T) {
 		want   time.Duration
 	}{
 		{"ok: last handshake message before data", []dissect.Event{
-			{Kind: dissect.EvSYN, Time: ms(0)}, {Kind: dissect.EvClientHello, Time: ms(1)},
-			{Kind: dissect.EvServerHello, Time: ms(2)}, {Kind: dissect.EvChangeCipherSpec, Time: ms(4)},
-			{Kind: dissect.EvApplicationData, Time: ms(6)}, {Kind: dissect.EvNewSessionTicket, Time: ms(7)},
-			{Kind: dissect.EvFIN, Time: ms(900)},
+			dissect.Event{Kind: dissect.EvSYN}.At(ms(0)), dissect.Event{Kind: dissect.EvClientHello}.At(ms(1)),
+			dissect.Event{Kind: dissect.EvServerHello}.At(ms(2)), dissect.Event{Kind: dissect.EvChangeCipherSpec}.At(ms(4)),
+			dissect.Event{Kind: dissect.EvApplicationData}.At(ms(6)), dissect.Event{Kind: dissect.EvNewSessionTicket}.At(ms(7)),
+			dissect.Event{Kind: dissect.EvFIN}.At(ms(900)),
 		}, 4 * time.Millisecond},
 		{"rejected: the alert", []dissect.Event{
-			{Kind: dissect.EvClientHello, Time: ms(1)}, {Kind: dissect.EvCertificate, Time: ms(2)},
-			{Kind: dissect.EvAlert, Time: ms(5)}, {Kind: dissect.EvFIN, Time: ms(6)},
+			dissect.Event{Kind: dissect.EvClientHello}.At(ms(1)), dissect.Event{Kind: dissect.EvCertificate}.At(ms(2)),
+			dissect.Event{Kind: dissect.EvAlert}.At(ms(5)), dissect.Event{Kind: dissect.EvFIN}.At(ms(6)),
 		}, 5 * time.Millisecond},
 		{"no answer: the RST", []dissect.Event{
-			{Kind: dissect.EvClientHello, Time: ms(1)}, {Kind: dissect.EvGap, Time: ms(3)}, {Kind: dissect.EvRST, Time: ms(10000)},
+			dissect.Event{Kind: dissect.EvClientHello}.At(ms(1)), dissect.Event{Kind: dissect.EvGap}.At(ms(3)), dissect.Event{Kind: dissect.EvRST}.At(ms(10000)),
 		}, 10 * time.Second},
 		{"nothing", nil, 0},
 	} {

@@ -121,7 +121,7 @@ func Fetch(ctx context.Context, o Options) (*Result, error) {
 	}
 	if refusal != nil {
 		// The server refused the probe for want of a client certificate.
-		c.Events = append(c.Events, dissect.Event{Kind: dissect.EvEncryptedAlert, From: dissect.Server, Time: end, PeerAck: -1, Detail: refusal.Error()})
+		c.Events = append(c.Events, dissect.Event{Kind: dissect.EvEncryptedAlert, From: dissect.Server, PeerAck: -1, Detail: refusal.Error()}.At(end))
 	}
 	return &Result{Conn: c, At: end}, nil
 }

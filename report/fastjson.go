@@ -225,7 +225,7 @@ func (e *jsonEncoder) appendRecord(b []byte, c *dissect.Conn, r *diagnose.Result
 		b = append(b, `,"frame":`...)
 		b = strconv.AppendInt(b, int64(ev.Frame), 10)
 		b = append(b, `,"time":`...)
-		b = e.appendTime(b, ev.Time)
+		b = e.appendTime(b, ev.Time())
 		if ev.Detail != "" {
 			b = append(b, `,"note":`...)
 			b = appendString(b, ev.Detail)
@@ -342,9 +342,9 @@ func (e *jsonEncoder) appendRecord(b []byte, c *dissect.Conn, r *diagnose.Result
 		b = append(b, `{"frame":`...)
 		b = strconv.AppendInt(b, int64(ev.Frame), 10)
 		b = append(b, `,"time":`...)
-		b = e.appendTime(b, ev.Time)
+		b = e.appendTime(b, ev.Time())
 		b = append(b, `,"rel_ms":`...)
-		b = appendMS(b, ev.Time.Sub(start))
+		b = appendMS(b, ev.Time().Sub(start))
 		b = append(b, `,"from":`...)
 		b = append(b, quoted.side[ev.From]...)
 		b = append(b, `,"event":`...)
@@ -413,7 +413,7 @@ func (e *jsonEncoder) appendAddrPort(b []byte, ap netip.AddrPort) []byte {
 func (e *jsonEncoder) appendEventName(b []byte, ev *dissect.Event) []byte {
 	switch ev.Kind {
 	case dissect.EvSYN, dissect.EvFIN, dissect.EvRST:
-		return appendString(b, ev.Flags)
+		return appendString(b, ev.Flags.String())
 	case dissect.EvAlert:
 		s := append(e.scratch[:0], "Alert "...)
 		s = append(s, ev.Alert.Level.String()...)

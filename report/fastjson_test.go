@@ -132,8 +132,8 @@ func TestFastJSONStrings(t *testing.T) {
 		}
 		times := []time.Time{base, base.Add(-time.Hour), time.Date(12000, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(-5, 1, 1, 0, 0, 0, 0, time.UTC), base.Add(time.Nanosecond)}
 		for k := dissect.EvSYN; k <= dissect.EvPlaintext+2; k++ {
-			c.Events = append(c.Events, dissect.Event{Kind: k, From: dissect.Side(k % 2), Frame: int(k), Time: times[int(k)%len(times)], Detail: s, Flags: s,
-				Count: int(k % 3), Length: int(k) * 100, Alert: tlsparse.Alert{Level: tlsparse.AlertLevel(k % 3), Description: tlsparse.AlertDescription(k * 7)}})
+			c.Events = append(c.Events, dissect.Event{Kind: k, From: dissect.Side(k % 2), Frame: int(k), Detail: s, Flags: dissect.TCPFlags(i * 7),
+				Count: int(k % 3), Length: int(k) * 100, Alert: tlsparse.Alert{Level: tlsparse.AlertLevel(k % 3), Description: tlsparse.AlertDescription(k * 7)}}.At(times[int(k)%len(times)]))
 		}
 		r := &diagnose.Result{Wire: diagnose.Wire{Verdict: diagnose.Verdict(s), Detail: s, CloseAfterCert: time.Duration(i) * 1234567}, Failed: true, Cause: diagnose.Cause(s), CauseDetail: s, Fix: s,
 			Findings: []diagnose.Finding{{Code: diagnose.FindingCode(s), Severity: diagnose.Severity(s), Summary: s}, {Code: "x", Evidence: []string{s, s}}}, TrustStore: s, Host: s, NameCheck: s}

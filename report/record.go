@@ -230,7 +230,7 @@ func newRecord(c *dissect.Conn, r *diagnose.Result, fp *jsonEncoder, lean bool) 
 	for i := range c.Events {
 		e := &c.Events[i]
 		if !text && (e.Kind == dissect.EvAlert || e.Kind == dissect.EvEncryptedAlert) {
-			a := Alert{From: e.From.String(), Frame: e.Frame, Time: rfc3339(e.Time), Encrypted: e.Kind == dissect.EvEncryptedAlert, Decrypted: e.Decrypted, Cut: e.Cut, Note: e.Detail}
+			a := Alert{From: e.From.String(), Frame: e.Frame, Time: rfc3339(e.Time()), Encrypted: e.Kind == dissect.EvEncryptedAlert, Decrypted: e.Decrypted, Cut: e.Cut, Note: e.Detail}
 			if !a.Encrypted {
 				a.Level = e.Alert.Level.String()
 				a.Description = e.Alert.Description.String()
@@ -238,14 +238,14 @@ func newRecord(c *dissect.Conn, r *diagnose.Result, fp *jsonEncoder, lean bool) 
 			rec.Alerts = append(rec.Alerts, a)
 		}
 		te := TimelineEvent{
-			Frame: e.Frame, RelMS: ms(e.Time.Sub(start)),
+			Frame: e.Frame, RelMS: ms(e.Time().Sub(start)),
 			From: e.From.String(), Event: eventName(e), Detail: eventDetail(c, e, versions), Decrypted: e.Decrypted, Cut: e.Cut,
 		}
 		if e.FileNo != c.FileNo {
 			te.File = c.FileOf(e.FileNo)
 		}
 		if !text {
-			te.Time = rfc3339(e.Time)
+			te.Time = rfc3339(e.Time())
 		}
 		rec.Timeline = append(rec.Timeline, te)
 	}
@@ -394,7 +394,7 @@ func serialHex(c *x509.Certificate) string {
 func eventName(e *dissect.Event) string {
 	switch e.Kind {
 	case dissect.EvSYN, dissect.EvFIN, dissect.EvRST:
-		return e.Flags
+		return e.Flags.String()
 	case dissect.EvAlert:
 		return fmt.Sprintf("Alert %s %s", e.Alert.Level, e.Alert.Description)
 	case dissect.EvHandshakeOther:

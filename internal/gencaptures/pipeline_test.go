@@ -225,7 +225,7 @@ func checkEvidence(t *testing.T, e *env, c *dissect.Conn, r *diagnose.Result, wa
 		if !ch.Trusted || string(ch.Certs[0].Validity) != string(r.Cause) || ch.Certs[0].ValidAtCapture {
 			t.Errorf("trusted %v, leaf validity %q at %v", ch.Trusted, ch.Certs[0].Validity, ch.At)
 		}
-		if !ch.At.Equal(c.First(dissect.Server, dissect.EvCertificate).Time) {
+		if !ch.At.Equal(c.First(dissect.Server, dissect.EvCertificate).Time()) {
 			t.Errorf("chain judged at %v, not at the Certificate's capture time", ch.At)
 		}
 	case diagnose.CauseSelfSigned:
