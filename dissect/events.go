@@ -5,9 +5,27 @@ import "cmp"
 // The record of each connection: its events and anomalies, within the
 // per-connection caps. Every layer records through these.
 
-// eventsGrowTo is the capacity events grow to from 4: 22 events of 120
-// bytes fill a 2688-byte size class of the allocator.
+// eventsGrowTo is the capacity events grow to from 4: 22 events of 80
+// bytes fill a 1792-byte size class of the allocator.
 const eventsGrowTo = 22
+
+// eventsClosed is the capacity the events of a closed connection move to
+// when they fit with room for two more (a FIN, a RST): 16 events fill a
+// 1280-byte size class. A closed connection waits Linger (or Grace)
+// before it is handed over, most of its time in memory; a TLS 1.3
+// handshake with its closing records 14 events.
+const eventsClosed = 16
+
+// trimEvents moves the events of c, just closed, from an array of
+// eventsGrowTo into one of eventsClosed when they fit in it with room to
+// spare; the larger array goes back to the pool.
+func (a *Analyzer) trimEvents(c *Conn) {
+	if cap(c.Events) == eventsGrowTo && len(c.Events) <= eventsClosed-2 {
+		old := c.Events
+		c.Events = append(a.events.get(eventsClosed), old...)
+		a.events.put(old)
+	}
+}
 
 // event records e, within the per-connection cap.
 func (cs *connState) event(a *Analyzer, e Event) {

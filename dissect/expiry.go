@@ -163,6 +163,7 @@ func (a *Analyzer) lingerKey(cs *connState, t time.Time) time.Time {
 func (a *Analyzer) closing(cs *connState) {
 	if cs.closed && cs.hidx[heapLinger] < 0 && cs.hidx[heapIdle] >= 0 {
 		a.heaps[heapLinger].push(cs, cs.lastSeen)
+		a.trimEvents(cs.c)
 	}
 }
 

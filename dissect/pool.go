@@ -1,13 +1,14 @@
 package dissect
 
 // eventPool keeps event arrays for reuse: those a connection outgrows (of
-// 1 and 4 events: a TLS connection grows 1, 4, 22) and, with
+// 1 and 4 events: a TLS connection grows 1, 4, 22), those of 22 a closed
+// connection moves out of (to 16: trimEvents) and, with
 // Options.ReuseEvents, those of connections handed over, once the consumer
 // is done with them. A TLS connection's events take three allocations and
-// 2.8 KB otherwise. The pool is the Analyzer's, used on its goroutine only;
+// 2.2 KB otherwise. The pool is the Analyzer's, used on its goroutine only;
 // it holds at most eventPoolMax arrays of each size.
 type eventPool struct {
-	lists [3][][]Event // by capacity: 1, 4, eventsGrowTo
+	lists [4][][]Event // by capacity: 1, 4, eventsClosed, eventsGrowTo
 }
 
 const eventPoolMax = 256
@@ -22,13 +23,16 @@ func poolClass(n int) int {
 		return 0
 	case 4:
 		return 1
-	case eventsGrowTo:
+	case eventsClosed:
 		return 2
+	case eventsGrowTo:
+		return 3
 	}
 	return -1
 }
 
-// get returns an empty array of capacity n (1, 4 or eventsGrowTo).
+// get returns an empty array of capacity n (1, 4, eventsClosed or
+// eventsGrowTo).
 func (p *eventPool) get(n int) []Event {
 	if c := poolClass(n); c >= 0 && !noPools {
 		if l := p.lists[c]; len(l) > 0 {

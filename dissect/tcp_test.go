@@ -819,3 +819,22 @@ func TestStreamLayer(t *testing.T) {
 		t.Errorf("bytes around the hole: server %d, client %d", len(r.got[Server]), len(r.got[Client]))
 	}
 }
+
+// TestTrimEvents: a connection that closes with its events in an array of
+// eventsGrowTo, with room to spare, waits Linger in one of eventsClosed,
+// its events unchanged.
+func TestTrimEvents(t *testing.T) {
+	segs := stream{cut: whole, closeRST: true}.segments(conversation(t))
+	conns, _ := analyze(t, Options{}, segs)
+	closed := only(t, conns)
+	// Without the RST, the connection is still open at the end of input:
+	// its events stay in the array they grew into.
+	conns, _ = analyze(t, Options{}, segs[:len(segs)-1])
+	open := only(t, conns)
+	if cap(open.Events) != eventsGrowTo || cap(closed.Events) != eventsClosed {
+		t.Fatalf("capacities %d open, %d closed; want %d and %d", cap(open.Events), cap(closed.Events), eventsGrowTo, eventsClosed)
+	}
+	if n := len(open.Events); len(closed.Events) != n+1 || !slices.Equal(closed.Events[:n], open.Events) || closed.Events[n].Kind != EvRST {
+		t.Errorf("closed: %s\nopen: %s", story(closed), story(open))
+	}
+}
