@@ -93,12 +93,12 @@ func newHello(ch *tlsparse.ClientHello) *hello {
 		}
 		h.suites = append(h.suites, s)
 	}
-	for _, e := range ch.Extensions {
-		if tlsparse.IsGREASE(e.Type) {
+	for _, typ := range ch.ExtensionTypes {
+		if tlsparse.IsGREASE(typ) {
 			h.grease = true
 			continue
 		}
-		h.exts = append(h.exts, e.Type)
+		h.exts = append(h.exts, typ)
 	}
 	for _, g := range ch.SupportedGroups {
 		if tlsparse.IsGREASE(g) {

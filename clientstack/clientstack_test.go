@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -149,19 +150,19 @@ func TestIdentifyUnknown(t *testing.T) {
 		name   string
 		change func(ch *tlsparse.ClientHello)
 	}{
-		{"no extensions", func(ch *tlsparse.ClientHello) { ch.Extensions = nil }},
+		{"no extensions", func(ch *tlsparse.ClientHello) { ch.ExtensionTypes = nil }},
 		{"a GREASEd OpenSSL offer", func(ch *tlsparse.ClientHello) {
 			ch.CipherSuites = append([]uint16{0x2a2a}, ch.CipherSuites...)
 		}},
 		{"extensions reordered", func(ch *tlsparse.ClientHello) {
-			e := ch.Extensions
+			e := ch.ExtensionTypes
 			e[0], e[1] = e[1], e[0] // supported_groups before ec_point_formats
 		}},
 		{"without the SCSV", func(ch *tlsparse.ClientHello) { ch.CipherSuites = ch.CipherSuites[:len(ch.CipherSuites)-1] }},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c := *ch
-			c.Extensions = append([]tlsparse.Extension(nil), ch.Extensions...)
+			c.ExtensionTypes = slices.Clone(ch.ExtensionTypes)
 			c.CipherSuites = append([]uint16(nil), ch.CipherSuites...)
 			tc.change(&c)
 			if got := Identify(&c); got.Name != Unknown {
@@ -173,7 +174,7 @@ func TestIdentifyUnknown(t *testing.T) {
 	// with NPN, which crypto/tls never sends.
 	goHello, _ := readHello(t, "testdata/hello/go1.26_tlsdial.hex")
 	c := *goHello
-	c.Extensions = append(append([]tlsparse.Extension(nil), goHello.Extensions...), tlsparse.Extension{Type: 13172})
+	c.ExtensionTypes = append(slices.Clone(goHello.ExtensionTypes), 13172)
 	if got := Identify(&c); got.Name != Unknown {
 		t.Errorf("Go's offer with NPN: Identify = %s, want unknown", got)
 	}

@@ -183,9 +183,9 @@ func identify(ch *tlsparse.ClientHello) clientstack.Stack {
 	list(ch.SupportedGroups)
 	list(ch.KeyShareGroups)
 	list(ch.SignatureAlgorithms)
-	u16(uint16(len(ch.Extensions)))
-	for _, e := range ch.Extensions {
-		u16(e.Type)
+	u16(uint16(len(ch.ExtensionTypes)))
+	for _, typ := range ch.ExtensionTypes {
+		u16(typ)
 	}
 	for _, p := range ch.ALPN {
 		u16(uint16(len(p)))

@@ -3,6 +3,7 @@ package dissect
 import (
 	"crypto/x509"
 	"net/netip"
+	"slices"
 	"time"
 
 	"github.com/tlstriage/tlstriage/tlsparse"
@@ -319,12 +320,7 @@ func (c *Conn) Resumed() bool {
 	if c.ServerHello == nil || !c.ServerHello.Version().IsTLS13() {
 		return false
 	}
-	for _, e := range c.ServerHello.Extensions {
-		if e.Type == 41 { // pre_shared_key
-			return true
-		}
-	}
-	return false
+	return slices.Contains(c.ServerHello.ExtensionTypes, tlsparse.ExtPreSharedKey)
 }
 
 // SNI is the server name the client asked for ("" when none).

@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/tlstriage/tlstriage/tlsdecrypt"
 	"github.com/tlstriage/tlstriage/tlsparse"
@@ -193,12 +194,7 @@ func knownCompression(method uint8) bool {
 const extEncryptThenMAC = 22
 
 func hasExtension(sh *tlsparse.ServerHello, typ uint16) bool {
-	for _, e := range sh.Extensions {
-		if e.Type == typ {
-			return true
-		}
-	}
-	return false
+	return slices.Contains(sh.ExtensionTypes, typ)
 }
 
 // protected reports whether the record with header h that side sends is

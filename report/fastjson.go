@@ -557,9 +557,9 @@ func (e *jsonEncoder) hello(ch *tlsparse.ClientHello) *helloJSON {
 	u16s(ch.SupportedGroups)
 	u16s(ch.KeyShareGroups)
 	u16s(ch.SignatureAlgorithms)
-	k = binary.BigEndian.AppendUint32(k, uint32(len(ch.Extensions)))
-	for _, x := range ch.Extensions {
-		k = binary.BigEndian.AppendUint16(k, x.Type)
+	k = binary.BigEndian.AppendUint32(k, uint32(len(ch.ExtensionTypes)))
+	for _, typ := range ch.ExtensionTypes {
+		k = binary.BigEndian.AppendUint16(k, typ)
 	}
 	strs(ch.ALPN)
 	k = binary.BigEndian.AppendUint32(k, uint32(len(ch.ECPointFormats)))
@@ -629,8 +629,8 @@ func (e *jsonEncoder) server(sh *tlsparse.ServerHello) *serverJSON {
 	k := e.key[:0]
 	k = binary.BigEndian.AppendUint16(k, uint16(sh.LegacyVersion))
 	k = binary.BigEndian.AppendUint16(k, uint16(sh.CipherSuite))
-	for _, x := range sh.Extensions {
-		k = binary.BigEndian.AppendUint16(k, x.Type)
+	for _, typ := range sh.ExtensionTypes {
+		k = binary.BigEndian.AppendUint16(k, typ)
 	}
 	e.key = k
 	if s := e.servers[string(k)]; s != nil {

@@ -121,7 +121,7 @@ func TestFastJSONStrings(t *testing.T) {
 	base := time.Date(2026, 3, 2, 10, 0, 0, 123456789, time.UTC)
 	for i, s := range nasty {
 		ch := &tlsparse.ClientHello{LegacyVersion: 0x0303, ServerName: s, ALPN: []string{s, "h2"}, CipherSuites: []uint16{0x1301, 0x0a0a, 0xffff},
-			SupportedVersions: []uint16{0x0304, 0x0303, 0x7f1c}, Extensions: []tlsparse.Extension{{Type: 0}, {Type: 0xfe0d}, {Type: 0x9999}},
+			SupportedVersions: []uint16{0x0304, 0x0303, 0x7f1c}, ExtensionTypes: []uint16{0, 0xfe0d, 0x9999},
 			SignatureAlgorithms: []uint16{0x0403, 0x1234}, SupportedGroups: []uint16{29, 0x4a4a, 4588}, ECPointFormats: []uint8{0}}
 		c := &dissect.Conn{
 			ID: i + 1, File: s, Client: netip.MustParseAddrPort("[fe80::1%eth" + string(rune('0'+i)) + "]:1234"), Server: netip.MustParseAddrPort("10.0.0.2:443"),

@@ -315,9 +315,9 @@ func newHello(ch *tlsparse.ClientHello) *Hello {
 	for _, s := range ch.SignatureAlgorithms {
 		h.SignatureAlgorithms = append(h.SignatureAlgorithms, tlsparse.SignatureSchemeName(s))
 	}
-	for _, e := range ch.Extensions {
-		if !tlsparse.IsGREASE(e.Type) {
-			h.Extensions = append(h.Extensions, tlsparse.ExtensionName(e.Type))
+	for _, typ := range ch.ExtensionTypes {
+		if !tlsparse.IsGREASE(typ) {
+			h.Extensions = append(h.Extensions, tlsparse.ExtensionName(typ))
 		}
 	}
 	return h

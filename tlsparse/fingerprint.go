@@ -28,7 +28,7 @@ func JA3(ch *ClientHello) (str, md5hex string) {
 	b.WriteByte(',')
 	writeDecimal(&b, ch.CipherSuites)
 	b.WriteByte(',')
-	writeDecimal(&b, extensionTypes(ch.Extensions))
+	writeDecimal(&b, ch.ExtensionTypes)
 	b.WriteByte(',')
 	writeDecimal(&b, ch.SupportedGroups)
 	b.WriteByte(',')
@@ -52,18 +52,10 @@ func JA3S(sh *ServerHello) (str, md5hex string) {
 	b.WriteByte(',')
 	b.WriteString(strconv.Itoa(int(sh.CipherSuite)))
 	b.WriteByte(',')
-	writeDecimal(&b, extensionTypes(sh.Extensions))
+	writeDecimal(&b, sh.ExtensionTypes)
 	str = b.String()
 	sum := md5.Sum([]byte(str))
 	return str, hex.EncodeToString(sum[:])
-}
-
-func extensionTypes(exts []Extension) []uint16 {
-	out := make([]uint16, 0, len(exts))
-	for _, e := range exts {
-		out = append(out, e.Type)
-	}
-	return out
 }
 
 // writeDecimal writes the non-GREASE values joined by "-".
@@ -126,17 +118,17 @@ func newJA4Parts(ch *ClientHello, quic bool) ja4Parts {
 	var exts []uint16
 	sni := false
 	nExts := 0
-	for _, e := range ch.Extensions {
-		if IsGREASE(e.Type) {
+	for _, typ := range ch.ExtensionTypes {
+		if IsGREASE(typ) {
 			continue
 		}
 		nExts++
-		switch e.Type {
+		switch typ {
 		case ExtServerName:
 			sni = true
 		case ExtALPN:
 		default:
-			exts = append(exts, e.Type)
+			exts = append(exts, typ)
 		}
 	}
 	if sni {

@@ -582,10 +582,16 @@ func FuzzParseClientHello(f *testing.F) {
 		if len(ch.Random) != 32 || !within(ch.Random, msg) || len(ch.SessionID) > 255 || !within(ch.SessionID, msg) {
 			t.Fatalf("random %d bytes, session id %d bytes", len(ch.Random), len(ch.SessionID))
 		}
-		for _, e := range ch.Extensions {
+		for i, e := range ch.Extensions {
 			if !within(e.Data, msg) {
 				t.Fatalf("extension 0x%04x data does not alias the input", e.Type)
 			}
+			if ch.ExtensionTypes[i] != e.Type {
+				t.Fatalf("ExtensionTypes %v for extension 0x%04x at %d", ch.ExtensionTypes, e.Type, i)
+			}
+		}
+		if len(ch.ExtensionTypes) != len(ch.Extensions) {
+			t.Fatalf("%d extension types for %d extensions", len(ch.ExtensionTypes), len(ch.Extensions))
 		}
 		// The parsed fields re-marshal to exactly the input.
 		out := build(t, func(b *cryptobyte.Builder) {
@@ -737,6 +743,14 @@ func FuzzParseServerHello(f *testing.F) {
 		if !bytes.Equal(sh.Raw, msg) || !within(sh.Raw, msg) || len(sh.Random) != 32 || !within(sh.Random, msg) ||
 			!within(sh.SessionID, msg) {
 			t.Fatal("Raw or Random do not alias the input")
+		}
+		if len(sh.ExtensionTypes) != len(sh.Extensions) {
+			t.Fatalf("%d extension types for %d extensions", len(sh.ExtensionTypes), len(sh.Extensions))
+		}
+		for i, e := range sh.Extensions {
+			if sh.ExtensionTypes[i] != e.Type {
+				t.Fatalf("ExtensionTypes %v for extension 0x%04x at %d", sh.ExtensionTypes, e.Type, i)
+			}
 		}
 		// One of the two layouts re-marshals to exactly the input.
 		std := build(t, func(b *cryptobyte.Builder) {

@@ -101,6 +101,18 @@ func readExtensions(s *cryptobyte.String) ([]Extension, bool) {
 	return exts, true
 }
 
+// extensionTypes is the type of each extension, in order (nil for none).
+func extensionTypes(exts []Extension) []uint16 {
+	if len(exts) == 0 {
+		return nil
+	}
+	out := make([]uint16, len(exts))
+	for i, e := range exts {
+		out[i] = e.Type
+	}
+	return out
+}
+
 // duplicate reports whether the extension at i has the type of an earlier
 // one. Messages carry a few dozen extensions at most in practice; a long
 // list is checked with a map made on first need.
@@ -259,6 +271,7 @@ func (ch *ClientHello) unmarshal(msg []byte) bool {
 	if ch.Extensions, ok = readExtensions(&body); !ok {
 		return false
 	}
+	ch.ExtensionTypes = extensionTypes(ch.Extensions)
 	var seen map[uint16]bool
 	for i, e := range ch.Extensions {
 		if duplicate(ch.Extensions, i, &seen) {
@@ -431,6 +444,7 @@ func (sh *ServerHello) unmarshalDraft(msg []byte) bool {
 	if sh.Extensions, ok = readExtensions(&body); !ok {
 		return false
 	}
+	sh.ExtensionTypes = extensionTypes(sh.Extensions)
 	sh.anomaly("TLS 1.3 draft ServerHello format (version 0x%04x)", version)
 	for _, e := range sh.Extensions {
 		if !sh.parseExtension(e) {
@@ -467,6 +481,7 @@ func (sh *ServerHello) unmarshal(msg []byte) bool {
 		if sh.Extensions, ok = readExtensions(&body); !ok {
 			return false
 		}
+		sh.ExtensionTypes = extensionTypes(sh.Extensions)
 	}
 	var seen map[uint16]bool
 	for i, e := range sh.Extensions {
@@ -674,10 +689,10 @@ func (cr *CertificateRequest) unmarshal13(msg []byte) bool {
 // Detach makes ch hold no byte of the message it was parsed from, for a
 // hello kept long after its message: the byte fields that alias it
 // (Random, SessionID, CompressionMethods, ECPointFormats, PSKModes) are
-// copied into one allocation of their own, and Raw and each extension's
-// Data are dropped (the extensions keep their types). What the parsed
-// fields say is unchanged; a hybrid post-quantum key share alone is over
-// a kilobyte of message.
+// copied into one allocation of their own, and Raw and Extensions are
+// dropped (ExtensionTypes keeps their types: 2 bytes each rather than 32).
+// What the parsed fields say is unchanged; a hybrid post-quantum key share
+// alone is over a kilobyte of message.
 func (ch *ClientHello) Detach() {
 	own := make([]byte, 0, len(ch.Random)+len(ch.SessionID)+len(ch.CompressionMethods)+len(ch.ECPointFormats)+len(ch.PSKModes))
 	ch.Random, own = detach(ch.Random, own)
@@ -685,23 +700,17 @@ func (ch *ClientHello) Detach() {
 	ch.CompressionMethods, own = detach(ch.CompressionMethods, own)
 	ch.ECPointFormats, own = detach(ch.ECPointFormats, own)
 	ch.PSKModes, _ = detach(ch.PSKModes, own)
-	ch.Raw = nil
-	for i := range ch.Extensions {
-		ch.Extensions[i].Data = nil
-	}
+	ch.Raw, ch.Extensions = nil, nil
 }
 
 // Detach makes sh hold no byte of the message it was parsed from, as
-// ClientHello.Detach does: Random and SessionID are copied, Raw and the
-// extensions' Data dropped.
+// ClientHello.Detach does: Random and SessionID are copied, Raw and
+// Extensions dropped.
 func (sh *ServerHello) Detach() {
 	own := make([]byte, 0, len(sh.Random)+len(sh.SessionID))
 	sh.Random, own = detach(sh.Random, own)
 	sh.SessionID, _ = detach(sh.SessionID, own)
-	sh.Raw = nil
-	for i := range sh.Extensions {
-		sh.Extensions[i].Data = nil
-	}
+	sh.Raw, sh.Extensions = nil, nil
 }
 
 // detach copies b to the end of own, which has room for it, and returns

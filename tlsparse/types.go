@@ -92,7 +92,8 @@ type ClientHello struct {
 	SessionID           []byte
 	CipherSuites        []uint16 // wire order, GREASE kept
 	CompressionMethods  []uint8
-	Extensions          []Extension // wire order, duplicates and unknowns kept
+	Extensions          []Extension // wire order, duplicates and unknowns kept; nil once detached
+	ExtensionTypes      []uint16    // the type of each of Extensions, kept once detached
 	ServerName          string      // SNI host_name, raw bytes as a string (untrusted)
 	ALPN                []string    // offered protocols, wire order
 	SupportedVersions   []uint16    // supported_versions, wire order, GREASE kept
@@ -118,11 +119,12 @@ type ServerHello struct {
 	SessionID         []byte
 	CipherSuite       CipherSuite
 	CompressionMethod uint8
-	Extensions        []Extension
-	SupportedVersion  Version // from supported_versions; 0 when absent
-	ALPN              string  // selected protocol, "" when none
-	KeyShareGroup     uint16  // selected group (or HRR requested group); 0 when absent
-	HelloRetryRequest bool    // random equals the HRR magic value
+	Extensions        []Extension // nil once detached
+	ExtensionTypes    []uint16    // the type of each of Extensions, kept once detached
+	SupportedVersion  Version     // from supported_versions; 0 when absent
+	ALPN              string      // selected protocol, "" when none
+	KeyShareGroup     uint16      // selected group (or HRR requested group); 0 when absent
+	HelloRetryRequest bool        // random equals the HRR magic value
 	Anomalies         []string
 }
 
