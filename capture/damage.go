@@ -82,7 +82,8 @@ type framing struct {
 	what  string // the current part, for messages: "the packet"...
 	total int64  // its length, 0 when not known yet
 
-	order   binary.ByteOrder
+	order   byteOrder
+	ordered bool // order is known: the pcap file header or a pcapng section header was read
 	snaplen uint32 // pcap: from the file header
 	// pcap: the record before claimed more or fewer captured bytes than
 	// its packet had, not cut by the snapshot length (where it starts);
@@ -238,6 +239,13 @@ func (f *framing) scan(p []byte) int {
 		}
 		if f.hdrN == 0 && !f.trailer {
 			f.begin()
+			if f.format == framingPcap && !f.header0 && len(p)-i >= f.want {
+				// A whole record header: read where it is.
+				i += f.want
+				f.off += int64(f.want)
+				f.pcapHeader(p[i-f.want : i])
+				continue
+			}
 		}
 		n := copy(f.hdr[f.hdrN:f.want], p[i:])
 		f.hdrN += n
@@ -281,7 +289,7 @@ func (f *framing) header() {
 	case framingSniff:
 		f.sniff()
 	case framingPcap:
-		f.pcapHeader()
+		f.pcapHeader(f.hdr[:f.hdrN])
 	case framingPcapng:
 		f.ngHeader()
 	}
@@ -297,9 +305,9 @@ func (f *framing) sniff() {
 		f.want = 8 // go on collecting the block header
 	case isPcapMagic(m):
 		f.format = framingPcap
-		f.order = binary.LittleEndian
+		f.order, f.ordered = littleEndian, true
 		if m[0] == 0xa1 {
-			f.order = binary.BigEndian
+			f.order = bigEndian
 		}
 		f.total, f.want = 24, 24
 	default:
@@ -307,8 +315,7 @@ func (f *framing) sniff() {
 	}
 }
 
-func (f *framing) pcapHeader() {
-	h := f.hdr[:f.hdrN]
+func (f *framing) pcapHeader(h []byte) {
 	f.hdrN = 0
 	if f.header0 {
 		f.header0 = false
@@ -396,16 +403,16 @@ func (f *framing) blockStart(h []byte) {
 	if binary.LittleEndian.Uint32(h) == ngSectionHeader {
 		switch {
 		case binary.LittleEndian.Uint32(h[8:12]) == ngByteOrderMagic:
-			f.order = binary.LittleEndian
+			f.order, f.ordered = littleEndian, true
 		case binary.BigEndian.Uint32(h[8:12]) == ngByteOrderMagic:
-			f.order = binary.BigEndian
+			f.order, f.ordered = bigEndian, true
 		default:
 			f.same("Wrong byte order", f.here(), "a Section Header Block at byte %d has a bad byte-order magic (% x)", f.start, h[8:12])
 			return
 		}
 		f.ifaces, f.snaplen0 = 0, 0
 	}
-	if f.order == nil {
+	if !f.ordered {
 		f.damage(f.here(), "the file does not start with a Section Header Block")
 		return
 	}

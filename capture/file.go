@@ -3,7 +3,6 @@ package capture
 import (
 	"bufio"
 	"bytes"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -148,9 +147,9 @@ func NewReader(name string, r io.Reader) (*File, error) {
 		f.lt = ng.LinkType()
 	case isPcapMagic(magic):
 		f.Format = FormatPcap
-		var order binary.ByteOrder = binary.LittleEndian
+		order := littleEndian
 		if magic[0] == 0xa1 { // read before br moves on: magic points into it
-			order = binary.BigEndian
+			order = bigEndian
 		}
 		pr, err := pcapgo.NewReader(br)
 		if err != nil {

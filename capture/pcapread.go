@@ -20,7 +20,7 @@ import (
 // ZeroCopyReadPacketData.
 type pcapRecords struct {
 	r       io.Reader
-	order   binary.ByteOrder
+	order   byteOrder
 	nanos   uint32 // 1 (nanosecond file) or 1000 (microseconds)
 	snaplen uint32
 	buf     []byte
@@ -102,7 +102,32 @@ const pcapBlock = 256 << 10
 // file, and the file may be cut short).
 const pcapEagerMax = 262144
 
-func newPcapRecords(r io.Reader, order binary.ByteOrder, nanos bool, snaplen uint32) *pcapRecords {
+// byteOrder reads a capture's integers in its byte order. It is a concrete
+// type rather than a binary.ByteOrder so that the reads of every record
+// header inline instead of going through an interface.
+type byteOrder struct{ big bool }
+
+// The two byte orders.
+var (
+	littleEndian = byteOrder{}
+	bigEndian    = byteOrder{big: true}
+)
+
+func (o byteOrder) Uint32(b []byte) uint32 {
+	if o.big {
+		return binary.BigEndian.Uint32(b)
+	}
+	return binary.LittleEndian.Uint32(b)
+}
+
+func (o byteOrder) Uint16(b []byte) uint16 {
+	if o.big {
+		return binary.BigEndian.Uint16(b)
+	}
+	return binary.LittleEndian.Uint16(b)
+}
+
+func newPcapRecords(r io.Reader, order byteOrder, nanos bool, snaplen uint32) *pcapRecords {
 	p := &pcapRecords{r: r, order: order, nanos: 1000, snaplen: snaplen, buf: make([]byte, 16<<10)}
 	if nanos {
 		p.nanos = 1

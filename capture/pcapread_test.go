@@ -2,6 +2,7 @@ package capture
 
 import (
 	"bytes"
+	"encoding/binary"
 	"io"
 	"os"
 	"path/filepath"
@@ -36,7 +37,43 @@ func TestPcapRecordsMatchPcapgo(t *testing.T) {
 				compareReaders(t, path, data[:n], true)
 			}
 		}
+		// The same records written big-endian (as a big-endian host's
+		// tcpdump writes them), for the files written little-endian.
+		big := bigEndianPcap(data)
+		if big == nil {
+			continue
+		}
+		for n := 0; n <= len(big); n += 61 {
+			compareReaders(t, path+" (big-endian)", big[:n], false)
+		}
+		compareReaders(t, path+" (big-endian)", big, false)
 	}
+}
+
+// bigEndianPcap rewrites a little-endian pcap file's headers big-endian;
+// nil for a file that is not little-endian.
+func bigEndianPcap(data []byte) []byte {
+	le, be := binary.LittleEndian, binary.BigEndian
+	if len(data) < 24 || le.Uint32(data) != 0xa1b2c3d4 && le.Uint32(data) != 0xa1b23c4d {
+		return nil
+	}
+	out := bytes.Clone(data)
+	swap32 := func(b []byte) { be.PutUint32(b, le.Uint32(b)) }
+	swap16 := func(b []byte) { be.PutUint16(b, le.Uint16(b)) }
+	swap32(out[0:])
+	swap16(out[4:])
+	swap16(out[6:])
+	for off := 8; off < 24; off += 4 {
+		swap32(out[off:])
+	}
+	for off := 24; off+16 <= len(out); {
+		n := int(le.Uint32(out[off+8:]))
+		for i := 0; i < 16; i += 4 {
+			swap32(out[off+i:])
+		}
+		off += 16 + n
+	}
+	return out
 }
 
 func compareReaders(t *testing.T, name string, data []byte, oneByte bool) {
