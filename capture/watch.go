@@ -46,10 +46,11 @@ func IsDamage(err error) bool {
 // an impossible time are returned with the time of the frame before
 // (TimeGuard).
 type Watch struct {
-	r     Reader
-	file  *File
-	frame int
-	last  time.Time
+	r      Reader
+	holder Holder // r, when it is one
+	file   *File
+	frame  int
+	last   time.Time
 	// The link type and snapshot lengths of the frames so far, to look
 	// up only when they change.
 	lastLT layers.LinkType
@@ -134,7 +135,8 @@ func (g *TimeGuard) Done() {
 
 // NewWatch returns a Watch reading r, which reads f.
 func NewWatch(r Reader, f *File) *Watch {
-	return &Watch{r: r, file: f, ltAt: map[layers.LinkType]int{}}
+	h, _ := r.(Holder)
+	return &Watch{r: r, holder: h, file: f, ltAt: map[layers.LinkType]int{}}
 }
 
 // ReadPacketData is ReadFrame returning the CaptureInfo.
@@ -153,14 +155,14 @@ func (w *Watch) Frames() int { return w.frame }
 // Block is the Holder's Block of the reader, 0 when it cannot hold its
 // frames.
 func (w *Watch) Block() uint64 {
-	if h, ok := w.r.(Holder); ok {
-		return h.Block()
+	if w.holder != nil {
+		return w.holder.Block()
 	}
 	return 0
 }
 
 // Hold holds the block of the frame last read, whose Block is not 0.
-func (w *Watch) Hold() (release func()) { return w.r.(Holder).Hold() }
+func (w *Watch) Hold() (release func()) { return w.holder.Hold() }
 
 var _ Holder = (*Watch)(nil)
 
