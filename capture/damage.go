@@ -83,7 +83,7 @@ type framing struct {
 	total int64  // its length, 0 when not known yet
 
 	order   byteOrder
-	ordered bool // order is known: the pcap file header or a pcapng section header was read
+	ordered bool   // order is known: the pcap file header or a pcapng section header was read
 	snaplen uint32 // pcap: from the file header
 	// pcap: the record before claimed more or fewer captured bytes than
 	// its packet had, not cut by the snapshot length (where it starts);
