@@ -1,7 +1,6 @@
 package dissect
 
 import (
-	"net/netip"
 	"slices"
 	"time"
 )
@@ -536,5 +535,3 @@ func (cs *connState) finish(a *Analyzer) {
 		a.stats.Refused++
 	}
 }
-
-var _ = netip.AddrPort{}
