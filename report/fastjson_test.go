@@ -1,9 +1,11 @@
 package report
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
+	"io"
 	"math"
 	"math/rand/v2"
 	"net/netip"
@@ -260,25 +262,7 @@ func TestAppendTime(t *testing.T) {
 // keeps the encoder: issue 16 asked for encoding/json if the benchmark
 // allowed it).
 func BenchmarkRecordJSON(b *testing.B) {
-	data, err := os.ReadFile(filepath.Join("..", "testdata", "pcap", "many-connections.pcap"))
-	if err != nil {
-		b.Fatal(err)
-	}
-	type judged struct {
-		c *dissect.Conn
-		r *diagnose.Result
-	}
-	var conns []judged
-	f, err := capture.NewReader("many-connections.pcap", bytes.NewReader(data))
-	if err != nil {
-		b.Fatal(err)
-	}
-	an := dissect.NewAnalyzer(dissect.Options{}, func(c *dissect.Conn) {
-		conns = append(conns, judged{c, diagnose.Diagnose(c, diagnose.Options{})})
-	})
-	an.SetFile("many-connections.pcap")
-	an.Run(context.Background(), f)
-	an.Flush()
+	conns := judgedConns(b)
 	b.Run("fast", func(b *testing.B) {
 		e := newJSONEncoder()
 		var buf []byte
@@ -304,4 +288,56 @@ func BenchmarkRecordJSON(b *testing.B) {
 		}
 		b.ReportMetric(float64(b.N*len(conns))/b.Elapsed().Seconds(), "records/s")
 	})
+}
+
+// judged is a connection and its diagnosis.
+type judged struct {
+	c *dissect.Conn
+	r *diagnose.Result
+}
+
+// judgedConns analyses and diagnoses the connections of a committed capture
+// of many.
+func judgedConns(b *testing.B) []judged {
+	b.Helper()
+	data, err := os.ReadFile(filepath.Join("..", "testdata", "pcap", "many-connections.pcap"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	var conns []judged
+	f, err := capture.NewReader("many-connections.pcap", bytes.NewReader(data))
+	if err != nil {
+		b.Fatal(err)
+	}
+	an := dissect.NewAnalyzer(dissect.Options{}, func(c *dissect.Conn) {
+		conns = append(conns, judged{c, diagnose.Diagnose(c, diagnose.Options{})})
+	})
+	an.SetFile("many-connections.pcap")
+	an.Run(context.Background(), f)
+	an.Flush()
+	return conns
+}
+
+// BenchmarkWritePrepared weighs writing records prepared ahead (-j) into
+// the buffered output that reading files uses.
+func BenchmarkWritePrepared(b *testing.B) {
+	conns := judgedConns(b)
+	p := NewJSON(nil, false).Preparer()
+	xs := make([]*Prepared, len(conns))
+	for b.Loop() {
+		b.StopTimer()
+		for i, j := range conns {
+			xs[i] = p.Prepare(j.c, j.r)
+		}
+		w := bufio.NewWriterSize(io.Discard, 64<<10)
+		out := NewJSON(w, false)
+		b.StartTimer()
+		for i, j := range conns {
+			if err := out.WritePrepared(j.c, xs[i]); err != nil {
+				b.Fatal(err)
+			}
+		}
+		w.Flush()
+	}
+	b.ReportMetric(float64(b.N*len(conns))/b.Elapsed().Seconds(), "records/s")
 }

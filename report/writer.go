@@ -1,6 +1,7 @@
 package report
 
 import (
+	"bufio"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -344,18 +345,29 @@ func preparedBuf(size int) []byte {
 	return b
 }
 
-// writeTo writes x with id in its place, in one Write call (out is the
-// writer's buffer for it), and gives its buffer back: x is spent.
+// writeTo writes x with id in its place, and gives its buffer back: x is
+// spent. Into a bufio.Writer (the output when reading files) the pieces go
+// straight into its buffer; any other writer gets the record in one Write
+// call (made in out, the writer's buffer for it), so that a reader
+// following a --json-file log never sees part of a record.
 func (x *Prepared) writeTo(w io.Writer, id int, out *[]byte) error {
 	if len(x.b) == 0 {
 		return nil // nothing shown of this connection (counted only)
 	}
-	b := append((*out)[:0], x.b[:x.idStart]...)
-	b = strconv.AppendInt(b, int64(id), 10)
-	b = append(b, x.b[x.idEnd:]...)
-	_, err := w.Write(b)
-	if cap(b) <= 64<<10 {
-		*out = b
+	var err error
+	if bw, ok := w.(*bufio.Writer); ok {
+		var digits [20]byte
+		bw.Write(x.b[:x.idStart])
+		bw.Write(strconv.AppendInt(digits[:0], int64(id), 10))
+		_, err = bw.Write(x.b[x.idEnd:]) // a bufio.Writer's errors stay: the last says
+	} else {
+		b := append((*out)[:0], x.b[:x.idStart]...)
+		b = strconv.AppendInt(b, int64(id), 10)
+		b = append(b, x.b[x.idEnd:]...)
+		_, err = w.Write(b)
+		if cap(b) <= 64<<10 {
+			*out = b
+		}
 	}
 	if cap(x.b) <= 64<<10 { // one huge record does not stay pooled
 		b := x.b[:0]
