@@ -143,7 +143,9 @@ func (q *connHeap) reset() {
 	q.cs = q.cs[:0]
 }
 
-// seen notes a packet of cs at ts (after cs.lastSeen = ts).
+// seen notes a packet of cs at ts earlier than its last activity (tcp
+// calls it only then: a key is at most the last activity, lingerKey's for
+// a closed connection, so a later packet cannot lower it).
 func (a *Analyzer) seen(cs *connState, ts time.Time) {
 	a.heaps[heapIdle].lower(cs, ts)
 	a.heaps[heapLinger].lower(cs, a.lingerKey(cs, ts))

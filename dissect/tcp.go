@@ -162,8 +162,12 @@ func (a *Analyzer) tcp(s *segment, ts time.Time) {
 		cs.swapSides()
 		side = Client
 	}
+	if ts.Before(cs.lastSeen) {
+		// Only a clock that steps back can take a key down: the keys are
+		// at most the last activity (expiry.go).
+		a.seen(cs, ts)
+	}
 	cs.lastSeen = ts
-	a.seen(cs, ts)
 	c.LastFrame, cs.lastFile = a.frame, a.fileNo
 	c.LastTime = ts
 	si := &c.Sides[side]
