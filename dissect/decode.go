@@ -27,20 +27,11 @@ const (
 type segment struct {
 	src, dst netip.AddrPort
 	seq, ack uint32
-	flags    uint8
+	flags    TCPFlags
 	window   uint16
 	payload  []byte
 	missing  int // payload bytes the snapshot length cut off
 }
-
-// TCP flag bits, for the segment's flags.
-const (
-	flagFIN = uint8(FlagFIN)
-	flagSYN = uint8(FlagSYN)
-	flagRST = uint8(FlagRST)
-	flagPSH = uint8(FlagPSH)
-	flagACK = uint8(FlagACK)
-)
 
 // decodeFrame decodes a link-layer frame down to TCP. It returns the reason
 // for skipping the frame, or "" when s holds a TCP segment. It never
@@ -264,7 +255,7 @@ func decodeFrame(data []byte, lt layers.LinkType, s *segment) SkipReason {
 	s.dst = netip.AddrPortFrom(s.dst.Addr(), binary.BigEndian.Uint16(data[2:4]))
 	s.seq = binary.BigEndian.Uint32(data[4:8])
 	s.ack = binary.BigEndian.Uint32(data[8:12])
-	s.flags = data[13]
+	s.flags = TCPFlags(data[13])
 	s.window = binary.BigEndian.Uint16(data[14:16])
 	payloadLen := ipPayloadLen - off
 	p := data[off:]

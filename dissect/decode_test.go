@@ -56,7 +56,7 @@ func TestDecodeTunnels(t *testing.T) {
 			if why := decodeFrame(buf.Bytes(), layers.LinkTypeEthernet, &s); why != "" {
 				t.Fatalf("skipped: %s", why)
 			}
-			if s.src.String() != tc.src || s.dst.Port() != 443 || s.flags&flagSYN == 0 || s.seq != 7 {
+			if s.src.String() != tc.src || s.dst.Port() != 443 || s.flags&FlagSYN == 0 || s.seq != 7 {
 				t.Errorf("segment %v -> %v seq %d flags %x", s.src, s.dst, s.seq, s.flags)
 			}
 		})

@@ -69,7 +69,7 @@ func newFlood(o Options, keep bool) *flood {
 }
 
 // send builds one frame and analyses it.
-func (f *flood) send(src, dst netip.AddrPort, seq, ack uint32, flags uint8, payload []byte) {
+func (f *flood) send(src, dst netip.AddrPort, seq, ack uint32, flags TCPFlags, payload []byte) {
 	b := f.buf[:0]
 	b = append(b, 2, 0, 0, 0, 0, 2, 2, 0, 0, 0, 0, 1, 0x08, 0x00)
 	total := 40 + len(payload)
@@ -81,7 +81,7 @@ func (f *flood) send(src, dst netip.AddrPort, seq, ack uint32, flags uint8, payl
 	b = binary.BigEndian.AppendUint16(b, dst.Port())
 	b = binary.BigEndian.AppendUint32(b, seq)
 	b = binary.BigEndian.AppendUint32(b, ack)
-	b = append(b, 0x50, flags, 0xff, 0xff, 0, 0, 0, 0)
+	b = append(b, 0x50, byte(flags), 0xff, 0xff, 0, 0, 0, 0)
 	b = append(b, payload...)
 	f.buf = b
 	f.ts = f.ts.Add(f.step)
@@ -128,11 +128,11 @@ func floodClient(i int) netip.AddrPort {
 }
 
 const (
-	fSYN = flagSYN
-	fACK = flagACK
-	fPA  = flagPSH | flagACK
-	fFA  = flagFIN | flagACK
-	fRA  = flagRST | flagACK
+	fSYN = FlagSYN
+	fACK = FlagACK
+	fPA  = FlagPSH | FlagACK
+	fFA  = FlagFIN | FlagACK
+	fRA  = FlagRST | FlagACK
 )
 
 // synFlood sends n SYNs from n clients, none followed by anything.

@@ -167,7 +167,7 @@ const bodyMax = 3 + 0x7fff
 //   - Bytes never charged before: the 8 first bytes of a direction
 //     (tlsStream.first), replayed through the framer once.
 func growthBound(s *segment) (int, bool) {
-	if len(s.payload) == 0 && s.missing == 0 && s.flags&(flagFIN|flagRST) == 0 {
+	if len(s.payload) == 0 && s.missing == 0 && s.flags&(FlagFIN|FlagRST) == 0 {
 		return 0, false
 	}
 	return len(s.payload) + pendingOverhead, true

@@ -87,8 +87,8 @@ func (a *Analyzer) newConn(key flowKey, s *segment, ts time.Time) *connState {
 	// SYN-ACK; otherwise guess by port and correct on the ClientHello.
 	client, server := s.src, s.dst
 	switch {
-	case s.flags&flagSYN != 0 && s.flags&flagACK == 0:
-	case s.flags&flagSYN != 0:
+	case s.flags&FlagSYN != 0 && s.flags&FlagACK == 0:
+	case s.flags&FlagSYN != 0:
 		client, server = s.dst, s.src
 		c.Flipped = true
 	case likelyServerPort(s.src.Port()) && !likelyServerPort(s.dst.Port()):
@@ -134,8 +134,8 @@ func (cs *connState) swapSides() {
 func (a *Analyzer) tcp(s *segment, ts time.Time) {
 	key := keyOf(s.src, s.dst)
 	cs := a.lookup(key)
-	syn := s.flags&flagSYN != 0
-	if cs != nil && syn && s.flags&flagACK == 0 && cs.closed {
+	syn := s.flags&FlagSYN != 0
+	if cs != nil && syn && s.flags&FlagACK == 0 && cs.closed {
 		// Port reuse: a new connection on the same four-tuple.
 		a.forget(cs)
 		cs.c.Ended = EndClosed
@@ -158,7 +158,7 @@ func (a *Analyzer) tcp(s *segment, ts time.Time) {
 	if s.src != c.Client {
 		side = Server
 	}
-	if syn && s.flags&flagACK == 0 && side == Server && !c.Sides[Client].SYN && len(c.Events) == 0 {
+	if syn && s.flags&FlagACK == 0 && side == Server && !c.Sides[Client].SYN && len(c.Events) == 0 {
 		cs.swapSides()
 		side = Client
 	}
@@ -182,21 +182,21 @@ func (a *Analyzer) tcp(s *segment, ts time.Time) {
 			d.next = s.seq + 1
 			d.off = 0
 			si.SYN = true
-			cs.event(a, Event{Kind: EvSYN, From: side, Frame: a.frame, PeerAck: -1, Flags: TCPFlags(s.flags) & (FlagSYN | FlagACK)}.At(ts))
+			cs.event(a, Event{Kind: EvSYN, From: side, Frame: a.frame, PeerAck: -1, Flags: s.flags & (FlagSYN | FlagACK)}.At(ts))
 		}
 	}
 	// The client's ACK of the SYN-ACK tells where the server's stream
 	// starts even when the SYN-ACK itself was not captured.
-	if s.flags&flagACK != 0 && !peer.started && si.SYN && !syn {
+	if s.flags&FlagACK != 0 && !peer.started && si.SYN && !syn {
 		peer.started = true
 		peer.base = s.ack
 		peer.next = s.ack
 	}
-	if s.flags&flagACK != 0 && peer.started && (!peer.acked || int32(s.ack-peer.maxAck) > 0) {
+	if s.flags&FlagACK != 0 && peer.started && (!peer.acked || int32(s.ack-peer.maxAck) > 0) {
 		peer.acked, peer.maxAck = true, s.ack
 		si.Acked = max(si.Acked, peer.offsetOf(s.ack))
 	}
-	if s.flags&flagACK != 0 && len(peer.pend) > 0 && (len(s.payload) > 0 || s.flags&(flagFIN|flagRST) != 0) {
+	if s.flags&FlagACK != 0 && len(peer.pend) > 0 && (len(s.payload) > 0 || s.flags&(FlagFIN|FlagRST) != 0) {
 		a.ackedHoles(cs, side.Other(), s.ack)
 	}
 	if len(s.payload) > 0 || s.missing > 0 {
@@ -207,7 +207,7 @@ func (a *Analyzer) tcp(s *segment, ts time.Time) {
 		}
 		a.payload(cs, side, s, ts)
 	}
-	if s.flags&(flagFIN|flagRST) != 0 {
+	if s.flags&(FlagFIN|FlagRST) != 0 {
 		a.closeFlag(cs, side, s, ts)
 		a.closing(cs)
 	}
@@ -462,12 +462,12 @@ func (a *Analyzer) closeFlag(cs *connState, side Side, s *segment, ts time.Time)
 		d.base = s.seq
 		d.next = s.seq
 	}
-	info := &CloseInfo{FileNo: a.fileNo, Frame: a.frame, Time: ts, Offset: d.offsetOf(s.seq + uint32(len(s.payload)+s.missing)), PeerAck: -1, Flags: TCPFlags(s.flags)}
-	if s.flags&flagACK != 0 && peer.started {
+	info := &CloseInfo{FileNo: a.fileNo, Frame: a.frame, Time: ts, Offset: d.offsetOf(s.seq + uint32(len(s.payload)+s.missing)), PeerAck: -1, Flags: s.flags}
+	if s.flags&FlagACK != 0 && peer.started {
 		info.PeerAck = peer.offsetOf(s.ack)
 	}
 	ev := Event{From: side, Frame: a.frame, Offset: info.Offset, PeerAck: info.PeerAck, Flags: info.Flags}.At(ts)
-	if s.flags&flagRST != 0 {
+	if s.flags&FlagRST != 0 {
 		si.RSTCount++
 		if si.RST == nil {
 			si.RST = info
