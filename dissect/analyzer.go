@@ -437,12 +437,18 @@ func (a *Analyzer) flushBelow(seq int) {
 	}
 	for _, cs := range done {
 		a.forget(cs)
-		cs.c.Ended, cs.c.InputEnd = EndEndOfInput, a.now
-		if cs.closed {
-			cs.c.Ended = EndClosed
-		}
+		cs.inputEnded(a.now)
 	}
 	a.finish(done)
+}
+
+// inputEnded marks cs as handed over because the input ended at now (a
+// connection closed is marked closed).
+func (cs *connState) inputEnded(now time.Time) {
+	cs.c.Ended, cs.c.InputEnd = EndEndOfInput, now
+	if cs.closed {
+		cs.c.Ended = EndClosed
+	}
 }
 
 // scan hands over closed, idle (or, with all, every) connection: those
@@ -452,10 +458,7 @@ func (a *Analyzer) scan(all bool) {
 	var done []*connState
 	if all {
 		for _, cs := range a.conns {
-			cs.c.Ended, cs.c.InputEnd = EndEndOfInput, a.now
-			if cs.closed {
-				cs.c.Ended = EndClosed
-			}
+			cs.inputEnded(a.now)
 			done = append(done, cs)
 		}
 		clear(a.conns)

@@ -161,7 +161,8 @@ func (a *Analyzer) lingerKey(cs *connState, t time.Time) time.Time {
 	return t
 }
 
-// closing puts cs, just closed, in the Linger heap.
+// closing puts cs, just closed, in the Linger heap, and moves its events
+// into an array of their size for the wait (trimEvents).
 func (a *Analyzer) closing(cs *connState) {
 	if cs.closed && cs.hidx[heapLinger] < 0 && cs.hidx[heapIdle] >= 0 {
 		a.heaps[heapLinger].push(cs, cs.lastSeen)

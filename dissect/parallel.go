@@ -397,9 +397,7 @@ func (s *Sharded) worker(sh *shard) {
 		sh.pubMade = append(sh.pubMade, sh.made...)
 		sh.prog = sh.at
 		sh.worked++
-		sh.conns, sh.held = len(an.conns), an.held
-		sh.stats = an.stats
-		sh.stats.LimitsReached = cloneCounts(an.stats.LimitsReached)
+		sh.publishState()
 		sh.mu.Unlock()
 		clear(sh.outs)
 		sh.outs, sh.made = sh.outs[:0], sh.made[:0]
@@ -408,6 +406,15 @@ func (s *Sharded) worker(sh *shard) {
 		default:
 		}
 	}
+}
+
+// publishState publishes the connections, bytes and counts the worker's
+// Analyzer holds (under mu).
+func (sh *shard) publishState() {
+	an := sh.an
+	sh.conns, sh.held = len(an.conns), an.held
+	sh.stats = an.stats
+	sh.stats.LimitsReached = cloneCounts(an.stats.LimitsReached)
 }
 
 func cloneCounts(m map[string]int64) map[string]int64 {
@@ -630,11 +637,8 @@ func (s *Sharded) collapse() {
 	}
 	s.bConns, s.bHeld = 0, 0
 	for _, sh := range s.shards {
-		an := sh.an
 		sh.mu.Lock()
-		sh.conns, sh.held = len(an.conns), an.held
-		sh.stats = an.stats
-		sh.stats.LimitsReached = cloneCounts(an.stats.LimitsReached)
+		sh.publishState()
 		sh.mu.Unlock()
 		sh.seenConns, sh.seenHeld = sh.conns, sh.held
 		s.bConns += sh.conns
