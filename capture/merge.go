@@ -72,6 +72,7 @@ type mergeHead struct {
 	file   int
 	no     uint8 // its number in its capture
 	r      Reader
+	holder Holder // r, when it is one
 	data   []byte
 	ci     gopacket.CaptureInfo
 	lt     layers.LinkType
@@ -123,8 +124,8 @@ func (m *Merge) Block() uint64 {
 	if m.last == nil {
 		return 0
 	}
-	h, ok := m.last.r.(Holder)
-	if !ok {
+	h := m.last.holder
+	if h == nil {
 		return 0
 	}
 	blk := h.Block()
@@ -139,7 +140,7 @@ func (m *Merge) Block() uint64 {
 const mergeBlockBits = 44
 
 // Hold holds the block of the frame last read, whose Block is not 0.
-func (m *Merge) Hold() (release func()) { return m.last.r.(Holder).Hold() }
+func (m *Merge) Hold() (release func()) { return m.last.holder.Hold() }
 
 var _ Holder = (*Merge)(nil)
 
@@ -214,6 +215,7 @@ func (m *Merge) openNext(next *mergeHead) bool {
 		return true
 	}
 	h := &mergeHead{file: i, no: uint8(m.n), r: r}
+	h.holder, _ = r.(Holder)
 	m.n++
 	m.started = true
 	m.advance(h)
