@@ -341,10 +341,11 @@ func (e *jsonEncoder) appendRecord(b []byte, c *dissect.Conn, r *diagnose.Result
 		}
 		b = append(b, `{"frame":`...)
 		b = strconv.AppendInt(b, int64(ev.Frame), 10)
+		at := ev.Time()
 		b = append(b, `,"time":`...)
-		b = e.appendTime(b, ev.Time())
+		b = e.appendTime(b, at)
 		b = append(b, `,"rel_ms":`...)
-		b = appendMS(b, ev.Time().Sub(start))
+		b = appendMS(b, at.Sub(start))
 		b = append(b, `,"from":`...)
 		b = append(b, quoted.side[ev.From]...)
 		b = append(b, `,"event":`...)

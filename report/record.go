@@ -229,8 +229,9 @@ func newRecord(c *dissect.Conn, r *diagnose.Result, fp *jsonEncoder, lean bool) 
 	start := c.FirstTime
 	for i := range c.Events {
 		e := &c.Events[i]
+		at := e.Time()
 		if !text && (e.Kind == dissect.EvAlert || e.Kind == dissect.EvEncryptedAlert) {
-			a := Alert{From: e.From.String(), Frame: e.Frame, Time: rfc3339(e.Time()), Encrypted: e.Kind == dissect.EvEncryptedAlert, Decrypted: e.Decrypted, Cut: e.Cut, Note: e.Detail}
+			a := Alert{From: e.From.String(), Frame: e.Frame, Time: rfc3339(at), Encrypted: e.Kind == dissect.EvEncryptedAlert, Decrypted: e.Decrypted, Cut: e.Cut, Note: e.Detail}
 			if !a.Encrypted {
 				a.Level = e.Alert.Level.String()
 				a.Description = e.Alert.Description.String()
@@ -238,14 +239,14 @@ func newRecord(c *dissect.Conn, r *diagnose.Result, fp *jsonEncoder, lean bool) 
 			rec.Alerts = append(rec.Alerts, a)
 		}
 		te := TimelineEvent{
-			Frame: e.Frame, RelMS: ms(e.Time().Sub(start)),
+			Frame: e.Frame, RelMS: ms(at.Sub(start)),
 			From: e.From.String(), Event: eventName(e), Detail: eventDetail(c, e, versions), Decrypted: e.Decrypted, Cut: e.Cut,
 		}
 		if e.FileNo != c.FileNo {
 			te.File = c.FileOf(e.FileNo)
 		}
 		if !text {
-			te.Time = rfc3339(e.Time())
+			te.Time = rfc3339(at)
 		}
 		rec.Timeline = append(rec.Timeline, te)
 	}
