@@ -566,7 +566,8 @@ func (s *Sharded) send1(ts time.Time) {
 		// could be reached.
 		h := flowHash(seg.src, seg.dst)
 		sh = s.shards[h%uint64(len(s.shards))]
-		g, grows := growthBound(seg)
+		base, grows := growthBound(seg)
+		g := base
 		var f *flowSeen
 		if grows {
 			// The connection's body buffers, once per batch.
@@ -581,8 +582,7 @@ func (s *Sharded) send1(ts time.Time) {
 			// The batches are shipped: the segment starts a new one,
 			// which counts its connection's body buffers.
 			if grows {
-				g = len(seg.payload) + pendingOverhead + connGrowth
-				f = &sh.flows[h>>59]
+				g, f = base+connGrowth, &sh.flows[h>>59]
 			}
 			s.pressure(g)
 		}
